@@ -1,0 +1,59 @@
+/**
+ * Lambda handler for the Kinesis event source: mid prices to mid_prices.log, latency errors to
+ * errors.log, malformed records to dead_letters.log (never blocking the shard). A failure to write
+ * (disk full, directory not writable) reports the whole batch in `batchItemFailures` so Lambda —
+ * or the local event source mapping — retries it and does not checkpoint past it.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { resolveConfig } from '../lib/config.ts';
+import { processBatch, type BatchRecord } from '../lib/midprice/process-batch.ts';
+import { appendBatch } from '../lib/output/log-files.ts';
+
+export interface MidPriceHandlerOptions {
+  outputDir: string;
+  latencyThresholdMs: number;
+  logger?: Logger;
+}
+
+export type MidPriceHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
+
+export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPriceHandler {
+  const logger = options.logger ?? new Logger({ serviceName: 'mid-price' });
+
+  const processEvent = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+    const records: BatchRecord[] = event.Records.map((r) => ({
+      id: r.kinesis.sequenceNumber,
+      partitionKey: r.kinesis.partitionKey,
+      data: Buffer.from(r.kinesis.data, 'base64'),
+    }));
+    if (records.length === 0) return { batchItemFailures: [] };
+    const result = processBatch(records, options.latencyThresholdMs);
+    try {
+      await appendBatch(options.outputDir, result);
+    } catch (error) {
+      logger.error('cannot write output; the batch will be retried', { error: error as Error, records: records.length });
+      return { batchItemFailures: [{ itemIdentifier: (records[0] as BatchRecord).id }] };
+    }
+    if (result.deadLetters > 0) {
+      logger.warn('malformed records dead-lettered', { count: result.deadLetters, reasons: result.deadLetterReasons });
+    }
+    logger.debug('batch processed', {
+      records: records.length,
+      midLines: result.midLines.length,
+      errorLines: result.errorLines.length,
+    });
+    return { batchItemFailures: [] };
+  };
+
+  return middy<KinesisStreamEvent, KinesisStreamBatchResponse>(processEvent).use(injectLambdaContext(logger));
+}
+
+const config = resolveConfig();
+
+export const handler = createMidPriceHandler({
+  outputDir: config.outputDir,
+  latencyThresholdMs: config.latencyThresholdMs,
+});

@@ -1,0 +1,194 @@
+/**
+ * Idempotent creation of the stack's resources (the Kinesis stream and the DynamoDB state table)
+ * on the embedded stack or LocalStack. On AWS, `serverless.yml` owns them; running this there
+ * only finds them. Safe to run concurrently: losing a creation race is not an error.
+ */
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+} from '@aws-sdk/client-kinesis';
+import type { StreamDescriptionSummary } from '@aws-sdk/client-kinesis';
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import type { TableDescription } from '@aws-sdk/client-dynamodb';
+import { setTimeout as delay } from 'node:timers/promises';
+import { TickReplayError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logging/logger.ts';
+import type { AwsClients } from '../lib/aws/clients.ts';
+
+export interface ResourceNames {
+  streamName: string;
+  shardCount: number;
+  tableName: string;
+}
+
+export interface BootstrapResult {
+  streamArn: string;
+  createdStream: boolean;
+  createdTable: boolean;
+}
+
+export interface BootstrapClock {
+  sleep(ms: number): Promise<void>;
+}
+
+/** A resource cannot be created or used as it is. */
+export class BootstrapError extends TickReplayError {}
+
+/** The table's only key: `pk` (string, HASH). */
+export const TABLE_PARTITION_KEY = 'pk';
+/** Total time slept waiting for one resource to become ACTIVE (AWS takes ~30 s for a stream). */
+export const BOOTSTRAP_WAIT_LIMIT_MS = 120_000;
+const FIRST_POLL_MS = 20;
+const MAX_POLL_MS = 1_000;
+
+const realClock: BootstrapClock = { sleep: (ms) => delay(ms) };
+
+function isAwsError(error: unknown, name: string): boolean {
+  return error instanceof Error && error.name === name;
+}
+
+/**
+ * Polls `check` until it returns a value, sleeping with capped doubling; `check` returning
+ * undefined means "not yet". Bounded by the total time slept, so it is deterministic under a
+ * fake clock.
+ */
+async function pollUntil<T>(
+  what: string,
+  clock: BootstrapClock,
+  check: () => Promise<T | undefined>,
+  context: Record<string, unknown>,
+): Promise<T> {
+  let slept = 0;
+  let wait = FIRST_POLL_MS;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (slept >= BOOTSTRAP_WAIT_LIMIT_MS) {
+      throw new BootstrapError(`${what} did not become ACTIVE within ${BOOTSTRAP_WAIT_LIMIT_MS} ms`, context);
+    }
+    await clock.sleep(wait);
+    slept += wait;
+    wait = Math.min(wait * 2, MAX_POLL_MS);
+  }
+}
+
+async function ensureStream(
+  kinesis: AwsClients['kinesis'],
+  names: ResourceNames,
+  logger: Logger,
+  clock: BootstrapClock,
+): Promise<{ summary: StreamDescriptionSummary; created: boolean }> {
+  const { streamName, shardCount } = names;
+  let created = false;
+  const summary = await pollUntil(
+    `Kinesis stream ${streamName}`,
+    clock,
+    async () => {
+      let found: StreamDescriptionSummary | undefined;
+      try {
+        found = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName })))
+          .StreamDescriptionSummary;
+      } catch (error) {
+        if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
+      }
+      if (found === undefined) {
+        try {
+          await kinesis.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: shardCount }));
+          created = true;
+          logger.info('created Kinesis stream', { streamName, shardCount });
+        } catch (error) {
+          // Someone else created it between our describe and our create: theirs is as good.
+          if (!isAwsError(error, 'ResourceInUseException')) throw error;
+        }
+        return undefined;
+      }
+      // UPDATING (resharding) streams take reads and writes.
+      return found.StreamStatus === 'ACTIVE' || found.StreamStatus === 'UPDATING' ? found : undefined;
+    },
+    { streamName },
+  );
+  return { summary, created };
+}
+
+async function ensureTable(
+  dynamodb: AwsClients['dynamodb'],
+  tableName: string,
+  logger: Logger,
+  clock: BootstrapClock,
+): Promise<{ table: TableDescription; created: boolean }> {
+  let created = false;
+  const table = await pollUntil(
+    `DynamoDB table ${tableName}`,
+    clock,
+    async () => {
+      let found: TableDescription | undefined;
+      try {
+        found = (await dynamodb.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+      } catch (error) {
+        if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
+      }
+      if (found === undefined) {
+        try {
+          await dynamodb.send(
+            new CreateTableCommand({
+              TableName: tableName,
+              AttributeDefinitions: [{ AttributeName: TABLE_PARTITION_KEY, AttributeType: 'S' }],
+              KeySchema: [{ AttributeName: TABLE_PARTITION_KEY, KeyType: 'HASH' }],
+              BillingMode: 'PAY_PER_REQUEST',
+            }),
+          );
+          created = true;
+          logger.info('created DynamoDB table', { tableName });
+        } catch (error) {
+          if (!isAwsError(error, 'ResourceInUseException')) throw error;
+        }
+        return undefined;
+      }
+      return found.TableStatus === 'ACTIVE' || found.TableStatus === 'UPDATING' ? found : undefined;
+    },
+    { tableName },
+  );
+  return { table, created };
+}
+
+export async function bootstrapResources(
+  clients: Pick<AwsClients, 'kinesis' | 'dynamodb'>,
+  names: ResourceNames,
+  logger: Logger,
+  clock: BootstrapClock = realClock,
+): Promise<BootstrapResult> {
+  const [stream, table] = await Promise.all([
+    ensureStream(clients.kinesis, names, logger, clock),
+    ensureTable(clients.dynamodb, names.tableName, logger, clock),
+  ]);
+
+  const openShards = stream.summary.OpenShardCount;
+  if (!stream.created && openShards !== undefined && openShards !== names.shardCount) {
+    logger.warn('Kinesis stream exists with another shard count; using it as it is', {
+      streamName: names.streamName,
+      openShards,
+      requestedShards: names.shardCount,
+    });
+  }
+
+  const keySchema = table.table.KeySchema ?? [];
+  const [key] = keySchema;
+  if (keySchema.length !== 1 || key?.AttributeName !== TABLE_PARTITION_KEY || key.KeyType !== 'HASH') {
+    throw new BootstrapError(
+      `DynamoDB table ${names.tableName} exists with key ${JSON.stringify(keySchema)}; ` +
+        `expected only "${TABLE_PARTITION_KEY}" (HASH). Delete it or set TABLE_NAME`,
+      { tableName: names.tableName },
+    );
+  }
+
+  const streamArn = stream.summary.StreamARN;
+  if (streamArn === undefined) {
+    throw new BootstrapError(`DescribeStreamSummary gave no ARN for ${names.streamName}`, {
+      streamName: names.streamName,
+    });
+  }
+  if (!stream.created && !table.created) {
+    logger.debug('resources already exist', { streamName: names.streamName, tableName: names.tableName });
+  }
+  return { streamArn, createdStream: stream.created, createdTable: table.created };
+}

@@ -1,0 +1,463 @@
+/**
+ * Entry point of the embedded AWS stack's CHILD process (started by `embedded-stack.ts`; import
+ * only types from this file, importing it runs it).
+ *
+ *   node --import tsx infra/emulators-process.ts '{"stateDir":"…","edgePort":4566}'
+ *
+ * Runs kinesalite and dynalite on ephemeral loopback ports, each persisting to LevelDB under
+ * `stateDir`, and one EDGE server (like LocalStack's port 4566) that routes each request to the
+ * right emulator by its `X-Amz-Target` header, or else by the service in the SigV4 credential
+ * scope. Reports `ready`/`error` to the parent over IPC (or prints it on stdout when run by hand).
+ *
+ * Lifetime: it stops cleanly (servers closed, LevelDB stores closed) on SIGTERM/SIGINT and when
+ * the IPC channel disconnects. The OS closes that channel whenever the parent dies, even by
+ * `kill -9`, so an emulator never outlives the process that started it.
+ */
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import dynalite from 'dynalite';
+import kinesalite from 'kinesalite';
+import { createLogger, isLogLevel } from '../lib/logging/logger.ts';
+import type { LogLevel } from '../lib/logging/logger.ts';
+
+/** The single JSON argument. */
+export interface EmulatorsProcessOptions {
+  stateDir: string;
+  /** 0 = ephemeral. */
+  edgePort: number;
+  host: string;
+  /** Kinesis open-shard limit across all streams. */
+  shardLimit: number;
+  logLevel: LogLevel;
+}
+
+export type EmulatorsMessage =
+  | { type: 'ready'; edgePort: number; kinesisPort: number; dynamodbPort: number }
+  | { type: 'error'; code: string; message: string };
+
+type Service = 'kinesis' | 'dynamodb';
+
+/** Lifecycle states in emulator creation and state-transition timings (ms): fast, not instant. */
+const TRANSITION_MS = 10;
+/** After this, connections still open at shutdown are cut. */
+const CLOSE_GRACE_MS = 1_000;
+/** Shutdown never takes longer than this; past it the process exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+const TARGET_PREFIXES: ReadonlyArray<readonly [string, Service]> = [
+  ['Kinesis_20131202.', 'kinesis'],
+  ['DynamoDB_20120810.', 'dynamodb'],
+  ['DynamoDB_20111205.', 'dynamodb'],
+];
+/** `Credential=AKID/20240101/us-east-1/kinesis/aws4_request` → `kinesis`. */
+const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/[^/,\s]+\/([^/,\s]+)\/aws4_request/;
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade']);
+const HEALTH_PATHS = new Set(['/_health', '/_localstack/health']);
+
+/** A start-up failure with a stable code the parent can show as is. */
+class StartError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function parseOptions(raw: string | undefined): EmulatorsProcessOptions {
+  if (raw === undefined) throw new StartError('BAD_OPTIONS', 'expected one JSON argument with stateDir and edgePort');
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new StartError('BAD_OPTIONS', `options argument is not JSON: ${raw}`, { cause: error });
+  }
+  if (typeof value !== 'object' || value === null) throw new StartError('BAD_OPTIONS', 'options must be a JSON object');
+  const o = value as Record<string, unknown>;
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const v = o[name] ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new StartError('BAD_OPTIONS', `option ${name} must be an integer between ${min} and ${max}`);
+    }
+    return v;
+  };
+  if (typeof o.stateDir !== 'string' || o.stateDir === '') throw new StartError('BAD_OPTIONS', 'option stateDir is required');
+  const logLevel = o.logLevel ?? 'INFO';
+  if (typeof logLevel !== 'string' || !isLogLevel(logLevel)) throw new StartError('BAD_OPTIONS', 'option logLevel is invalid');
+  return {
+    stateDir: path.resolve(o.stateDir),
+    edgePort: int('edgePort', 4566, 0, 65_535),
+    host: typeof o.host === 'string' && o.host !== '' ? o.host : '127.0.0.1',
+    shardLimit: int('shardLimit', 50, 1, 10_000),
+    logLevel,
+  };
+}
+
+let options: EmulatorsProcessOptions = {
+  stateDir: '',
+  edgePort: 0,
+  host: '127.0.0.1',
+  shardLimit: 50,
+  logLevel: 'INFO',
+};
+let log = createLogger({ service: 'embedded-stack', context: { pid: process.pid } });
+let phase: 'starting' | 'running' | 'stopping' = 'starting';
+let edge: Server | undefined;
+let kinesisServer: Server | undefined;
+let dynamodbServer: Server | undefined;
+const ports: Record<Service, number> = { kinesis: 0, dynamodb: 0 };
+/** Keep-alive connections from the edge to the emulators. */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+// ---------------------------------------------------------------------------------------------
+// Edge server
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function routeRequest(headers: IncomingMessage['headers']): Service | undefined {
+  const target = headers['x-amz-target'];
+  if (typeof target === 'string') {
+    for (const [prefix, service] of TARGET_PREFIXES) if (target.startsWith(prefix)) return service;
+  }
+  const authorization = headers.authorization;
+  if (typeof authorization === 'string') {
+    const scope = CREDENTIAL_SCOPE.exec(authorization)?.[1];
+    if (scope === 'kinesis' || scope === 'dynamodb') return scope;
+  }
+  return undefined;
+}
+
+function withoutHopByHop(rawHeaders: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? '';
+    if (!HOP_BY_HOP.has(name.toLowerCase())) out.push(name, rawHeaders[i + 1] ?? '');
+  }
+  return out;
+}
+
+function proxy(req: IncomingMessage, res: ServerResponse, service: Service): void {
+  const headers = { ...req.headers };
+  for (const name of HOP_BY_HOP) delete headers[name];
+  const upstream = http.request(
+    { host: options.host, port: ports[service], method: req.method, path: req.url, headers, agent },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, withoutHopByHop(answer.rawHeaders));
+      answer.pipe(res);
+      answer.on('error', (error) => res.destroy(error));
+    },
+  );
+  upstream.on('error', (error) => {
+    // A client that went away is routine; an emulator that fails to answer is not.
+    const clientGone = res.destroyed || req.destroyed;
+    (clientGone ? log.debug : log.warn)('proxy error', { target: service, clientGone, error });
+    if (!res.headersSent) {
+      sendJson(res, 502, { __type: 'BadGateway', message: `${service} emulator did not answer: ${error.message}` });
+    } else {
+      res.destroy(error);
+    }
+  });
+  // The client went away before its answer was complete: abandon the upstream request too.
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  req.on('error', () => upstream.destroy());
+  req.pipe(upstream);
+}
+
+function handleEdgeRequest(req: IncomingMessage, res: ServerResponse): void {
+  const pathname = (req.url ?? '/').split('?')[0] ?? '/';
+  if ((req.method === 'GET' || req.method === 'HEAD') && HEALTH_PATHS.has(pathname)) {
+    const state = phase === 'running' ? 'running' : phase === 'starting' ? 'initializing' : 'stopping';
+    // Top-level keys for our own tools; `services` is the shape LocalStack-aware tools read.
+    sendJson(res, phase === 'running' ? 200 : 503, {
+      kinesis: state,
+      dynamodb: state,
+      services: { kinesis: state, dynamodb: state },
+    });
+    return;
+  }
+  if (phase !== 'running') {
+    sendJson(res, 503, { __type: 'ServiceUnavailable', message: `embedded stack is ${phase}` });
+    return;
+  }
+  const service = routeRequest(req.headers);
+  if (service === undefined) {
+    req.resume();
+    sendJson(res, 400, {
+      __type: 'UnknownServiceException',
+      message:
+        'cannot route request: expected an X-Amz-Target header starting with Kinesis_20131202. or ' +
+        'DynamoDB_20120810., or an Authorization credential scope for kinesis or dynamodb',
+    });
+    return;
+  }
+  proxy(req, res, service);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      server.on('error', (error) => log.error('server error', { error }));
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+interface LevelDownLike {
+  open(callback: (error?: Error | null) => void): void;
+  close(callback: (error?: Error | null) => void): void;
+}
+type LevelDownFactory = (location: string) => LevelDownLike;
+interface LevelModule {
+  Level: new (location: string) => { open(): Promise<void>; close(): Promise<void> };
+}
+
+/** `require` as seen from inside an emulator's package, to load the exact LevelDB binding it uses. */
+function requireFrom(pkg: string): NodeJS.Require {
+  return createRequire(createRequire(import.meta.url).resolve(pkg));
+}
+
+function isLockError(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === 'LEVEL_LOCKED') return true;
+    if (/lock .*LOCK|already held by process/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * Opens and closes each store once with the emulator's own binding. A LOCK held by another
+ * process fails here with a clear message; inside the emulators it would surface as an uncaught
+ * exception (kinesalite) or a request that crashes with "Iterator is not open" (dynalite).
+ */
+async function probeStores(kinesisDir: string, dynamodbDir: string): Promise<void> {
+  const attempt = async (dir: string, open: () => Promise<void>): Promise<void> => {
+    try {
+      await open();
+    } catch (error) {
+      if (isLockError(error)) {
+        throw new StartError(
+          'STATE_DIR_LOCKED',
+          `state dir ${options.stateDir} is in use by another running stack (LevelDB lock on ${dir} is held); ` +
+            'stop that stack or use another STATE_DIR',
+          { cause: error },
+        );
+      }
+      throw new StartError('STATE_DIR_UNUSABLE', `cannot open ${dir}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const leveldown = requireFrom('kinesalite')('leveldown') as LevelDownFactory;
+  await attempt(kinesisDir, async () => {
+    const db = leveldown(kinesisDir);
+    await new Promise<void>((resolve, reject) => db.open((e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) => db.close((e) => (e ? reject(e) : resolve())));
+  });
+  const { Level } = requireFrom('dynalite')('level') as LevelModule;
+  await attempt(dynamodbDir, async () => {
+    const db = new Level(dynamodbDir);
+    await db.open();
+    await db.close();
+  });
+}
+
+/** One real, cheap call straight to an emulator: proves its store opened and it answers. */
+function probeEmulator(service: Service): Promise<void> {
+  const target = service === 'kinesis' ? 'Kinesis_20131202.ListStreams' : 'DynamoDB_20120810.ListTables';
+  const contentType = service === 'kinesis' ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0';
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: options.host,
+        port: ports[service],
+        method: 'POST',
+        path: '/',
+        agent,
+        headers: {
+          'Content-Type': contentType,
+          'X-Amz-Target': target,
+          'X-Amz-Date': '20240101T000000Z',
+          Authorization: `AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve()
+            : reject(new StartError('EMULATOR_FAILED', `${service} emulator answered ${res.statusCode}: ${body}`)),
+        );
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error(`${service} emulator did not answer within 10 s`)));
+    req.on('error', (error) =>
+      reject(new StartError('EMULATOR_FAILED', `${service} emulator failed: ${error.message}`, { cause: error })),
+    );
+    req.end('{}');
+  });
+}
+
+async function start(): Promise<EmulatorsMessage> {
+  options = parseOptions(process.argv[2]);
+  log = createLogger({ service: 'embedded-stack', level: options.logLevel, context: { pid: process.pid } });
+  const { stateDir, host } = options;
+
+  // The edge first: a taken port is the most likely failure and needs no state.
+  edge = http.createServer(handleEdgeRequest);
+  edge.keepAliveTimeout = 65_000;
+  edge.headersTimeout = 66_000;
+  let edgePort: number;
+  try {
+    edgePort = await listen(edge, options.edgePort, host);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new StartError(
+        'EDGE_PORT_IN_USE',
+        `port ${options.edgePort} on ${host} is already in use (another tick-replay stack or LocalStack?); ` +
+          'set EDGE_PORT or AWS_ENDPOINT_URL',
+        { cause: error },
+      );
+    }
+    throw new StartError('EDGE_LISTEN_FAILED', `cannot listen on ${host}:${options.edgePort}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+
+  const kinesisDir = path.join(stateDir, 'kinesis');
+  const dynamodbDir = path.join(stateDir, 'dynamodb');
+  await fs.mkdir(stateDir, { recursive: true });
+  await probeStores(kinesisDir, dynamodbDir);
+
+  kinesisServer = kinesalite({
+    path: kinesisDir,
+    createStreamMs: TRANSITION_MS,
+    deleteStreamMs: TRANSITION_MS,
+    updateStreamMs: TRANSITION_MS,
+    shardLimit: options.shardLimit,
+  });
+  dynamodbServer = dynalite({
+    path: dynamodbDir,
+    createTableMs: TRANSITION_MS,
+    deleteTableMs: TRANSITION_MS,
+    updateTableMs: TRANSITION_MS,
+  });
+  for (const server of [kinesisServer, dynamodbServer]) {
+    // Outlive the edge agent's idle sockets so a reused socket is never closed under a request.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+  }
+  ports.kinesis = await listen(kinesisServer, 0, host);
+  ports.dynamodb = await listen(dynamodbServer, 0, host);
+  await Promise.all([probeEmulator('kinesis'), probeEmulator('dynamodb')]);
+
+  phase = 'running';
+  log.info('embedded stack ready', { stateDir, edgePort, kinesisPort: ports.kinesis, dynamodbPort: ports.dynamodb });
+  return { type: 'ready', edgePort, kinesisPort: ports.kinesis, dynamodbPort: ports.dynamodb };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reporting and shutdown
+
+function report(message: EmulatorsMessage): Promise<void> {
+  if (process.send === undefined) {
+    // Started by hand: the parent is a human.
+    process.stdout.write(JSON.stringify(message) + '\n');
+    return Promise.resolve();
+  }
+  if (!process.connected) return Promise.resolve();
+  return new Promise((resolve) => {
+    process.send?.(message, undefined, undefined, () => resolve());
+  });
+}
+
+function closeServer(name: string, server: Server | undefined): Promise<void> {
+  if (server === undefined || !server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    // Keep-alive sockets of clients that are still connected would hold close() open.
+    const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+    server.close((error) => {
+      clearTimeout(cut);
+      if (error) log.error(`closing ${name} failed`, { error });
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+let stopping: Promise<void> | undefined;
+
+function shutdown(reason: string, exitCode: number): Promise<void> {
+  stopping ??= (async () => {
+    phase = 'stopping';
+    log.info('embedded stack stopping', { reason });
+    setTimeout(() => {
+      log.error('shutdown deadline passed; exiting without a clean close', { deadlineMs: SHUTDOWN_DEADLINE_MS });
+      process.exit(exitCode === 0 ? 1 : exitCode);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    await closeServer('edge', edge);
+    agent.destroy();
+    // Each emulator's close() also closes (and so flushes and unlocks) its LevelDB store.
+    await Promise.all([closeServer('kinesalite', kinesisServer), closeServer('dynalite', dynamodbServer)]);
+    log.info('embedded stack stopped', { reason });
+    process.exit(exitCode);
+  })();
+  return stopping;
+}
+
+/** Errors thrown inside the emulators when a client drops a connection mid-request. */
+function isConnectionNoise(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    (error instanceof Error && error.message === 'aborted')
+  );
+}
+
+async function fail(error: unknown): Promise<void> {
+  if (phase === 'starting') {
+    const code = error instanceof StartError ? error.code : 'START_FAILED';
+    const message = error instanceof Error ? error.message : String(error);
+    log.error('embedded stack failed to start', { code, error });
+    await report({ type: 'error', code, message });
+    await shutdown(`start failed: ${code}`, 1);
+    return;
+  }
+  if (isConnectionNoise(error)) {
+    // kinesalite rethrows a client's aborted request body (`req.on('error', e => { throw e })`).
+    log.warn('client connection dropped mid-request', { error });
+    return;
+  }
+  log.error('embedded stack crashed', { error });
+  await shutdown('uncaught error', 1);
+}
+
+process.on('uncaughtException', (error) => void fail(error));
+process.on('unhandledRejection', (error) => void fail(error));
+process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+process.on('SIGINT', () => void shutdown('SIGINT', 0));
+// The IPC channel closes when the parent exits or is killed (even with SIGKILL).
+process.on('disconnect', () => void shutdown('parent disconnected', 0));
+
+void start().then(
+  (ready) => report(ready),
+  (error: unknown) => fail(error),
+);

@@ -1,0 +1,343 @@
+/**
+ * Kinesis producer: batches entries into PutRecords calls (≤ 500 records, ≤ 5 MiB), retries only
+ * the failed entries with capped, jittered exponential backoff, and bounds memory: `put()` waits
+ * while `maxBufferedRecords` entries are unacknowledged, so a slow or throttled stream slows the
+ * source down instead of growing a queue.
+ *
+ * Ordering: entries are grouped in one lane per predicted shard and a lane has at most one request
+ * in flight, so two requests that could land on the same shard never race; per-partition-key
+ * order then holds as long as Kinesis accepts every entry. When Kinesis rejects some entries of a
+ * call (throttling), only those are resent, after their batch-mates that succeeded: the same
+ * trade-off as the KPL (see README "Reliability").
+ */
+import { PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
+import { TickReplayError } from '../errors.ts';
+import { silentLogger, type Logger } from '../logging/logger.ts';
+import { systemClock, type Clock } from '../replay/clock.ts';
+import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from './backoff.ts';
+import { isRetryableError, isRetryableRecordError } from './retryable.ts';
+import type { ShardMap } from './shard-map.ts';
+
+/** Kinesis limits for PutRecords. */
+export const MAX_RECORDS_PER_REQUEST = 500;
+export const MAX_BYTES_PER_REQUEST = 5 * 1024 * 1024;
+export const MAX_BYTES_PER_RECORD = 1024 * 1024;
+
+export interface ProducerEntry {
+  partitionKey: string;
+  data: Uint8Array;
+}
+
+export interface AckedEntry<E extends ProducerEntry> {
+  entry: E;
+  shardId: string;
+  sequenceNumber: string;
+}
+
+export interface ProducerOptions<E extends ProducerEntry> {
+  client: Pick<KinesisClient, 'send'>;
+  streamName: string;
+  /** Without a shard map everything goes through one lane (one request in flight). */
+  shardMap?: ShardMap;
+  maxInFlight?: number;
+  maxBatchRecords?: number;
+  maxBatchBytes?: number;
+  /** Unacknowledged entries (buffered + in flight) above which `put()` waits. */
+  maxBufferedRecords?: number;
+  /** How long a partial batch may wait for more entries before it is sent. */
+  lingerMs?: number;
+  backoff?: BackoffPolicy;
+  random?: () => number;
+  clock?: Clock;
+  logger?: Logger;
+  /** Called in order of acknowledgement, once per accepted entry batch. */
+  onAck?: (acked: AckedEntry<E>[]) => void;
+}
+
+export interface ProducerStats {
+  /** Entries accepted by `put()`. */
+  accepted: number;
+  /** Entries acknowledged by Kinesis. */
+  acked: number;
+  requests: number;
+  /** Entries resent after Kinesis rejected them individually. */
+  retriedEntries: number;
+  /** Whole requests resent after a transient failure. */
+  retriedRequests: number;
+  inFlightRequests: number;
+  maxInFlightRequests: number;
+  unacked: number;
+  maxUnacked: number;
+}
+
+export class ProducerError extends TickReplayError {}
+
+interface Lane<E> {
+  shardId: string;
+  queue: E[];
+  bytes: number;
+  oldestAt: number;
+  busy: boolean;
+}
+
+const SINGLE_LANE = 'stream';
+
+function entrySize(entry: ProducerEntry): number {
+  return entry.data.byteLength + Buffer.byteLength(entry.partitionKey, 'utf8');
+}
+
+export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
+  private readonly client: Pick<KinesisClient, 'send'>;
+  private readonly streamName: string;
+  private readonly shardMap: ShardMap | undefined;
+  private readonly maxInFlight: number;
+  private readonly maxBatchRecords: number;
+  private readonly maxBatchBytes: number;
+  private readonly maxBuffered: number;
+  private readonly lingerMs: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly random: () => number;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly onAck: ((acked: AckedEntry<E>[]) => void) | undefined;
+
+  private readonly lanes = new Map<string, Lane<E>>();
+  private readonly lastSequence = new Map<string, string>();
+  /** Pending put()/flush() conditions, re-checked whenever entries are acknowledged or fail. */
+  private waiters: Array<() => void> = [];
+  private lingerArmed = false;
+  private flushing = 0;
+  private closed = false;
+  private failure: ProducerError | undefined;
+  readonly stats: ProducerStats = {
+    accepted: 0,
+    acked: 0,
+    requests: 0,
+    retriedEntries: 0,
+    retriedRequests: 0,
+    inFlightRequests: 0,
+    maxInFlightRequests: 0,
+    unacked: 0,
+    maxUnacked: 0,
+  };
+
+  constructor(options: ProducerOptions<E>) {
+    this.client = options.client;
+    this.streamName = options.streamName;
+    this.shardMap = options.shardMap;
+    this.maxInFlight = options.maxInFlight ?? 4;
+    this.maxBatchRecords = Math.min(options.maxBatchRecords ?? MAX_RECORDS_PER_REQUEST, MAX_RECORDS_PER_REQUEST);
+    this.maxBatchBytes = Math.min(options.maxBatchBytes ?? MAX_BYTES_PER_REQUEST, MAX_BYTES_PER_REQUEST);
+    this.maxBuffered = options.maxBufferedRecords ?? this.maxInFlight * this.maxBatchRecords * 2;
+    this.lingerMs = options.lingerMs ?? 20;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.random = options.random ?? Math.random;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.onAck = options.onAck;
+    if (this.maxInFlight < 1 || this.maxBuffered < 1) throw new RangeError('maxInFlight and maxBufferedRecords must be >= 1');
+  }
+
+  /** Highest acknowledged sequence number per shard (what a consumer must reach to have seen everything). */
+  acknowledgedPositions(): ReadonlyMap<string, string> {
+    return this.lastSequence;
+  }
+
+  /**
+   * Queues one entry. Resolves at once while there is room, otherwise when enough entries have
+   * been acknowledged: awaiting it is the backpressure.
+   */
+  async put(entry: E): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.closed) throw new ProducerError('producer is closed');
+    const size = entrySize(entry);
+    if (size > MAX_BYTES_PER_RECORD) {
+      throw new ProducerError(`record of ${size} bytes exceeds the Kinesis limit of ${MAX_BYTES_PER_RECORD} bytes`, {
+        partitionKey: entry.partitionKey,
+      });
+    }
+    const laneId = this.shardMap === undefined ? SINGLE_LANE : this.shardMap.shardFor(entry.partitionKey);
+    let lane = this.lanes.get(laneId);
+    if (lane === undefined) {
+      lane = { shardId: laneId, queue: [], bytes: 0, oldestAt: 0, busy: false };
+      this.lanes.set(laneId, lane);
+    }
+    if (lane.queue.length === 0) lane.oldestAt = this.clock.now();
+    lane.queue.push(entry);
+    lane.bytes += size;
+    this.stats.accepted++;
+    this.stats.unacked++;
+    if (this.stats.unacked > this.stats.maxUnacked) this.stats.maxUnacked = this.stats.unacked;
+    this.pump();
+    if (this.stats.unacked >= this.maxBuffered) await this.waitFor(() => this.stats.unacked < this.maxBuffered);
+  }
+
+  /** Sends everything queued and resolves when all of it is acknowledged. */
+  async flush(): Promise<void> {
+    this.flushing++;
+    try {
+      this.pump();
+      await this.waitFor(() => this.stats.unacked === 0);
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  /** Flushes, then refuses further entries. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private waitFor(done: () => boolean): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (done()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (this.failure !== undefined) reject(this.failure);
+        else if (done()) resolve();
+        else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const check of waiters) check();
+  }
+
+  /** Dispatches every lane that is due and not busy, within the in-flight limit. */
+  private pump(): void {
+    if (this.failure !== undefined) return;
+    const now = this.clock.now();
+    let nextDue = Infinity;
+    for (const lane of this.lanes.values()) {
+      if (lane.busy || lane.queue.length === 0) continue;
+      const due =
+        this.flushing > 0 ||
+        lane.queue.length >= this.maxBatchRecords ||
+        lane.bytes >= this.maxBatchBytes ||
+        now - lane.oldestAt >= this.lingerMs;
+      if (due && this.stats.inFlightRequests < this.maxInFlight) {
+        this.dispatch(lane);
+      } else if (!due) {
+        nextDue = Math.min(nextDue, lane.oldestAt + this.lingerMs);
+      }
+    }
+    if (nextDue !== Infinity && !this.lingerArmed) {
+      this.lingerArmed = true;
+      void this.clock.sleep(Math.max(0, nextDue - now)).then(() => {
+        this.lingerArmed = false;
+        this.pump();
+      });
+    }
+  }
+
+  private dispatch(lane: Lane<E>): void {
+    let count = 0;
+    let bytes = 0;
+    while (count < lane.queue.length && count < this.maxBatchRecords) {
+      const size = entrySize(lane.queue[count] as E);
+      if (count > 0 && bytes + size > this.maxBatchBytes) break;
+      bytes += size;
+      count++;
+    }
+    const batch = lane.queue.splice(0, count);
+    lane.bytes -= bytes;
+    lane.oldestAt = this.clock.now();
+    lane.busy = true;
+    this.stats.inFlightRequests++;
+    if (this.stats.inFlightRequests > this.stats.maxInFlightRequests) this.stats.maxInFlightRequests = this.stats.inFlightRequests;
+    void this.send(lane, batch).finally(() => {
+      lane.busy = false;
+      this.stats.inFlightRequests--;
+      this.pump();
+    });
+  }
+
+  private async send(lane: Lane<E>, batch: E[]): Promise<void> {
+    let pending = batch;
+    let attempt = 0;
+    while (pending.length > 0 && this.failure === undefined) {
+      let results: PutRecordsResultEntry[];
+      try {
+        this.stats.requests++;
+        const response = await this.client.send(
+          new PutRecordsCommand({
+            StreamName: this.streamName,
+            Records: pending.map((e) => ({ Data: e.data, PartitionKey: e.partitionKey })),
+          }),
+        );
+        results = response.Records ?? [];
+        if (results.length !== pending.length) {
+          throw new ProducerError(`PutRecords answered ${results.length} results for ${pending.length} records`);
+        }
+      } catch (error) {
+        if (!isRetryableError(error)) {
+          this.fail(error, lane.shardId);
+          return;
+        }
+        const delay = backoffDelayMs(attempt++, this.backoff, this.random);
+        this.stats.retriedRequests++;
+        this.logger.warn('PutRecords failed, retrying', { shard: lane.shardId, records: pending.length, attempt, delayMs: delay, error });
+        await this.clock.sleep(delay);
+        continue;
+      }
+
+      const acked: AckedEntry<E>[] = [];
+      const failed: E[] = [];
+      let fatalCode: string | undefined;
+      for (let i = 0; i < results.length; i++) {
+        const result = results[i] as PutRecordsResultEntry;
+        const entry = pending[i] as E;
+        if (result.ErrorCode === undefined || result.ErrorCode === null) {
+          acked.push({ entry, shardId: result.ShardId ?? lane.shardId, sequenceNumber: result.SequenceNumber ?? '' });
+        } else {
+          if (!isRetryableRecordError(result.ErrorCode)) fatalCode ??= `${result.ErrorCode}: ${result.ErrorMessage ?? ''}`;
+          failed.push(entry);
+        }
+      }
+      this.acknowledge(acked);
+      if (fatalCode !== undefined) {
+        this.fail(new ProducerError(`Kinesis rejected a record: ${fatalCode}`), lane.shardId);
+        return;
+      }
+      if (failed.length > 0) {
+        const delay = backoffDelayMs(attempt++, this.backoff, this.random);
+        this.stats.retriedEntries += failed.length;
+        this.logger.debug('PutRecords entries rejected, resending only those', {
+          shard: lane.shardId,
+          failed: failed.length,
+          of: pending.length,
+          delayMs: delay,
+        });
+        await this.clock.sleep(delay);
+      }
+      pending = failed;
+    }
+  }
+
+  private acknowledge(acked: AckedEntry<E>[]): void {
+    if (acked.length === 0) return;
+    for (const a of acked) {
+      const previous = this.lastSequence.get(a.shardId);
+      if (previous === undefined || BigInt(a.sequenceNumber) > BigInt(previous)) this.lastSequence.set(a.shardId, a.sequenceNumber);
+    }
+    this.stats.acked += acked.length;
+    this.stats.unacked -= acked.length;
+    this.onAck?.(acked);
+    this.wake();
+  }
+
+  private fail(error: unknown, shardId: string): void {
+    if (this.failure !== undefined) return;
+    this.failure =
+      error instanceof ProducerError
+        ? error
+        : new ProducerError(`PutRecords to stream "${this.streamName}" failed: ${(error as Error).message ?? String(error)}`, { shardId }, { cause: error });
+    this.logger.error('producer stopped on a non-retryable error', { shard: shardId, error: this.failure });
+    this.wake();
+  }
+}

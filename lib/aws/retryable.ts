@@ -1,0 +1,54 @@
+/**
+ * One place decides which AWS failures are worth retrying (smithy-style classification):
+ * throttling, service-side 5xx and network failures are transient; everything else (missing
+ * stream, validation, access denied) is fatal and must surface at once.
+ */
+const RETRYABLE_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'LimitExceededException',
+  'KMSThrottlingException',
+  'RequestLimitExceeded',
+  'InternalFailure',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+const RETRYABLE_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
+
+interface ErrorShape {
+  name?: unknown;
+  code?: unknown;
+  $metadata?: { httpStatusCode?: number };
+  cause?: unknown;
+}
+
+/** True for failures of a whole request that may succeed if sent again. */
+export function isRetryableError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as ErrorShape;
+  if (typeof e.name === 'string' && RETRYABLE_NAMES.has(e.name)) return true;
+  if (typeof e.code === 'string' && RETRYABLE_NETWORK_CODES.has(e.code)) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined && (status >= 500 || status === 429)) return true;
+  return e.cause !== undefined && e.cause !== error && isRetryableError(e.cause);
+}
+
+/** True for a PutRecords entry's ErrorCode that may succeed when the entry is sent again. */
+export function isRetryableRecordError(errorCode: string): boolean {
+  return errorCode === 'ProvisionedThroughputExceededException' || errorCode === 'InternalFailure' || errorCode === 'KMSThrottlingException';
+}

@@ -1,0 +1,45 @@
+/**
+ * Where the AWS APIs come from: the endpoint in the configuration (LocalStack, real AWS…) or an
+ * embedded stack started here and stopped by `close()`. Resources are bootstrapped either way.
+ */
+import { bootstrapResources } from '../../infra/bootstrap.ts';
+import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-stack.ts';
+import { createAwsClients, type AwsClients } from '../aws/clients.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logging/logger.ts';
+
+export interface AwsEnvironment {
+  clients: AwsClients;
+  endpointUrl: string | undefined;
+  streamArn: string;
+  /** Present when this process started the embedded stack. */
+  stack: EmbeddedStack | undefined;
+  close(): Promise<void>;
+}
+
+export async function openAwsEnvironment(config: Config, logger: Logger): Promise<AwsEnvironment> {
+  let stack: EmbeddedStack | undefined;
+  if (config.endpointUrl === undefined) {
+    stack = await startEmbeddedStack({ stateDir: config.stateDir, edgePort: config.edgePort, logger: logger.child('embedded-stack') });
+    logger.info('embedded AWS stack started', { endpoint: stack.endpointUrl, stateDir: config.stateDir });
+  } else {
+    logger.info('using AWS endpoint', { endpoint: config.endpointUrl });
+  }
+  const endpointUrl = stack?.endpointUrl ?? config.endpointUrl;
+  const clients = createAwsClients({ endpointUrl, region: config.region });
+  const close = async (): Promise<void> => {
+    clients.destroy();
+    await stack?.stop();
+  };
+  try {
+    const { streamArn } = await bootstrapResources(
+      clients,
+      { streamName: config.streamName, shardCount: config.shardCount, tableName: config.tableName },
+      logger.child('bootstrap'),
+    );
+    return { clients, endpointUrl, streamArn, stack, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

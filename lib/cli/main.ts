@@ -1,0 +1,178 @@
+/**
+ * `tick-replay` command line. Commands are thin: they resolve configuration, wire signals and
+ * output, and call the pipelines in lib/. Errors the user can fix print one specific line and
+ * exit non-zero.
+ */
+import { mkdirSync, appendFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { resolveConfig, type Config, type ConfigOverrides } from '../config.ts';
+import { TickReplayError } from '../errors.ts';
+import { createLogger, type Logger, type LogSink } from '../logging/logger.ts';
+import { parseSpeed, type Speed } from '../replay/pacer.ts';
+import { runHistorical } from './historical-run.ts';
+import { createProgressReporter } from './progress.ts';
+import { formatSummary, summaryJson } from './summary.ts';
+import { openAwsEnvironment } from './aws-environment.ts';
+
+interface CommonFlags {
+  endpoint?: string;
+  stateDir?: string;
+  edgePort?: string;
+  stream?: string;
+  table?: string;
+  shards?: string;
+  logLevel?: string;
+}
+
+function addCommonOptions(command: Command): Command {
+  return command
+    .option('--endpoint <url>', 'AWS endpoint to use instead of starting the embedded stack (env AWS_ENDPOINT_URL)')
+    .option('--state-dir <dir>', 'where the embedded stack keeps its data (env STATE_DIR, default .tick-replay)')
+    .option('--edge-port <port>', 'port of the embedded stack edge endpoint (env EDGE_PORT, default 4566)')
+    .option('--stream <name>', 'Kinesis stream name (env STREAM_NAME)')
+    .option('--table <name>', 'DynamoDB state table name (env TABLE_NAME)')
+    .option('--shards <n>', 'shard count when the stream is created (env SHARD_COUNT, default 4)')
+    .option('--log-level <level>', 'DEBUG, INFO, WARN, ERROR or SILENT (env LOG_LEVEL)');
+}
+
+function commonOverrides(flags: CommonFlags): ConfigOverrides {
+  return {
+    endpointUrl: flags.endpoint,
+    stateDir: flags.stateDir,
+    edgePort: flags.edgePort,
+    streamName: flags.stream,
+    tableName: flags.table,
+    shardCount: flags.shards,
+    logLevel: flags.logLevel,
+  };
+}
+
+/**
+ * On a terminal the progress bar owns stderr, so logs go to a file under the state directory;
+ * otherwise JSON logs go to stderr (stdout stays for results).
+ */
+function createCliLogger(config: Config, tty: boolean): { logger: Logger; logFile?: string } {
+  if (!tty) return { logger: createLogger({ service: 'tick-replay', level: config.logLevel }) };
+  const logFile = path.join(config.stateDir, 'logs', 'tick-replay.log');
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const sink: LogSink = (line) => appendFileSync(logFile, line + '\n');
+  return { logger: createLogger({ service: 'tick-replay', level: config.logLevel, sink }), logFile };
+}
+
+/** First Ctrl-C / SIGTERM stops cleanly (flush, drain); a second one exits at once. */
+function interruptSignal(logger: Logger): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`\ntick-replay: second ${name}, exiting now\n`);
+      process.exit(130);
+    }
+    logger.warn('stopping: flushing buffers and draining the consumer (press Ctrl-C again to exit at once)', { signal: name });
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+function speedOption(value: string): Speed {
+  try {
+    return parseSpeed(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+async function runCommand(flags: CommonFlags & { historical: string; out?: string; speed: Speed; threshold?: string; batchSize?: string }): Promise<void> {
+  const config = resolveConfig(process.env, {
+    ...commonOverrides(flags),
+    outputDir: flags.out,
+    latencyThresholdMs: flags.threshold,
+    batchSize: flags.batchSize,
+  });
+  const tty = process.stderr.isTTY === true;
+  const { logger, logFile } = createCliLogger(config, tty);
+  if (logFile !== undefined) process.stderr.write(`tick-replay: logs in ${path.relative(process.cwd(), logFile)}\n`);
+  const progress = createProgressReporter({ tty, logger });
+  const interrupt = interruptSignal(logger);
+  try {
+    const summary = await runHistorical({
+      config,
+      file: flags.historical,
+      speed: flags.speed,
+      logger,
+      signal: interrupt.signal,
+      onStart: (scan) => progress.start(scan.validRows),
+      onProgress: (done) => progress.update(done),
+    });
+    progress.stop();
+    logger.info('run complete', { ...summary });
+    process.stdout.write(formatSummary(summary) + '\n' + summaryJson(summary) + '\n');
+    if (summary.interrupted) process.exitCode = 130;
+  } finally {
+    progress.stop();
+    interrupt.dispose();
+  }
+}
+
+async function stackCommand(flags: CommonFlags): Promise<void> {
+  const config = resolveConfig(process.env, commonOverrides(flags));
+  const logger = createLogger({ service: 'tick-replay', level: config.logLevel });
+  const interrupt = interruptSignal(logger);
+  const aws = await openAwsEnvironment(config, logger);
+  process.stdout.write(
+    `AWS endpoint: ${aws.endpointUrl ?? 'default AWS endpoints'}\n` +
+      `  stream ${config.streamName} (${aws.streamArn}), table ${config.tableName}\n` +
+      `  try: aws --endpoint-url ${aws.endpointUrl ?? ''} kinesis list-streams\n` +
+      `Press Ctrl-C to stop.\n`,
+  );
+  await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await aws.close();
+  interrupt.dispose();
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tick-replay')
+    .description('Replay historical and live market quotes through AWS Kinesis into a mid-price processor.')
+    .showHelpAfterError('(run with --help for usage)');
+
+  addCommonOptions(
+    program
+      .command('run')
+      .description('replay a CSV file through Kinesis into the mid-price handler, wait for the output, and exit')
+      .requiredOption('--historical <file>', 'CSV file of historical quotes')
+      .option('--out <dir>', 'output directory for mid_prices.log and errors.log (env OUTPUT_DIR, default output)')
+      .addOption(new Option('--speed <speed>', '"max" (no waits), 1 (real time) or N (N times faster)').argParser(speedOption).default('max'))
+      .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
+      .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)'),
+  ).action(runCommand);
+
+  addCommonOptions(
+    program.command('stack').description('start the embedded AWS stack (Kinesis + DynamoDB on one edge port) until Ctrl-C'),
+  ).action(stackCommand);
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof TickReplayError) {
+      process.stderr.write(`tick-replay: error: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`tick-replay: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv);

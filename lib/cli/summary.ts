@@ -1,0 +1,21 @@
+/** The end-of-run report: a human summary, then one JSON line (always the last line of stdout). */
+import path from 'node:path';
+import type { RunSummary } from './historical-run.ts';
+
+export function formatSummary(summary: RunSummary, cwd = process.cwd()): string {
+  const rel = (p: string): string => path.relative(cwd, p) || '.';
+  const lines = [
+    `tick-replay: ${rel(summary.file)} -> ${rel(summary.outputDir)}/${summary.interrupted ? ' (interrupted)' : ''}`,
+    `  quotes read       ${summary.quotesRead} (rejected ${summary.rejected}, crossed ${summary.crossed})`,
+    `  sent to Kinesis   ${summary.sent}`,
+    `  mid_prices.log    ${summary.midLines} lines`,
+    `  errors.log        ${summary.errorLines} lines`,
+    `  dead_letters.log  ${summary.deadLetters} lines`,
+    `  time              ${summary.seconds.toFixed(1)} s (${summary.quotesPerSec} quotes/s)`,
+  ];
+  return lines.join('\n');
+}
+
+export function summaryJson(summary: RunSummary): string {
+  return JSON.stringify(summary);
+}

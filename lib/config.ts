@@ -1,0 +1,114 @@
+/**
+ * The one place configuration is read and validated. Environment variables first (the same
+ * names `serverless.yml` sets on AWS), CLI flags over them. A bad value fails fast naming the
+ * variable or flag.
+ */
+import path from 'node:path';
+import { ConfigError } from './errors.ts';
+import { isLogLevel, type LogLevel } from './logging/logger.ts';
+
+export interface Config {
+  /** Historical quotes with latency strictly above this (ms) get an error line instead of a mid. */
+  latencyThresholdMs: number;
+  /** Directory for mid_prices.log, errors.log and dead_letters.log (absolute). */
+  outputDir: string;
+  /** Set: use this AWS-compatible endpoint. Unset: start the embedded stack. */
+  endpointUrl: string | undefined;
+  region: string;
+  streamName: string;
+  tableName: string;
+  shardCount: number;
+  /** Where the embedded stack keeps its data (absolute). */
+  stateDir: string;
+  /** Port of the embedded stack's edge endpoint. */
+  edgePort: number;
+  /** Records per handler invocation (Lambda's BatchSize). */
+  batchSize: number;
+  logLevel: LogLevel;
+}
+
+/** Flags given on the command line; each overrides its environment variable. */
+export type ConfigOverrides = Partial<Record<keyof Config, string | number | undefined>>;
+
+type Env = Record<string, string | undefined>;
+
+const DEFAULTS = {
+  LATENCY_THRESHOLD: '20',
+  OUTPUT_DIR: 'output',
+  AWS_REGION: 'us-east-1',
+  STREAM_NAME: 'tick-replay-quotes',
+  TABLE_NAME: 'tick-replay-state',
+  SHARD_COUNT: '4',
+  STATE_DIR: '.tick-replay',
+  EDGE_PORT: '4566',
+  BATCH_SIZE: '100',
+  LOG_LEVEL: 'INFO',
+} as const;
+
+function pick(name: string, override: string | number | undefined, env: Env, fallback: string): string {
+  if (override !== undefined) return String(override);
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? fallback : value.trim();
+}
+
+function numberIn(name: string, raw: string, min: number, max: number, integer: boolean): number {
+  const value = Number(raw);
+  if (raw === '' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    const kind = integer ? 'an integer' : 'a number';
+    throw new ConfigError(`${name} must be ${kind} between ${min} and ${max}, got "${raw}"`, { name, value: raw });
+  }
+  return value;
+}
+
+function nameLike(name: string, raw: string): string {
+  // Kinesis stream and DynamoDB table names share this safe subset.
+  if (!/^[A-Za-z0-9_.-]{3,128}$/.test(raw)) {
+    throw new ConfigError(`${name} must be 3-128 characters of letters, digits, "_", "." or "-", got "${raw}"`, { name });
+  }
+  return raw;
+}
+
+export function resolveConfig(env: Env = process.env, overrides: ConfigOverrides = {}, cwd = process.cwd()): Config {
+  const endpointRaw = pick('AWS_ENDPOINT_URL', overrides.endpointUrl, env, '');
+  let endpointUrl: string | undefined;
+  if (endpointRaw !== '') {
+    let url: URL;
+    try {
+      url = new URL(endpointRaw);
+    } catch {
+      throw new ConfigError(`AWS_ENDPOINT_URL must be a URL such as http://127.0.0.1:4566, got "${endpointRaw}"`, {
+        name: 'AWS_ENDPOINT_URL',
+      });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ConfigError(`AWS_ENDPOINT_URL must use http or https, got "${endpointRaw}"`, { name: 'AWS_ENDPOINT_URL' });
+    }
+    endpointUrl = endpointRaw.replace(/\/+$/, '');
+  }
+
+  const logLevel = pick('LOG_LEVEL', overrides.logLevel, env, DEFAULTS.LOG_LEVEL).toUpperCase();
+  if (!isLogLevel(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR, SILENT, got "${logLevel}"`, { name: 'LOG_LEVEL' });
+  }
+
+  const config: Config = {
+    latencyThresholdMs: numberIn(
+      'LATENCY_THRESHOLD',
+      pick('LATENCY_THRESHOLD', overrides.latencyThresholdMs, env, DEFAULTS.LATENCY_THRESHOLD),
+      0,
+      86_400_000,
+      false,
+    ),
+    outputDir: path.resolve(cwd, pick('OUTPUT_DIR', overrides.outputDir, env, DEFAULTS.OUTPUT_DIR)),
+    endpointUrl,
+    region: pick('AWS_REGION', overrides.region, env, env.AWS_DEFAULT_REGION ?? DEFAULTS.AWS_REGION),
+    streamName: nameLike('STREAM_NAME', pick('STREAM_NAME', overrides.streamName, env, DEFAULTS.STREAM_NAME)),
+    tableName: nameLike('TABLE_NAME', pick('TABLE_NAME', overrides.tableName, env, DEFAULTS.TABLE_NAME)),
+    shardCount: numberIn('SHARD_COUNT', pick('SHARD_COUNT', overrides.shardCount, env, DEFAULTS.SHARD_COUNT), 1, 10, true),
+    stateDir: path.resolve(cwd, pick('STATE_DIR', overrides.stateDir, env, DEFAULTS.STATE_DIR)),
+    edgePort: numberIn('EDGE_PORT', pick('EDGE_PORT', overrides.edgePort, env, DEFAULTS.EDGE_PORT), 0, 65_535, true),
+    batchSize: numberIn('BATCH_SIZE', pick('BATCH_SIZE', overrides.batchSize, env, DEFAULTS.BATCH_SIZE), 1, 10_000, true),
+    logLevel,
+  };
+  return Object.freeze(config);
+}

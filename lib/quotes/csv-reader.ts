@@ -1,0 +1,373 @@
+/**
+ * Streams a quotes CSV file as validated rows (the I/O half; the rules live in row.ts).
+ *
+ * The file is read in chunks and never held whole. Every data record becomes one RowResult
+ * carrying the file line where the record starts, including records the CSV parser itself
+ * cannot parse: those are yielded as rejections and reading continues on the next line.
+ *
+ * Why not csv-parse's `skip_records_with_error`: measured on csv-parse 7.0.3, it does not
+ * recover. After an invalid closing quote (`"b"x,2`) the parser stays inside the quoted field and
+ * silently swallows the following good rows up to the next quote character; after a
+ * `max_record_size` error it drops the rest of the chunk or reports the same error once per
+ * chunk. The maintainers' own advice for this case (adaltas/node-csv#214) is "search for the
+ * next EOL and continue", which is what this reader does: on a parse error it rejects the line
+ * where the broken record starts, then starts a fresh parser at the next line (re-reading the
+ * file from that byte offset). A record that legitimately spans lines and is broken may thus
+ * produce one rejection per line; good rows after it are always read.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { parse } from 'csv-parse';
+import type { InfoRecord, Parser } from 'csv-parse';
+import { InputError } from '../errors.ts';
+import type { ColumnMap } from './columns.ts';
+import { resolveColumns } from './columns.ts';
+import type { RowResult } from './row.ts';
+import { parseRow } from './row.ts';
+
+export interface CsvReadOptions {
+  /** Largest record accepted, in bytes (default 64 KiB); a longer one is rejected, not buffered. */
+  maxRecordSize?: number;
+  /** Stops reading: the generator throws the signal's reason at the next chunk. */
+  signal?: AbortSignal;
+  /** Called once with the header row's position and column mapping, before any data row. */
+  onHeader?: (header: CsvHeader) => void;
+}
+
+export interface CsvHeader {
+  /** File line of the header: 1, or later when blank lines precede it. */
+  line: number;
+  names: string[];
+  columns: ColumnMap;
+}
+
+export const DEFAULT_MAX_RECORD_SIZE = 64 * 1024;
+/** Read size: large enough that per-chunk costs (a promise, a Buffer slice) vanish per row. */
+const CHUNK_SIZE = 256 * 1024;
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Opens the file, turning the usual failures into one-line InputErrors before any row is read. */
+async function openInput(filePath: string): Promise<FileHandle> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(filePath, 'r');
+    // Opening a directory succeeds on Linux; reading it would fail later with EISDIR.
+    if ((await handle.stat()).isDirectory()) {
+      throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    }
+    return handle;
+  } catch (err) {
+    await handle?.close();
+    throw readError(filePath, err);
+  }
+}
+
+const SYSTEM_ERROR_TEXT: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a directory',
+};
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  return typeof err.code === 'string' ? err.code : undefined;
+}
+
+function readError(filePath: string, err: unknown): InputError {
+  const code = errorCode(err);
+  const reason =
+    (code !== undefined ? SYSTEM_ERROR_TEXT[code] : undefined) ??
+    code ??
+    (err instanceof Error ? err.message : String(err));
+  return new InputError(`cannot read ${filePath}: ${reason}`, { file: filePath, code }, { cause: err });
+}
+
+/** A parse error's reason in the words of a row rejection (csv-parse's own line is not ours). */
+function describeParseError(err: Error, maxRecordSize: number): string {
+  switch (errorCode(err)) {
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return 'malformed CSV: a closing quote is followed by something other than a delimiter or a line end';
+    case 'INVALID_OPENING_QUOTE':
+      return 'malformed CSV: a quote inside an unquoted field (quote the whole field and double inner quotes)';
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return 'malformed CSV: a quoted field is never closed';
+    case 'CSV_MAX_RECORD_SIZE':
+      return `record is longer than the maximum of ${maxRecordSize} bytes`;
+    default:
+      return `malformed CSV: ${err.message.replace(LINE_SUFFIX, '')}`;
+  }
+}
+const LINE_SUFFIX = / at line \d+/g;
+
+/**
+ * Maps csv-parse's line counter to file lines where records start, and remembers where the
+ * next record may begin (the resync point after a parse error).
+ *
+ * csv-parse's `info.lines` is the line where a record ENDS, counted from the start of the data
+ * fed to this parser. It counts every CR and LF byte inside fields as a line, so a quoted CRLF
+ * counts twice; `overcount` corrects that for the rest of the segment. Records without line
+ * breaks inside (the hot path) are detected in O(1) and never scanned.
+ */
+class LineTracker {
+  private previousLines = 0;
+  private previousEmptyLines = 0;
+  private overcount = 0;
+  /** File line and byte offset right after the last record: where the next one starts. */
+  nextLine: number;
+  nextByte: number;
+
+  constructor(
+    private readonly firstLine: number,
+    private readonly firstByte: number,
+  ) {
+    this.nextLine = firstLine;
+    this.nextByte = firstByte;
+  }
+
+  /** File line where `record` starts; `lines`, `emptyLines`, `bytes` are its csv-parse info. */
+  startOf(record: string[], lines: number, emptyLines: number, bytes: number): number {
+    let start: number;
+    let breaksInside = 0;
+    if (lines === this.previousLines + 1 + (emptyLines - this.previousEmptyLines)) {
+      start = this.firstLine - 1 + lines - this.overcount;
+    } else {
+      let breakBytes = 0; // CR or LF bytes, as csv-parse counts them
+      let crlfPairs = 0;
+      for (const field of record) {
+        for (let i = 0; i < field.length; i++) {
+          const c = field.charCodeAt(i);
+          if (c === LF) {
+            breakBytes++;
+            if (i > 0 && field.charCodeAt(i - 1) === CR) crlfPairs++;
+          } else if (c === CR) {
+            breakBytes++;
+          }
+        }
+      }
+      start = this.firstLine - 1 + lines - breakBytes - this.overcount;
+      this.overcount += crlfPairs;
+      breaksInside = breakBytes - crlfPairs;
+    }
+    this.previousLines = lines;
+    this.previousEmptyLines = emptyLines;
+    this.nextLine = start + breaksInside + 1;
+    this.nextByte = this.firstByte + bytes;
+    return start;
+  }
+}
+
+/** A csv-parse instance fed by hand; records are collected synchronously as chunks are written. */
+class SegmentParser {
+  readonly parser: Parser;
+  records: string[][] = [];
+  /** Per record: csv-parse's lines, empty_lines, bytes (flat, to avoid an object per row). */
+  infos: number[] = [];
+
+  constructor(atFileStart: boolean, maxRecordSize: number) {
+    this.parser = parse({
+      bom: atFileStart,
+      // record_delimiter left to auto-discovery: LF, CRLF (and CR) files all work.
+      relax_column_count: true, // ragged rows reach parseRow, which rejects them with their line
+      skip_empty_lines: true,
+      max_record_size: maxRecordSize,
+      // Collecting here instead of reading the stream side keeps every record parsed before an
+      // error: a destroyed stream drops its buffered records. The context is the same snapshot
+      // that `info: true` would attach. Returning null keeps the readable buffer empty.
+      on_record: (record: string[], context: InfoRecord) => {
+        this.records.push(record);
+        this.infos.push(context.lines, context.empty_lines, context.bytes);
+        return null;
+      },
+    });
+    // Errors are taken from the write/end callbacks; this listener only prevents an unhandled
+    // 'error' event from crashing the process.
+    this.parser.on('error', () => undefined);
+  }
+
+  write(chunk: Buffer): Promise<Error | undefined> {
+    return new Promise((resolve) => {
+      this.parser.write(chunk, (err) => resolve(err ?? undefined));
+    });
+  }
+
+  end(): Promise<Error | undefined> {
+    return new Promise((resolve) => {
+      this.parser.once('error', resolve);
+      this.parser.once('finish', () => resolve(undefined));
+      this.parser.end();
+    });
+  }
+
+  clear(): void {
+    this.records.length = 0;
+    this.infos.length = 0;
+  }
+}
+
+interface ResyncPoint {
+  /** File line where the unparseable record starts. */
+  brokenLine: number;
+  /** Byte offset of the line after it; undefined when the file ends first. */
+  resumeByte: number | undefined;
+}
+
+/**
+ * From the start of the line after the last good record: skips blank lines (as csv-parse does),
+ * takes the first non-blank line as the broken record's start, and returns the offset of the
+ * line after it. LF, CRLF and CR each end a line. Streams, so a huge broken line costs no memory.
+ */
+async function findResyncPoint(handle: FileHandle, fromByte: number, fromLine: number): Promise<ResyncPoint | undefined> {
+  const stream = handle.createReadStream({ start: fromByte, autoClose: false, highWaterMark: CHUNK_SIZE });
+  let offset = fromByte; // file offset of the current chunk's first byte
+  let line = fromLine;
+  let brokenLine: number | undefined;
+  let pendingCR = false; // previous chunk ended with CR: a leading LF belongs to the same break
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let i = 0;
+      if (pendingCR) {
+        pendingCR = false;
+        if (chunk[0] === LF) i = 1;
+        if (brokenLine !== undefined) return { brokenLine, resumeByte: offset + i };
+      }
+      if (brokenLine === undefined) {
+        for (; i < chunk.length; i++) {
+          const c = chunk[i];
+          if (c === CR) {
+            line++;
+            if (i + 1 === chunk.length) pendingCR = true;
+            else if (chunk[i + 1] === LF) i++;
+          } else if (c === LF) {
+            line++;
+          } else {
+            brokenLine = line;
+            break;
+          }
+        }
+        if (brokenLine === undefined) {
+          offset += chunk.length;
+          continue;
+        }
+      }
+      const lf = chunk.indexOf(LF, i);
+      const cr = chunk.indexOf(CR, i);
+      const end = cr === -1 ? lf : lf === -1 ? cr : Math.min(cr, lf);
+      if (end !== -1 && chunk[end] === CR && end + 1 === chunk.length) {
+        pendingCR = true;
+      } else if (end !== -1) {
+        const width = chunk[end] === CR && chunk[end + 1] === LF ? 2 : 1;
+        return { brokenLine, resumeByte: offset + end + width };
+      }
+      offset += chunk.length;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return brokenLine === undefined ? undefined : { brokenLine, resumeByte: undefined };
+}
+
+function isUtf16(chunk: Buffer): boolean {
+  return (chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff);
+}
+
+/** Turns parsed records into RowResults; the first record of the file is the header. */
+class RecordDecoder {
+  columns: ColumnMap | undefined;
+
+  constructor(
+    private readonly filePath: string,
+    private readonly onHeader: ((header: CsvHeader) => void) | undefined,
+  ) {}
+
+  /** Yields the rows collected by `segment` since the last call, then forgets them. */
+  *drain(segment: SegmentParser, lines: LineTracker): Generator<RowResult> {
+    const { records, infos } = segment;
+    for (let r = 0, k = 0; r < records.length; r++, k += 3) {
+      const record = records[r] ?? [];
+      const line = lines.startOf(record, infos[k] ?? 0, infos[k + 1] ?? 0, infos[k + 2] ?? 0);
+      if (this.columns === undefined) {
+        this.columns = resolveColumns(record, this.filePath);
+        this.onHeader?.({ line, names: record, columns: this.columns });
+      } else {
+        yield parseRow(record, this.columns, line);
+      }
+    }
+    segment.clear();
+  }
+}
+
+/**
+ * Yields one RowResult per data record of `filePath`, in file order, each with the line where
+ * the record starts. Throws InputError before yielding anything when the file cannot be read
+ * (`cannot read data/x.csv: no such file`), is empty or has no header, or its header cannot be
+ * parsed; throws CsvColumnsError when required columns are missing. A header-only file yields
+ * nothing. Unparseable records are yielded as `{ ok: false }` and reading continues.
+ */
+export async function* readQuoteRows(filePath: string, options: CsvReadOptions = {}): AsyncGenerator<RowResult> {
+  const maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const handle = await openInput(filePath);
+  const decoder = new RecordDecoder(filePath, options.onHeader);
+  let segmentByte = 0;
+  let segmentLine = 1;
+  try {
+    for (;;) {
+      // One segment = one parser over the file from segmentByte to its end or to a parse error.
+      const segment = new SegmentParser(segmentByte === 0, maxRecordSize);
+      const lines = new LineTracker(segmentLine, segmentByte);
+      const stream = handle.createReadStream({ start: segmentByte, autoClose: false, highWaterMark: CHUNK_SIZE });
+      let failure: Error | undefined;
+      try {
+        let firstChunk = segmentByte === 0;
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          signal?.throwIfAborted();
+          if (firstChunk && isUtf16(chunk)) {
+            throw new InputError(`${filePath}: the file is UTF-16 encoded; save it as UTF-8`, { file: filePath });
+          }
+          firstChunk = false;
+          failure = await segment.write(chunk);
+          // Rows parsed before an error in this chunk are still good: yield them first.
+          yield* decoder.drain(segment, lines);
+          if (failure !== undefined) break;
+        }
+        if (failure === undefined) {
+          // Flush: the last record may lack a line break, or an open quote is only known now.
+          failure = await segment.end();
+          yield* decoder.drain(segment, lines);
+        }
+      } catch (err) {
+        // System errors while reading (EIO, …) become InputErrors; our own errors pass through.
+        if (err instanceof InputError || signal?.aborted === true || errorCode(err) === undefined) throw err;
+        throw readError(filePath, err);
+      } finally {
+        stream.destroy();
+        segment.parser.destroy();
+      }
+
+      if (failure === undefined) {
+        if (decoder.columns === undefined) {
+          throw new InputError(`${filePath}: empty file, expected a header row`, { file: filePath });
+        }
+        return;
+      }
+      const resync = await findResyncPoint(handle, lines.nextByte, lines.nextLine);
+      const reason = describeParseError(failure, maxRecordSize);
+      if (decoder.columns === undefined) {
+        // Without a header nothing can be mapped: this is the one parse error that stops reading.
+        const where = resync === undefined ? '' : ` at line ${resync.brokenLine}`;
+        throw new InputError(`${filePath}: cannot parse the header row${where}: ${reason}`, { file: filePath }, { cause: failure });
+      }
+      if (resync === undefined) return; // cannot happen: an error implies a non-blank record
+      yield { ok: false, line: resync.brokenLine, reason };
+      if (resync.resumeByte === undefined) return; // the broken record ran to the end of the file
+      segmentByte = resync.resumeByte;
+      segmentLine = resync.brokenLine + 1;
+    }
+  } finally {
+    await handle.close();
+  }
+}

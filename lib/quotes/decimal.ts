@@ -1,0 +1,133 @@
+/**
+ * Exact decimal arithmetic for prices and amounts. A price never passes through a binary float:
+ * `0.1 + 0.2` in doubles is `0.30000000000000004`, and the mid-price log must print `0.15`.
+ */
+
+/** value = units / 10^scale. `scale` is a non-negative integer for values made by parseDecimal. */
+export interface Decimal {
+  units: bigint;
+  scale: number;
+}
+
+/**
+ * Bounds the exponent of `1.5e3`-style input: without it `1e1000000000` would allocate a
+ * billion-digit BigInt (or string) from one CSV cell. No price or amount is anywhere near 10^±1000.
+ */
+const MAX_EXPONENT = 1000;
+
+/**
+ * Sign, integer digits, optional fraction, optional exponent. Compiled once: this runs several
+ * times per CSV row. `\d` without the `u` flag is ASCII-only, so full-width digits are refused.
+ */
+const DECIMAL_PATTERN = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+/** A parsed decimal before it becomes a BigInt: normalising to a string needs no BigInt at all. */
+interface DecimalParts {
+  negative: boolean;
+  /** The significant digits as written (may have leading/trailing zeros), never empty. */
+  digits: string;
+  /** Number of digits of `digits` after the decimal point; negative means trailing zeros to add. */
+  scale: number;
+}
+
+function splitDecimal(text: string): DecimalParts | undefined {
+  const match = DECIMAL_PATTERN.exec(text.trim());
+  if (match === null) return undefined;
+  const intDigits = match[2] ?? '';
+  const fracDigits = match[3] ?? '';
+  // `.` alone, `+`, `e5` match the pattern but carry no digit.
+  if (intDigits.length === 0 && fracDigits.length === 0) return undefined;
+  let exponent = 0;
+  if (match[4] !== undefined) {
+    exponent = Number(match[4]);
+    if (Math.abs(exponent) > MAX_EXPONENT) return undefined;
+  }
+  return { negative: match[1] === '-', digits: intDigits + fracDigits, scale: fracDigits.length - exponent };
+}
+
+/** Canonical text of sign × digits / 10^scale: no exponent, no redundant zeros, no `-0`. */
+function formatParts(negative: boolean, digits: string, scale: number): string {
+  let intPart: string;
+  let fracPart: string;
+  if (scale <= 0) {
+    intPart = scale === 0 ? digits : digits + '0'.repeat(-scale);
+    fracPart = '';
+  } else {
+    const padded = digits.length > scale ? digits : '0'.repeat(scale - digits.length + 1) + digits;
+    intPart = padded.slice(0, padded.length - scale);
+    fracPart = padded.slice(padded.length - scale);
+  }
+  let fracEnd = fracPart.length;
+  while (fracEnd > 0 && fracPart.charCodeAt(fracEnd - 1) === 48 /* '0' */) fracEnd--;
+  let intStart = 0;
+  while (intStart < intPart.length - 1 && intPart.charCodeAt(intStart) === 48) intStart++;
+  intPart = intPart.slice(intStart);
+  if (fracEnd === 0) {
+    if (intPart === '0') return '0';
+    return negative ? '-' + intPart : intPart;
+  }
+  const text = intPart + '.' + fracPart.slice(0, fracEnd);
+  return negative ? '-' + text : text;
+}
+
+/**
+ * Parses `12`, `-12.5`, `.5`, `12.`, `+1.5e3`, `2E-2` (surrounding whitespace ignored).
+ * Returns undefined for anything else: empty, `NaN`, `Infinity`, `1,5`, `0x10`, `1.2.3`,
+ * or an exponent beyond ±1000.
+ */
+export function parseDecimal(text: string): Decimal | undefined {
+  const parts = splitDecimal(text);
+  if (parts === undefined) return undefined;
+  let units = BigInt(parts.digits);
+  let scale = parts.scale;
+  if (scale < 0) {
+    // Keep the invariant scale >= 0 so that callers can compare scales without a sign case.
+    units *= 10n ** BigInt(-scale);
+    scale = 0;
+  }
+  return { units: parts.negative ? -units : units, scale };
+}
+
+/** Canonical form: no exponent, trailing fraction zeros stripped, no trailing dot, `-0` → `0`. */
+export function formatDecimal(d: Decimal): string {
+  const negative = d.units < 0n;
+  return formatParts(negative, (negative ? -d.units : d.units).toString(), d.scale);
+}
+
+/** Parse + canonical format; how prices and amounts are stored. Undefined when not a decimal. */
+export function normaliseDecimalString(text: string): string | undefined {
+  const parts = splitDecimal(text);
+  return parts === undefined ? undefined : formatParts(parts.negative, parts.digits, parts.scale);
+}
+
+/** Both values' units at the larger of the two scales, so they can be added or compared. */
+function align(a: Decimal, b: Decimal): [bigint, bigint, number] {
+  if (a.scale === b.scale) return [a.units, b.units, a.scale];
+  if (a.scale > b.scale) return [a.units, b.units * 10n ** BigInt(a.scale - b.scale), a.scale];
+  return [a.units * 10n ** BigInt(b.scale - a.scale), b.units, b.scale];
+}
+
+export function compareDecimal(a: Decimal, b: Decimal): -1 | 0 | 1 {
+  const [x, y] = align(a, b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function isNegative(d: Decimal): boolean {
+  return d.units < 0n;
+}
+
+/**
+ * Exact (bid + ask) / 2 in canonical form: `midPrice('0.1', '0.2') === '0.15'`.
+ * Halving is exact in base 10: an odd sum s gives s / 2 = (s × 5) / 10, one more fraction digit.
+ * Throws a TypeError naming the argument when either side is not a decimal number.
+ */
+export function midPrice(bid: string, ask: string): string {
+  const b = parseDecimal(bid);
+  if (b === undefined) throw new TypeError(`midPrice: bid ${JSON.stringify(bid)} is not a decimal number`);
+  const a = parseDecimal(ask);
+  if (a === undefined) throw new TypeError(`midPrice: ask ${JSON.stringify(ask)} is not a decimal number`);
+  const [x, y, scale] = align(b, a);
+  const sum = x + y;
+  if (sum % 2n === 0n) return formatDecimal({ units: sum / 2n, scale });
+  return formatDecimal({ units: sum * 5n, scale: scale + 1 });
+}

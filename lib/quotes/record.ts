@@ -1,0 +1,108 @@
+/**
+ * The Kinesis record contract: one JSON quote per record, `v: 1`, prices as decimal strings.
+ * Decoding validates everything the handler relies on, so a malformed record is rejected with a
+ * reason (and dead-lettered) instead of producing a wrong line.
+ */
+import { parseDecimal } from './decimal.ts';
+import type { Quote } from './quote.ts';
+import { parseTimestamp, type ParsedTimestamp } from './timestamp.ts';
+
+export const RECORD_VERSION = 1;
+
+export class RecordDecodeError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'RecordDecodeError';
+  }
+}
+
+export function encodeQuote(quote: Quote): Uint8Array {
+  // Fixed key order keeps records byte-identical for identical quotes (handy when diffing dumps).
+  const record = {
+    v: RECORD_VERSION,
+    mode: quote.mode,
+    source: quote.source,
+    seq: quote.seq,
+    ticker: quote.ticker,
+    timestamp: quote.timestamp,
+    arrival: quote.arrival,
+    bid: quote.bid,
+    ask: quote.ask,
+    bidAmount: quote.bidAmount,
+    askAmount: quote.askAmount,
+    latencyMs: quote.latencyMs,
+  };
+  return Buffer.from(JSON.stringify(record), 'utf8');
+}
+
+export interface DecodedQuote {
+  quote: Quote;
+  /** The quote's timestamp, parsed once for formatting output lines. */
+  time: ParsedTimestamp;
+}
+
+type Json = Record<string, unknown>;
+
+function requireString(obj: Json, key: string): string {
+  const value = obj[key];
+  if (typeof value !== 'string' || value === '') throw new RecordDecodeError(`field "${key}" must be a non-empty string`);
+  return value;
+}
+
+function requireDecimal(obj: Json, key: string, optional: boolean): string | undefined {
+  const value = obj[key];
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== 'string') throw new RecordDecodeError(`field "${key}" must be a decimal string`);
+  const parsed = parseDecimal(value);
+  if (parsed === undefined) throw new RecordDecodeError(`field "${key}" is not a decimal number: "${value}"`);
+  if (parsed.units < 0n) throw new RecordDecodeError(`field "${key}" is negative: "${value}"`);
+  return value;
+}
+
+function requireTime(obj: Json, key: string): ParsedTimestamp {
+  const text = requireString(obj, key);
+  const parsed = parseTimestamp(text);
+  if (typeof parsed === 'string') throw new RecordDecodeError(`field "${key}": ${parsed}`);
+  return parsed;
+}
+
+/** Decodes and validates one record's data; throws RecordDecodeError with the reason. */
+export function decodeQuote(data: Uint8Array): DecodedQuote {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+  } catch (error) {
+    throw new RecordDecodeError(`not JSON: ${(error as Error).message}`);
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new RecordDecodeError('not a JSON object');
+  const json = obj as Json;
+  if (json.v !== RECORD_VERSION) throw new RecordDecodeError(`unsupported record version ${JSON.stringify(json.v)}`);
+  const mode = json.mode;
+  if (mode !== 'historical' && mode !== 'live') throw new RecordDecodeError(`field "mode" must be "historical" or "live"`);
+  const seq = json.seq;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) {
+    throw new RecordDecodeError('field "seq" must be a positive integer');
+  }
+  const latency = json.latencyMs;
+  if (latency !== undefined && (typeof latency !== 'number' || !Number.isFinite(latency) || latency < 0)) {
+    throw new RecordDecodeError('field "latencyMs" must be a non-negative number');
+  }
+  const time = requireTime(json, 'timestamp');
+  requireTime(json, 'arrival');
+  const quote: Quote = {
+    mode: mode,
+    source: requireString(json, 'source'),
+    seq,
+    ticker: requireString(json, 'ticker'),
+    timestamp: requireString(json, 'timestamp'),
+    arrival: requireString(json, 'arrival'),
+    bid: requireDecimal(json, 'bid', false) as string,
+    ask: requireDecimal(json, 'ask', false) as string,
+  };
+  const bidAmount = requireDecimal(json, 'bidAmount', true);
+  const askAmount = requireDecimal(json, 'askAmount', true);
+  if (bidAmount !== undefined) quote.bidAmount = bidAmount;
+  if (askAmount !== undefined) quote.askAmount = askAmount;
+  if (latency !== undefined) quote.latencyMs = latency;
+  return { quote, time };
+}

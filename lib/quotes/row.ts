@@ -1,0 +1,190 @@
+/**
+ * One CSV record → validated quote fields. Pure: no I/O, no logging, so the rules can be tested
+ * row by row and reused by any reader. A bad row is a value (`ok: false`), never an exception:
+ * the replay counts it and carries on.
+ */
+import type { ColumnField, ColumnMap } from './columns.ts';
+import type { Decimal } from './decimal.ts';
+import { compareDecimal, formatDecimal, isNegative, parseDecimal } from './decimal.ts';
+import type { QuoteFields } from './quote.ts';
+import type { Precision } from './timestamp.ts';
+import { formatIsoTimestamp, parseTimestamp } from './timestamp.ts';
+
+export type RowResult =
+  | {
+      ok: true;
+      line: number;
+      fields: QuoteFields;
+      /** The quote's own timestamp, epoch µs. */
+      timestampUs: number;
+      /** Effective arrival = timestamp + latency, epoch µs: the replay order key. */
+      arrivalUs: number;
+      precision: Precision;
+      /** bid > ask: kept (it is what the venue sent) but flagged so the caller can warn and count. */
+      crossed: boolean;
+    }
+  | { ok: false; line: number; field?: string; reason: string };
+
+export type RowRejection = Extract<RowResult, { ok: false }>;
+
+export const MAX_TICKER_LENGTH = 64;
+/** One day: a quote that arrives later than that is a data error, not latency. */
+export const MAX_LATENCY_MS = 86_400_000;
+const MAX_LATENCY: Decimal = { units: BigInt(MAX_LATENCY_MS), scale: 0 };
+
+/** Long cells are cut in messages so one bad row cannot flood errors.log. */
+const MAX_VALUE_IN_MESSAGE = 40;
+
+/** Canonical header names used when the map carries no `names` (hand-built maps). */
+const DEFAULT_NAMES: Readonly<Record<ColumnField, string>> = {
+  timestamp: 'timestamp',
+  ticker: 'ticker',
+  bid: 'bid_price',
+  ask: 'ask_price',
+  bidAmount: 'bid_amount',
+  askAmount: 'ask_amount',
+  latency: 'latency',
+};
+
+function nameOf(columns: ColumnMap, field: ColumnField): string {
+  return columns.names?.[field] ?? DEFAULT_NAMES[field];
+}
+
+function shown(value: string): string {
+  const cut = value.length > MAX_VALUE_IN_MESSAGE ? value.slice(0, MAX_VALUE_IN_MESSAGE) + '…' : value;
+  return JSON.stringify(cut);
+}
+
+function reject(line: number, field: string, reason: string): RowRejection {
+  return { ok: false, line, field, reason };
+}
+
+/** C0 controls, DEL and C1 controls: invisible in logs and never part of a ticker. */
+function hasControlChar(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+}
+
+/** A non-negative decimal cell, or the reason it is not one. `cell` is already trimmed. */
+function nonNegativeDecimal(cell: string, name: string): Decimal | string {
+  const value = parseDecimal(cell);
+  if (value === undefined) return `${name} ${shown(cell)} is not a decimal number`;
+  if (isNegative(value)) return `${name} ${shown(cell)} is negative`;
+  return value;
+}
+
+/**
+ * Latency in whole µs, exactly: scaled from the decimal digits, never `ms * 1000` on a float
+ * (`0.001 * 1000` is fine, but `4.35 * 1000` is 4349.999…). Undefined when finer than 1 µs.
+ */
+function latencyMicros(value: Decimal): number | undefined {
+  if (value.scale <= 3) return Number(value.units * 10n ** BigInt(3 - value.scale));
+  const divisor = 10n ** BigInt(value.scale - 3);
+  if (value.units % divisor !== 0n) return undefined;
+  return Number(value.units / divisor);
+}
+
+/**
+ * Validates one record against the column map. `line` is the file line where the record starts
+ * and is echoed in the result. Checks, in order: field count, ticker, timestamp, bid, ask,
+ * amounts, latency; the first failure is reported.
+ */
+export function parseRow(record: string[], columns: ColumnMap, line: number): RowResult {
+  if (record.length !== columns.width) {
+    return { ok: false, line, reason: `expected ${columns.width} fields, got ${record.length}` };
+  }
+
+  const ticker = (record[columns.ticker] ?? '').trim();
+  if (ticker.length === 0) return reject(line, nameOf(columns, 'ticker'), `${nameOf(columns, 'ticker')} is empty`);
+  if (ticker.length > MAX_TICKER_LENGTH) {
+    const name = nameOf(columns, 'ticker');
+    return reject(line, name, `${name} ${shown(ticker)} is longer than ${MAX_TICKER_LENGTH} characters`);
+  }
+  if (hasControlChar(ticker)) {
+    const name = nameOf(columns, 'ticker');
+    return reject(line, name, `${name} ${shown(ticker)} contains a control character`);
+  }
+
+  const timestampCell = record[columns.timestamp] ?? '';
+  const parsedTime = parseTimestamp(timestampCell);
+  if (typeof parsedTime === 'string') {
+    const name = nameOf(columns, 'timestamp');
+    return reject(line, name, timestampCell.trim().length === 0 ? `${name} is empty` : parsedTime);
+  }
+
+  const bidName = nameOf(columns, 'bid');
+  const bidCell = (record[columns.bid] ?? '').trim();
+  if (bidCell.length === 0) return reject(line, bidName, `${bidName} is empty`);
+  const bid = nonNegativeDecimal(bidCell, bidName);
+  if (typeof bid === 'string') return reject(line, bidName, bid);
+
+  const askName = nameOf(columns, 'ask');
+  const askCell = (record[columns.ask] ?? '').trim();
+  if (askCell.length === 0) return reject(line, askName, `${askName} is empty`);
+  const ask = nonNegativeDecimal(askCell, askName);
+  if (typeof ask === 'string') return reject(line, askName, ask);
+
+  const fields: QuoteFields = {
+    ticker,
+    timestamp: formatIsoTimestamp(parsedTime.micros, parsedTime.precision),
+    bid: formatDecimal(bid),
+    ask: formatDecimal(ask),
+  };
+
+  // Amounts are optional per row: an empty cell means "not given", not zero.
+  if (columns.bidAmount !== undefined) {
+    const cell = (record[columns.bidAmount] ?? '').trim();
+    if (cell.length > 0) {
+      const value = nonNegativeDecimal(cell, nameOf(columns, 'bidAmount'));
+      if (typeof value === 'string') return reject(line, nameOf(columns, 'bidAmount'), value);
+      fields.bidAmount = formatDecimal(value);
+    }
+  }
+  if (columns.askAmount !== undefined) {
+    const cell = (record[columns.askAmount] ?? '').trim();
+    if (cell.length > 0) {
+      const value = nonNegativeDecimal(cell, nameOf(columns, 'askAmount'));
+      if (typeof value === 'string') return reject(line, nameOf(columns, 'askAmount'), value);
+      fields.askAmount = formatDecimal(value);
+    }
+  }
+
+  // Without a latency column every quote arrives at its timestamp (latency 0 for ordering),
+  // and latencyMs stays absent so consumers can tell "not given" from "0 ms".
+  let latencyUs = 0;
+  if (columns.latency !== undefined) {
+    const name = nameOf(columns, 'latency');
+    const cell = (record[columns.latency] ?? '').trim();
+    if (cell.length === 0) return reject(line, name, `${name} is empty`);
+    const value = nonNegativeDecimal(cell, name);
+    if (typeof value === 'string') return reject(line, name, value);
+    if (compareDecimal(value, MAX_LATENCY) > 0) {
+      return reject(line, name, `${name} ${shown(cell)} ms exceeds ${MAX_LATENCY_MS} ms (one day)`);
+    }
+    const micros = latencyMicros(value);
+    if (micros === undefined) {
+      return reject(line, name, `${name} ${shown(cell)} has more than 3 fraction digits (finer than 1 µs)`);
+    }
+    latencyUs = micros;
+    // The nearest double to the exact decimal: latency is a duration, not a price.
+    fields.latencyMs = micros / 1000;
+  }
+
+  const arrivalUs = parsedTime.micros + latencyUs;
+  if (!Number.isSafeInteger(arrivalUs)) {
+    return reject(line, nameOf(columns, 'latency'), 'arrival time (timestamp + latency) is out of the supported range');
+  }
+
+  return {
+    ok: true,
+    line,
+    fields,
+    timestampUs: parsedTime.micros,
+    arrivalUs,
+    precision: parsedTime.precision,
+    crossed: compareDecimal(bid, ask) > 0,
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * Timestamps at the input's precision, held as integer epoch microseconds in a JS number.
+ *
+ * Why microseconds in a number: a Date holds only milliseconds, and a BigInt per row is slow to
+ * sort. A double holds integers exactly up to 2^53 µs ≈ 285 years either side of 1970, so the
+ * supported range is about 1685-2255; anything outside is rejected with a reason instead of being
+ * silently rounded. Dates before 1970 are supported (negative micros) and formatted correctly.
+ *
+ * Text formats are parsed field by field and computed with Date.UTC, never Date.parse: Date.parse
+ * is lenient (`2025-02-30` rolls over to March) and reads naive timestamps in local time.
+ */
+
+/** Fraction digits kept: 3 (ms) or 6 (µs). */
+export type Precision = 3 | 6;
+
+export interface ParsedTimestamp {
+  micros: number;
+  precision: Precision;
+}
+
+/**
+ * `YYYY-MM-DD HH:MM:SS[.f…]` or ISO 8601 with `T`, optional fraction, optional `Z` / `±HH:MM` /
+ * `±HHMM` offset. Compiled once (hot path). Groups: year, month, day, hour, minute, second,
+ * fraction, zone.
+ */
+const DATE_TIME_PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})?$/;
+
+/** An unsigned epoch number, integer or decimal. Groups: integer part, fraction. */
+const EPOCH_PATTERN = /^(\d+)(?:\.(\d+))?$/;
+
+/** Sub-second digits beyond nanoseconds have no meaning for market data: rejected, not rounded. */
+const MAX_FRACTION_DIGITS = 9;
+
+const MS_PER_MINUTE = 60_000;
+
+function isLeapYear(year: number): boolean {
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+function daysInMonth(year: number, month: number): number {
+  return month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+}
+
+/**
+ * Microseconds and precision from sub-second digits. 0-3 digits → ms precision, 4-6 → µs.
+ * 7-9 digits (ns) are truncated to µs, precision 6: the pipeline carries µs at most, and
+ * truncation (not rounding) never moves a quote into the next microsecond or second.
+ */
+function subSecond(digits: string): { micros: number; precision: Precision } {
+  const precision: Precision = digits.length <= 3 ? 3 : 6;
+  const micros = digits.length === 0 ? 0 : Number((digits + '00000').slice(0, 6));
+  return { micros, precision };
+}
+
+function outOfRange(text: string): string {
+  return `timestamp ${JSON.stringify(text)} is out of the supported range (years 1685-2255)`;
+}
+
+function parseDateTime(text: string, m: RegExpExecArray): ParsedTimestamp | string {
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
+  const second = Number(m[6]);
+  const fraction = m[7] ?? '';
+  const zone = m[8];
+  if (month < 1 || month > 12) return `invalid date ${JSON.stringify(text)}: month ${m[2]} is not 01-12`;
+  if (day < 1 || day > daysInMonth(year, month)) {
+    return `invalid date ${JSON.stringify(text)}: day ${m[3]} does not exist in ${m[1]}-${m[2]}`;
+  }
+  // Second 60 (a leap second) is refused: epoch time has no slot for it.
+  if (hour > 23 || minute > 59 || second > 59) return `invalid time ${JSON.stringify(text)}`;
+  if (fraction.length > MAX_FRACTION_DIGITS) {
+    return `timestamp ${JSON.stringify(text)} has ${fraction.length} fraction digits; at most ${MAX_FRACTION_DIGITS} (ns) are supported`;
+  }
+  let offsetMinutes = 0;
+  if (zone !== undefined && zone !== 'Z' && zone !== 'z') {
+    const offsetHours = Number(zone.slice(1, 3));
+    const offsetMins = Number(zone.slice(zone.length - 2));
+    if (offsetHours > 23 || offsetMins > 59) return `invalid UTC offset in ${JSON.stringify(text)}`;
+    offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  }
+  // Date.UTC maps years 0-99 to 1900-1999; such years are outside the range anyway.
+  if (year < 1000) return outOfRange(text);
+  // Local time = UTC + offset, so UTC = local - offset.
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * MS_PER_MINUTE;
+  const sub = subSecond(fraction);
+  const micros = ms * 1000 + sub.micros;
+  if (!Number.isSafeInteger(micros)) return outOfRange(text);
+  return { micros, precision: sub.precision };
+}
+
+/**
+ * Epoch number; the unit follows the magnitude of the integer part (leading zeros ignored):
+ * ≤ 11 digits seconds, 12-14 ms, 15-17 µs, 18-20 ns. Negative epochs are not accepted.
+ */
+function parseEpoch(text: string, m: RegExpExecArray): ParsedTimestamp | string {
+  const intDigits = (m[1] ?? '').replace(/^0+/, '');
+  const fracDigits = m[2] ?? '';
+  const n = intDigits.length;
+  const unitDigits = n <= 11 ? 0 : n <= 14 ? 3 : n <= 17 ? 6 : n <= 20 ? 9 : -1;
+  if (unitDigits < 0) return `epoch timestamp ${JSON.stringify(text)} has more than 20 digits`;
+  const subDigitCount = unitDigits + fracDigits.length;
+  if (subDigitCount > MAX_FRACTION_DIGITS) {
+    return `epoch timestamp ${JSON.stringify(text)} is finer than nanoseconds; at most ${MAX_FRACTION_DIGITS} sub-second digits are supported`;
+  }
+  const all = intDigits + fracDigits;
+  const secondsText = all.slice(0, all.length - subDigitCount);
+  const sub = subSecond(all.slice(all.length - subDigitCount));
+  // At most 11 digits of seconds: exact in a double.
+  const micros = Number(secondsText === '' ? '0' : secondsText) * 1_000_000 + sub.micros;
+  if (!Number.isSafeInteger(micros)) return outOfRange(text);
+  return { micros, precision: sub.precision };
+}
+
+/**
+ * Parses a quote timestamp. Returns the epoch µs and precision, or a human-readable reason
+ * (e.g. `unsupported timestamp format "01/02/2025 10:00"`, `invalid date "2025-02-30 00:00:00": …`).
+ * Naive timestamps are UTC; offsets are converted to UTC. Surrounding whitespace is ignored.
+ */
+export function parseTimestamp(text: string): ParsedTimestamp | string {
+  const trimmed = text.trim();
+  if (trimmed.length === 0) return 'timestamp is empty';
+  const dateTime = DATE_TIME_PATTERN.exec(trimmed);
+  if (dateTime !== null) return parseDateTime(trimmed, dateTime);
+  const epoch = EPOCH_PATTERN.exec(trimmed);
+  if (epoch !== null) return parseEpoch(trimmed, epoch);
+  return `unsupported timestamp format ${JSON.stringify(trimmed)}`;
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS.fff` (no zone) with 3 or 6 fraction digits. With precision 3 any
+ * sub-millisecond part is truncated. Floor division keeps pre-1970 fractions positive:
+ * -1000 µs is 1969-12-31T23:59:59.999000.
+ */
+function formatNaive(micros: number, precision: Precision): string {
+  // `%` and the division of an exact multiple are exact on doubles; `Math.floor(micros / 1000)`
+  // is not (the quotient is rounded before the floor near 2^53).
+  const subMs = ((micros % 1000) + 1000) % 1000;
+  const ms = (micros - subMs) / 1000;
+  const iso = new Date(ms).toISOString(); // always YYYY-MM-DDTHH:MM:SS.mmmZ inside our range
+  const base = iso.slice(0, 23);
+  if (precision === 3) return base;
+  return base + (subMs < 10 ? '00' : subMs < 100 ? '0' : '') + String(subMs);
+}
+
+/** `2025-01-01T00:00:00.120Z` (precision 3) or `2025-01-01T00:00:00.120456Z` (precision 6). */
+export function formatIsoTimestamp(micros: number, precision: Precision): string {
+  return formatNaive(micros, precision) + 'Z';
+}
+
+/** `2025-01-01 00:00:00.120` (or 6 fraction digits): the mid_prices.log / errors.log format. */
+export function formatLogTimestamp(micros: number, precision: Precision): string {
+  const naive = formatNaive(micros, precision);
+  return naive.slice(0, 10) + ' ' + naive.slice(11);
+}

@@ -1,0 +1,46 @@
+/**
+ * Pulls quotes from a ReplaySource, paces them, and hands them to the producer. Awaiting
+ * `producer.put` is the backpressure: when Kinesis is slow the source is simply not read.
+ */
+import type { AckedEntry, KinesisProducer, ProducerEntry } from '../aws/producer.ts';
+import { encodeQuote } from '../quotes/record.ts';
+import type { Pacer } from './pacer.ts';
+import type { PacedQuote, ReplaySource } from './replay-source.ts';
+
+/** What the producer carries per entry: enough to know which quote an acknowledgement is for. */
+export interface QuoteEntry extends ProducerEntry {
+  source: string;
+  seq: number;
+}
+
+export type QuoteAck = AckedEntry<QuoteEntry>;
+
+export interface ReplayOptions {
+  producer: KinesisProducer<QuoteEntry>;
+  /** Without a pacer quotes go as fast as the producer takes them. */
+  pacer?: Pacer;
+  signal?: AbortSignal;
+  /** Called after each quote was handed to the producer, with how late it was (ms). */
+  onSent?: (quote: PacedQuote, latenessMs: number) => void;
+}
+
+export interface ReplayResult {
+  sent: number;
+  /** True when the signal stopped the replay before the source was exhausted. */
+  interrupted: boolean;
+}
+
+export async function replay(source: ReplaySource, options: ReplayOptions): Promise<ReplayResult> {
+  const { producer, pacer, signal, onSent } = options;
+  let sent = 0;
+  for await (const quote of source) {
+    if (signal?.aborted) break;
+    const lateness = pacer === undefined ? 0 : await pacer.wait(quote.arrivalUs, signal);
+    // Aborted while waiting: this quote was not sent; it is not lost, only not replayed yet.
+    if (signal?.aborted) break;
+    await producer.put({ partitionKey: quote.ticker, data: encodeQuote(quote), source: quote.source, seq: quote.seq });
+    sent++;
+    onSent?.(quote, lateness);
+  }
+  return { sent, interrupted: signal?.aborted === true };
+}
