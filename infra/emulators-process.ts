@@ -159,7 +159,8 @@ function proxy(req: IncomingMessage, res: ServerResponse, service: Service): voi
   upstream.on('error', (error) => {
     // A client that went away is routine; an emulator that fails to answer is not.
     const clientGone = res.destroyed || req.destroyed;
-    (clientGone ? log.debug : log.warn)('proxy error', { target: service, clientGone, error });
+    if (clientGone) log.debug('proxy error after the client left', { target: service, error });
+    else log.warn('proxy error', { target: service, error });
     if (!res.headersSent) {
       sendJson(res, 502, { __type: 'BadGateway', message: `${service} emulator did not answer: ${error.message}` });
     } else {

@@ -104,7 +104,7 @@ export function resolveConfig(env: Env = process.env, overrides: ConfigOverrides
     region: pick('AWS_REGION', overrides.region, env, env.AWS_DEFAULT_REGION ?? DEFAULTS.AWS_REGION),
     streamName: nameLike('STREAM_NAME', pick('STREAM_NAME', overrides.streamName, env, DEFAULTS.STREAM_NAME)),
     tableName: nameLike('TABLE_NAME', pick('TABLE_NAME', overrides.tableName, env, DEFAULTS.TABLE_NAME)),
-    shardCount: numberIn('SHARD_COUNT', pick('SHARD_COUNT', overrides.shardCount, env, DEFAULTS.SHARD_COUNT), 1, 10, true),
+    shardCount: numberIn('SHARD_COUNT', pick('SHARD_COUNT', overrides.shardCount, env, DEFAULTS.SHARD_COUNT), 1, 50, true),
     stateDir: path.resolve(cwd, pick('STATE_DIR', overrides.stateDir, env, DEFAULTS.STATE_DIR)),
     edgePort: numberIn('EDGE_PORT', pick('EDGE_PORT', overrides.edgePort, env, DEFAULTS.EDGE_PORT), 0, 65_535, true),
     batchSize: numberIn('BATCH_SIZE', pick('BATCH_SIZE', overrides.batchSize, env, DEFAULTS.BATCH_SIZE), 1, 10_000, true),

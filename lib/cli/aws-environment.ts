@@ -21,7 +21,6 @@ export async function openAwsEnvironment(config: Config, logger: Logger): Promis
   let stack: EmbeddedStack | undefined;
   if (config.endpointUrl === undefined) {
     stack = await startEmbeddedStack({ stateDir: config.stateDir, edgePort: config.edgePort, logger: logger.child('embedded-stack') });
-    logger.info('embedded AWS stack started', { endpoint: stack.endpointUrl, stateDir: config.stateDir });
   } else {
     logger.info('using AWS endpoint', { endpoint: config.endpointUrl });
   }

@@ -130,10 +130,14 @@ async function stackCommand(flags: CommonFlags): Promise<void> {
   process.stdout.write(
     `AWS endpoint: ${aws.endpointUrl ?? 'default AWS endpoints'}\n` +
       `  stream ${config.streamName} (${aws.streamArn}), table ${config.tableName}\n` +
-      `  try: aws --endpoint-url ${aws.endpointUrl ?? ''} kinesis list-streams\n` +
+      `  try: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${config.region} aws --endpoint-url ${aws.endpointUrl ?? ''} kinesis list-streams\n` +
       `Press Ctrl-C to stop.\n`,
   );
+  // The emulator child is unref'd (it must not keep a finished command alive); this command's
+  // whole job is to stay up, so hold the event loop open until a signal arrives.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve(), { once: true }));
+  clearInterval(keepAlive);
   await aws.close();
   interrupt.dispose();
 }

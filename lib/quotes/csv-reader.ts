@@ -8,13 +8,14 @@
  * Why not csv-parse's `skip_records_with_error`: measured on csv-parse 7.0.3, it does not
  * recover. After an invalid closing quote (`"b"x,2`) the parser stays inside the quoted field and
  * silently swallows the following good rows up to the next quote character; after a
- * `max_record_size` error it drops the rest of the chunk or reports the same error once per
- * chunk. The maintainers' own advice for this case (adaltas/node-csv#214) is "search for the
+ * `max_record_size` error it drops the rest of the input chunk and reports the error again for
+ * every later chunk. The maintainers' own advice for this case (adaltas/node-csv#214) is "search for the
  * next EOL and continue", which is what this reader does: on a parse error it rejects the line
  * where the broken record starts, then starts a fresh parser at the next line (re-reading the
  * file from that byte offset). A record that legitimately spans lines and is broken may thus
  * produce one rejection per line; good rows after it are always read.
  */
+import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { parse } from 'csv-parse';
@@ -48,20 +49,31 @@ const CHUNK_SIZE = 256 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** Opens the file, turning the usual failures into one-line InputErrors before any row is read. */
-async function openInput(filePath: string): Promise<FileHandle> {
+/**
+ * Turns the usual failures (missing, unreadable, a directory) into one-line InputErrors before
+ * any row is yielded. Opening a directory succeeds on Linux; only reading it fails (EISDIR).
+ */
+async function checkReadable(filePath: string): Promise<void> {
   let handle: FileHandle | undefined;
   try {
     handle = await open(filePath, 'r');
-    // Opening a directory succeeds on Linux; reading it would fail later with EISDIR.
     if ((await handle.stat()).isDirectory()) {
       throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     }
-    return handle;
   } catch (err) {
-    await handle?.close();
     throw readError(filePath, err);
+  } finally {
+    await handle?.close();
   }
+}
+
+/**
+ * A stream of the file from `start`. Each segment opens its own stream: a ReadStream closes its
+ * descriptor when destroyed (leaving a `for await` early destroys it), even with
+ * `autoClose: false`, so one descriptor cannot be shared across segments.
+ */
+function openStream(filePath: string, start: number): AsyncIterable<Buffer> & { destroy(): void } {
+  return createReadStream(filePath, { start, highWaterMark: CHUNK_SIZE });
 }
 
 const SYSTEM_ERROR_TEXT: Readonly<Record<string, string>> = {
@@ -85,7 +97,10 @@ function readError(filePath: string, err: unknown): InputError {
   return new InputError(`cannot read ${filePath}: ${reason}`, { file: filePath, code }, { cause: err });
 }
 
-/** A parse error's reason in the words of a row rejection (csv-parse's own line is not ours). */
+/** csv-parse's messages end with its own line count, which is not the file line we report. */
+const LINE_SUFFIX = / at line \d+/g;
+
+/** A parse error's reason in the words of a row rejection. */
 function describeParseError(err: Error, maxRecordSize: number): string {
   switch (errorCode(err)) {
     case 'CSV_INVALID_CLOSING_QUOTE':
@@ -100,7 +115,6 @@ function describeParseError(err: Error, maxRecordSize: number): string {
       return `malformed CSV: ${err.message.replace(LINE_SUFFIX, '')}`;
   }
 }
-const LINE_SUFFIX = / at line \d+/g;
 
 /**
  * Maps csv-parse's line counter to file lines where records start, and remembers where the
@@ -169,7 +183,10 @@ class SegmentParser {
   constructor(atFileStart: boolean, maxRecordSize: number) {
     this.parser = parse({
       bom: atFileStart,
-      // record_delimiter left to auto-discovery: LF, CRLF (and CR) files all work.
+      // All three line ends, not auto-discovery: discovery fixes one ending for the whole file
+      // from its first line break, so a file with mixed endings (concatenated exports) would
+      // then fail on every quoted last field and leave stray CRs in values.
+      record_delimiter: ['\r\n', '\n', '\r'],
       relax_column_count: true, // ragged rows reach parseRow, which rejects them with their line
       skip_empty_lines: true,
       max_record_size: maxRecordSize,
@@ -219,15 +236,16 @@ interface ResyncPoint {
  * takes the first non-blank line as the broken record's start, and returns the offset of the
  * line after it. LF, CRLF and CR each end a line. Streams, so a huge broken line costs no memory.
  */
-async function findResyncPoint(handle: FileHandle, fromByte: number, fromLine: number): Promise<ResyncPoint | undefined> {
-  const stream = handle.createReadStream({ start: fromByte, autoClose: false, highWaterMark: CHUNK_SIZE });
+async function findResyncPoint(filePath: string, fromByte: number, fromLine: number): Promise<ResyncPoint | undefined> {
+  const stream = openStream(filePath, fromByte);
   let offset = fromByte; // file offset of the current chunk's first byte
   let line = fromLine;
   let brokenLine: number | undefined;
   let pendingCR = false; // previous chunk ended with CR: a leading LF belongs to the same break
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let i = 0;
+    for await (const chunk of stream) {
+      // A UTF-8 BOM is not content: blank lines after it still precede the broken record.
+      let i = offset === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
       if (pendingCR) {
         pendingCR = false;
         if (chunk[0] === LF) i = 1;
@@ -310,64 +328,60 @@ export async function* readQuoteRows(filePath: string, options: CsvReadOptions =
   const maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
   const { signal } = options;
   signal?.throwIfAborted();
-  const handle = await openInput(filePath);
+  await checkReadable(filePath);
   const decoder = new RecordDecoder(filePath, options.onHeader);
   let segmentByte = 0;
   let segmentLine = 1;
-  try {
-    for (;;) {
-      // One segment = one parser over the file from segmentByte to its end or to a parse error.
-      const segment = new SegmentParser(segmentByte === 0, maxRecordSize);
-      const lines = new LineTracker(segmentLine, segmentByte);
-      const stream = handle.createReadStream({ start: segmentByte, autoClose: false, highWaterMark: CHUNK_SIZE });
-      let failure: Error | undefined;
-      try {
-        let firstChunk = segmentByte === 0;
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          signal?.throwIfAborted();
-          if (firstChunk && isUtf16(chunk)) {
-            throw new InputError(`${filePath}: the file is UTF-16 encoded; save it as UTF-8`, { file: filePath });
-          }
-          firstChunk = false;
-          failure = await segment.write(chunk);
-          // Rows parsed before an error in this chunk are still good: yield them first.
-          yield* decoder.drain(segment, lines);
-          if (failure !== undefined) break;
+  for (;;) {
+    // One segment = one parser over the file from segmentByte to its end or to a parse error.
+    const segment = new SegmentParser(segmentByte === 0, maxRecordSize);
+    const lines = new LineTracker(segmentLine, segmentByte);
+    const stream = openStream(filePath, segmentByte);
+    let failure: Error | undefined;
+    try {
+      let firstChunk = segmentByte === 0;
+      for await (const chunk of stream) {
+        signal?.throwIfAborted();
+        if (firstChunk && isUtf16(chunk)) {
+          throw new InputError(`${filePath}: the file is UTF-16 encoded; save it as UTF-8`, { file: filePath });
         }
-        if (failure === undefined) {
-          // Flush: the last record may lack a line break, or an open quote is only known now.
-          failure = await segment.end();
-          yield* decoder.drain(segment, lines);
-        }
-      } catch (err) {
-        // System errors while reading (EIO, …) become InputErrors; our own errors pass through.
-        if (err instanceof InputError || signal?.aborted === true || errorCode(err) === undefined) throw err;
-        throw readError(filePath, err);
-      } finally {
-        stream.destroy();
-        segment.parser.destroy();
+        firstChunk = false;
+        failure = await segment.write(chunk);
+        // Rows parsed before an error in this chunk are still good: yield them first.
+        yield* decoder.drain(segment, lines);
+        if (failure !== undefined) break;
       }
-
       if (failure === undefined) {
-        if (decoder.columns === undefined) {
-          throw new InputError(`${filePath}: empty file, expected a header row`, { file: filePath });
-        }
-        return;
+        // Flush: the last record may lack a line break, or an open quote is only known now.
+        failure = await segment.end();
+        yield* decoder.drain(segment, lines);
       }
-      const resync = await findResyncPoint(handle, lines.nextByte, lines.nextLine);
-      const reason = describeParseError(failure, maxRecordSize);
-      if (decoder.columns === undefined) {
-        // Without a header nothing can be mapped: this is the one parse error that stops reading.
-        const where = resync === undefined ? '' : ` at line ${resync.brokenLine}`;
-        throw new InputError(`${filePath}: cannot parse the header row${where}: ${reason}`, { file: filePath }, { cause: failure });
-      }
-      if (resync === undefined) return; // cannot happen: an error implies a non-blank record
-      yield { ok: false, line: resync.brokenLine, reason };
-      if (resync.resumeByte === undefined) return; // the broken record ran to the end of the file
-      segmentByte = resync.resumeByte;
-      segmentLine = resync.brokenLine + 1;
+    } catch (err) {
+      // System errors while reading (EIO, …) become InputErrors; our own errors pass through.
+      if (err instanceof InputError || signal?.aborted === true || errorCode(err) === undefined) throw err;
+      throw readError(filePath, err);
+    } finally {
+      stream.destroy();
+      segment.parser.destroy();
     }
-  } finally {
-    await handle.close();
+
+    if (failure === undefined) {
+      if (decoder.columns === undefined) {
+        throw new InputError(`${filePath}: empty file, expected a header row`, { file: filePath });
+      }
+      return;
+    }
+    const resync = await findResyncPoint(filePath, lines.nextByte, lines.nextLine);
+    const reason = describeParseError(failure, maxRecordSize);
+    if (decoder.columns === undefined) {
+      // Without a header nothing can be mapped: this is the one parse error that stops reading.
+      const where = resync === undefined ? '' : ` at line ${resync.brokenLine}`;
+      throw new InputError(`${filePath}: cannot parse the header row${where}: ${reason}`, { file: filePath }, { cause: failure });
+    }
+    if (resync === undefined) return; // cannot happen: an error implies a non-blank record
+    yield { ok: false, line: resync.brokenLine, reason };
+    if (resync.resumeByte === undefined) return; // the broken record ran to the end of the file
+    segmentByte = resync.resumeByte;
+    segmentLine = resync.brokenLine + 1;
   }
 }

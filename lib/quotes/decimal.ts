@@ -15,6 +15,13 @@ export interface Decimal {
  */
 const MAX_EXPONENT = 1000;
 
+/** 10^0 … 10^32 as BigInt: aligning prices of different scales must not compute a power per row. */
+const POWERS_OF_TEN: readonly bigint[] = Array.from({ length: 33 }, (_, i) => 10n ** BigInt(i));
+
+function pow10(exponent: number): bigint {
+  return POWERS_OF_TEN[exponent] ?? 10n ** BigInt(exponent);
+}
+
 /**
  * Sign, integer digits, optional fraction, optional exponent. Compiled once: this runs several
  * times per CSV row. `\d` without the `u` flag is ASCII-only, so full-width digits are refused.
@@ -82,7 +89,7 @@ export function parseDecimal(text: string): Decimal | undefined {
   let scale = parts.scale;
   if (scale < 0) {
     // Keep the invariant scale >= 0 so that callers can compare scales without a sign case.
-    units *= 10n ** BigInt(-scale);
+    units *= pow10(-scale);
     scale = 0;
   }
   return { units: parts.negative ? -units : units, scale };
@@ -103,8 +110,8 @@ export function normaliseDecimalString(text: string): string | undefined {
 /** Both values' units at the larger of the two scales, so they can be added or compared. */
 function align(a: Decimal, b: Decimal): [bigint, bigint, number] {
   if (a.scale === b.scale) return [a.units, b.units, a.scale];
-  if (a.scale > b.scale) return [a.units, b.units * 10n ** BigInt(a.scale - b.scale), a.scale];
-  return [a.units * 10n ** BigInt(b.scale - a.scale), b.units, b.scale];
+  if (a.scale > b.scale) return [a.units, b.units * pow10(a.scale - b.scale), a.scale];
+  return [a.units * pow10(b.scale - a.scale), b.units, b.scale];
 }
 
 export function compareDecimal(a: Decimal, b: Decimal): -1 | 0 | 1 {

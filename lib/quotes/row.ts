@@ -5,7 +5,7 @@
  */
 import type { ColumnField, ColumnMap } from './columns.ts';
 import type { Decimal } from './decimal.ts';
-import { compareDecimal, formatDecimal, isNegative, parseDecimal } from './decimal.ts';
+import { compareDecimal, formatDecimal, isNegative, normaliseDecimalString, parseDecimal } from './decimal.ts';
 import type { QuoteFields } from './quote.ts';
 import type { Precision } from './timestamp.ts';
 import { formatIsoTimestamp, parseTimestamp } from './timestamp.ts';
@@ -30,7 +30,6 @@ export type RowRejection = Extract<RowResult, { ok: false }>;
 export const MAX_TICKER_LENGTH = 64;
 /** One day: a quote that arrives later than that is a data error, not latency. */
 export const MAX_LATENCY_MS = 86_400_000;
-const MAX_LATENCY: Decimal = { units: BigInt(MAX_LATENCY_MS), scale: 0 };
 
 /** Long cells are cut in messages so one bad row cannot flood errors.log. */
 const MAX_VALUE_IN_MESSAGE = 40;
@@ -77,14 +76,33 @@ function nonNegativeDecimal(cell: string, name: string): Decimal | string {
 }
 
 /**
- * Latency in whole µs, exactly: scaled from the decimal digits, never `ms * 1000` on a float
- * (`0.001 * 1000` is fine, but `4.35 * 1000` is 4349.999…). Undefined when finer than 1 µs.
+ * A non-negative decimal cell in canonical form, or the reason it is not one. For values that
+ * are stored but never compared (amounts, latency) the canonical string is all we need, and
+ * making it costs no BigInt. A canonical string is negative exactly when it starts with `-`.
  */
-function latencyMicros(value: Decimal): number | undefined {
-  if (value.scale <= 3) return Number(value.units * 10n ** BigInt(3 - value.scale));
-  const divisor = 10n ** BigInt(value.scale - 3);
-  if (value.units % divisor !== 0n) return undefined;
-  return Number(value.units / divisor);
+function nonNegativeCanonical(cell: string, name: string): { text: string } | string {
+  const text = normaliseDecimalString(cell);
+  if (text === undefined) return `${name} ${shown(cell)} is not a decimal number`;
+  if (text.charCodeAt(0) === 45 /* '-' */) return `${name} ${shown(cell)} is negative`;
+  return { text };
+}
+
+/**
+ * Latency (canonical, non-negative ms) in whole µs, or the reason it cannot be one. Exact: built
+ * from the decimal digits, never `ms * 1000` on a float (`4.35 * 1000` is 4349.999…). The bound
+ * check comes first so that `1e100` is "too large", not a 101-digit number.
+ */
+function latencyMicros(canonical: string, cell: string, name: string): number | string {
+  const dot = canonical.indexOf('.');
+  const intText = dot === -1 ? canonical : canonical.slice(0, dot);
+  const fracText = dot === -1 ? '' : canonical.slice(dot + 1);
+  const whole = intText.length > 9 ? Infinity : Number(intText);
+  // In canonical form a non-empty fraction is non-zero.
+  if (whole > MAX_LATENCY_MS || (whole === MAX_LATENCY_MS && fracText.length > 0)) {
+    return `${name} ${shown(cell)} exceeds ${MAX_LATENCY_MS} ms (one day)`;
+  }
+  if (fracText.length > 3) return `${name} ${shown(cell)} has more than 3 fraction digits (finer than 1 µs)`;
+  return whole * 1000 + (fracText.length === 0 ? 0 : Number((fracText + '00').slice(0, 3)));
 }
 
 /**
@@ -138,17 +156,17 @@ export function parseRow(record: string[], columns: ColumnMap, line: number): Ro
   if (columns.bidAmount !== undefined) {
     const cell = (record[columns.bidAmount] ?? '').trim();
     if (cell.length > 0) {
-      const value = nonNegativeDecimal(cell, nameOf(columns, 'bidAmount'));
+      const value = nonNegativeCanonical(cell, nameOf(columns, 'bidAmount'));
       if (typeof value === 'string') return reject(line, nameOf(columns, 'bidAmount'), value);
-      fields.bidAmount = formatDecimal(value);
+      fields.bidAmount = value.text;
     }
   }
   if (columns.askAmount !== undefined) {
     const cell = (record[columns.askAmount] ?? '').trim();
     if (cell.length > 0) {
-      const value = nonNegativeDecimal(cell, nameOf(columns, 'askAmount'));
+      const value = nonNegativeCanonical(cell, nameOf(columns, 'askAmount'));
       if (typeof value === 'string') return reject(line, nameOf(columns, 'askAmount'), value);
-      fields.askAmount = formatDecimal(value);
+      fields.askAmount = value.text;
     }
   }
 
@@ -159,15 +177,10 @@ export function parseRow(record: string[], columns: ColumnMap, line: number): Ro
     const name = nameOf(columns, 'latency');
     const cell = (record[columns.latency] ?? '').trim();
     if (cell.length === 0) return reject(line, name, `${name} is empty`);
-    const value = nonNegativeDecimal(cell, name);
+    const value = nonNegativeCanonical(cell, name);
     if (typeof value === 'string') return reject(line, name, value);
-    if (compareDecimal(value, MAX_LATENCY) > 0) {
-      return reject(line, name, `${name} ${shown(cell)} ms exceeds ${MAX_LATENCY_MS} ms (one day)`);
-    }
-    const micros = latencyMicros(value);
-    if (micros === undefined) {
-      return reject(line, name, `${name} ${shown(cell)} has more than 3 fraction digits (finer than 1 µs)`);
-    }
+    const micros = latencyMicros(value.text, cell, name);
+    if (typeof micros === 'string') return reject(line, name, micros);
     latencyUs = micros;
     // The nearest double to the exact decimal: latency is a duration, not a price.
     fields.latencyMs = micros / 1000;

@@ -3,8 +3,9 @@
  *
  * Why microseconds in a number: a Date holds only milliseconds, and a BigInt per row is slow to
  * sort. A double holds integers exactly up to 2^53 µs ≈ 285 years either side of 1970, so the
- * supported range is about 1685-2255; anything outside is rejected with a reason instead of being
- * silently rounded. Dates before 1970 are supported (negative micros) and formatted correctly.
+ * supported range is 1684-07-28 to 2255-06-05 UTC; anything outside is rejected with a reason
+ * instead of being silently rounded. Dates before 1970 are supported (negative micros) and are
+ * formatted with floor division, so their fractions print correctly.
  *
  * Text formats are parsed field by field and computed with Date.UTC, never Date.parse: Date.parse
  * is lenient (`2025-02-30` rolls over to March) and reads naive timestamps in local time.
@@ -56,7 +57,7 @@ function subSecond(digits: string): { micros: number; precision: Precision } {
 }
 
 function outOfRange(text: string): string {
-  return `timestamp ${JSON.stringify(text)} is out of the supported range (years 1685-2255)`;
+  return `timestamp ${JSON.stringify(text)} is out of the supported range (1684-07-28 to 2255-06-05 UTC)`;
 }
 
 function parseDateTime(text: string, m: RegExpExecArray): ParsedTimestamp | string {
@@ -132,29 +133,60 @@ export function parseTimestamp(text: string): ParsedTimestamp | string {
   return `unsupported timestamp format ${JSON.stringify(trimmed)}`;
 }
 
+const MS_PER_DAY = 86_400_000;
+
+/** '00'…'99': two-digit fields without padStart calls on the hot path. */
+const TWO_DIGITS: readonly string[] = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+/** '000'…'999' for milli- and microsecond fractions. */
+const THREE_DIGITS: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
 /**
- * `YYYY-MM-DDTHH:MM:SS.fff` (no zone) with 3 or 6 fraction digits. With precision 3 any
- * sub-millisecond part is truncated. Floor division keeps pre-1970 fractions positive:
- * -1000 µs is 1969-12-31T23:59:59.999000.
+ * `YYYY-MM-DD` of the last day formatted. Quotes come in time order, so consecutive rows almost
+ * always share the day: the calendar conversion (via Date) runs once per day, not once per row.
  */
-function formatNaive(micros: number, precision: Precision): string {
+let cachedDay = Number.NaN;
+let cachedDayText = '';
+
+function dayText(day: number): string {
+  if (day !== cachedDay) {
+    cachedDayText = new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
+    cachedDay = day;
+  }
+  return cachedDayText;
+}
+
+/**
+ * `YYYY-MM-DD<sep>HH:MM:SS.fff` (no zone) with 3 or 6 fraction digits. With precision 3 any
+ * sub-millisecond part is truncated. Floor division keeps pre-1970 fractions positive:
+ * -1000 µs is 1969-12-31 23:59:59.999000.
+ */
+function formatNaive(micros: number, precision: Precision, separator: string): string {
   // `%` and the division of an exact multiple are exact on doubles; `Math.floor(micros / 1000)`
   // is not (the quotient is rounded before the floor near 2^53).
   const subMs = ((micros % 1000) + 1000) % 1000;
   const ms = (micros - subMs) / 1000;
-  const iso = new Date(ms).toISOString(); // always YYYY-MM-DDTHH:MM:SS.mmmZ inside our range
-  const base = iso.slice(0, 23);
-  if (precision === 3) return base;
-  return base + (subMs < 10 ? '00' : subMs < 100 ? '0' : '') + String(subMs);
+  const msOfDay = ((ms % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
+  const day = (ms - msOfDay) / MS_PER_DAY;
+  const seconds = (msOfDay - (msOfDay % 1000)) / 1000;
+  const text =
+    dayText(day) +
+    separator +
+    TWO_DIGITS[Math.floor(seconds / 3600)] +
+    ':' +
+    TWO_DIGITS[Math.floor(seconds / 60) % 60] +
+    ':' +
+    TWO_DIGITS[seconds % 60] +
+    '.' +
+    THREE_DIGITS[msOfDay % 1000];
+  return precision === 3 ? text : text + THREE_DIGITS[subMs];
 }
 
 /** `2025-01-01T00:00:00.120Z` (precision 3) or `2025-01-01T00:00:00.120456Z` (precision 6). */
 export function formatIsoTimestamp(micros: number, precision: Precision): string {
-  return formatNaive(micros, precision) + 'Z';
+  return formatNaive(micros, precision, 'T') + 'Z';
 }
 
 /** `2025-01-01 00:00:00.120` (or 6 fraction digits): the mid_prices.log / errors.log format. */
 export function formatLogTimestamp(micros: number, precision: Precision): string {
-  const naive = formatNaive(micros, precision);
-  return naive.slice(0, 10) + ' ' + naive.slice(11);
+  return formatNaive(micros, precision, ' ');
 }

@@ -1,0 +1,327 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InputError } from '../../../lib/errors.ts';
+import { CsvColumnsError } from '../../../lib/quotes/columns.ts';
+import { readQuoteRows } from '../../../lib/quotes/csv-reader.ts';
+import type { CsvHeader, CsvReadOptions } from '../../../lib/quotes/csv-reader.ts';
+import type { RowResult } from '../../../lib/quotes/row.ts';
+
+const HEADER = 'timestamp,ticker,bid,ask,latency';
+
+let dir = '';
+let fileCount = 0;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tick-replay-csv-'));
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function csvFile(content: string | Buffer): Promise<string> {
+  const path = join(dir, `quotes-${++fileCount}.csv`);
+  await writeFile(path, content);
+  return path;
+}
+
+async function readAll(path: string, options?: CsvReadOptions): Promise<RowResult[]> {
+  const rows: RowResult[] = [];
+  for await (const row of readQuoteRows(path, options)) rows.push(row);
+  return rows;
+}
+
+/** `line:ticker` for accepted rows, `line:!` for rejections: compact expectations. */
+function summary(rows: RowResult[]): string[] {
+  return rows.map((r) => (r.ok ? `${r.line}:${r.fields.ticker}` : `${r.line}:!`));
+}
+
+function quote(ticker: string, ms = 120): string {
+  return `2025-01-01 00:00:00.${String(ms).padStart(3, '0')},${ticker},1.00,1.02,5`;
+}
+
+describe('readQuoteRows: reading', () => {
+  it('yields each data row with the line it starts on', async () => {
+    const path = await csvFile([HEADER, quote('A'), quote('B'), quote('C')].join('\n') + '\n');
+    const rows = await readAll(path);
+    assert.deepEqual(summary(rows), ['2:A', '3:B', '4:C']);
+    const first = rows[0];
+    assert.ok(first?.ok);
+    assert.deepEqual(first.fields, { ticker: 'A', timestamp: '2025-01-01T00:00:00.120Z', bid: '1', ask: '1.02', latencyMs: 5 });
+  });
+
+  it('reads a last row that has no line break', async () => {
+    const path = await csvFile(`${HEADER}\n${quote('A')}\n${quote('B')}`);
+    assert.deepEqual(summary(await readAll(path)), ['2:A', '3:B']);
+  });
+
+  it('strips a UTF-8 byte order mark before the header', async () => {
+    const path = await csvFile(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${HEADER}\n${quote('A')}\n`)]));
+    assert.deepEqual(summary(await readAll(path)), ['2:A']);
+  });
+
+  it('reads CRLF files without leaving carriage returns in values', async () => {
+    const path = await csvFile(`${HEADER}\r\n${quote('A')}\r\n${quote('B')}\r\n`);
+    const rows = await readAll(path);
+    assert.deepEqual(summary(rows), ['2:A', '3:B']);
+    assert.ok(rows[1]?.ok);
+    assert.equal(rows[1].fields.latencyMs, 5);
+  });
+
+  it('reads files mixing LF, CRLF and CR line ends', async () => {
+    const path = await csvFile(`${HEADER}\n${quote('A')}\r\n${quote('B')}\r${quote('C')}\n`);
+    assert.deepEqual(summary(await readAll(path)), ['2:A', '3:B', '4:C']);
+  });
+
+  it('reads quoted fields containing commas and doubled quotes', async () => {
+    const path = await csvFile(`${HEADER}\n2025-01-01 00:00:00,"BRK,B",1,2,0\n2025-01-01 00:00:00,"say ""hi""",1,2,0\n`);
+    const rows = await readAll(path);
+    assert.deepEqual(summary(rows), ['2:BRK,B', '3:say "hi"']);
+  });
+
+  it('counts lines inside quoted newlines, so the next row has its own line number', async () => {
+    const header = `${HEADER},note`;
+    const path = await csvFile(
+      [header, `${quote('A')},"one\ntwo\nthree"`, `${quote('B')},plain`, `${quote('C')},"x\n"`, `${quote('D')},`].join('\n') + '\n',
+    );
+    assert.deepEqual(summary(await readAll(path)), ['2:A', '5:B', '6:C', '8:D']);
+  });
+
+  it('counts a quoted CRLF as one line in CRLF files', async () => {
+    const header = `${HEADER},note`;
+    const path = await csvFile([header, `${quote('A')},"one\r\ntwo"`, `${quote('B')},"a\r\nb\r\nc"`, `${quote('C')},`].join('\r\n') + '\r\n');
+    assert.deepEqual(summary(await readAll(path)), ['2:A', '4:B', '7:C']);
+  });
+
+  it('skips blank lines and still reports true line numbers', async () => {
+    const path = await csvFile(`\n\r\n${HEADER}\n\n${quote('A')}\n\n\n${quote('B')}\n\n`);
+    let header: CsvHeader | undefined;
+    const rows = await readAll(path, { onHeader: (h) => (header = h) });
+    assert.deepEqual(summary(rows), ['5:A', '8:B']);
+    assert.equal(header?.line, 3);
+    assert.deepEqual(header?.names, HEADER.split(','));
+  });
+
+  it('reports the header line and column mapping before any row', async () => {
+    const path = await csvFile(`${HEADER}\n${quote('A')}\n`);
+    const events: string[] = [];
+    for await (const row of readQuoteRows(path, { onHeader: (h) => events.push(`header@${h.line}:bid=${h.columns.bid}`) })) {
+      events.push(`row@${row.line}`);
+    }
+    assert.deepEqual(events, ['header@1:bid=2', 'row@2']);
+  });
+
+  it('ignores unknown extra columns', async () => {
+    const path = await csvFile(`exchange,timestamp,ticker,bid,ask,comment\nXNAS,2025-01-01 00:00:00,A,1,2,whatever\n`);
+    const rows = await readAll(path);
+    assert.ok(rows[0]?.ok);
+    assert.deepEqual(rows[0].fields, { ticker: 'A', timestamp: '2025-01-01T00:00:00.000Z', bid: '1', ask: '2' });
+  });
+
+  it('keeps microsecond timestamps and converts offsets', async () => {
+    const path = await csvFile(`ts,symbol,bid,ask\n2025-01-01T01:00:00.123456+01:00,A,1,2\n1735689600123456789,B,1,2\n`);
+    const rows = await readAll(path);
+    assert.ok(rows[0]?.ok && rows[1]?.ok);
+    assert.equal(rows[0].fields.timestamp, '2025-01-01T00:00:00.123456Z');
+    assert.equal(rows[0].precision, 6);
+    assert.equal(rows[1].fields.timestamp, '2025-01-01T00:00:00.123456Z');
+  });
+
+  it('yields nothing, without error, for a header-only file', async () => {
+    assert.deepEqual(await readAll(await csvFile(`${HEADER}\n`)), []);
+    assert.deepEqual(await readAll(await csvFile(HEADER)), []);
+  });
+});
+
+describe('readQuoteRows: bad rows never stop the file', () => {
+  it('rejects a ragged row with its line and reads on', async () => {
+    const path = await csvFile(`${HEADER}\n${quote('A')}\n2025-01-01 00:00:00,B,1\n${quote('C')}\n`);
+    const rows = await readAll(path);
+    assert.deepEqual(summary(rows), ['2:A', '3:!', '4:C']);
+    assert.deepEqual(rows[1], { ok: false, line: 3, reason: 'expected 5 fields, got 3' });
+  });
+
+  it('rejects a row with an invalid closing quote and reads the good rows after it', async () => {
+    const path = await csvFile(`${HEADER}\n${quote('A')}\n2025-01-01 00:00:00,"B"x,1,2,0\n${quote('C')}\n${quote('D')}\n"x",${quote('E').slice(4)}\n${quote('F')}\n`);
+    const rows = await readAll(path);
+    assert.deepEqual(summary(rows).slice(0, 5), ['2:A', '3:!', '4:C', '5:D', '6:!']);
+    assert.match((rows[1] as { reason: string }).reason, /^malformed CSV: a closing quote/);
+    assert.deepEqual(summary(rows).slice(-1), ['7:F']);
+  });
+
+  it('rejects a quote inside an unquoted field and reads on', async () => {
+    const path = await csvFile(`${HEADER}\n${quote('A')}\n2025-01-01 00:00:00,B"B,1,2,0\n${quote('C')}\n`);
+    const rows = await readAll(path);
+    assert.deepEqual(summary(rows), ['2:A', '3:!', '4:C']);
+    assert.match((rows[1] as { reason: string }).reason, /quote inside an unquoted field/);
+  });
+
+  it('rejects the line of a quote that never closes and reads the rows after it', async () => {
+    const path = await csvFile(`${HEADER}\n${quote('A')}\n2025-01-01 00:00:00,"B,1,2,0\n${quote('C')}\n${quote('D')}\n`);
+    const rows = await readAll(path);
+    assert.deepEqual(summary(rows), ['2:A', '3:!', '4:C', '5:D']);
+    assert.equal((rows[1] as { reason: string }).reason, 'malformed CSV: a quoted field is never closed');
+  });
+
+  it('counts blank lines before a broken record in its line number', async () => {
+    const path = await csvFile(`${HEADER}\n${quote('A')}\n\n\n"B"x,1\n${quote('C')}\n`);
+    assert.deepEqual(summary(await readAll(path)), ['2:A', '5:!', '6:C']);
+  });
+
+  it('rejects a record larger than maxRecordSize and reads on', async () => {
+    const path = await csvFile(`${HEADER}\n${quote('A')}\n${quote('B'.repeat(300))}\n${quote('C')}\n`);
+    const rows = await readAll(path, { maxRecordSize: 200 });
+    assert.deepEqual(summary(rows), ['2:A', '3:!', '4:C']);
+    assert.equal((rows[1] as { reason: string }).reason, 'record is longer than the maximum of 200 bytes');
+  });
+
+  it('skips a broken line far longer than a read chunk without buffering it', async () => {
+    const huge = 'x'.repeat(700 * 1024);
+    const path = await csvFile(`${HEADER}\n${quote('A')}\n2025-01-01 00:00:00,${huge}\r\n${quote('C')}\n`);
+    const rows = await readAll(path);
+    assert.deepEqual(summary(rows), ['2:A', '3:!', '4:C']);
+    assert.match((rows[1] as { reason: string }).reason, /longer than the maximum of 65536 bytes/);
+  });
+
+  it('keeps line numbers right across chunks, quoted newlines and repeated recoveries', async () => {
+    // ~1.5 MB: many read chunks; every 97th record spans lines, every 503rd is broken.
+    const lines: string[] = [`${HEADER},note`];
+    const expected: string[] = [];
+    let line = 2;
+    for (let i = 0; i < 20_000; i++) {
+      const ticker = `T${i}`;
+      let text: string;
+      if (i % 503 === 250) {
+        text = `2025-01-01 00:00:00,"${ticker}"oops,1,2,3,`;
+        expected.push(`${line}:!`);
+      } else if (i % 97 === 5) {
+        text = `${quote(ticker, i % 1000)},"multi\nline\nnote"`;
+        expected.push(`${line}:${ticker}`);
+      } else {
+        text = `${quote(ticker, i % 1000)},`;
+        expected.push(`${line}:${ticker}`);
+      }
+      lines.push(text);
+      line += text.split('\n').length;
+      if (i % 1000 === 999) {
+        lines.push('');
+        line += 1;
+      }
+    }
+    for (const eol of ['\n', '\r\n']) {
+      const content = lines.join(eol).replaceAll('\n', eol === '\r\n' ? '\r\n' : '\n').replaceAll('\r\r\n', '\r\n') + eol;
+      const rows = await readAll(await csvFile(content));
+      assert.deepEqual(summary(rows), expected, `line ends ${JSON.stringify(eol)}`);
+    }
+  });
+});
+
+describe('readQuoteRows: unusable files', () => {
+  async function firstError(path: string): Promise<unknown> {
+    const iterator = readQuoteRows(path);
+    try {
+      await iterator.next();
+    } catch (err) {
+      return err;
+    }
+    assert.fail('expected an error before the first row');
+  }
+
+  it('names a missing file before yielding anything', async () => {
+    const path = join(dir, 'nope.csv');
+    const err = await firstError(path);
+    assert.ok(err instanceof InputError);
+    assert.equal(err.message, `cannot read ${path}: no such file`);
+  });
+
+  it('names a directory', async () => {
+    const path = join(dir, 'a-directory.csv');
+    await mkdir(path);
+    const err = await firstError(path);
+    assert.ok(err instanceof InputError);
+    assert.equal(err.message, `cannot read ${path}: is a directory`);
+  });
+
+  it(
+    'names an unreadable file',
+    { skip: process.getuid?.() === 0 ? 'root reads files regardless of permissions' : false },
+    async () => {
+      const path = await csvFile(`${HEADER}\n`);
+      await chmod(path, 0o000);
+      const err = await firstError(path);
+      assert.ok(err instanceof InputError);
+      assert.equal(err.message, `cannot read ${path}: permission denied`);
+    },
+  );
+
+  it('rejects an empty file as having no header', async () => {
+    const path = await csvFile('');
+    const err = await firstError(path);
+    assert.ok(err instanceof InputError);
+    assert.equal(err.message, `${path}: empty file, expected a header row`);
+  });
+
+  it('rejects a file of blank lines as having no header', async () => {
+    const path = await csvFile('\n\r\n\n');
+    assert.match(String(await firstError(path)), /empty file, expected a header row/);
+  });
+
+  it('rejects a header without the required columns', async () => {
+    const path = await csvFile(`time,ticker,ask\n${quote('A')}\n`);
+    const err = await firstError(path);
+    assert.ok(err instanceof CsvColumnsError);
+    assert.match(err.message, /missing required column "bid"/);
+  });
+
+  it('stops with an InputError naming the line when the header itself cannot be parsed', async () => {
+    const path = await csvFile(`\n"timestamp"x,ticker,bid,ask\n${quote('A')}\n`);
+    const err = await firstError(path);
+    assert.ok(err instanceof InputError);
+    assert.match(err.message, /cannot parse the header row at line 2: malformed CSV/);
+  });
+
+  it('names the header line after a byte order mark and blank lines', async () => {
+    const path = await csvFile(`\ufeff\n\n"timestamp"x,ticker,bid,ask\n${quote('A')}\n`);
+    assert.match(String(await firstError(path)), /cannot parse the header row at line 3/);
+  });
+
+  it('refuses UTF-16 files with a hint', async () => {
+    const path = await csvFile(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(HEADER, 'utf16le')]));
+    assert.match(String(await firstError(path)), /UTF-16 encoded; save it as UTF-8/);
+  });
+});
+
+describe('readQuoteRows: stopping', () => {
+  it('throws the abort reason when the signal is already aborted', async () => {
+    const path = await csvFile(`${HEADER}\n${quote('A')}\n`);
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(readAll(path, { signal: controller.signal }), { name: 'AbortError' });
+  });
+
+  it('stops at the next chunk when aborted while reading', async () => {
+    const body = Array.from({ length: 30_000 }, (_, i) => quote(`T${i}`)).join('\n');
+    const path = await csvFile(`${HEADER}\n${body}\n`);
+    const controller = new AbortController();
+    let seen = 0;
+    await assert.rejects(async () => {
+      for await (const _row of readQuoteRows(path, { signal: controller.signal })) {
+        if (++seen === 10) controller.abort();
+      }
+    }, { name: 'AbortError' });
+    assert.ok(seen < 30_000, `read ${seen} rows after abort`);
+  });
+
+  it('can be abandoned early by the consumer', async () => {
+    const path = await csvFile(`${HEADER}\n${quote('A')}\n${quote('B')}\n`);
+    for await (const row of readQuoteRows(path)) {
+      assert.equal(row.line, 2);
+      break;
+    }
+    // Reading again works: nothing was left locked or half-consumed.
+    assert.deepEqual(summary(await readAll(path)), ['2:A', '3:B']);
+  });
+});

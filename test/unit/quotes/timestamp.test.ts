@@ -1,0 +1,214 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatIsoTimestamp, formatLogTimestamp, parseTimestamp } from '../../../lib/quotes/timestamp.ts';
+import type { ParsedTimestamp, Precision } from '../../../lib/quotes/timestamp.ts';
+
+/** 2025-01-01T00:00:00Z in epoch µs, written out so the tests do not share the code's arithmetic. */
+const NEW_YEAR_2025_US = 1_735_689_600_000_000;
+
+function parsed(text: string): ParsedTimestamp {
+  const result = parseTimestamp(text);
+  if (typeof result === 'string') assert.fail(`expected ${text} to parse, got: ${result}`);
+  return result;
+}
+
+function reason(text: string): string {
+  const result = parseTimestamp(text);
+  if (typeof result !== 'string') assert.fail(`expected ${text} to be rejected, got ${JSON.stringify(result)}`);
+  return result;
+}
+
+describe('parseTimestamp: date and time text', () => {
+  it('reads a naive "YYYY-MM-DD HH:MM:SS.mmm" as UTC with ms precision', () => {
+    assert.deepEqual(parseTimestamp('2025-01-01 00:00:00.120'), { micros: NEW_YEAR_2025_US + 120_000, precision: 3 });
+  });
+
+  it('reads a time without fraction as ms precision', () => {
+    assert.deepEqual(parseTimestamp('2025-01-01 10:20:30'), {
+      micros: NEW_YEAR_2025_US + (10 * 3600 + 20 * 60 + 30) * 1_000_000,
+      precision: 3,
+    });
+  });
+
+  it('reads one or two fraction digits as tenths and hundredths', () => {
+    assert.deepEqual(parseTimestamp('2025-01-01 00:00:00.1'), { micros: NEW_YEAR_2025_US + 100_000, precision: 3 });
+    assert.deepEqual(parseTimestamp('2025-01-01 00:00:00.25'), { micros: NEW_YEAR_2025_US + 250_000, precision: 3 });
+  });
+
+  it('keeps microsecond precision', () => {
+    assert.deepEqual(parseTimestamp('2025-01-01 00:00:00.123456'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
+    assert.deepEqual(parseTimestamp('2025-01-01 00:00:00.1234'), { micros: NEW_YEAR_2025_US + 123_400, precision: 6 });
+  });
+
+  it('truncates 7 to 9 fraction digits to microseconds', () => {
+    assert.deepEqual(parseTimestamp('2025-01-01 00:00:00.1234567'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
+    assert.deepEqual(parseTimestamp('2025-01-01 00:00:00.999999999'), { micros: NEW_YEAR_2025_US + 999_999, precision: 6 });
+  });
+
+  it('rejects more than 9 fraction digits', () => {
+    assert.match(reason('2025-01-01 00:00:00.1234567890'), /10 fraction digits; at most 9/);
+  });
+
+  it('reads ISO 8601 with T and Z', () => {
+    assert.deepEqual(parseTimestamp('2025-01-01T00:00:00.120Z'), { micros: NEW_YEAR_2025_US + 120_000, precision: 3 });
+    assert.deepEqual(parseTimestamp('2025-01-01T00:00:00Z'), { micros: NEW_YEAR_2025_US, precision: 3 });
+  });
+
+  it('reads ISO 8601 without a zone as UTC', () => {
+    assert.equal(parsed('2025-01-01T00:00:00.5').micros, NEW_YEAR_2025_US + 500_000);
+  });
+
+  it('converts offsets to UTC', () => {
+    assert.equal(parsed('2025-01-01T01:00:00+01:00').micros, NEW_YEAR_2025_US);
+    assert.equal(parsed('2025-01-01T01:00:00+0100').micros, NEW_YEAR_2025_US);
+    assert.equal(parsed('2024-12-31T18:30:00-05:30').micros, NEW_YEAR_2025_US);
+    assert.equal(parsed('2025-01-01T00:00:00+00:00').micros, NEW_YEAR_2025_US);
+    assert.equal(parsed('2025-01-01 05:45:00.000123+05:45').micros, NEW_YEAR_2025_US + 123);
+  });
+
+  it('moves across midnight and year end when converting an offset', () => {
+    assert.equal(formatIsoTimestamp(parsed('2025-01-01T00:30:00.250+01:00').micros, 3), '2024-12-31T23:30:00.250Z');
+  });
+
+  it('rejects offsets beyond 23:59', () => {
+    assert.match(reason('2025-01-01T00:00:00+24:00'), /invalid UTC offset/);
+    assert.match(reason('2025-01-01T00:00:00+01:60'), /invalid UTC offset/);
+  });
+
+  it('ignores surrounding whitespace', () => {
+    assert.equal(parsed('  2025-01-01 00:00:00 ').micros, NEW_YEAR_2025_US);
+  });
+
+  it('accepts a valid leap day', () => {
+    assert.equal(formatIsoTimestamp(parsed('2024-02-29 12:00:00').micros, 3), '2024-02-29T12:00:00.000Z');
+    assert.equal(typeof parseTimestamp('2000-02-29 00:00:00'), 'object');
+  });
+
+  it('rejects a leap day in a common year', () => {
+    assert.match(reason('2023-02-29 00:00:00'), /^invalid date "2023-02-29 00:00:00"/);
+    assert.match(reason('1900-02-29 00:00:00'), /^invalid date/);
+  });
+
+  it('rejects days that do not exist instead of rolling over', () => {
+    assert.match(reason('2025-02-30 00:00:00'), /^invalid date "2025-02-30 00:00:00"/);
+    assert.match(reason('2025-04-31 00:00:00'), /^invalid date/);
+    assert.match(reason('2025-01-00 00:00:00'), /^invalid date/);
+    assert.match(reason('2025-13-01 00:00:00'), /^invalid date .*month 13/);
+    assert.match(reason('2025-00-01 00:00:00'), /^invalid date/);
+  });
+
+  it('rejects hours, minutes and seconds out of range (no leap second)', () => {
+    assert.match(reason('2025-01-01 24:00:00'), /^invalid time/);
+    assert.match(reason('2025-01-01 00:60:00'), /^invalid time/);
+    assert.match(reason('2025-01-01 00:00:60'), /^invalid time/);
+  });
+
+  it('names unsupported formats', () => {
+    assert.equal(reason('01/02/2025 10:00'), 'unsupported timestamp format "01/02/2025 10:00"');
+    assert.match(reason('2025-01-01'), /^unsupported timestamp format/);
+    assert.match(reason('2025-1-1 00:00:00'), /^unsupported timestamp format/);
+    assert.match(reason('2025-01-01 00:00'), /^unsupported timestamp format/);
+    assert.match(reason('2025-01-01 00:00:00.'), /^unsupported timestamp format/);
+    assert.match(reason('yesterday'), /^unsupported timestamp format/);
+    assert.match(reason('-1735689600'), /^unsupported timestamp format/);
+  });
+
+  it('says so when the timestamp is empty', () => {
+    assert.equal(reason(''), 'timestamp is empty');
+    assert.equal(reason('   '), 'timestamp is empty');
+  });
+
+  it('rejects dates outside the exactly representable range', () => {
+    assert.match(reason('2300-01-01 00:00:00'), /out of the supported range/);
+    assert.match(reason('0999-01-01 00:00:00'), /out of the supported range/);
+    assert.match(reason('0050-01-01 00:00:00'), /out of the supported range/);
+  });
+
+  it('accepts dates before 1970', () => {
+    assert.deepEqual(parseTimestamp('1969-12-31T23:59:59.999Z'), { micros: -1000, precision: 3 });
+  });
+});
+
+describe('parseTimestamp: epoch numbers', () => {
+  it('reads up to 11 integer digits as seconds', () => {
+    assert.deepEqual(parseTimestamp('1735689600'), { micros: NEW_YEAR_2025_US, precision: 3 });
+    assert.deepEqual(parseTimestamp('0'), { micros: 0, precision: 3 });
+  });
+
+  it('reads 12 to 14 digits as milliseconds', () => {
+    assert.deepEqual(parseTimestamp('1735689600120'), { micros: NEW_YEAR_2025_US + 120_000, precision: 3 });
+  });
+
+  it('reads 15 to 17 digits as microseconds', () => {
+    assert.deepEqual(parseTimestamp('1735689600123456'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
+  });
+
+  it('reads 18 to 20 digits as nanoseconds, truncated to microseconds', () => {
+    assert.deepEqual(parseTimestamp('1735689600123456789'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
+  });
+
+  it('ignores leading zeros when choosing the unit', () => {
+    assert.deepEqual(parseTimestamp('0001735689600'), { micros: NEW_YEAR_2025_US, precision: 3 });
+  });
+
+  it('reads decimal seconds and milliseconds at their precision', () => {
+    assert.deepEqual(parseTimestamp('1735689600.5'), { micros: NEW_YEAR_2025_US + 500_000, precision: 3 });
+    assert.deepEqual(parseTimestamp('1735689600.123456'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
+    assert.deepEqual(parseTimestamp('1735689600123.456'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
+    assert.deepEqual(parseTimestamp('1735689600123456.7'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
+  });
+
+  it('rejects epochs finer than nanoseconds or longer than 20 digits', () => {
+    assert.match(reason('1735689600123456789.1'), /finer than nanoseconds/);
+    assert.match(reason('1735689600.1234567891'), /finer than nanoseconds/);
+    assert.match(reason('173568960012345678901'), /more than 20 digits/);
+  });
+
+  it('rejects epochs outside the exactly representable range', () => {
+    assert.match(reason('99999999999'), /out of the supported range/);
+  });
+});
+
+describe('formatIsoTimestamp and formatLogTimestamp', () => {
+  it('prints ms precision with 3 fraction digits', () => {
+    assert.equal(formatIsoTimestamp(NEW_YEAR_2025_US + 120_000, 3), '2025-01-01T00:00:00.120Z');
+    assert.equal(formatLogTimestamp(NEW_YEAR_2025_US + 120_000, 3), '2025-01-01 00:00:00.120');
+  });
+
+  it('prints µs precision with 6 fraction digits', () => {
+    assert.equal(formatIsoTimestamp(NEW_YEAR_2025_US + 123_456, 6), '2025-01-01T00:00:00.123456Z');
+    assert.equal(formatLogTimestamp(NEW_YEAR_2025_US + 7, 6), '2025-01-01 00:00:00.000007');
+  });
+
+  it('truncates sub-millisecond digits at ms precision', () => {
+    assert.equal(formatIsoTimestamp(NEW_YEAR_2025_US + 123_999, 3), '2025-01-01T00:00:00.123Z');
+  });
+
+  it('prints the last microsecond of a day and the first of the next', () => {
+    assert.equal(formatIsoTimestamp(NEW_YEAR_2025_US - 1, 6), '2024-12-31T23:59:59.999999Z');
+    assert.equal(formatIsoTimestamp(NEW_YEAR_2025_US, 6), '2025-01-01T00:00:00.000000Z');
+    assert.equal(formatIsoTimestamp(NEW_YEAR_2025_US - 1, 6), '2024-12-31T23:59:59.999999Z');
+  });
+
+  it('keeps pre-1970 fractions positive', () => {
+    assert.equal(formatIsoTimestamp(-1000, 6), '1969-12-31T23:59:59.999000Z');
+    assert.equal(formatIsoTimestamp(-1, 6), '1969-12-31T23:59:59.999999Z');
+    assert.equal(formatLogTimestamp(-1000, 3), '1969-12-31 23:59:59.999');
+    assert.equal(formatIsoTimestamp(-86_400_000_000, 3), '1969-12-31T00:00:00.000Z');
+  });
+
+  it('round-trips through parseTimestamp with the same micros and precision', () => {
+    const samples = [
+      0, -1, -1000, -999_999, 1, 999, 1_000, NEW_YEAR_2025_US, NEW_YEAR_2025_US - 1, NEW_YEAR_2025_US + 86_399_999_999,
+      951_782_400_000_000 /* 2000-02-29 */, -2_208_988_800_000_000 /* 1900-01-01 */, 9_007_199_254_740_991 /* 2^53 - 1 */,
+      -9_007_199_254_740_000 /* the earliest whole ms */,
+    ];
+    for (const micros of samples) {
+      for (const precision of [3, 6] as Precision[]) {
+        const expected = precision === 3 ? micros - (((micros % 1000) + 1000) % 1000) : micros;
+        assert.deepEqual(parseTimestamp(formatIsoTimestamp(micros, precision)), { micros: expected, precision }, `${micros}/${precision}`);
+        assert.deepEqual(parseTimestamp(formatLogTimestamp(micros, precision)), { micros: expected, precision }, `${micros}/${precision}`);
+      }
+    }
+  });
+});
