@@ -51,6 +51,8 @@ export interface EmbeddedStackOptions {
   startTimeoutMs?: number;
   /** Level of the emulator process's own log lines on stderr (default INFO). */
   logLevel?: LogLevel;
+  /** The emulator process appends its log lines here instead of inheriting stderr. */
+  logFile?: string;
 }
 
 const HOST = '127.0.0.1';
@@ -159,6 +161,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
     host: HOST,
     shardLimit: options.shardLimit ?? 50,
     logLevel: options.logLevel ?? 'INFO',
+    logFile: options.logFile,
   };
   const child = spawn(
     process.execPath,

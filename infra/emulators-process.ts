@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
+import { appendFileSync } from 'node:fs';
 import { createLogger, isLogLevel } from '../lib/logging/logger.ts';
 import type { LogLevel } from '../lib/logging/logger.ts';
 
@@ -33,6 +34,8 @@ export interface EmulatorsProcessOptions {
   /** Kinesis open-shard limit across all streams. */
   shardLimit: number;
   logLevel: LogLevel;
+  /** Append log lines to this file instead of stderr (the CLI's log file when a progress bar owns the terminal). */
+  logFile?: string;
 }
 
 export type EmulatorsMessage =
@@ -95,6 +98,7 @@ function parseOptions(raw: string | undefined): EmulatorsProcessOptions {
     host: typeof o.host === 'string' && o.host !== '' ? o.host : '127.0.0.1',
     shardLimit: int('shardLimit', 50, 1, 10_000),
     logLevel,
+    logFile: typeof o.logFile === 'string' && o.logFile !== '' ? path.resolve(o.logFile) : undefined,
   };
 }
 
@@ -317,7 +321,13 @@ function probeEmulator(service: Service): Promise<void> {
 
 async function start(): Promise<EmulatorsMessage> {
   options = parseOptions(process.argv[2]);
-  log = createLogger({ service: 'embedded-stack', level: options.logLevel, context: { pid: process.pid } });
+  const logFile = options.logFile;
+  log = createLogger({
+    service: 'embedded-stack',
+    level: options.logLevel,
+    context: { pid: process.pid },
+    sink: logFile === undefined ? undefined : (line) => appendFileSync(logFile, line + '\n'),
+  });
   const { stateDir, host } = options;
 
   // The edge first: a taken port is the most likely failure and needs no state.

@@ -17,10 +17,21 @@ export interface AwsEnvironment {
   close(): Promise<void>;
 }
 
-export async function openAwsEnvironment(config: Config, logger: Logger): Promise<AwsEnvironment> {
+export interface AwsEnvironmentOptions {
+  /** Where the embedded stack's own process logs (default: inherited stderr). */
+  stackLogFile?: string;
+}
+
+export async function openAwsEnvironment(config: Config, logger: Logger, options: AwsEnvironmentOptions = {}): Promise<AwsEnvironment> {
   let stack: EmbeddedStack | undefined;
   if (config.endpointUrl === undefined) {
-    stack = await startEmbeddedStack({ stateDir: config.stateDir, edgePort: config.edgePort, logger: logger.child('embedded-stack') });
+    stack = await startEmbeddedStack({
+      stateDir: config.stateDir,
+      edgePort: config.edgePort,
+      logger: logger.child('embedded-stack'),
+      logLevel: config.logLevel,
+      logFile: options.stackLogFile,
+    });
   } else {
     logger.info('using AWS endpoint', { endpoint: config.endpointUrl });
   }

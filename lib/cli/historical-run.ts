@@ -33,6 +33,8 @@ export interface HistoricalRunOptions {
   /** Called once the input was scanned (total known) and the pipeline is about to start. */
   onStart?: (scan: CsvScan) => void;
   onProgress?: (sent: number) => void;
+  /** Where the embedded stack's process logs (default: inherited stderr). */
+  stackLogFile?: string;
 }
 
 export interface RunSummary {
@@ -79,7 +81,7 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
     fingerprint: scan.fingerprint.slice(0, 16),
   });
 
-  const aws = await openAwsEnvironment(config, logger);
+  const aws = await openAwsEnvironment(config, logger, { stackLogFile: options.stackLogFile });
   const app = `run-${randomUUID()}`;
   const checkpoints = new DynamoShardCheckpoints(aws.clients.dynamodb, config.tableName, app, config.streamName);
   const handler = createMidPriceHandler({

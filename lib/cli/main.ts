@@ -111,6 +111,7 @@ async function runCommand(flags: CommonFlags & { historical: string; out?: strin
       signal: interrupt.signal,
       onStart: (scan) => progress.start(scan.validRows),
       onProgress: (done) => progress.update(done),
+      stackLogFile: logFile,
     });
     progress.stop();
     logger.info('run complete', { ...summary });
