@@ -1,6 +1,6 @@
 /** `tick-replay run` as a user runs it: a real process, real emulators, exit codes and output. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
@@ -11,12 +11,13 @@ interface Result {
   stderr: string;
 }
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
+function cli(args: string[], env: Record<string, string> = {}, onSpawn?: (child: ChildProcess) => void): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/tick-replay.js', ...args], {
       env: { ...process.env, AWS_ENDPOINT_URL: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -72,6 +73,30 @@ describe('tick-replay run (CLI)', () => {
     });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await readFile(tmp.join('out-t', 'mid_prices.log'), 'utf8'), '2025-01-01 00:00:00.000, 1.5\n');
+  });
+
+  it('stops cleanly on SIGINT: everything sent is drained into the output, then it exits 130', async () => {
+    const r = await cli(
+      ['run', '--historical', 'data/historical_sample.csv', '--out', tmp.join('out-int'), '--state-dir', tmp.join('state'), '--edge-port', '0', '--speed', '1'],
+      {},
+      (child) => {
+        // Interrupt once the replay is under way (the first quotes are on their way to Kinesis).
+        let interrupted = false;
+        child.stderr?.on('data', (d: Buffer) => {
+          if (!interrupted && d.toString().includes('event source mapping started')) {
+            interrupted = true;
+            setTimeout(() => child.kill('SIGINT'), 1_500);
+          }
+        });
+      },
+    );
+    assert.equal(r.code, 130, r.stderr);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as { sent: number; midLines: number; errorLines: number; interrupted: boolean };
+    assert.equal(summary.interrupted, true);
+    assert.ok(summary.sent > 0 && summary.sent < 6000, `sent ${summary.sent}`);
+    assert.equal(summary.midLines + summary.errorLines, summary.sent);
+    const written = (await readFile(tmp.join('out-int', 'mid_prices.log'), 'utf8')).split('\n').length - 1;
+    assert.equal(written, summary.midLines);
   });
 
   const failures: Array<[string, () => Promise<string[]>, RegExp]> = [

@@ -1,0 +1,156 @@
+/**
+ * The local event source mapping against the real emulators: Lambda's retry and checkpoint
+ * semantics (ReportBatchItemFailures, thrown errors, resume after restart).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { bootstrapResources } from '../../infra/bootstrap.ts';
+import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-stack.ts';
+import { createAwsClients, type AwsClients } from '../../lib/aws/clients.ts';
+import { EventSourceMapping, type BatchInvoker } from '../../lib/consumer/event-source-mapping.ts';
+import { DynamoShardCheckpoints } from '../../lib/consumer/shard-checkpoints.ts';
+import { silentLogger } from '../../lib/logging/logger.ts';
+import type { Clock } from '../../lib/replay/clock.ts';
+import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+
+/** Real time for polling, but retry backoffs shortened to a tick so the tests stay fast. */
+const quickRetries: Clock = {
+  now: () => performance.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.min(ms, 20));
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    }),
+};
+
+const payloads = (event: KinesisStreamEvent): string[] => event.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString());
+
+describe('EventSourceMapping', () => {
+  let tmp: TempDir;
+  let stack: EmbeddedStack;
+  let clients: AwsClients;
+  let streamArn: string;
+  let stream = 0;
+
+  before(async () => {
+    tmp = await makeTempDir();
+    stack = await startEmbeddedStack({ stateDir: tmp.join('state'), edgePort: 0, logger: silentLogger });
+    clients = createAwsClients({ endpointUrl: stack.endpointUrl, region: 'us-east-1' });
+  });
+
+  after(async () => {
+    clients.destroy();
+    await stack.stop();
+    await tmp.remove();
+  });
+
+  /** A fresh one-shard stream with `count` records `r1..rN` on it. */
+  async function streamWith(count: number): Promise<{ streamName: string; tableName: string }> {
+    const streamName = `esm-${++stream}`;
+    const tableName = 'esm-state';
+    ({ streamArn } = await bootstrapResources(clients, { streamName, shardCount: 1, tableName }, silentLogger));
+    const records = Array.from({ length: count }, (_, i) => ({ Data: Buffer.from(`r${i + 1}`), PartitionKey: 'K' }));
+    await clients.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: records }));
+    return { streamName, tableName };
+  }
+
+  function mapping(names: { streamName: string; tableName: string }, invoke: BatchInvoker, batchSize = 4): EventSourceMapping {
+    return new EventSourceMapping({
+      kinesis: clients.kinesis,
+      checkpoints: new DynamoShardCheckpoints(clients.dynamodb, names.tableName, 'test-app', names.streamName),
+      streamName: names.streamName,
+      streamArn,
+      region: 'us-east-1',
+      invoke,
+      batchSize,
+      startingPosition: 'TRIM_HORIZON',
+      idlePollMs: 20,
+      clock: quickRetries,
+      logger: silentLogger,
+    });
+  }
+
+  async function runUntil(esm: EventSourceMapping, done: () => boolean): Promise<void> {
+    await esm.start();
+    const deadline = Date.now() + 20_000;
+    while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await esm.stop();
+    assert.ok(done(), 'condition reached before the deadline');
+  }
+
+  it('delivers batches of at most batchSize as real KinesisStreamEvents, in shard order', async () => {
+    const names = await streamWith(10);
+    const events: KinesisStreamEvent[] = [];
+    const esm = mapping(names, (event) => {
+      events.push(event);
+      return Promise.resolve({ batchItemFailures: [] });
+    });
+    await runUntil(esm, () => events.flatMap(payloads).length >= 10);
+    assert.deepEqual(events.flatMap(payloads), Array.from({ length: 10 }, (_, i) => `r${i + 1}`));
+    assert.ok(events.every((e) => e.Records.length <= 4));
+    const first = events[0]?.Records[0];
+    assert.equal(first?.eventSource, 'aws:kinesis');
+    assert.equal(first?.eventSourceARN, streamArn);
+    assert.equal(first?.kinesis.partitionKey, 'K');
+    assert.match(first?.eventID ?? '', /^shardId-\d+:\d+$/);
+  });
+
+  it('retries from the first reported failure, checkpointing the records before it', async () => {
+    const names = await streamWith(4);
+    const seen: string[][] = [];
+    let failedOnce = false;
+    const esm = mapping(names, (event): Promise<KinesisStreamBatchResponse> => {
+      seen.push(payloads(event));
+      const third = event.Records.find((r) => Buffer.from(r.kinesis.data, 'base64').toString() === 'r3');
+      if (third !== undefined && !failedOnce) {
+        failedOnce = true;
+        return Promise.resolve({ batchItemFailures: [{ itemIdentifier: third.kinesis.sequenceNumber }] });
+      }
+      return Promise.resolve({ batchItemFailures: [] });
+    });
+    await runUntil(esm, () => seen.length >= 2);
+    assert.deepEqual(seen, [['r1', 'r2', 'r3', 'r4'], ['r3', 'r4']]);
+
+    // A new mapping of the same application resumes after the checkpoint: nothing is redelivered.
+    const again: string[] = [];
+    const resumed = mapping(names, (event) => {
+      again.push(...payloads(event));
+      return Promise.resolve();
+    });
+    await resumed.start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await resumed.stop();
+    assert.deepEqual(again, []);
+  });
+
+  it('retries the whole batch when the handler throws, without skipping a record', async () => {
+    const names = await streamWith(3);
+    const seen: string[][] = [];
+    const esm = mapping(names, (event) => {
+      seen.push(payloads(event));
+      if (seen.length <= 2) return Promise.reject(new Error('transient'));
+      return Promise.resolve();
+    });
+    await runUntil(esm, () => seen.length >= 3);
+    assert.deepEqual(seen, [['r1', 'r2', 'r3'], ['r1', 'r2', 'r3'], ['r1', 'r2', 'r3']]);
+    assert.equal(esm.stats.failedInvocations, 2);
+  });
+
+  it('waits for positions: resolves once every shard reached the target sequence numbers', async () => {
+    const names = await streamWith(6);
+    const esm = mapping(names, () => Promise.resolve());
+    await esm.start();
+    const records = await clients.kinesis.send(
+      new PutRecordsCommand({ StreamName: names.streamName, Records: [{ Data: Buffer.from('last'), PartitionKey: 'K' }] }),
+    );
+    const last = records.Records?.[0];
+    await esm.waitForPositions(new Map([[last?.ShardId ?? '', last?.SequenceNumber ?? '']]), AbortSignal.timeout(20_000));
+    assert.equal(esm.processedPositions().get(last?.ShardId ?? ''), last?.SequenceNumber);
+    await esm.stop();
+  });
+});

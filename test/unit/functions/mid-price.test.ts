@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { KinesisStreamEvent } from 'aws-lambda';
+import { createMidPriceHandler } from '../../../functions/mid-price.ts';
+import { createLocalContext } from '../../../lib/consumer/lambda-context.ts';
+import { toKinesisStreamEvent } from '../../../lib/consumer/kinesis-event.ts';
+import { prepareOutputDir } from '../../../lib/output/log-files.ts';
+import type { Quote } from '../../../lib/quotes/quote.ts';
+import { encodeQuote } from '../../../lib/quotes/record.ts';
+import { makeTempDir, type TempDir } from '../../support/temp-dir.ts';
+
+const quiet = new Logger({ serviceName: 'mid-price-test', logLevel: 'SILENT' });
+
+function event(quotes: Array<Partial<Quote> | string>): KinesisStreamEvent {
+  const records = quotes.map((q, i) => ({
+    SequenceNumber: String(1000 + i),
+    PartitionKey: 'AAPL',
+    Data:
+      typeof q === 'string'
+        ? Buffer.from(q)
+        : encodeQuote({
+            ticker: 'AAPL',
+            timestamp: '2025-01-01T00:00:00.120Z',
+            arrival: '2025-01-01T00:00:00.125Z',
+            bid: '1.1',
+            ask: '1.3',
+            latencyMs: 5,
+            mode: 'historical',
+            source: 'hist:t',
+            seq: i + 1,
+            ...q,
+          }),
+  }));
+  return toKinesisStreamEvent(records, {
+    streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/s',
+    shardId: 'shardId-000000000000',
+    region: 'us-east-1',
+    functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:midPrice',
+  });
+}
+
+describe('mid-price handler', () => {
+  let tmp: TempDir;
+  before(async () => {
+    tmp = await makeTempDir();
+  });
+  after(async () => {
+    await tmp.remove();
+  });
+
+  it('appends mids, latency errors and dead letters, and reports no failure', async () => {
+    const dir = tmp.join('out');
+    await prepareOutputDir(dir, { truncate: true });
+    const handler = createMidPriceHandler({ outputDir: dir, latencyThresholdMs: 20, logger: quiet });
+    const result = await handler(
+      event([{}, { latencyMs: 25, timestamp: '2025-01-01T00:00:01.000Z' }, '{"v":1}', { mode: 'live', latencyMs: 99 }]),
+      createLocalContext('midPrice', 'us-east-1'),
+    );
+    assert.deepEqual(result, { batchItemFailures: [] });
+    assert.equal(await readFile(tmp.join('out', 'mid_prices.log'), 'utf8'), '2025-01-01 00:00:00.120, 1.2\n2025-01-01 00:00:00.120, 1.2\n');
+    assert.equal(
+      await readFile(tmp.join('out', 'errors.log'), 'utf8'),
+      'No mid price at 2025-01-01 00:00:01.000 as latency 25ms is bigger than 20ms\n',
+    );
+    const dead = JSON.parse(await readFile(tmp.join('out', 'dead_letters.log'), 'utf8')) as { sequenceNumber: string; reason: string };
+    assert.equal(dead.sequenceNumber, '1002');
+    assert.match(dead.reason, /field "mode"/);
+  });
+
+  it('reports the whole batch as failed when the output cannot be written, so it is retried', async () => {
+    const blocked = tmp.join('blocked');
+    await writeFile(blocked, 'a file where the output directory should be');
+    const handler = createMidPriceHandler({ outputDir: blocked, latencyThresholdMs: 20, logger: quiet });
+    const result = await handler(event([{}, {}]), createLocalContext('midPrice', 'us-east-1'));
+    assert.deepEqual(result, { batchItemFailures: [{ itemIdentifier: '1000' }] });
+    await rm(blocked);
+  });
+});
