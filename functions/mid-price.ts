@@ -51,9 +51,16 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
   return middy<KinesisStreamEvent, KinesisStreamBatchResponse>(processEvent).use(injectLambdaContext(logger));
 }
 
-const config = resolveConfig();
+let configured: MidPriceHandler | undefined;
 
-export const handler = createMidPriceHandler({
-  outputDir: config.outputDir,
-  latencyThresholdMs: config.latencyThresholdMs,
-});
+/**
+ * The Lambda entry point. Configuration is read on the first invocation, not at import, so that
+ * importing this module (the local event source mapping does) never fails on the environment.
+ */
+export const handler: MidPriceHandler = (event, context) => {
+  configured ??= (() => {
+    const config = resolveConfig();
+    return createMidPriceHandler({ outputDir: config.outputDir, latencyThresholdMs: config.latencyThresholdMs });
+  })();
+  return configured(event, context);
+};

@@ -11,7 +11,8 @@ import type { StreamDescriptionSummary } from '@aws-sdk/client-kinesis';
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { TableDescription } from '@aws-sdk/client-dynamodb';
 import { setTimeout as delay } from 'node:timers/promises';
-import { TickReplayError } from '../lib/errors.ts';
+import { errorName, TickReplayError } from '../lib/errors.ts';
+import type { Clock } from '../lib/replay/clock.ts';
 import type { Logger } from '../lib/logging/logger.ts';
 import type { AwsClients } from '../lib/aws/clients.ts';
 
@@ -27,9 +28,8 @@ export interface BootstrapResult {
   createdTable: boolean;
 }
 
-export interface BootstrapClock {
-  sleep(ms: number): Promise<void>;
-}
+/** Bootstrap only sleeps between polls. */
+export type BootstrapClock = Pick<Clock, 'sleep'>;
 
 /** A resource cannot be created or used as it is. */
 export class BootstrapError extends TickReplayError {}
@@ -42,10 +42,6 @@ const FIRST_POLL_MS = 20;
 const MAX_POLL_MS = 1_000;
 
 const realClock: BootstrapClock = { sleep: (ms) => delay(ms) };
-
-function isAwsError(error: unknown, name: string): boolean {
-  return error instanceof Error && error.name === name;
-}
 
 /**
  * Polls `check` until it returns a value, sleeping with capped doubling; `check` returning
@@ -89,7 +85,7 @@ async function ensureStream(
         found = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName })))
           .StreamDescriptionSummary;
       } catch (error) {
-        if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
+        if (errorName(error) !== 'ResourceNotFoundException') throw error;
       }
       if (found === undefined) {
         try {
@@ -98,7 +94,7 @@ async function ensureStream(
           logger.info('created Kinesis stream', { streamName, shardCount });
         } catch (error) {
           // Someone else created it between our describe and our create: theirs is as good.
-          if (!isAwsError(error, 'ResourceInUseException')) throw error;
+          if (errorName(error) !== 'ResourceInUseException') throw error;
         }
         return undefined;
       }
@@ -125,7 +121,7 @@ async function ensureTable(
       try {
         found = (await dynamodb.send(new DescribeTableCommand({ TableName: tableName }))).Table;
       } catch (error) {
-        if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
+        if (errorName(error) !== 'ResourceNotFoundException') throw error;
       }
       if (found === undefined) {
         try {
@@ -140,7 +136,7 @@ async function ensureTable(
           created = true;
           logger.info('created DynamoDB table', { tableName });
         } catch (error) {
-          if (!isAwsError(error, 'ResourceInUseException')) throw error;
+          if (errorName(error) !== 'ResourceInUseException') throw error;
         }
         return undefined;
       }

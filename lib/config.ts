@@ -51,9 +51,16 @@ function pick(name: string, override: string | number | undefined, env: Env, fal
   return value === undefined || value.trim() === '' ? fallback : value.trim();
 }
 
+/**
+ * Plain decimal notation only: optional `-` (so a negative gets the range error, not a format
+ * one), digits, optional fraction. `Number()` alone would also take `0x14`, `1e1`, `Infinity`,
+ * ` 20 ` and `''` (as 0).
+ */
+const PLAIN_DECIMAL = /^-?\d+(?:\.\d+)?$/;
+
 function numberIn(name: string, raw: string, min: number, max: number, integer: boolean): number {
-  const value = Number(raw);
-  if (raw === '' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+  const value = PLAIN_DECIMAL.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
     const kind = integer ? 'an integer' : 'a number';
     throw new ConfigError(`${name} must be ${kind} between ${min} and ${max}, got "${raw}"`, { name, value: raw });
   }

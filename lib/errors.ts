@@ -17,5 +17,35 @@ export class ConfigError extends TickReplayError {}
 /** An input file cannot be used at all (missing, unreadable, no usable columns). Fatal. */
 export class InputError extends TickReplayError {}
 
+/** An AWS API call failed for good (not retryable, or the endpoint went away). */
+export class AwsCallError extends TickReplayError {}
+
 /** The output directory cannot be used. Fatal at start-up, retryable inside the handler. */
 export class OutputError extends TickReplayError {}
+
+/** The `name` of an error-like value (AWS SDK errors are classified by it), or ''. */
+export function errorName(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string' ? error.name : '';
+}
+
+/** The `code` of an error-like value (Node errno codes such as ENOENT, csv-parse codes), if any. */
+export function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  EEXIST: 'not a directory',
+  ENOSPC: 'no space left on device',
+  EROFS: 'read-only file system',
+};
+
+/** A file-system failure in a few words for a one-line message (`permission denied`). */
+export function describeFsError(error: unknown): string {
+  const code = errorCode(error);
+  return (code !== undefined ? ERRNO_TEXT[code] : undefined) ?? code ?? (error instanceof Error ? error.message : String(error));
+}

@@ -108,7 +108,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
   private lingerArmed = false;
   private flushing = 0;
   private closed = false;
-  private failure: ProducerError | undefined;
+  private failure: TickReplayError | undefined;
   readonly stats: ProducerStats = {
     accepted: 0,
     acked: 0,
@@ -172,12 +172,15 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
     if (this.stats.unacked >= this.maxBuffered) await this.waitFor(() => this.stats.unacked < this.maxBuffered);
   }
 
-  /** Sends everything queued and resolves when all of it is acknowledged. */
-  async flush(): Promise<void> {
+  /**
+   * Sends everything queued and resolves when all of it is acknowledged, or when `signal` aborts
+   * (then `stats.unacked` tells what was not acknowledged).
+   */
+  async flush(signal?: AbortSignal): Promise<void> {
     this.flushing++;
     try {
       this.pump();
-      await this.waitFor(() => this.stats.unacked === 0);
+      await this.waitFor(() => this.stats.unacked === 0, signal);
     } finally {
       this.flushing--;
     }
@@ -189,14 +192,25 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
     this.closed = true;
   }
 
-  private waitFor(done: () => boolean): Promise<void> {
+  /** Gives up: pending and future put()/flush() calls reject with `error`; retries stop. */
+  abort(error: Error): void {
+    this.fail(error, 'all');
+  }
+
+  private waitFor(done: () => boolean, signal?: AbortSignal): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (done()) return Promise.resolve();
+    if (done() || signal?.aborted === true) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => resolve();
+      signal?.addEventListener('abort', onAbort, { once: true });
       const check = (): void => {
         if (this.failure !== undefined) reject(this.failure);
-        else if (done()) resolve();
-        else this.waiters.push(check);
+        else if (done() || signal?.aborted === true) resolve();
+        else {
+          this.waiters.push(check);
+          return;
+        }
+        signal?.removeEventListener('abort', onAbort);
       };
       this.waiters.push(check);
     });
@@ -334,7 +348,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
   private fail(error: unknown, shardId: string): void {
     if (this.failure !== undefined) return;
     this.failure =
-      error instanceof ProducerError
+      error instanceof TickReplayError
         ? error
         : new ProducerError(`PutRecords to stream "${this.streamName}" failed: ${(error as Error).message ?? String(error)}`, { shardId }, { cause: error });
     this.logger.error('producer stopped on a non-retryable error', { shard: shardId, error: this.failure });

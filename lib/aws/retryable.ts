@@ -3,6 +3,8 @@
  * throttling, service-side 5xx and network failures are transient; everything else (missing
  * stream, validation, access denied) is fatal and must surface at once.
  */
+import { errorCode, errorName } from '../errors.ts';
+
 const RETRYABLE_NAMES = new Set([
   'ProvisionedThroughputExceededException',
   'ThrottlingException',
@@ -31,8 +33,6 @@ const RETRYABLE_NETWORK_CODES = new Set([
 ]);
 
 interface ErrorShape {
-  name?: unknown;
-  code?: unknown;
   $metadata?: { httpStatusCode?: number };
   cause?: unknown;
 }
@@ -40,9 +40,9 @@ interface ErrorShape {
 /** True for failures of a whole request that may succeed if sent again. */
 export function isRetryableError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
+  if (RETRYABLE_NAMES.has(errorName(error))) return true;
+  if (RETRYABLE_NETWORK_CODES.has(errorCode(error) ?? '')) return true;
   const e = error as ErrorShape;
-  if (typeof e.name === 'string' && RETRYABLE_NAMES.has(e.name)) return true;
-  if (typeof e.code === 'string' && RETRYABLE_NETWORK_CODES.has(e.code)) return true;
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined && (status >= 500 || status === 429)) return true;
   return e.cause !== undefined && e.cause !== error && isRetryableError(e.cause);

@@ -48,7 +48,8 @@ export class ShardMap {
   }
 }
 
-export async function loadShardMap(kinesis: Pick<KinesisClient, 'send'>, streamName: string): Promise<ShardMap> {
+/** Every shard of the stream (ListShards, all pages). */
+export async function listShards(kinesis: Pick<KinesisClient, 'send'>, streamName: string): Promise<Shard[]> {
   const shards: Shard[] = [];
   let nextToken: string | undefined;
   do {
@@ -58,5 +59,9 @@ export async function loadShardMap(kinesis: Pick<KinesisClient, 'send'>, streamN
     shards.push(...(page.Shards ?? []));
     nextToken = page.NextToken;
   } while (nextToken !== undefined);
-  return ShardMap.fromShards(shards);
+  return shards;
+}
+
+export async function loadShardMap(kinesis: Pick<KinesisClient, 'send'>, streamName: string): Promise<ShardMap> {
+  return ShardMap.fromShards(await listShards(kinesis, streamName));
 }

@@ -2,10 +2,11 @@
  * Where the AWS APIs come from: the endpoint in the configuration (LocalStack, real AWS…) or an
  * embedded stack started here and stopped by `close()`. Resources are bootstrapped either way.
  */
-import { bootstrapResources } from '../../infra/bootstrap.ts';
+import { BootstrapError, bootstrapResources } from '../../infra/bootstrap.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-stack.ts';
 import { createAwsClients, type AwsClients } from '../aws/clients.ts';
 import type { Config } from '../config.ts';
+import { errorCode, TickReplayError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 
 export interface AwsEnvironment {
@@ -50,6 +51,8 @@ export async function openAwsEnvironment(config: Config, logger: Logger, options
     return { clients, endpointUrl, streamArn, stack, close };
   } catch (error) {
     await close();
-    throw error;
+    if (error instanceof TickReplayError) throw error;
+    const reason = errorCode(error) ?? (error as Error).message;
+    throw new BootstrapError(`cannot use the AWS endpoint ${endpointUrl ?? '(AWS default)'}: ${reason}`, { endpointUrl }, { cause: error });
   }
 }

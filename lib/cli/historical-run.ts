@@ -6,15 +6,18 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
 import { createMidPriceHandler } from '../../functions/mid-price.ts';
 import { KinesisProducer } from '../aws/producer.ts';
 import { loadShardMap } from '../aws/shard-map.ts';
 import type { Config } from '../config.ts';
+import { AwsCallError, errorCode, TickReplayError } from '../errors.ts';
 import { EventSourceMapping } from '../consumer/event-source-mapping.ts';
 import { createLocalContext } from '../consumer/lambda-context.ts';
 import { DynamoShardCheckpoints } from '../consumer/shard-checkpoints.ts';
 import type { Logger } from '../logging/logger.ts';
+import { createPowertoolsLogger } from '../logging/powertools-sink.ts';
+import { recordPrefixForRun } from '../quotes/record.ts';
 import { DEAD_LETTERS_FILE, ERRORS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../output/log-files.ts';
 import { systemClock, type Clock } from '../replay/clock.ts';
 import { HistoricalSource, scanCsv, type CsvScan } from '../replay/historical-source.ts';
@@ -44,6 +47,8 @@ export interface RunSummary {
   rejected: number;
   crossed: number;
   sent: number;
+  /** Quotes Kinesis acknowledged (less than `sent` only when an interrupted flush gave up). */
+  acknowledged: number;
   midLines: number;
   errorLines: number;
   deadLetters: number;
@@ -52,7 +57,7 @@ export interface RunSummary {
   interrupted: boolean;
 }
 
-/** How long an interrupted run waits for the consumer to drain what was already sent. */
+/** How long an interrupted run keeps flushing and draining what was already read. */
 const INTERRUPT_DRAIN_MS = 10_000;
 
 async function countLines(file: string): Promise<number> {
@@ -64,14 +69,30 @@ async function countLines(file: string): Promise<number> {
   return lines;
 }
 
+function startsWith(data: Uint8Array | undefined, prefix: Buffer): boolean {
+  return data !== undefined && data.byteLength >= prefix.length && prefix.equals(data.subarray(0, prefix.length));
+}
+
+/** Aborts `ms` after `signal` aborted (at once if `ms` is 0). */
+function graceAfter(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const controller = new AbortController();
+  const arm = (): void => {
+    setTimeout(() => controller.abort(), ms).unref();
+  };
+  if (signal?.aborted === true) arm();
+  else signal?.addEventListener('abort', arm, { once: true });
+  return controller.signal;
+}
+
 export async function runHistorical(options: HistoricalRunOptions): Promise<RunSummary> {
   const { config, logger, signal } = options;
   const clock = options.clock ?? systemClock;
   const file = path.resolve(options.file);
 
-  // Fail on bad input or output before starting anything.
+  // Fail on bad input or output before starting anything; empty the output files only once the
+  // AWS side is up, so a failed start leaves earlier results alone.
   const scan = await scanCsv(file);
-  await prepareOutputDir(config.outputDir, { truncate: true });
+  await prepareOutputDir(config.outputDir, { truncate: false });
   logger.info('input scanned', {
     file,
     rows: scan.records,
@@ -82,12 +103,22 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
   });
 
   const aws = await openAwsEnvironment(config, logger, { stackLogFile: options.stackLogFile });
-  const app = `run-${randomUUID()}`;
-  const checkpoints = new DynamoShardCheckpoints(aws.clients.dynamodb, config.tableName, app, config.streamName);
+  // A dead embedded stack would leave the producer and the consumer retrying forever: fail the run.
+  const failure = new AbortController();
+  let closing = false;
+  void aws.stack?.exited.then((exit) => {
+    if (closing) return;
+    const how = exit.signal !== null ? `signal ${exit.signal}` : `exit code ${String(exit.code)}`;
+    failure.abort(new EmbeddedStackError(`the embedded AWS stack stopped unexpectedly (${how})`, { ...exit }));
+  });
+
+  const run = randomUUID();
+  const runPrefix = recordPrefixForRun(run);
+  const checkpoints = new DynamoShardCheckpoints(aws.clients.dynamodb, config.tableName, `run-${run}`, config.streamName);
   const handler = createMidPriceHandler({
     outputDir: config.outputDir,
     latencyThresholdMs: config.latencyThresholdMs,
-    logger: new PowertoolsLogger({ serviceName: 'mid-price', logLevel: config.logLevel }),
+    logger: createPowertoolsLogger('mid-price', logger.level, logger.sink),
   });
   const mapping = new EventSourceMapping({
     kinesis: aws.clients.kinesis,
@@ -97,13 +128,16 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
     region: config.region,
     invoke: (event) => handler(event, createLocalContext('midPrice', config.region)),
     batchSize: config.batchSize,
-    // A one-shot run consumes what it produces, not what earlier runs left in the stream.
+    // A one-shot run consumes what it produces: from the stream's end when it starts, and only
+    // records stamped with its run id (another replay may be writing to the same stream).
     startingPosition: 'LATEST',
+    filter: (record) => startsWith(record.Data, runPrefix),
     clock,
     logger: logger.child('event-source-mapping'),
   });
 
   try {
+    await prepareOutputDir(config.outputDir, { truncate: true });
     await mapping.start();
     const producer = new KinesisProducer<QuoteEntry>({
       client: aws.clients.kinesis,
@@ -112,6 +146,7 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
       clock,
       logger: logger.child('producer'),
     });
+    failure.signal.addEventListener('abort', () => producer.abort(failure.signal.reason as Error), { once: true });
     const source = new HistoricalSource(scan, { logger: logger.child('historical-source') });
     options.onStart?.(scan);
 
@@ -119,18 +154,27 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
     const result = await replay(source, {
       producer,
       pacer: options.speed === 'max' ? undefined : new Pacer(options.speed, clock),
-      signal,
+      signal: AbortSignal.any([failure.signal, ...(signal === undefined ? [] : [signal])]),
+      run,
       onSent: options.onProgress === undefined ? undefined : () => options.onProgress?.(producer.stats.accepted),
     });
-    await producer.flush();
-    logger.info(result.interrupted ? 'replay interrupted; waiting for the consumer to drain what was sent' : 'replay finished; waiting for the consumer to drain', {
+    if (failure.signal.aborted) throw failure.signal.reason;
+    // Interrupted: flush and drain what was read, for a bounded time (a second Ctrl-C exits at once).
+    const stop = AbortSignal.any([failure.signal, graceAfter(signal, INTERRUPT_DRAIN_MS)]);
+    logger.info(result.interrupted ? 'replay interrupted; flushing and draining what was read' : 'replay finished; flushing and draining', {
       sent: result.sent,
+    });
+    await producer.flush(stop);
+    await mapping.waitForPositions(producer.acknowledgedPositions(), stop);
+    if (failure.signal.aborted) throw failure.signal.reason;
+    const seconds = (clock.now() - started) / 1000;
+    logger.info('drained', {
+      acknowledged: producer.stats.acked,
+      unacknowledged: producer.stats.unacked,
       requests: producer.stats.requests,
       retriedEntries: producer.stats.retriedEntries,
+      invocations: mapping.stats.invocations,
     });
-    const drain = result.interrupted ? AbortSignal.timeout(INTERRUPT_DRAIN_MS) : undefined;
-    await mapping.waitForPositions(producer.acknowledgedPositions(), drain);
-    const seconds = (clock.now() - started) / 1000;
 
     const out = (name: string): Promise<number> => countLines(path.join(config.outputDir, name));
     return {
@@ -140,6 +184,7 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
       rejected: source.stats.rejected,
       crossed: source.stats.crossed,
       sent: result.sent,
+      acknowledged: producer.stats.acked,
       midLines: await out(MID_PRICES_FILE),
       errorLines: await out(ERRORS_FILE),
       deadLetters: await out(DEAD_LETTERS_FILE),
@@ -147,7 +192,13 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
       quotesPerSec: seconds > 0 ? Math.round(result.sent / seconds) : 0,
       interrupted: result.interrupted,
     };
+  } catch (error) {
+    // Whatever failed after the stack died failed because it died: report the cause.
+    if (failure.signal.aborted) throw failure.signal.reason;
+    if (error instanceof TickReplayError) throw error;
+    throw new AwsCallError(`AWS call failed at ${aws.endpointUrl ?? 'AWS'}: ${errorCode(error) ?? (error as Error).message}`, {}, { cause: error });
   } finally {
+    closing = true;
     await mapping.stop();
     // The run's consumer application is throw-away: leave no checkpoints behind.
     await Promise.all([...mapping.processedPositions().keys()].map((shardId) => checkpoints.delete(shardId).catch(() => undefined)));

@@ -7,7 +7,7 @@ export function formatSummary(summary: RunSummary, cwd = process.cwd()): string 
   const lines = [
     `tick-replay: ${rel(summary.file)} -> ${rel(summary.outputDir)}/${summary.interrupted ? ' (interrupted)' : ''}`,
     `  quotes read       ${summary.quotesRead} (rejected ${summary.rejected}, crossed ${summary.crossed})`,
-    `  sent to Kinesis   ${summary.sent}`,
+    `  sent to Kinesis   ${summary.sent}${summary.acknowledged === summary.sent ? '' : ` (only ${summary.acknowledged} acknowledged)`}`,
     `  mid_prices.log    ${summary.midLines} lines`,
     `  errors.log        ${summary.errorLines} lines`,
     `  dead_letters.log  ${summary.deadLetters} lines`,

@@ -12,17 +12,17 @@
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
-  ListShardsCommand,
   type KinesisClient,
   type _Record as KinesisRecord,
-  type Shard,
   type ShardIteratorType,
 } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { errorName } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import { systemClock, type Clock } from '../replay/clock.ts';
 import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from '../aws/backoff.ts';
 import { isRetryableError } from '../aws/retryable.ts';
+import { listShards } from '../aws/shard-map.ts';
 import { toKinesisStreamEvent } from './kinesis-event.ts';
 import type { ShardCheckpointStore } from './shard-checkpoints.ts';
 
@@ -39,6 +39,11 @@ export interface EventSourceMappingOptions {
   functionArn?: string;
   invoke: BatchInvoker;
   batchSize: number;
+  /**
+   * Lambda event filtering (FilterCriteria): records that do not match never reach the handler
+   * and count as processed, so the checkpoint moves past them.
+   */
+  filter?: (record: KinesisRecord) => boolean;
   /** Where a shard without a checkpoint starts (Lambda's StartingPosition). */
   startingPosition: StartingPosition;
   /** Pause after an empty GetRecords (Lambda polls each shard about once a second; locally faster). */
@@ -54,10 +59,6 @@ export interface MappingStats {
   records: number;
   failedInvocations: number;
   retriedRecords: number;
-}
-
-function errorName(error: unknown): string {
-  return typeof error === 'object' && error !== null && 'name' in error ? String((error).name) : '';
 }
 
 /** Index of the first record Lambda would retry from, or undefined when the batch succeeded. */
@@ -78,7 +79,7 @@ export function firstFailureIndex(
 }
 
 export class EventSourceMapping {
-  private readonly opts: Required<Omit<EventSourceMappingOptions, 'functionArn'>> & { functionArn: string };
+  private readonly opts: Required<Omit<EventSourceMappingOptions, 'filter'>> & Pick<EventSourceMappingOptions, 'filter'>;
   private readonly processed = new Map<string, string>();
   private readonly stopController = new AbortController();
   private loops: Promise<void>[] = [];
@@ -86,14 +87,15 @@ export class EventSourceMapping {
   readonly stats: MappingStats = { invocations: 0, records: 0, failedInvocations: 0, retriedRecords: 0 };
 
   constructor(options: EventSourceMappingOptions) {
+    // `??` rather than spreading over defaults: an explicit `undefined` option keeps the default.
     this.opts = {
-      idlePollMs: 200,
-      backoff: DEFAULT_BACKOFF,
-      random: Math.random,
-      clock: systemClock,
-      logger: silentLogger,
-      functionArn: `arn:aws:lambda:${options.region}:000000000000:function:midPrice`,
       ...options,
+      idlePollMs: options.idlePollMs ?? 200,
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      random: options.random ?? Math.random,
+      clock: options.clock ?? systemClock,
+      logger: options.logger ?? silentLogger,
+      functionArn: options.functionArn ?? `arn:aws:lambda:${options.region}:000000000000:function:midPrice`,
     };
   }
 
@@ -102,7 +104,7 @@ export class EventSourceMapping {
    * `start()` resolved are seen even with `LATEST`.
    */
   async start(): Promise<void> {
-    const shards = await this.listShards();
+    const shards = await listShards(this.opts.kinesis, this.opts.streamName);
     const iterators = await Promise.all(shards.map(async (s) => [s.ShardId ?? '', await this.initialIterator(s.ShardId ?? '')] as const));
     this.opts.logger.info('event source mapping started', { stream: this.opts.streamName, shards: shards.length, batchSize: this.opts.batchSize });
     this.loops = iterators.map(([shardId, iterator]) => this.pollShard(shardId, iterator));
@@ -144,21 +146,6 @@ export class EventSourceMapping {
     const listeners = [...this.progressListeners];
     this.progressListeners.clear();
     for (const listener of listeners) listener();
-  }
-
-  private async listShards(): Promise<Shard[]> {
-    const shards: Shard[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.opts.kinesis.send(
-        nextToken === undefined
-          ? new ListShardsCommand({ StreamName: this.opts.streamName })
-          : new ListShardsCommand({ NextToken: nextToken }),
-      );
-      shards.push(...(page.Shards ?? []));
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined);
-    return shards;
   }
 
   private async getIterator(shardId: string, type: ShardIteratorType, sequenceNumber?: string): Promise<string | undefined> {
@@ -267,7 +254,11 @@ export class EventSourceMapping {
   }
 
   private async invoke(shardId: string, records: KinesisRecord[], log: Logger): Promise<number | undefined> {
-    const event = toKinesisStreamEvent(records, {
+    const filter = this.opts.filter;
+    const matching = filter === undefined ? records : records.filter(filter);
+    if (matching.length === 0) return undefined;
+    // Failure identifiers are sequence numbers, so they index into the unfiltered batch.
+    const event = toKinesisStreamEvent(matching, {
       streamArn: this.opts.streamArn,
       shardId,
       region: this.opts.region,

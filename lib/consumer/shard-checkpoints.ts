@@ -17,6 +17,7 @@ export class DynamoShardCheckpoints implements ShardCheckpointStore {
     private readonly tableName: string,
     private readonly app: string,
     private readonly streamName: string,
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
   private key(shardId: string): { pk: { S: string } } {
@@ -37,7 +38,7 @@ export class DynamoShardCheckpoints implements ShardCheckpointStore {
         Item: {
           ...this.key(shardId),
           sequenceNumber: { S: sequenceNumber },
-          updatedAt: { S: new Date().toISOString() },
+          updatedAt: { S: this.now().toISOString() },
         },
       }),
     );

@@ -17,6 +17,9 @@ export interface Logger {
   error(message: string, context?: LogContext): void;
   /** A logger for a sub-component: same sink and level, other service name and extra keys. */
   child(service: string, context?: LogContext): Logger;
+  /** Where lines go and from which level: other loggers (Powertools in the handler) follow them. */
+  readonly sink: LogSink;
+  readonly level: LogLevel;
 }
 
 export type LogSink = (line: string) => void;
@@ -67,6 +70,8 @@ export function createLogger(options: LoggerOptions): Logger {
   };
 
   return {
+    sink,
+    level,
     debug: (m, c) => write('DEBUG', m, c),
     info: (m, c) => write('INFO', m, c),
     warn: (m, c) => write('WARN', m, c),

@@ -1,11 +1,11 @@
 /**
  * The output directory: mid_prices.log, errors.log and dead_letters.log. Each batch is written
- * with one append per file (one write(2) with O_APPEND), never one write per line.
+ * with one append per file, never one write per line.
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, appendFile, mkdir, open, stat, writeFile } from 'node:fs/promises';
+import { access, appendFile, mkdir, open, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { OutputError } from '../errors.ts';
+import { describeFsError, errorCode, OutputError } from '../errors.ts';
 
 export const MID_PRICES_FILE = 'mid_prices.log';
 export const ERRORS_FILE = 'errors.log';
@@ -16,15 +16,6 @@ export interface BatchLines {
   midLines: readonly string[];
   errorLines: readonly string[];
   deadLetterLines: readonly string[];
-}
-
-function describe(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'ENOTDIR' || code === 'EEXIST') return 'not a directory';
-  if (code === 'ENOSPC') return 'no space left on device';
-  if (code === 'EROFS') return 'read-only file system';
-  return (error as Error).message;
 }
 
 /**
@@ -42,22 +33,62 @@ export async function prepareOutputDir(dir: string, options: { truncate: boolean
       else await (await open(path.join(dir, file), 'a')).close();
     }
   } catch (error) {
-    throw new OutputError(`output directory ${dir} is not usable: ${describe(error)}`, { dir }, { cause: error });
+    throw new OutputError(`output directory ${dir} is not usable: ${describeFsError(error)}`, { dir }, { cause: error });
   }
 }
 
-async function appendLines(file: string, lines: readonly string[]): Promise<void> {
-  if (lines.length === 0) return;
-  await appendFile(file, lines.join('\n') + '\n', 'utf8');
-}
-
-/** Appends one batch; throws OutputError (retryable by the caller) when a file cannot be written. */
-export async function appendBatch(dir: string, batch: BatchLines): Promise<void> {
+/** Size of `file`, 0 when it does not exist yet. */
+async function sizeOf(file: string): Promise<number> {
   try {
-    await appendLines(path.join(dir, MID_PRICES_FILE), batch.midLines);
-    await appendLines(path.join(dir, ERRORS_FILE), batch.errorLines);
-    await appendLines(path.join(dir, DEAD_LETTERS_FILE), batch.deadLetterLines);
+    return (await stat(file)).size;
   } catch (error) {
-    throw new OutputError(`cannot append to ${dir}: ${describe(error)}`, { dir }, { cause: error });
+    if (errorCode(error) === 'ENOENT') return 0;
+    throw error;
   }
+}
+
+/**
+ * Appends are serialised per directory within this process: concurrent shards never interleave
+ * inside one another's batch, and a rollback never cuts into another batch's lines.
+ */
+const queues = new Map<string, Promise<unknown>>();
+
+function serialised<T>(dir: string, task: () => Promise<T>): Promise<T> {
+  const previous = queues.get(dir) ?? Promise.resolve();
+  const run = previous.then(task, task);
+  const settled = run.catch(() => undefined);
+  queues.set(dir, settled);
+  void settled.then(() => {
+    if (queues.get(dir) === settled) queues.delete(dir);
+  });
+  return run;
+}
+
+/**
+ * Appends one batch: all of it or none of it. When a file cannot be written, the files already
+ * appended are truncated back to their size before the batch, so the retry that follows
+ * (batchItemFailures) does not duplicate lines. Throws OutputError (retryable by the caller).
+ */
+export function appendBatch(dir: string, batch: BatchLines): Promise<void> {
+  const parts = [
+    { file: path.join(dir, MID_PRICES_FILE), lines: batch.midLines },
+    { file: path.join(dir, ERRORS_FILE), lines: batch.errorLines },
+    { file: path.join(dir, DEAD_LETTERS_FILE), lines: batch.deadLetterLines },
+  ].filter((part) => part.lines.length > 0);
+  if (parts.length === 0) return Promise.resolve();
+  return serialised(dir, async () => {
+    const written: Array<{ file: string; size: number }> = [];
+    try {
+      for (const part of parts) {
+        const size = await sizeOf(part.file);
+        written.push({ file: part.file, size });
+        await appendFile(part.file, part.lines.join('\n') + '\n', 'utf8');
+      }
+    } catch (error) {
+      const rollback = await Promise.allSettled(written.map((w) => truncate(w.file, w.size)));
+      const stuck = written.filter((_, i) => rollback[i]?.status === 'rejected').map((w) => w.file);
+      const detail = stuck.length === 0 ? '' : `; could not roll back ${stuck.join(', ')}`;
+      throw new OutputError(`cannot append to ${dir}: ${describeFsError(error)}${detail}`, { dir }, { cause: error });
+    }
+  });
 }

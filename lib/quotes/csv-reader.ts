@@ -20,7 +20,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import type { InfoRecord, Parser } from 'csv-parse';
-import { InputError } from '../errors.ts';
+import { describeFsError, errorCode, InputError } from '../errors.ts';
 import type { ColumnMap } from './columns.ts';
 import { resolveColumns } from './columns.ts';
 import type { RowResult } from './row.ts';
@@ -76,25 +76,8 @@ function openStream(filePath: string, start: number): AsyncIterable<Buffer> & { 
   return createReadStream(filePath, { start, highWaterMark: CHUNK_SIZE });
 }
 
-const SYSTEM_ERROR_TEXT: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EISDIR: 'is a directory',
-};
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
-  return typeof err.code === 'string' ? err.code : undefined;
-}
-
 function readError(filePath: string, err: unknown): InputError {
-  const code = errorCode(err);
-  const reason =
-    (code !== undefined ? SYSTEM_ERROR_TEXT[code] : undefined) ??
-    code ??
-    (err instanceof Error ? err.message : String(err));
-  return new InputError(`cannot read ${filePath}: ${reason}`, { file: filePath, code }, { cause: err });
+  return new InputError(`cannot read ${filePath}: ${describeFsError(err)}`, { file: filePath, code: errorCode(err) }, { cause: err });
 }
 
 /** csv-parse's messages end with its own line count, which is not the file line we report. */

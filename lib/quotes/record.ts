@@ -3,23 +3,39 @@
  * Decoding validates everything the handler relies on, so a malformed record is rejected with a
  * reason (and dead-lettered) instead of producing a wrong line.
  */
+import { TickReplayError } from '../errors.ts';
 import { parseDecimal } from './decimal.ts';
 import type { Quote } from './quote.ts';
 import { parseTimestamp, type ParsedTimestamp } from './timestamp.ts';
 
 export const RECORD_VERSION = 1;
 
-export class RecordDecodeError extends Error {
+/** A Kinesis record that is not a valid quote: dead-lettered with `reason`, never retried. */
+export class RecordDecodeError extends TickReplayError {
   constructor(readonly reason: string) {
-    super(reason);
-    this.name = 'RecordDecodeError';
+    super(reason, { reason });
   }
 }
 
-export function encodeQuote(quote: Quote): Uint8Array {
-  // Fixed key order keeps records byte-identical for identical quotes (handy when diffing dumps).
+export interface RecordEnvelope {
+  /**
+   * The replay run that produced the record. A consumer that must see only its own run's records
+   * (a one-shot `run` sharing a stream) filters on it; the handler ignores it.
+   */
+  run?: string;
+}
+
+/** The bytes every record of `run` starts with (see `encodeQuote`): a cheap, exact filter. */
+export function recordPrefixForRun(run: string): Buffer {
+  return Buffer.from(`{"v":${RECORD_VERSION},"run":${JSON.stringify(run)},`, 'utf8');
+}
+
+export function encodeQuote(quote: Quote, envelope: RecordEnvelope = {}): Uint8Array {
+  // Fixed key order keeps records byte-identical for identical quotes (handy when diffing dumps)
+  // and puts `run` right after `v`, where recordPrefixForRun expects it.
   const record = {
     v: RECORD_VERSION,
+    run: envelope.run,
     mode: quote.mode,
     source: quote.source,
     seq: quote.seq,

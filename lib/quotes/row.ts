@@ -17,7 +17,7 @@ export type RowResult =
       fields: QuoteFields;
       /** The quote's own timestamp, epoch µs. */
       timestampUs: number;
-      /** Effective arrival = timestamp + latency, epoch µs: the replay order key. */
+      /** Effective arrival = timestamp + latency (rounded half-up to whole µs), epoch µs: the replay order key. */
       arrivalUs: number;
       precision: Precision;
       /** bid > ask: kept (it is what the venue sent) but flagged so the caller can warn and count. */
@@ -88,8 +88,11 @@ function nonNegativeCanonical(cell: string, name: string): { text: string } | st
 }
 
 /**
- * Latency (canonical, non-negative ms) in whole µs, or the reason it cannot be one. Exact: built
- * from the decimal digits, never `ms * 1000` on a float (`4.35 * 1000` is 4349.999…). The bound
+ * Latency (canonical, non-negative ms) in whole µs, or the reason it cannot be one. Any number
+ * of fraction digits is accepted (some systems report 12.3456 ms); the value is rounded half-up
+ * to whole µs (`0.0004` → 0, `0.0005` → 1, `12.3456` → 12,346). Exact: built from the decimal
+ * digits, never `ms * 1000` on a float (`4.35 * 1000` is 4349.999…). Half-up needs only the
+ * fourth fraction digit: whatever follows it cannot move the remainder across one half. The bound
  * check comes first so that `1e100` is "too large", not a 101-digit number.
  */
 function latencyMicros(canonical: string, cell: string, name: string): number | string {
@@ -101,8 +104,10 @@ function latencyMicros(canonical: string, cell: string, name: string): number | 
   if (whole > MAX_LATENCY_MS || (whole === MAX_LATENCY_MS && fracText.length > 0)) {
     return `${name} ${shown(cell)} exceeds ${MAX_LATENCY_MS} ms (one day)`;
   }
-  if (fracText.length > 3) return `${name} ${shown(cell)} has more than 3 fraction digits (finer than 1 µs)`;
-  return whole * 1000 + (fracText.length === 0 ? 0 : Number((fracText + '00').slice(0, 3)));
+  if (fracText.length === 0) return whole * 1000;
+  const millisFraction = Number((fracText + '00').slice(0, 3));
+  const roundUp = fracText.length > 3 && fracText.charCodeAt(3) >= 53 /* '5' */ ? 1 : 0;
+  return whole * 1000 + millisFraction + roundUp;
 }
 
 /**
@@ -182,8 +187,10 @@ export function parseRow(record: string[], columns: ColumnMap, line: number): Ro
     const micros = latencyMicros(value.text, cell, name);
     if (typeof micros === 'string') return reject(line, name, micros);
     latencyUs = micros;
-    // The nearest double to the exact decimal: latency is a duration, not a price.
-    fields.latencyMs = micros / 1000;
+    // The value as written (the nearest double to the exact decimal), not the µs-rounded one: it
+    // is what the `latency <n>ms` text prints and what the threshold is compared with. The
+    // canonical text denotes the same decimal as the cell, so Number() gives the same double.
+    fields.latencyMs = Number(value.text);
   }
 
   const arrivalUs = parsedTime.micros + latencyUs;

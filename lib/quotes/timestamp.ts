@@ -20,12 +20,12 @@ export interface ParsedTimestamp {
 }
 
 /**
- * `YYYY-MM-DD HH:MM:SS[.f…]` or ISO 8601 with `T`, optional fraction, optional `Z` / `±HH:MM` /
- * `±HHMM` offset. Compiled once (hot path). Groups: year, month, day, hour, minute, second,
- * fraction, zone.
+ * `YYYY-MM-DD HH:MM[:SS[.f…]]` or the same with `T`: seconds optional (a fraction only after
+ * seconds), optional `Z` / `±HH:MM` / `±HHMM` / `±HH` offset. Compiled once (hot path).
+ * Groups: year, month, day, hour, minute, second, fraction, zone.
  */
 const DATE_TIME_PATTERN =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})?$/;
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /** An unsigned epoch number, integer or decimal. Groups: integer part, fraction. */
 const EPOCH_PATTERN = /^(\d+)(?:\.(\d+))?$/;
@@ -66,7 +66,8 @@ function parseDateTime(text: string, m: RegExpExecArray): ParsedTimestamp | stri
   const day = Number(m[3]);
   const hour = Number(m[4]);
   const minute = Number(m[5]);
-  const second = Number(m[6]);
+  // No seconds (`00:00Z`) means second 0; precision stays 3 as for any time without a fraction.
+  const second = m[6] === undefined ? 0 : Number(m[6]);
   const fraction = m[7] ?? '';
   const zone = m[8];
   if (month < 1 || month > 12) return `invalid date ${JSON.stringify(text)}: month ${m[2]} is not 01-12`;
@@ -81,7 +82,8 @@ function parseDateTime(text: string, m: RegExpExecArray): ParsedTimestamp | stri
   let offsetMinutes = 0;
   if (zone !== undefined && zone !== 'Z' && zone !== 'z') {
     const offsetHours = Number(zone.slice(1, 3));
-    const offsetMins = Number(zone.slice(zone.length - 2));
+    // `±HH` (3 characters) has no minutes; `±HH:MM` and `±HHMM` end with them.
+    const offsetMins = zone.length === 3 ? 0 : Number(zone.slice(zone.length - 2));
     if (offsetHours > 23 || offsetMins > 59) return `invalid UTC offset in ${JSON.stringify(text)}`;
     offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (offsetHours * 60 + offsetMins);
   }

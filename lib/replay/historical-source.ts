@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import { readQuoteRows } from '../quotes/csv-reader.ts';
@@ -26,6 +27,9 @@ export interface CsvScan {
   rejectedRows: number;
   /** Largest step back in timestamps between rows, µs (0 when sorted). */
   disorderUs: number;
+  /** Size and modification time at scan time: the replay pass warns if the file changed since. */
+  size: number;
+  mtimeMs: number;
 }
 
 export interface CsvOptions {
@@ -49,11 +53,21 @@ export async function scanCsv(file: string, options: CsvOptions = {}): Promise<C
     validRows++;
     meter.observe(row.timestampUs);
   }
-  return { file, fingerprint: await sha256(file), records, validRows, rejectedRows: records - validRows, disorderUs: meter.disorderUs };
+  const info = await stat(file);
+  return {
+    file,
+    fingerprint: await sha256(file),
+    records,
+    validRows,
+    rejectedRows: records - validRows,
+    disorderUs: meter.disorderUs,
+    size: info.size,
+    mtimeMs: info.mtimeMs,
+  };
 }
 
-/** Logs the first rejections one by one, then only every Nth, so a bad file cannot flood logs. */
-const DETAILED_LOG_LIMIT = 1_000;
+/** Crossed quotes are legal and can be common: the first ones are logged, all are counted. */
+const CROSSED_LOG_LIMIT = 1_000;
 
 export class HistoricalSource implements ReplaySource {
   readonly mode = 'historical' as const;
@@ -84,14 +98,13 @@ export class HistoricalSource implements ReplaySource {
       const seq = ++this.stats.read;
       if (!row.ok) {
         this.stats.rejected++;
-        if (this.stats.rejected <= DETAILED_LOG_LIMIT || this.stats.rejected % DETAILED_LOG_LIMIT === 0) {
-          this.logger.warn('row rejected', { file, line: row.line, field: row.field, reason: row.reason, rejectedSoFar: this.stats.rejected });
-        }
+        // Every rejection is reported: the user needs each line number to fix the file.
+        this.logger.warn('row rejected', { file, line: row.line, field: row.field, reason: row.reason });
         continue;
       }
       if (row.crossed) {
         this.stats.crossed++;
-        if (this.stats.crossed <= DETAILED_LOG_LIMIT) {
+        if (this.stats.crossed <= CROSSED_LOG_LIMIT) {
           this.logger.warn('crossed quote (bid > ask) kept', { file, line: row.line, bid: row.fields.bid, ask: row.fields.ask });
         }
       }
@@ -112,6 +125,21 @@ export class HistoricalSource implements ReplaySource {
     for (let next = buffer.popAny(); next !== undefined; next = buffer.popAny()) {
       yield this.emit(next);
       if (signal.aborted) return;
+    }
+    await this.checkUnchanged(buffer.lateCount, file);
+  }
+
+  /**
+   * The order relies on the scan's disorder bound; a file rewritten between the two passes could
+   * break it. Say so loudly rather than replay out of order in silence.
+   */
+  private async checkUnchanged(lateCount: number, file: string): Promise<void> {
+    const info = await stat(this.scan.file).catch(() => undefined);
+    if (info === undefined || info.size !== this.scan.size || info.mtimeMs !== this.scan.mtimeMs) {
+      this.logger.error('input file changed while it was replayed; order and counts may be wrong', { file });
+    }
+    if (lateCount > 0) {
+      this.logger.error('quotes emitted after later arrivals (the file changed since it was scanned?)', { file, outOfOrder: lateCount });
     }
   }
 

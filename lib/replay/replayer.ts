@@ -20,6 +20,8 @@ export interface ReplayOptions {
   /** Without a pacer quotes go as fast as the producer takes them. */
   pacer?: Pacer;
   signal?: AbortSignal;
+  /** Stamped on every record (see RecordEnvelope). */
+  run?: string;
   /** Called after each quote was handed to the producer, with how late it was (ms). */
   onSent?: (quote: PacedQuote, latenessMs: number) => void;
 }
@@ -31,14 +33,14 @@ export interface ReplayResult {
 }
 
 export async function replay(source: ReplaySource, options: ReplayOptions): Promise<ReplayResult> {
-  const { producer, pacer, signal, onSent } = options;
+  const { producer, pacer, signal, onSent, run } = options;
   let sent = 0;
   for await (const quote of source) {
     if (signal?.aborted) break;
     const lateness = pacer === undefined ? 0 : await pacer.wait(quote.arrivalUs, signal);
     // Aborted while waiting: this quote was not sent; it is not lost, only not replayed yet.
     if (signal?.aborted) break;
-    await producer.put({ partitionKey: quote.ticker, data: encodeQuote(quote), source: quote.source, seq: quote.seq });
+    await producer.put({ partitionKey: quote.ticker, data: encodeQuote(quote, { run }), source: quote.source, seq: quote.seq });
     sent++;
     onSent?.(quote, lateness);
   }

@@ -1,7 +1,8 @@
 /** `tick-replay run` as a user runs it: a real process, real emulators, exit codes and output. */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
 
@@ -27,6 +28,18 @@ function cli(args: string[], env: Record<string, string> = {}, onSpawn?: (child:
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A port nothing listens on: bind an ephemeral one, note it, release it. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
     });
   });
 }
@@ -80,14 +93,18 @@ describe('tick-replay run (CLI)', () => {
       ['run', '--historical', 'data/historical_sample.csv', '--out', tmp.join('out-int'), '--state-dir', tmp.join('state'), '--edge-port', '0', '--speed', '1'],
       {},
       (child) => {
-        // Interrupt once the replay is under way (the first quotes are on their way to Kinesis).
-        let interrupted = false;
-        child.stderr?.on('data', (d: Buffer) => {
-          if (!interrupted && d.toString().includes('event source mapping started')) {
-            interrupted = true;
-            setTimeout(() => child.kill('SIGINT'), 1_500);
-          }
-        });
+        // Interrupt once quotes have gone all the way through: the first mid line is written.
+        const poll = setInterval(() => {
+          void readFile(tmp.join('out-int', 'mid_prices.log'), 'utf8')
+            .then((text) => {
+              if (text.length > 0) {
+                clearInterval(poll);
+                child.kill('SIGINT');
+              }
+            })
+            .catch(() => undefined);
+        }, 50);
+        child.on('close', () => clearInterval(poll));
       },
     );
     assert.equal(r.code, 130, r.stderr);
@@ -118,15 +135,72 @@ describe('tick-replay run (CLI)', () => {
       },
       /output directory .*not-a-dir.* not usable/,
     ],
-    ['a bad --speed', () => Promise.resolve(['--historical', 'x.csv', '--speed', 'fast']), /--speed must be "max" or a positive number/],
-    ['a bad LATENCY_THRESHOLD', () => Promise.resolve(['--historical', 'x.csv', '--threshold', '-5']), /LATENCY_THRESHOLD/],
+    ['a bad --threshold', () => Promise.resolve(['--historical', 'x.csv', '--threshold', '-5']), /LATENCY_THRESHOLD must be a number between 0/],
   ];
   for (const [what, args, message] of failures) {
-    it(`exits non-zero with one specific line for ${what}`, async () => {
+    it(`exits 2 with one specific line for ${what}`, async () => {
       const r = await cli(['run', '--state-dir', tmp.join('state'), '--edge-port', '0', ...(await args())]);
-      assert.notEqual(r.code, 0);
-      assert.match(r.stderr, message);
+      assert.equal(r.code, 2, r.stderr);
       assert.equal(r.stdout, '');
+      // Structured log lines may precede it; the error itself is one plain line, no stack trace.
+      const plain = r.stderr.trim().split('\n').filter((l) => !l.startsWith('{'));
+      assert.equal(plain.length, 1, r.stderr);
+      assert.match(plain[0] ?? '', /^tick-replay: error: /);
+      assert.match(plain[0] ?? '', message);
     });
   }
+
+  it('rejects a bad --speed with a usage error', async () => {
+    const r = await cli(['run', '--historical', 'x.csv', '--speed', 'fast']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /--speed must be "max" or a positive number, got "fast"/);
+    assert.equal(r.stdout, '');
+  });
+
+  it('names the variable when the environment holds a bad value, and lets a flag override it', async () => {
+    const bad = await cli(['run', '--historical', 'x.csv'], { LATENCY_THRESHOLD: 'abc' });
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim(), 'tick-replay: error: LATENCY_THRESHOLD must be a number between 0 and 86400000, got "abc"');
+
+    const file = tmp.join('o.csv');
+    await writeFile(file, 'timestamp,ticker,bid,ask\n2025-01-01 00:00:00,A,1,2\n');
+    const fixed = await cli(['run', '--historical', file, '--out', tmp.join('out-o'), '--state-dir', tmp.join('state'), '--edge-port', '0', '--threshold', '20'], {
+      LATENCY_THRESHOLD: 'abc',
+    });
+    assert.equal(fixed.code, 0, fixed.stderr);
+  });
+
+  it('fails with one line, instead of retrying forever, when the embedded stack dies mid-run', async () => {
+    const r = await cli(
+      ['run', '--historical', 'data/historical_sample.csv', '--out', tmp.join('out-k'), '--state-dir', tmp.join('state-k'), '--edge-port', '0', '--speed', '1'],
+      {},
+      (child) => {
+        let buffered = '';
+        child.stderr?.on('data', (d: Buffer) => {
+          buffered += d.toString();
+          const started = /"message":"embedded stack started".*?"pid":(\d+)/.exec(buffered) ?? /"pid":(\d+).*?"message":"embedded stack started"/.exec(buffered);
+          if (started !== null && buffered.includes('event source mapping started')) {
+            buffered = '';
+            process.kill(Number(started[1]), 'SIGKILL');
+          }
+        });
+      },
+    );
+    assert.equal(r.code, 2, r.stderr);
+    const plain = r.stderr.trim().split('\n').filter((l) => !l.startsWith('{'));
+    assert.deepEqual(plain, ['tick-replay: error: the embedded AWS stack stopped unexpectedly (signal SIGKILL)']);
+  });
+
+  it('says which endpoint it cannot reach, and leaves earlier output alone', async () => {
+    const file = tmp.join('u.csv');
+    await writeFile(file, 'timestamp,ticker,bid,ask\n2025-01-01 00:00:00,A,1,2\n');
+    await mkdir(tmp.join('out-u'), { recursive: true });
+    await writeFile(tmp.join('out-u', 'mid_prices.log'), 'earlier result\n');
+    const port = await freePort();
+    const r = await cli(['run', '--historical', file, '--out', tmp.join('out-u')], { AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` });
+    assert.equal(r.code, 2, r.stderr);
+    const plain = r.stderr.trim().split('\n').filter((l) => !l.startsWith('{'));
+    assert.deepEqual(plain, [`tick-replay: error: cannot use the AWS endpoint http://127.0.0.1:${port}: ECONNREFUSED`]);
+    assert.equal(await readFile(tmp.join('out-u', 'mid_prices.log'), 'utf8'), 'earlier result\n');
+  });
 });

@@ -30,6 +30,34 @@ describe('resolveConfig', () => {
     assert.throws(() => resolveConfig({ LOG_LEVEL: 'LOUD' }), /LOG_LEVEL/);
   });
 
+  it('accepts plain decimal numbers', () => {
+    assert.equal(resolveConfig({ LATENCY_THRESHOLD: '15.5' }).latencyThresholdMs, 15.5);
+    assert.equal(resolveConfig({ LATENCY_THRESHOLD: '0' }).latencyThresholdMs, 0);
+    assert.equal(resolveConfig({ LATENCY_THRESHOLD: ' 25 ' }).latencyThresholdMs, 25);
+    assert.equal(resolveConfig({ SHARD_COUNT: '8' }).shardCount, 8);
+    assert.equal(resolveConfig({}, { latencyThresholdMs: 12.25 }).latencyThresholdMs, 12.25);
+  });
+
+  it('rejects numbers not in plain decimal notation, naming the variable', () => {
+    const isConfigError = (name: string) => (e: unknown) => e instanceof ConfigError && e.message.startsWith(`${name} must be `);
+    for (const raw of ['0x14', '1e1', 'Infinity', '-Infinity', 'NaN', '+20', '.5', '20.', '1_000', '0b101', '0o17', '2 0']) {
+      assert.throws(() => resolveConfig({ LATENCY_THRESHOLD: raw }), isConfigError('LATENCY_THRESHOLD'), raw);
+    }
+    assert.throws(() => resolveConfig({ SHARD_COUNT: '0x4' }), isConfigError('SHARD_COUNT'));
+    assert.throws(() => resolveConfig({ EDGE_PORT: '4.566e3' }), isConfigError('EDGE_PORT'));
+    assert.throws(() => resolveConfig({ BATCH_SIZE: 'Infinity' }), isConfigError('BATCH_SIZE'));
+    // Flags are not trimmed by the environment reader: whitespace there is refused too.
+    assert.throws(() => resolveConfig({}, { latencyThresholdMs: ' 20 ' }), isConfigError('LATENCY_THRESHOLD'));
+    assert.throws(() => resolveConfig({}, { latencyThresholdMs: '' }), isConfigError('LATENCY_THRESHOLD'));
+  });
+
+  it('gives a negative the range error', () => {
+    assert.throws(
+      () => resolveConfig({ LATENCY_THRESHOLD: '-1.5' }),
+      (e: unknown) => e instanceof ConfigError && e.message === 'LATENCY_THRESHOLD must be a number between 0 and 86400000, got "-1.5"',
+    );
+  });
+
   it('normalises the endpoint URL', () => {
     assert.equal(resolveConfig({ AWS_ENDPOINT_URL: 'http://localhost:4566/' }).endpointUrl, 'http://localhost:4566');
   });

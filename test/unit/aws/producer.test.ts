@@ -152,7 +152,8 @@ describe('KinesisProducer', () => {
         accepted++;
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Let the writer run as far as it can: many turns of the event loop, no wall-clock wait.
+    for (let i = 0; i < 200; i++) await new Promise((resolve) => setImmediate(resolve));
     // Kinesis has not answered: the writer is stuck at the bound, not buffering 1,000 entries.
     assert.equal(accepted, 99);
     assert.ok(producer.stats.unacked <= 100);
@@ -202,6 +203,27 @@ describe('KinesisProducer', () => {
       const seen = requests.flatMap((r) => r.payloads.filter((_, i) => r.keys[i] === ticker)).map(Number);
       assert.deepEqual(seen, [...seen].sort((a, b) => a - b), `${ticker} in order`);
     }
+  });
+
+  it('stops waiting in flush() when its signal aborts, and reports what is unacknowledged', async () => {
+    const { client } = fakeKinesis(() => new Promise(() => undefined));
+    const producer = new KinesisProducer({ client, streamName: 's', clock: fastClock() });
+    await producer.put(entry('K', 'a'));
+    const controller = new AbortController();
+    const flushed = producer.flush(controller.signal);
+    controller.abort();
+    await flushed;
+    assert.equal(producer.stats.unacked, 1);
+  });
+
+  it('rejects pending and later calls once aborted', async () => {
+    const { client } = fakeKinesis(() => new Promise(() => undefined));
+    const producer = new KinesisProducer({ client, streamName: 's', clock: fastClock(), maxBufferedRecords: 1 });
+    const blocked = producer.put(entry('K', 'a'));
+    producer.abort(new ProducerError('stream went away'));
+    await assert.rejects(blocked, /stream went away/);
+    await assert.rejects(producer.flush(), /stream went away/);
+    await assert.rejects(producer.put(entry('K', 'b')), /stream went away/);
   });
 
   it('rejects a record larger than the Kinesis per-record limit', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamEvent } from 'aws-lambda';
@@ -67,6 +67,29 @@ describe('mid-price handler', () => {
     const dead = JSON.parse(await readFile(tmp.join('out', 'dead_letters.log'), 'utf8')) as { sequenceNumber: string; reason: string };
     assert.equal(dead.sequenceNumber, '1002');
     assert.match(dead.reason, /field "mode"/);
+  });
+
+  it('rolls back the files it already appended when a later one fails, so the retry duplicates nothing', async () => {
+    const dir = tmp.join('half');
+    await prepareOutputDir(dir, { truncate: true });
+    await appendFile(tmp.join('half', 'mid_prices.log'), 'earlier line\n');
+    // errors.log replaced by a directory: the mid lines append, the error lines cannot.
+    await rm(tmp.join('half', 'errors.log'));
+    await mkdir(tmp.join('half', 'errors.log'));
+    const handler = createMidPriceHandler({ outputDir: dir, latencyThresholdMs: 20, logger: quiet });
+    const result = await handler(event([{}, { latencyMs: 25 }]), createLocalContext('midPrice', 'us-east-1'));
+    assert.deepEqual(result, { batchItemFailures: [{ itemIdentifier: '1000' }] });
+    assert.equal(await readFile(tmp.join('half', 'mid_prices.log'), 'utf8'), 'earlier line\n');
+
+    // Once the directory is usable again, the retried batch is written exactly once.
+    await rm(tmp.join('half', 'errors.log'), { recursive: true });
+    const retried = await handler(event([{}, { latencyMs: 25 }]), createLocalContext('midPrice', 'us-east-1'));
+    assert.deepEqual(retried, { batchItemFailures: [] });
+    assert.equal(await readFile(tmp.join('half', 'mid_prices.log'), 'utf8'), 'earlier line\n2025-01-01 00:00:00.120, 1.2\n');
+    assert.equal(
+      await readFile(tmp.join('half', 'errors.log'), 'utf8'),
+      'No mid price at 2025-01-01 00:00:00.120 as latency 25ms is bigger than 20ms\n',
+    );
   });
 
   it('reports the whole batch as failed when the output cannot be written, so it is retried', async () => {

@@ -117,6 +117,27 @@ describe('parseRow: accepted rows', () => {
     assert.equal(accepted(row({ latency: '0.001' })).fields.latencyMs, 0.001);
   });
 
+  it('accepts latency finer than 1 µs, rounding arrival half-up to whole µs', () => {
+    const base = NEW_YEAR_2025_US + 120_000;
+    assert.equal(accepted(row({ latency: '0.0004' })).arrivalUs, base);
+    assert.equal(accepted(row({ latency: '0.0005' })).arrivalUs, base + 1);
+    assert.equal(accepted(row({ latency: '0.00049999999' })).arrivalUs, base);
+    assert.equal(accepted(row({ latency: '12.3456' })).arrivalUs, base + 12_346);
+    assert.equal(accepted(row({ latency: '12.3454999' })).arrivalUs, base + 12_345);
+    assert.equal(accepted(row({ latency: '0.9995' })).arrivalUs, base + 1_000);
+    assert.equal(accepted(row({ latency: '1.23e-4' })).arrivalUs, base);
+    assert.equal(accepted(row({ latency: '5e-4' })).arrivalUs, base + 1);
+    assert.equal(accepted(row({ latency: '86399999.9999' })).arrivalUs, base + 86_400_000_000);
+  });
+
+  it('keeps latencyMs as the value as written, not the rounded one', () => {
+    assert.equal(accepted(row({ latency: '12.3456' })).fields.latencyMs, 12.3456);
+    assert.equal(accepted(row({ latency: '0.0004' })).fields.latencyMs, 0.0004);
+    assert.equal(accepted(row({ latency: '20.0001' })).fields.latencyMs, 20.0001);
+    assert.equal(accepted(row({ latency: '1.23e-4' })).fields.latencyMs, 0.000123);
+    assert.equal(accepted(row({ latency: '12.34560' })).fields.latencyMs, 12.3456);
+  });
+
   it('accepts a latency of exactly one day', () => {
     assert.equal(accepted(row({ latency: '86400000' })).fields.latencyMs, 86_400_000);
   });
@@ -192,13 +213,18 @@ describe('parseRow: rejected rows', () => {
     assert.equal(rejected(row({ latency: '' })).reason, 'latency_ms is empty');
   });
 
-  it('rejects latency that is negative, not a number, beyond one day or finer than 1 µs', () => {
+  it('rejects latency that is negative, not a number, infinite or beyond one day', () => {
     assert.equal(rejected(row({ latency: '-1' })).reason, 'latency_ms "-1" is negative');
     assert.equal(rejected(row({ latency: 'fast' })).reason, 'latency_ms "fast" is not a decimal number');
     assert.match(rejected(row({ latency: '86400000.001' })).reason, /exceeds 86400000 ms/);
     assert.match(rejected(row({ latency: '90000000' })).reason, /exceeds 86400000 ms/);
     assert.match(rejected(row({ latency: '1e100' })).reason, /exceeds 86400000 ms/);
-    assert.match(rejected(row({ latency: '0.0001' })).reason, /more than 3 fraction digits/);
+    assert.match(rejected(row({ latency: '86400000.0001' })).reason, /exceeds 86400000 ms/);
+    assert.equal(rejected(row({ latency: '-0.0005' })).reason, 'latency_ms "-0.0005" is negative');
+    assert.equal(rejected(row({ latency: 'NaN' })).reason, 'latency_ms "NaN" is not a decimal number');
+    assert.equal(rejected(row({ latency: 'Infinity' })).reason, 'latency_ms "Infinity" is not a decimal number');
+    assert.equal(rejected(row({ latency: '1.2.3' })).reason, 'latency_ms "1.2.3" is not a decimal number');
+    assert.equal(rejected(row({ latency: '0x10' })).reason, 'latency_ms "0x10" is not a decimal number');
   });
 
   it('reports the first failing field only', () => {

@@ -70,9 +70,32 @@ describe('parseTimestamp: date and time text', () => {
     assert.equal(formatIsoTimestamp(parsed('2025-01-01T00:30:00.250+01:00').micros, 3), '2024-12-31T23:30:00.250Z');
   });
 
+  it('reads an hour-only offset', () => {
+    assert.deepEqual(parseTimestamp('2025-01-01T05:00:00+05'), { micros: NEW_YEAR_2025_US, precision: 3 });
+    assert.deepEqual(parseTimestamp('2024-12-31T21:00:00.250-03'), { micros: NEW_YEAR_2025_US + 250_000, precision: 3 });
+    assert.equal(parsed('2025-01-01 00:00:00.000001+00').micros, NEW_YEAR_2025_US + 1);
+  });
+
+  it('reads a time without seconds as second 0 with ms precision', () => {
+    assert.deepEqual(parseTimestamp('2025-01-01T00:00Z'), { micros: NEW_YEAR_2025_US, precision: 3 });
+    assert.deepEqual(parseTimestamp('2025-01-01T01:00+01:00'), { micros: NEW_YEAR_2025_US, precision: 3 });
+    assert.deepEqual(parseTimestamp('2025-01-01 00:00'), { micros: NEW_YEAR_2025_US, precision: 3 });
+    assert.deepEqual(parseTimestamp('2025-01-01T10:20'), { micros: NEW_YEAR_2025_US + (10 * 3600 + 20 * 60) * 1_000_000, precision: 3 });
+    assert.equal(parsed('2025-01-01T01:00+0100').micros, NEW_YEAR_2025_US);
+    assert.equal(parsed('2024-12-31T21:00-03').micros, NEW_YEAR_2025_US);
+  });
+
+  it('still validates a time without seconds', () => {
+    assert.match(reason('2025-01-01T24:00Z'), /^invalid time/);
+    assert.match(reason('2025-01-01T00:60'), /^invalid time/);
+    assert.match(reason('2025-02-30T00:00Z'), /^invalid date/);
+    assert.match(reason('2025-01-01T00:00+24'), /invalid UTC offset/);
+  });
+
   it('rejects offsets beyond 23:59', () => {
     assert.match(reason('2025-01-01T00:00:00+24:00'), /invalid UTC offset/);
     assert.match(reason('2025-01-01T00:00:00+01:60'), /invalid UTC offset/);
+    assert.match(reason('2025-01-01T00:00:00+24'), /invalid UTC offset/);
   });
 
   it('ignores surrounding whitespace', () => {
@@ -107,8 +130,12 @@ describe('parseTimestamp: date and time text', () => {
     assert.equal(reason('01/02/2025 10:00'), 'unsupported timestamp format "01/02/2025 10:00"');
     assert.match(reason('2025-01-01'), /^unsupported timestamp format/);
     assert.match(reason('2025-1-1 00:00:00'), /^unsupported timestamp format/);
-    assert.match(reason('2025-01-01 00:00'), /^unsupported timestamp format/);
     assert.match(reason('2025-01-01 00:00:00.'), /^unsupported timestamp format/);
+    assert.match(reason('2025-01-01 10'), /^unsupported timestamp format/);
+    assert.match(reason('2025-01-01T10:00.5'), /^unsupported timestamp format/);
+    assert.match(reason('2025-01-01T10:00:00+5'), /^unsupported timestamp format/);
+    assert.match(reason('2025-01-01T10:00:00+053'), /^unsupported timestamp format/);
+    assert.match(reason('2025-01-01T10:00:00+05:'), /^unsupported timestamp format/);
     assert.match(reason('yesterday'), /^unsupported timestamp format/);
     assert.match(reason('-1735689600'), /^unsupported timestamp format/);
   });
@@ -210,5 +237,15 @@ describe('formatIsoTimestamp and formatLogTimestamp', () => {
         assert.deepEqual(parseTimestamp(formatLogTimestamp(micros, precision)), { micros: expected, precision }, `${micros}/${precision}`);
       }
     }
+  });
+
+  it('round-trips times written without seconds or with an hour-only offset', () => {
+    for (const text of ['2025-01-01T00:00Z', '2025-01-01 00:00', '2025-01-01T00:00+01:00', '2025-06-30T23:59-03', '2025-01-01T00:00:00.123456+05']) {
+      const first = parsed(text);
+      assert.deepEqual(parseTimestamp(formatIsoTimestamp(first.micros, first.precision)), first, text);
+      assert.deepEqual(parseTimestamp(formatLogTimestamp(first.micros, first.precision)), first, text);
+    }
+    assert.equal(formatIsoTimestamp(parsed('2025-01-01T00:00+01:00').micros, 3), '2024-12-31T23:00:00.000Z');
+    assert.equal(formatIsoTimestamp(parsed('2025-01-01T00:00:00.123456+05').micros, 6), '2024-12-31T19:00:00.123456Z');
   });
 });
