@@ -14,6 +14,9 @@ import { runHistorical } from './historical-run.ts';
 import { createProgressReporter } from './progress.ts';
 import { formatSummary, summaryJson } from './summary.ts';
 import { openAwsEnvironment } from './aws-environment.ts';
+import { registerFeedCommand } from './feed-command.ts';
+import { registerModeCommands } from './mode-commands.ts';
+import { runUp } from './up-command.ts';
 
 interface CommonFlags {
   endpoint?: string;
@@ -123,6 +126,69 @@ async function runCommand(flags: CommonFlags & { historical: string; out?: strin
   }
 }
 
+function portOption(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) throw new InvalidArgumentError(`must be a port number (0-65535), got "${value}"`);
+  return port;
+}
+
+async function upCommand(
+  flags: CommonFlags & { historical: string; liveFile?: string; liveUrl?: string; livePort: number; apiPort: number; out?: string; speed: Speed; threshold?: string; batchSize?: string },
+): Promise<void> {
+  if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new InvalidArgumentError('give --live-file or --live-url, not both');
+  const config = resolveConfig(process.env, {
+    ...commonOverrides(flags),
+    outputDir: flags.out,
+    latencyThresholdMs: flags.threshold,
+    batchSize: flags.batchSize,
+  });
+  const tty = process.stderr.isTTY === true;
+  const { logger, logFile } = createCliLogger(config, tty);
+  if (logFile !== undefined) process.stderr.write(`tick-replay: logs in ${path.relative(process.cwd(), logFile)}\n`);
+  const progress = createProgressReporter({ tty, logger });
+  const interrupt = interruptSignal(logger);
+  let started = false;
+  try {
+    await runUp({
+      config,
+      historicalFile: flags.historical,
+      liveFile: flags.liveFile,
+      liveUrl: flags.liveUrl,
+      livePort: flags.livePort,
+      apiPort: flags.apiPort,
+      speed: flags.speed,
+      logger,
+      signal: interrupt.signal,
+      stackLogFile: logFile,
+      onReady: ({ apiUrl, endpointUrl, liveUrl }) => {
+        process.stdout.write(
+          [
+            `tick-replay is up: replaying ${flags.historical} (historical, speed ${String(flags.speed)}) into ${path.relative(process.cwd(), config.outputDir) || '.'}/`,
+            `  AWS endpoint   ${endpointUrl ?? 'AWS default endpoints'}`,
+            `  live feed      ${liveUrl ?? 'none (give --live-file or --live-url)'}`,
+            `  mode API       ${apiUrl}/mode`,
+            `  flip modes     curl -X POST ${apiUrl}/mode -d '{"mode":"live"}'`,
+            `                 npx tick-replay mode live | npx tick-replay mode historical [--from-start]`,
+            `  status         curl ${apiUrl}/mode   or   npx tick-replay status`,
+            'Press Ctrl-C to stop (checkpoints are kept; the next start resumes).',
+            '',
+          ].join('\n'),
+        );
+      },
+      onProgress: (done, total) => {
+        if (!started) {
+          started = true;
+          progress.start(total);
+        }
+        progress.update(done);
+      },
+    });
+  } finally {
+    progress.stop();
+    interrupt.dispose();
+  }
+}
+
 async function stackCommand(flags: CommonFlags): Promise<void> {
   const config = resolveConfig(process.env, commonOverrides(flags));
   const logger = createLogger({ service: 'tick-replay', level: config.logLevel });
@@ -158,6 +224,24 @@ export function buildProgram(): Command {
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
       .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)'),
   ).action(runCommand);
+
+  addCommonOptions(
+    program
+      .command('up')
+      .description('run the whole stack: embedded AWS, live feed, mode API, replayer and consumer, until Ctrl-C')
+      .requiredOption('--historical <file>', 'CSV file of historical quotes')
+      .option('--live-file <file>', 'start the live feed simulator on this CSV and replay from it in live mode')
+      .option('--live-url <url>', 'websocket URL of a live feed (instead of --live-file)')
+      .addOption(new Option('--live-port <port>', 'port of the live feed simulator').argParser(portOption).default(8765))
+      .addOption(new Option('--api-port <port>', 'port of the mode API (serverless-offline)').argParser(portOption).default(3000))
+      .option('--out <dir>', 'output directory (env OUTPUT_DIR, default output); files are appended to')
+      .addOption(new Option('--speed <speed>', '"max", 1 (real time) or N (N times faster)').argParser(speedOption).default(1))
+      .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
+      .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)'),
+  ).action(upCommand);
+
+  registerFeedCommand(program);
+  registerModeCommands(program);
 
   addCommonOptions(
     program.command('stack').description('start the embedded AWS stack (Kinesis + DynamoDB on one edge port) until Ctrl-C'),

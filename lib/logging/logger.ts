@@ -65,7 +65,8 @@ export function createLogger(options: LoggerOptions): Logger {
       service: options.service,
       message,
     };
-    for (const [key, value] of Object.entries({ ...base, ...context })) entry[key] = serialise(value);
+    // Context never overwrites the fixed fields: a colliding key is kept under a prefix.
+    for (const [key, value] of Object.entries({ ...base, ...context })) entry[key in entry ? `context.${key}` : key] = serialise(value);
     sink(JSON.stringify(entry));
   };
 

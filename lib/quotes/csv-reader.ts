@@ -14,6 +14,11 @@
  * where the broken record starts, then starts a fresh parser at the next line (re-reading the
  * file from that byte offset). A record that legitimately spans lines and is broken may thus
  * produce one rejection per line; good rows after it are always read.
+ *
+ * Every RowResult also carries the byte offset where its record starts. Passing a reported
+ * `{ offset, line }` back as `startAt` resumes there: the header is read from the top (for the
+ * columns), then parsing restarts at that offset with a fresh parser, exactly as after a parse
+ * error, so the rows from there on are the same as in a full read and nothing before is parsed.
  */
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -26,6 +31,18 @@ import { resolveColumns } from './columns.ts';
 import type { RowResult } from './row.ts';
 import { parseRow } from './row.ts';
 
+/** A row as the reader yields it: the validated row plus where its record starts in the file. */
+export type CsvRowResult = RowResult & {
+  /** Byte offset of the first byte of the record's first line (after any blank lines before it). */
+  offset: number;
+};
+
+/** Where to resume reading: the `offset` and `line` of a record this reader reported earlier. */
+export interface CsvResumePoint {
+  offset: number;
+  line: number;
+}
+
 export interface CsvReadOptions {
   /** Largest record accepted, in bytes (default 64 KiB); a longer one is rejected, not buffered. */
   maxRecordSize?: number;
@@ -33,6 +50,14 @@ export interface CsvReadOptions {
   signal?: AbortSignal;
   /** Called once with the header row's position and column mapping, before any data row. */
   onHeader?: (header: CsvHeader) => void;
+  /**
+   * Resume at a record reported by an earlier read of the same file: the header is still read
+   * from the top (and `onHeader` fires), then reading jumps to `offset`; the first row yielded is
+   * that record, with line number `line`. Rows before it are never read. An offset past the end
+   * of the file or inside the header is an InputError; any other offset must be a record start
+   * this reader reported (it cannot check that without reading the file before it).
+   */
+  startAt?: CsvResumePoint;
 }
 
 export interface CsvHeader {
@@ -48,18 +73,29 @@ const CHUNK_SIZE = 256 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;
+const EMPTY = Buffer.alloc(0);
+
+/** Index of the first byte at or after `from` that is neither CR nor LF; `chunk.length` if none. */
+function skipLineBreaks(chunk: Buffer, from: number): number {
+  let i = from;
+  while (i < chunk.length && (chunk[i] === LF || chunk[i] === CR)) i++;
+  return i;
+}
 
 /**
  * Turns the usual failures (missing, unreadable, a directory) into one-line InputErrors before
  * any row is yielded. Opening a directory succeeds on Linux; only reading it fails (EISDIR).
+ * Returns the file's size.
  */
-async function checkReadable(filePath: string): Promise<void> {
+async function checkReadable(filePath: string): Promise<number> {
   let handle: FileHandle | undefined;
   try {
     handle = await open(filePath, 'r');
-    if ((await handle.stat()).isDirectory()) {
+    const info = await handle.stat();
+    if (info.isDirectory()) {
       throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     }
+    return info.size;
   } catch (err) {
     throw readError(filePath, err);
   } finally {
@@ -107,6 +143,13 @@ function describeParseError(err: Error, maxRecordSize: number): string {
  * fed to this parser. It counts every CR and LF byte inside fields as a line, so a quoted CRLF
  * counts twice; `overcount` corrects that for the rest of the segment. Records without line
  * breaks inside (the hot path) are detected in O(1) and never scanned.
+ *
+ * Byte offsets: csv-parse's `info.bytes` is where a record ENDS (after its line break), so a
+ * record starts where the previous one ended, unless blank lines came between (its
+ * `empty_lines` grew). Only then are raw bytes looked at: the record starts at the first byte
+ * after the previous end that is not CR or LF (a blank line is nothing but a line break). That
+ * byte may lie in an earlier chunk, so after each chunk the first such byte is noted
+ * (`pendingStart`; usually the very first byte looked at).
  */
 class LineTracker {
   private previousLines = 0;
@@ -115,6 +158,13 @@ class LineTracker {
   /** File line and byte offset right after the last record: where the next one starts. */
   nextLine: number;
   nextByte: number;
+  /** Byte offset where the record last passed to `startOf` starts. */
+  startByte: number;
+  /** The chunk whose records are being mapped, and the file offset of its first byte. */
+  private chunk: Buffer = EMPTY;
+  private chunkByte: number;
+  /** First byte after `nextByte` that is not a line break, when found in an earlier chunk; else -1. */
+  private pendingStart = -1;
 
   constructor(
     private readonly firstLine: number,
@@ -122,12 +172,38 @@ class LineTracker {
   ) {
     this.nextLine = firstLine;
     this.nextByte = firstByte;
+    this.startByte = firstByte;
+    this.chunkByte = firstByte;
   }
 
-  /** File line where `record` starts; `lines`, `emptyLines`, `bytes` are its csv-parse info. */
+  /** Call before mapping the records parsed from `chunk`, the segment's next chunk. */
+  beginChunk(chunk: Buffer): void {
+    this.chunkByte += this.chunk.length;
+    this.chunk = chunk;
+  }
+
+  /** Call after the records parsed from the current chunk have been mapped. */
+  endChunk(): void {
+    if (this.pendingStart !== -1) return;
+    const i = skipLineBreaks(this.chunk, Math.max(this.nextByte - this.chunkByte, 0));
+    if (i < this.chunk.length) this.pendingStart = this.chunkByte + i;
+  }
+
+  /**
+   * File line where `record` starts (its byte offset is left in `startByte`); `lines`,
+   * `emptyLines`, `bytes` are its csv-parse info.
+   */
   startOf(record: string[], lines: number, emptyLines: number, bytes: number): number {
     let start: number;
     let breaksInside = 0;
+    if (emptyLines === this.previousEmptyLines) {
+      this.startByte = this.nextByte;
+    } else if (this.pendingStart !== -1) {
+      this.startByte = this.pendingStart;
+    } else {
+      this.startByte = this.chunkByte + skipLineBreaks(this.chunk, Math.max(this.nextByte - this.chunkByte, 0));
+    }
+    this.pendingStart = -1;
     if (lines === this.previousLines + 1 + (emptyLines - this.previousEmptyLines)) {
       start = this.firstLine - 1 + lines - this.overcount;
     } else {
@@ -163,9 +239,11 @@ class SegmentParser {
   /** Per record: csv-parse's lines, empty_lines, bytes (flat, to avoid an object per row). */
   infos: number[] = [];
 
-  constructor(atFileStart: boolean, maxRecordSize: number) {
+  /** `headerOnly`: stop parsing after the first record (the header, when reading from the top). */
+  constructor(atFileStart: boolean, maxRecordSize: number, headerOnly = false) {
     this.parser = parse({
       bom: atFileStart,
+      to: headerOnly ? 1 : -1,
       // All three line ends, not auto-discovery: discovery fixes one ending for the whole file
       // from its first line break, so a file with mixed endings (concatenated exports) would
       // then fail on every quoted last field and leave stray CRs in values.
@@ -208,8 +286,9 @@ class SegmentParser {
 }
 
 interface ResyncPoint {
-  /** File line where the unparseable record starts. */
+  /** File line where the unparseable record starts, and the offset of that line's first byte. */
   brokenLine: number;
+  brokenByte: number;
   /** Byte offset of the line after it; undefined when the file ends first. */
   resumeByte: number | undefined;
 }
@@ -224,6 +303,7 @@ async function findResyncPoint(filePath: string, fromByte: number, fromLine: num
   let offset = fromByte; // file offset of the current chunk's first byte
   let line = fromLine;
   let brokenLine: number | undefined;
+  let brokenByte = 0;
   let pendingCR = false; // previous chunk ended with CR: a leading LF belongs to the same break
   try {
     for await (const chunk of stream) {
@@ -232,7 +312,7 @@ async function findResyncPoint(filePath: string, fromByte: number, fromLine: num
       if (pendingCR) {
         pendingCR = false;
         if (chunk[0] === LF) i = 1;
-        if (brokenLine !== undefined) return { brokenLine, resumeByte: offset + i };
+        if (brokenLine !== undefined) return { brokenLine, brokenByte, resumeByte: offset + i };
       }
       if (brokenLine === undefined) {
         for (; i < chunk.length; i++) {
@@ -245,6 +325,7 @@ async function findResyncPoint(filePath: string, fromByte: number, fromLine: num
             line++;
           } else {
             brokenLine = line;
+            brokenByte = offset + i;
             break;
           }
         }
@@ -260,14 +341,14 @@ async function findResyncPoint(filePath: string, fromByte: number, fromLine: num
         pendingCR = true;
       } else if (end !== -1) {
         const width = chunk[end] === CR && chunk[end + 1] === LF ? 2 : 1;
-        return { brokenLine, resumeByte: offset + end + width };
+        return { brokenLine, brokenByte, resumeByte: offset + end + width };
       }
       offset += chunk.length;
     }
   } finally {
     stream.destroy();
   }
-  return brokenLine === undefined ? undefined : { brokenLine, resumeByte: undefined };
+  return brokenLine === undefined ? undefined : { brokenLine, brokenByte, resumeByte: undefined };
 }
 
 function isUtf16(chunk: Buffer): boolean {
@@ -277,6 +358,7 @@ function isUtf16(chunk: Buffer): boolean {
 /** Turns parsed records into RowResults; the first record of the file is the header. */
 class RecordDecoder {
   columns: ColumnMap | undefined;
+  headerLine = 0;
 
   constructor(
     private readonly filePath: string,
@@ -284,40 +366,64 @@ class RecordDecoder {
   ) {}
 
   /** Yields the rows collected by `segment` since the last call, then forgets them. */
-  *drain(segment: SegmentParser, lines: LineTracker): Generator<RowResult> {
+  *drain(segment: SegmentParser, lines: LineTracker): Generator<CsvRowResult> {
     const { records, infos } = segment;
     for (let r = 0, k = 0; r < records.length; r++, k += 3) {
       const record = records[r] ?? [];
       const line = lines.startOf(record, infos[k] ?? 0, infos[k + 1] ?? 0, infos[k + 2] ?? 0);
       if (this.columns === undefined) {
         this.columns = resolveColumns(record, this.filePath);
+        this.headerLine = line;
         this.onHeader?.({ line, names: record, columns: this.columns });
       } else {
-        yield parseRow(record, this.columns, line);
+        // parseRow cannot know the offset; adding it here costs one property store per row.
+        const row = parseRow(record, this.columns, line) as CsvRowResult;
+        row.offset = lines.startByte;
+        yield row;
       }
     }
     segment.clear();
   }
 }
 
+/** A resume point that cannot be right whatever the file holds; the file-dependent checks come later. */
+function checkResumePoint(filePath: string, startAt: CsvResumePoint, size: number): void {
+  const { offset, line } = startAt;
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new InputError(`${filePath}: cannot resume at byte ${offset}: not a byte offset`, { file: filePath });
+  }
+  if (!Number.isSafeInteger(line) || line < 1) {
+    throw new InputError(`${filePath}: cannot resume at line ${line}: not a line number`, { file: filePath });
+  }
+  if (offset > size) {
+    throw new InputError(`${filePath}: cannot resume at byte ${offset}: the file has only ${size} bytes (did it shrink?)`, {
+      file: filePath,
+    });
+  }
+}
+
 /**
  * Yields one RowResult per data record of `filePath`, in file order, each with the line where
- * the record starts. Throws InputError before yielding anything when the file cannot be read
- * (`cannot read data/x.csv: no such file`), is empty or has no header, or its header cannot be
- * parsed; throws CsvColumnsError when required columns are missing. A header-only file yields
- * nothing. Unparseable records are yielded as `{ ok: false }` and reading continues.
+ * the record starts and its byte offset. Throws InputError before yielding anything when the
+ * file cannot be read (`cannot read data/x.csv: no such file`), is empty or has no header, or its
+ * header cannot be parsed, or `startAt` is past the end of the file or not after the header;
+ * throws CsvColumnsError when required columns are missing. A header-only file yields nothing.
+ * Unparseable records are yielded as `{ ok: false }` and reading continues.
  */
-export async function* readQuoteRows(filePath: string, options: CsvReadOptions = {}): AsyncGenerator<RowResult> {
+export async function* readQuoteRows(filePath: string, options: CsvReadOptions = {}): AsyncGenerator<CsvRowResult> {
   const maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
-  const { signal } = options;
+  const { signal, startAt } = options;
   signal?.throwIfAborted();
-  await checkReadable(filePath);
+  const size = await checkReadable(filePath);
+  if (startAt !== undefined) checkResumePoint(filePath, startAt, size);
   const decoder = new RecordDecoder(filePath, options.onHeader);
   let segmentByte = 0;
   let segmentLine = 1;
+  // With a resume point the first segment only reads the header, then reading jumps there.
+  let headerOnly = startAt !== undefined;
   for (;;) {
     // One segment = one parser over the file from segmentByte to its end or to a parse error.
-    const segment = new SegmentParser(segmentByte === 0, maxRecordSize);
+    const segment = new SegmentParser(segmentByte === 0, maxRecordSize, headerOnly);
     const lines = new LineTracker(segmentLine, segmentByte);
     const stream = openStream(filePath, segmentByte);
     let failure: Error | undefined;
@@ -330,11 +436,13 @@ export async function* readQuoteRows(filePath: string, options: CsvReadOptions =
         }
         firstChunk = false;
         failure = await segment.write(chunk);
+        lines.beginChunk(chunk);
         // Rows parsed before an error in this chunk are still good: yield them first.
         yield* decoder.drain(segment, lines);
-        if (failure !== undefined) break;
+        lines.endChunk();
+        if (failure !== undefined || (headerOnly && decoder.columns !== undefined)) break;
       }
-      if (failure === undefined) {
+      if (failure === undefined && !(headerOnly && decoder.columns !== undefined)) {
         // Flush: the last record may lack a line break, or an open quote is only known now.
         failure = await segment.end();
         yield* decoder.drain(segment, lines);
@@ -348,6 +456,25 @@ export async function* readQuoteRows(filePath: string, options: CsvReadOptions =
       segment.parser.destroy();
     }
 
+    if (headerOnly && decoder.columns !== undefined && startAt !== undefined) {
+      // The header is known (the parser stopped right after it): jump to the resume point.
+      const dataStart = lines.nextByte;
+      if (startAt.offset < dataStart) {
+        throw new InputError(
+          `${filePath}: cannot resume at byte ${startAt.offset}: the header ends at byte ${dataStart}, rows start there or later`,
+          { file: filePath },
+        );
+      }
+      if (startAt.line <= decoder.headerLine) {
+        throw new InputError(`${filePath}: cannot resume at line ${startAt.line}: the header is on line ${decoder.headerLine}`, {
+          file: filePath,
+        });
+      }
+      headerOnly = false;
+      segmentByte = startAt.offset;
+      segmentLine = startAt.line;
+      continue;
+    }
     if (failure === undefined) {
       if (decoder.columns === undefined) {
         throw new InputError(`${filePath}: empty file, expected a header row`, { file: filePath });
@@ -362,7 +489,7 @@ export async function* readQuoteRows(filePath: string, options: CsvReadOptions =
       throw new InputError(`${filePath}: cannot parse the header row${where}: ${reason}`, { file: filePath }, { cause: failure });
     }
     if (resync === undefined) return; // cannot happen: an error implies a non-blank record
-    yield { ok: false, line: resync.brokenLine, reason };
+    yield { ok: false, line: resync.brokenLine, reason, offset: resync.brokenByte };
     if (resync.resumeByte === undefined) return; // the broken record ran to the end of the file
     segmentByte = resync.resumeByte;
     segmentLine = resync.brokenLine + 1;

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import { readQuoteRows } from '../quotes/csv-reader.ts';
 import { formatIsoTimestamp } from '../quotes/timestamp.ts';
+import { AckTracker, compareKeys, START_POSITION, type HistoricalPosition, type RowPosition } from './ack-tracker.ts';
 import { ArrivalOrderBuffer, DisorderMeter } from './arrival-order.ts';
 import type { PacedQuote, ReplaySource, SourceStats } from './replay-source.ts';
 
@@ -43,6 +44,11 @@ async function sha256(file: string): Promise<string> {
 }
 
 /** First pass over the file. Throws InputError when the file cannot be used at all. */
+/** The source id of a file: its content fingerprint, not its name. */
+export function sourceIdFor(fingerprint: string): string {
+  return `hist:${fingerprint.slice(0, 16)}`;
+}
+
 export async function scanCsv(file: string, options: CsvOptions = {}): Promise<CsvScan> {
   const meter = new DisorderMeter();
   let records = 0;
@@ -69,19 +75,65 @@ export async function scanCsv(file: string, options: CsvOptions = {}): Promise<C
 /** Crossed quotes are legal and can be common: the first ones are logged, all are counted. */
 const CROSSED_LOG_LIMIT = 1_000;
 
+type Buffered = PacedQuote & { timestampUs: number; offset: number; line: number };
+
+export interface HistoricalSourceOptions extends CsvOptions {
+  logger?: Logger;
+  /** Resume from a checkpoint: read from `resumeAt`, skip what was acknowledged. */
+  start?: HistoricalPosition;
+}
+
 export class HistoricalSource implements ReplaySource {
   readonly mode = 'historical' as const;
   readonly sourceId: string;
   readonly stats: SourceStats = { read: 0, rejected: 0, crossed: 0, emitted: 0 };
   private readonly logger: Logger;
   private readonly controller = new AbortController();
+  private readonly tracker: AckTracker;
+  private readonly start: HistoricalPosition;
+  /** Rows read but not emitted, in file order (lazily pruned): the head is where to resume. */
+  private readonly unemitted: RowPosition[] = [];
+  private unemittedHead = 0;
+  private readonly emittedSeqs = new Set<number>();
+  private lastRead: RowPosition | undefined;
+  private exhausted: boolean;
+  /** Acknowledged in an earlier session after its contiguous prefix, not met again yet in this one. */
+  private readonly skip: Set<number>;
 
   constructor(
     private readonly scan: CsvScan,
-    private readonly options: CsvOptions & { logger?: Logger } = {},
+    private readonly options: HistoricalSourceOptions = {},
   ) {
-    this.sourceId = `hist:${scan.fingerprint.slice(0, 16)}`;
+    this.sourceId = sourceIdFor(scan.fingerprint);
     this.logger = options.logger ?? silentLogger;
+    this.start = options.start ?? START_POSITION;
+    this.tracker = new AckTracker(this.start);
+    this.skip = new Set(this.start.ackedBeyond);
+    // A checkpoint with nothing left to read is a finished replay.
+    this.exhausted = this.start.completed;
+  }
+
+  /** Valid quotes in the file (progress total). */
+  get total(): number {
+    return this.scan.validRows;
+  }
+
+  /** Quotes acknowledged so far (progress). */
+  get done(): number {
+    return this.tracker.acknowledgedCount;
+  }
+
+  /** Called for each quote Kinesis acknowledged. */
+  acknowledge(seq: number): void {
+    this.tracker.acknowledged(seq);
+  }
+
+  /** The durable position: safe to store once the producer has flushed, or at any time (conservative). */
+  position(): HistoricalPosition {
+    const position = this.tracker.position(this.exhausted ? undefined : this.pendingRow(), this.exhausted);
+    // Skips not reached yet stay acknowledged: they must survive into the next checkpoint.
+    if (this.skip.size > 0) position.ackedBeyond = [...position.ackedBeyond, ...this.skip];
+    return position;
   }
 
   async close(): Promise<void> {
@@ -89,25 +141,47 @@ export class HistoricalSource implements ReplaySource {
     return Promise.resolve();
   }
 
+  private pendingRow(): RowPosition | undefined {
+    while (this.unemittedHead < this.unemitted.length && this.emittedSeqs.has((this.unemitted[this.unemittedHead] as RowPosition).seq)) {
+      this.emittedSeqs.delete((this.unemitted[this.unemittedHead] as RowPosition).seq);
+      this.unemittedHead++;
+    }
+    if (this.unemittedHead > 1024 && this.unemittedHead * 2 > this.unemitted.length) {
+      this.unemitted.splice(0, this.unemittedHead);
+      this.unemittedHead = 0;
+    }
+    return this.unemitted[this.unemittedHead] ?? this.lastRead ?? this.start.resumeAt;
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<PacedQuote> {
-    const buffer = new ArrivalOrderBuffer<PacedQuote & { timestampUs: number }>(this.scan.disorderUs);
+    if (this.start.completed) return;
+    const buffer = new ArrivalOrderBuffer<Buffered>(this.scan.disorderUs);
     const file = path.relative(process.cwd(), this.scan.file) || this.scan.file;
     const signal = this.controller.signal;
-    for await (const row of readQuoteRows(this.scan.file, { maxRecordSize: this.options.maxRecordSize, signal })) {
+    const { ackedThrough, resumeAt } = this.start;
+    let seq = resumeAt === undefined ? 0 : resumeAt.seq - 1;
+    const startAt = resumeAt === undefined ? undefined : { offset: resumeAt.offset, line: resumeAt.line };
+    for await (const row of readQuoteRows(this.scan.file, { maxRecordSize: this.options.maxRecordSize, signal, startAt })) {
       if (signal.aborted) return;
-      const seq = ++this.stats.read;
+      seq++;
+      this.stats.read++;
       if (!row.ok) {
         this.stats.rejected++;
         // Every rejection is reported: the user needs each line number to fix the file.
         this.logger.warn('row rejected', { file, line: row.line, field: row.field, reason: row.reason });
         continue;
       }
+      const at: RowPosition = { seq, offset: row.offset, line: row.line };
+      this.lastRead = at;
+      // Acknowledged in an earlier session, as part of the contiguous prefix: gone for good.
+      if (ackedThrough !== undefined && compareKeys({ arrivalUs: row.arrivalUs, seq }, ackedThrough) <= 0) continue;
       if (row.crossed) {
         this.stats.crossed++;
         if (this.stats.crossed <= CROSSED_LOG_LIMIT) {
           this.logger.warn('crossed quote (bid > ask) kept', { file, line: row.line, bid: row.fields.bid, ask: row.fields.ask });
         }
       }
+      this.unemitted.push(at);
       buffer.push({
         ...row.fields,
         arrival: formatIsoTimestamp(row.arrivalUs, row.precision),
@@ -116,17 +190,37 @@ export class HistoricalSource implements ReplaySource {
         seq,
         arrivalUs: row.arrivalUs,
         timestampUs: row.timestampUs,
+        offset: row.offset,
+        line: row.line,
       });
       for (let next = buffer.popReady(); next !== undefined; next = buffer.popReady()) {
-        yield this.emit(next);
+        const quote = this.emit(next);
+        if (quote === undefined) continue;
+        yield quote;
         if (signal.aborted) return;
       }
     }
+    if (signal.aborted) return;
     for (let next = buffer.popAny(); next !== undefined; next = buffer.popAny()) {
-      yield this.emit(next);
+      const quote = this.emit(next);
+      if (quote === undefined) continue;
+      yield quote;
       if (signal.aborted) return;
     }
+    this.exhausted = true;
     await this.checkUnchanged(buffer.lateCount, file);
+  }
+
+  /** Records the emission; returns the quote to send, or undefined when it was acknowledged before. */
+  private emit(item: Buffered): PacedQuote | undefined {
+    const row: RowPosition = { seq: item.seq, offset: item.offset, line: item.line };
+    this.emittedSeqs.add(item.seq);
+    const acked = this.skip.delete(item.seq);
+    this.tracker.emitted({ arrivalUs: item.arrivalUs, seq: item.seq }, row, acked);
+    if (acked) return undefined;
+    this.stats.emitted++;
+    const { timestampUs: _t, offset: _o, line: _l, ...quote } = item;
+    return quote;
   }
 
   /**
@@ -141,11 +235,5 @@ export class HistoricalSource implements ReplaySource {
     if (lateCount > 0) {
       this.logger.error('quotes emitted after later arrivals (the file changed since it was scanned?)', { file, outOfOrder: lateCount });
     }
-  }
-
-  private emit(item: PacedQuote & { timestampUs: number }): PacedQuote {
-    this.stats.emitted++;
-    const { timestampUs: _omit, ...quote } = item;
-    return quote;
   }
 }

@@ -1,0 +1,141 @@
+/**
+ * `tick-replay up`: the whole long-running stack on one machine — embedded AWS (unless
+ * AWS_ENDPOINT_URL is set), the live feed simulator, the mode API (serverless-offline from
+ * serverless.yml), the replayer (historical first) and the consumer (the mid-price handler behind
+ * the local event source mapping). Ctrl-C stops it in reverse order, checkpointed and flushed.
+ */
+import path from 'node:path';
+import { startOfflineApi } from '../../infra/offline-api.ts';
+import { createMidPriceHandler } from '../../functions/mid-price.ts';
+import { KinesisProducer } from '../aws/producer.ts';
+import { loadShardMap } from '../aws/shard-map.ts';
+import type { Config } from '../config.ts';
+import { EventSourceMapping } from '../consumer/event-source-mapping.ts';
+import { createLocalContext } from '../consumer/lambda-context.ts';
+import { DynamoShardCheckpoints } from '../consumer/shard-checkpoints.ts';
+import { ControlStore } from '../control/control-store.ts';
+import { startFeedServer, type FeedServer } from '../live/feed-server.ts';
+import { LiveSource } from '../live/live-source.ts';
+import type { Logger } from '../logging/logger.ts';
+import { createPowertoolsLogger } from '../logging/powertools-sink.ts';
+import { prepareOutputDir } from '../output/log-files.ts';
+import { DynamoCheckpointStore } from '../replay/checkpoint-store.ts';
+import { ReplayEngine, replayerIdentity } from '../replay/engine.ts';
+import type { Speed } from '../replay/pacer.ts';
+import type { QuoteEntry } from '../replay/replayer.ts';
+import { openAwsEnvironment, type AwsEnvironment } from './aws-environment.ts';
+
+export interface UpOptions {
+  config: Config;
+  historicalFile: string;
+  liveFile?: string;
+  liveUrl?: string;
+  livePort: number;
+  apiPort: number;
+  speed: Speed;
+  logger: Logger;
+  signal: AbortSignal;
+  stackLogFile?: string;
+  /** Told where everything is once it is up. */
+  onReady?: (info: { apiUrl: string; endpointUrl: string | undefined; liveUrl: string | undefined }) => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The consumer application of the long-running stack (its checkpoints persist across restarts). */
+export const CONSUMER_APP = 'mid-price';
+
+/** Records written by one-shot `run`s carry a run id right after the version; `up` skips them. */
+const RUN_RECORD_PREFIX = Buffer.from('{"v":1,"run":', 'utf8');
+
+/** How long a stopping stack waits for the consumer to drain what was sent. */
+const DRAIN_MS = 10_000;
+
+export async function runUp(options: UpOptions): Promise<void> {
+  const { config, logger, signal } = options;
+  await prepareOutputDir(config.outputDir, { truncate: false });
+  const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const { what, stop } of stops.reverse()) {
+      await stop().catch((error: unknown) => logger.warn(`stopping ${what} failed`, { error }));
+    }
+  };
+
+  try {
+    const aws: AwsEnvironment = await openAwsEnvironment(config, logger, { stackLogFile: options.stackLogFile });
+    stops.push({ what: 'AWS environment', stop: () => aws.close() });
+
+    let feed: FeedServer | undefined;
+    if (options.liveFile !== undefined) {
+      feed = await startFeedServer({ file: options.liveFile, port: options.livePort, speed: options.speed, loop: true, logger: logger.child('feed') });
+      stops.push({ what: 'live feed', stop: () => feed?.close() ?? Promise.resolve() });
+    }
+    const liveUrl = options.liveUrl ?? feed?.url;
+
+    const api = await startOfflineApi({
+      port: options.apiPort,
+      env: {
+        AWS_ENDPOINT_URL: aws.endpointUrl ?? '',
+        AWS_REGION: config.region,
+        TABLE_NAME: config.tableName,
+        STREAM_NAME: config.streamName,
+        LOG_LEVEL: config.logLevel,
+      },
+      logger: logger.child('mode-api'),
+    });
+    stops.push({ what: 'mode API', stop: () => api.stop() });
+
+    const handler = createMidPriceHandler({
+      outputDir: config.outputDir,
+      latencyThresholdMs: config.latencyThresholdMs,
+      logger: createPowertoolsLogger('mid-price', logger.level, logger.sink),
+    });
+    const mapping = new EventSourceMapping({
+      kinesis: aws.clients.kinesis,
+      checkpoints: new DynamoShardCheckpoints(aws.clients.dynamodb, config.tableName, CONSUMER_APP, config.streamName),
+      streamName: config.streamName,
+      streamArn: aws.streamArn,
+      region: config.region,
+      invoke: (event) => handler(event, createLocalContext('midPrice', config.region)),
+      batchSize: config.batchSize,
+      // First start: everything in the stream; later starts resume after the checkpoints.
+      startingPosition: 'TRIM_HORIZON',
+      filter: (record) => record.Data === undefined || !Buffer.from(record.Data).subarray(0, RUN_RECORD_PREFIX.length).equals(RUN_RECORD_PREFIX),
+      logger: logger.child('event-source-mapping'),
+    });
+    await mapping.start();
+
+    // The producer needs the engine (acknowledgements) and the engine the producer.
+    const engineRef: { current?: ReplayEngine } = {};
+    const producer = new KinesisProducer<QuoteEntry>({
+      client: aws.clients.kinesis,
+      streamName: config.streamName,
+      shardMap: await loadShardMap(aws.clients.kinesis, config.streamName),
+      logger: logger.child('producer'),
+      onAck: (acked) => engineRef.current?.onAck(acked),
+    });
+    stops.push({
+      what: 'consumer',
+      stop: async () => {
+        await mapping.waitForPositions(producer.acknowledgedPositions(), AbortSignal.timeout(DRAIN_MS));
+        await mapping.stop();
+      },
+    });
+
+    const engine = new ReplayEngine({
+      control: new ControlStore(aws.clients.dynamodb, config.tableName),
+      producer,
+      checkpoints: new DynamoCheckpointStore(aws.clients.dynamodb, config.tableName, replayerIdentity()),
+      historicalFile: path.resolve(options.historicalFile),
+      speed: options.speed,
+      liveUrl,
+      createLiveSource: (url) => new LiveSource({ url, logger: logger.child('live-source') }),
+      logger: logger.child('replayer'),
+      onProgress: options.onProgress,
+    });
+    engineRef.current = engine;
+    options.onReady?.({ apiUrl: api.url, endpointUrl: aws.endpointUrl, liveUrl });
+    await engine.run(signal);
+  } finally {
+    await stopAll();
+  }
+}

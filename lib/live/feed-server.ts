@@ -1,0 +1,262 @@
+/**
+ * A websocket quote feed made from a CSV file: the stand-in for an exchange in demos and tests.
+ *
+ * Rows are read with readQuoteRows (rejected rows are logged and skipped), paced by their
+ * timestamp deltas with the Pacer and broadcast, one JSON text message each (live-message.ts),
+ * to every client connected at that moment. Like an exchange, the stream runs whether or not
+ * anyone listens: a client sees the quotes from the moment it connects, there is no replay.
+ *
+ * Memory is bounded per client: a client whose unsent bytes exceed `maxBufferedBytes` is a slow
+ * consumer and is terminated. Without that bound one stalled reader would make the server buffer
+ * the whole feed for it.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { WebSocket, WebSocketServer } from 'ws';
+import { errorCode } from '../errors.ts';
+import type { Logger } from '../logging/logger.ts';
+import { readQuoteRows } from '../quotes/csv-reader.ts';
+import type { RowResult } from '../quotes/row.ts';
+import { systemClock, type Clock } from '../replay/clock.ts';
+import { Pacer, type Speed } from '../replay/pacer.ts';
+import { encodeLiveMessage } from './live-message.ts';
+import { FeedServerError } from './live-errors.ts';
+
+export interface FeedServerOptions {
+  file: string;
+  /** Interface to listen on (default 127.0.0.1: a demo feed is not exposed by accident). */
+  host?: string;
+  /** 0 picks a free port; `FeedServer.port` says which. */
+  port: number;
+  speed: Speed;
+  /** At the end of the file, start over (pacing re-anchored) instead of going quiet. */
+  loop: boolean;
+  logger: Logger;
+  clock?: Clock;
+  /** A client with more unsent bytes than this is dropped as a slow consumer (default 1 MiB). */
+  maxBufferedBytes?: number;
+  /**
+   * Hold the stream until this many clients are connected (default 0: stream at once). Once
+   * started it never waits again. For tests and demos that must see the first quote.
+   */
+  waitForClients?: number;
+}
+
+export interface FeedServer {
+  /** `ws://host:port` to connect to. */
+  url: string;
+  port: number;
+  /** Clients connected now. */
+  clients(): number;
+  /** Quote messages streamed so far (each went to every client connected at the time). */
+  sent(): number;
+  /** Stops the stream, terminates the clients and closes the listening socket. Idempotent. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+
+/** Clients have nothing to say to a feed (pings are control frames and not counted here). */
+const MAX_CLIENT_MESSAGE_BYTES = 1024;
+
+/**
+ * At speed 'max' the stream would otherwise send a whole file chunk's rows (thousands) without
+ * letting the event loop run: no new connections, no socket writes, no close(). A turn every so
+ * many rows keeps the server responsive at a negligible cost.
+ */
+const ROWS_PER_TURN = 256;
+
+const LISTEN_ERROR_TEXT: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is already in use',
+  EADDRNOTAVAIL: 'the address is not available on this machine',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+};
+
+function describeListenError(error: Error): string {
+  const code = errorCode(error);
+  return (code !== undefined ? LISTEN_ERROR_TEXT[code] : undefined) ?? error.message;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function peerOf(request: IncomingMessage): string {
+  const { remoteAddress, remotePort } = request.socket;
+  return `${remoteAddress ?? '?'}:${remotePort ?? '?'}`;
+}
+
+/** Plain HTTP requests get a one-line explanation instead of a hanging connection. */
+function upgradeRequired(_request: IncomingMessage, response: ServerResponse): void {
+  response.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+  response.end('tick-replay live feed: connect with a websocket client\n');
+}
+
+/** The rows of `first` (already started) and then the rest of its generator. */
+async function* resumed(first: IteratorResult<RowResult>, rest: AsyncGenerator<RowResult>): AsyncGenerator<RowResult> {
+  if (first.done === true) return;
+  yield first.value;
+  yield* rest;
+}
+
+/**
+ * Starts the feed. Throws InputError (from readQuoteRows) when the file cannot be used and
+ * FeedServerError when the address cannot be bound, before anything is served.
+ */
+export async function startFeedServer(options: FeedServerOptions): Promise<FeedServer> {
+  const host = options.host ?? '127.0.0.1';
+  const clock = options.clock ?? systemClock;
+  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const waitForClients = options.waitForClients ?? 0;
+  const logger = options.logger.child('live-feed');
+  const file = path.relative(process.cwd(), options.file) || options.file;
+  const stop = new AbortController();
+  const signal = stop.signal;
+
+  // Reading the first row opens the file and maps its header: a missing file or a header without
+  // the required columns fails the start, not a stream nobody is watching.
+  let rows = readQuoteRows(options.file, { signal });
+  const firstRow = await rows.next();
+
+  const http = createServer(upgradeRequired);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => {
+      void rows.return(undefined);
+      reject(
+        new FeedServerError(`cannot listen on ${host}:${options.port}: ${describeListenError(error)}`, { host, port: options.port, code: errorCode(error) }, { cause: error }),
+      );
+    };
+    http.once('error', onError);
+    http.listen(options.port, host, () => {
+      http.off('error', onError);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const url = `ws://${hostForUrl(host)}:${port}`;
+
+  // Made after listen succeeded: ws re-emits the http server's errors, and a listen error must
+  // reach the caller as a FeedServerError, not as an unhandled 'error' event.
+  const wss = new WebSocketServer({ server: http, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
+  wss.on('error', (error) => logger.error('feed server error', { error }));
+  const peers = new WeakMap<WebSocket, string>();
+  let clientsChanged: (() => void) | undefined;
+
+  wss.on('connection', (client, request) => {
+    const peer = peerOf(request);
+    peers.set(client, peer);
+    logger.info('client connected', { peer, clients: wss.clients.size });
+    // A client socket error (reset, protocol error) must not take the feed down; 'close' follows.
+    client.on('error', (error) => logger.warn('client error', { peer, error }));
+    client.on('close', (code) => logger.info('client disconnected', { peer, code, clients: wss.clients.size }));
+    clientsChanged?.();
+  });
+
+  let sent = 0;
+  const broadcast = (payload: Buffer): void => {
+    sent++;
+    for (const client of wss.clients) {
+      if (client.readyState !== WebSocket.OPEN) continue;
+      client.send(payload, { binary: false });
+      if (client.bufferedAmount > maxBufferedBytes) {
+        logger.warn('slow consumer terminated: too much unsent data', {
+          peer: peers.get(client),
+          bufferedBytes: client.bufferedAmount,
+          maxBufferedBytes,
+        });
+        client.terminate();
+      }
+    }
+  };
+
+  const waitForAudience = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (wss.clients.size < waitForClients && !signal.aborted) return;
+        clientsChanged = undefined;
+        signal.removeEventListener('abort', check);
+        resolve();
+      };
+      clientsChanged = check;
+      signal.addEventListener('abort', check, { once: true });
+      check();
+    });
+
+  const stream = async (): Promise<void> => {
+    if (waitForClients > 0) {
+      logger.info('waiting for clients before streaming', { waitForClients });
+      await waitForAudience();
+    }
+    const pacer = new Pacer(options.speed, clock);
+    let source = resumed(firstRow, rows);
+    let pass = 1;
+    let rejected = 0;
+    let sinceTurn = 0;
+    logger.info('streaming', { file, speed: options.speed, loop: options.loop });
+    for (;;) {
+      let valid = 0;
+      for await (const row of source) {
+        if (!row.ok) {
+          // Each pass reads the same file: its rejections are reported once, on the first.
+          if (pass === 1) {
+            rejected++;
+            logger.warn('row rejected', { file, line: row.line, field: row.field, reason: row.reason });
+          }
+          continue;
+        }
+        valid++;
+        await pacer.wait(row.timestampUs, signal);
+        if (signal.aborted) return;
+        broadcast(Buffer.from(encodeLiveMessage(row.fields), 'utf8'));
+        if (options.speed === 'max' && ++sinceTurn >= ROWS_PER_TURN) {
+          sinceTurn = 0;
+          await nextTurn();
+          if (signal.aborted) return;
+        }
+      }
+      if (!options.loop) {
+        logger.info('file done; still accepting connections, sending nothing', { file, sent, rejected });
+        return;
+      }
+      if (valid === 0) {
+        // Looping over a file without a single quote would spin forever sending nothing.
+        logger.warn('file has no valid rows; not looping', { file, rejected });
+        return;
+      }
+      pass++;
+      logger.info('file done; looping', { file, pass, sent });
+      // After the last row the next pass's first row goes out at once, not after a catch-up gap.
+      pacer.reanchor();
+      rows = readQuoteRows(options.file, { signal });
+      source = rows;
+    }
+  };
+
+  const streaming = stream().catch((error: unknown) => {
+    // close() aborts the read; anything else (the file vanished between passes) ends the stream
+    // but not the server: connected clients simply receive nothing more.
+    if (!signal.aborted) logger.error('feed stream stopped', { file, error });
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      stop.abort();
+      await streaming;
+      await rows.return(undefined);
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      // Sockets that never upgraded (plain HTTP keep-alive, half-done handshakes) would keep
+      // http.close() waiting.
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      logger.info('feed closed', { sent });
+    })();
+    return closing;
+  };
+
+  logger.info('live feed listening', { url, file });
+  return { url, port, clients: () => wss.clients.size, sent: () => sent, close };
+}

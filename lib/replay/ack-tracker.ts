@@ -1,0 +1,121 @@
+/**
+ * Which historical quotes Kinesis has acknowledged, in a form that survives a restart.
+ *
+ * Quotes are emitted in (arrival, seq) order but acknowledged out of order (several shards in
+ * flight). The durable position is therefore:
+ *   - `ackedThrough`: every quote whose key (arrival, seq) is <= this key is acknowledged;
+ *   - `ackedBeyond`: the few acknowledged quotes after it (at most what was in flight);
+ *   - `resumeAt`: the earliest row of the file (by position) not known to be acknowledged — where
+ *     a resumed replay starts reading, instead of the top of the file.
+ * A resumed replay drops rows with a key <= ackedThrough and the seqs in ackedBeyond, and emits
+ * everything else again in the same order: nothing acknowledged is sent twice, nothing is lost.
+ */
+export interface QuoteKey {
+  arrivalUs: number;
+  seq: number;
+}
+
+/** Where a row starts in the file: enough to resume reading there. */
+export interface RowPosition {
+  seq: number;
+  offset: number;
+  line: number;
+}
+
+export interface HistoricalPosition {
+  ackedThrough?: QuoteKey;
+  ackedBeyond: number[];
+  /** Absent when nothing remains to be read (with `completed`) or nothing was read yet. */
+  resumeAt?: RowPosition;
+  /** Quotes acknowledged so far, all sessions included (progress). */
+  done: number;
+  /** Every valid row of the file was acknowledged. */
+  completed: boolean;
+}
+
+export const START_POSITION: HistoricalPosition = { ackedBeyond: [], done: 0, completed: false };
+
+export function compareKeys(a: QuoteKey, b: QuoteKey): number {
+  return a.arrivalUs - b.arrivalUs || a.seq - b.seq;
+}
+
+interface Entry extends RowPosition {
+  arrivalUs: number;
+  acked: boolean;
+}
+
+export class AckTracker {
+  /** Emitted, not yet folded into `ackedThrough`, in emission order (head at `head`). */
+  private entries: Entry[] = [];
+  private head = 0;
+  private readonly bySeq = new Map<number, Entry>();
+  private ackedThrough: QuoteKey | undefined;
+  private done: number;
+
+  constructor(start: HistoricalPosition = START_POSITION) {
+    this.ackedThrough = start.ackedThrough;
+    this.done = start.done;
+  }
+
+  /** A quote handed to the producer (or, with `acked`, one skipped because it was acknowledged before). */
+  emitted(key: QuoteKey, row: RowPosition, acked = false): void {
+    const entry: Entry = { ...row, arrivalUs: key.arrivalUs, acked };
+    this.entries.push(entry);
+    if (!acked) this.bySeq.set(row.seq, entry);
+    this.advance();
+  }
+
+  acknowledged(seq: number): void {
+    const entry = this.bySeq.get(seq);
+    // Unknown: a duplicate acknowledgement, or one from before a resume; nothing to do.
+    if (entry === undefined) return;
+    this.bySeq.delete(seq);
+    entry.acked = true;
+    this.done++;
+    this.advance();
+  }
+
+  /** Quotes emitted and not acknowledged yet. */
+  get unacknowledged(): number {
+    return this.bySeq.size;
+  }
+
+  get acknowledgedCount(): number {
+    return this.done;
+  }
+
+  private advance(): void {
+    while (this.head < this.entries.length && (this.entries[this.head] as Entry).acked) {
+      const entry = this.entries[this.head] as Entry;
+      this.ackedThrough = { arrivalUs: entry.arrivalUs, seq: entry.seq };
+      this.head++;
+    }
+    // Compact now and then so the array does not grow with the file.
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /**
+   * The durable position. `pending` is the earliest row read but not emitted yet (in the reorder
+   * buffer), or, when the buffer is empty, the next row to read; undefined when the file is
+   * exhausted.
+   */
+  position(pending: RowPosition | undefined, completed: boolean): HistoricalPosition {
+    let resumeAt = pending;
+    const ackedBeyond: number[] = [];
+    for (let i = this.head; i < this.entries.length; i++) {
+      const entry = this.entries[i] as Entry;
+      if (entry.acked) ackedBeyond.push(entry.seq);
+      else if (resumeAt === undefined || entry.seq < resumeAt.seq) resumeAt = { seq: entry.seq, offset: entry.offset, line: entry.line };
+    }
+    return {
+      ackedThrough: this.ackedThrough,
+      ackedBeyond,
+      resumeAt,
+      done: this.done,
+      completed: completed && this.bySeq.size === 0,
+    };
+  }
+}

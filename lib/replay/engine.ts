@@ -1,0 +1,353 @@
+/**
+ * The long-running replayer: historical or live, as the control item in DynamoDB says.
+ *
+ * It polls the control item (consistent reads) and, on a new version, stops pulling from the
+ * current source, flushes the producer so every quote read is acknowledged, saves the historical
+ * checkpoint, and starts the other source. Historical replay resumes from its checkpoint (lease-
+ * protected, see checkpoint-store.ts) with a re-anchored pacing clock, so historical → live →
+ * historical continues exactly where it stopped — also after a crash or a restart of the stack.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { KinesisProducer } from '../aws/producer.ts';
+import type { Mode, ModeControl, ReplayStatus } from '../control/control-store.ts';
+import { silentLogger, type Logger } from '../logging/logger.ts';
+import { START_POSITION, type HistoricalPosition } from './ack-tracker.ts';
+import { CheckpointOwnershipError, type DynamoCheckpointStore, type StoredCheckpoint } from './checkpoint-store.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { HistoricalSource, scanCsv, sourceIdFor, type CsvScan } from './historical-source.ts';
+import { Pacer, type Speed } from './pacer.ts';
+import type { ReplaySource } from './replay-source.ts';
+import { replay, type QuoteAck, type QuoteEntry } from './replayer.ts';
+
+/** What the engine needs of the control item and status item (lib/control/control-store.ts). */
+export interface ControlPort {
+  getMode(): Promise<ModeControl>;
+  putStatus(status: ReplayStatus): Promise<void>;
+}
+
+/** A live source plus its connection state, for the status. */
+export interface LiveSourceLike extends ReplaySource {
+  connectionState(): { connection: string; reconnects: number };
+}
+
+export interface EngineOptions {
+  control: ControlPort;
+  producer: KinesisProducer<QuoteEntry>;
+  checkpoints: DynamoCheckpointStore;
+  historicalFile: string;
+  speed: Speed;
+  /** Absent: live mode is unavailable (requests for it are logged and ignored until historical). */
+  liveUrl?: string;
+  createLiveSource: (url: string) => LiveSourceLike;
+  logger?: Logger;
+  clock?: Clock;
+  /** Control polling period (ms). */
+  pollMs?: number;
+  /** Checkpoint save period while replaying (ms); also renews the lease. */
+  checkpointMs?: number;
+  statusMs?: number;
+  /** Called as historical progress moves (acknowledged, total). */
+  onProgress?: (done: number, total: number) => void;
+  now?: () => number;
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** A unique, readable replayer identity for leases. */
+export function replayerIdentity(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+interface HistoricalState {
+  source: HistoricalSource;
+  scan: CsvScan;
+}
+
+export class ReplayEngine {
+  private readonly o: Required<Omit<EngineOptions, 'liveUrl' | 'onProgress'>> & Pick<EngineOptions, 'liveUrl' | 'onProgress'>;
+  private control: ModeControl | undefined;
+  private appliedVersion = -1;
+  private historical: HistoricalState | undefined;
+  private live: LiveSourceLike | undefined;
+  private liveReceived = 0;
+  private completed = false;
+  private mode: Mode = 'historical';
+  private failure: Error | undefined;
+
+  constructor(options: EngineOptions) {
+    this.o = {
+      ...options,
+      logger: options.logger ?? silentLogger,
+      clock: options.clock ?? systemClock,
+      pollMs: options.pollMs ?? 200,
+      checkpointMs: options.checkpointMs ?? 500,
+      statusMs: options.statusMs ?? 1_000,
+      now: options.now ?? Date.now,
+    };
+  }
+
+  /** Routes the producer's acknowledgements to the historical source they belong to. */
+  onAck(acked: readonly QuoteAck[]): void {
+    const current = this.historical;
+    if (current === undefined) return;
+    for (const a of acked) if (a.entry.source === current.source.sourceId) current.source.acknowledge(a.entry.seq);
+    this.o.onProgress?.(current.source.done, current.source.total);
+  }
+
+  /** Runs until `signal` aborts; then flushes, checkpoints and releases the lease. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { logger } = this.o;
+    this.control = await this.o.control.getMode();
+    // Background loops stop with the engine, also when a session fails.
+    const background = new AbortController();
+    const stop = AbortSignal.any([signal, background.signal]);
+    const poller = this.pollControl(stop);
+    const reporter = this.reportStatus(stop);
+    try {
+      while (!signal.aborted && this.failure === undefined) {
+        const control = this.control;
+        const session = new AbortController();
+        const onStop = (): void => session.abort();
+        signal.addEventListener('abort', onStop, { once: true });
+        const watch = this.watchForSwitch(control.version, session);
+        try {
+          this.appliedVersion = control.version;
+          this.mode = control.mode;
+          logger.info('mode applied', { mode: control.mode, version: control.version, fromStart: control.fromStart });
+          if (control.mode === 'live' && this.o.liveUrl !== undefined) await this.runLive(this.o.liveUrl, control, session.signal);
+          else {
+            if (control.mode === 'live') logger.warn('live mode requested but no live feed is configured (--live-url / --live-file); staying historical');
+            await this.runHistorical(control, session.signal);
+          }
+          // The source ended on its own (historical file done): idle until the mode changes.
+          if (!session.signal.aborted && this.failure === undefined) await aborted(session.signal);
+        } finally {
+          signal.removeEventListener('abort', onStop);
+          session.abort();
+          await watch;
+        }
+      }
+    } finally {
+      background.abort();
+      await Promise.all([poller, reporter]);
+      await this.writeStatus().catch(() => undefined);
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private async pollControl(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.o.clock.sleep(this.o.pollMs, signal);
+      if (signal.aborted) return;
+      try {
+        this.control = await this.o.control.getMode();
+      } catch (error) {
+        this.o.logger.warn('cannot read the mode control item; keeping the current mode', { error });
+      }
+    }
+  }
+
+  /** Aborts `session` as soon as the control item carries a newer version. */
+  private async watchForSwitch(version: number, session: AbortController): Promise<void> {
+    while (!session.signal.aborted) {
+      if ((this.control?.version ?? version) !== version) {
+        this.o.logger.info('mode change requested', { from: this.mode, to: this.control?.mode, version: this.control?.version });
+        session.abort();
+        return;
+      }
+      await this.o.clock.sleep(Math.max(10, this.o.pollMs / 4), session.signal);
+    }
+  }
+
+  private async reportStatus(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.writeStatus().catch((error: unknown) => this.o.logger.warn('cannot write the replay status', { error }));
+      await this.o.clock.sleep(this.o.statusMs, signal);
+    }
+  }
+
+  status(): ReplayStatus {
+    const h = this.historical;
+    const live = this.live?.connectionState();
+    return {
+      mode: this.mode,
+      appliedVersion: this.appliedVersion,
+      historical: {
+        file: this.o.historicalFile,
+        source: h?.source.sourceId,
+        done: h?.source.done ?? 0,
+        total: h?.source.total ?? 0,
+        completed: this.completed,
+        position: h === undefined ? undefined : { ...h.source.position() },
+      },
+      live: {
+        url: this.o.liveUrl,
+        connection: live?.connection ?? 'closed',
+        received: this.liveReceived,
+        rejected: this.live?.stats.rejected ?? 0,
+        reconnects: live?.reconnects ?? 0,
+      },
+      updatedAt: new Date(this.o.now()).toISOString(),
+    };
+  }
+
+  private writeStatus(): Promise<void> {
+    return this.o.control.putStatus(this.status());
+  }
+
+  private logSwitchLatency(control: ModeControl): () => void {
+    let first = true;
+    return () => {
+      if (!first) return;
+      first = false;
+      const requested = Date.parse(control.requestedAt);
+      if (Number.isFinite(requested)) {
+        this.o.logger.info('first quote of the new mode sent', { mode: control.mode, version: control.version, sinceRequestMs: this.o.now() - requested });
+      }
+    };
+  }
+
+  private async runLive(url: string, control: ModeControl, signal: AbortSignal): Promise<void> {
+    const source = this.o.createLiveSource(url);
+    this.live = source;
+    const firstQuote = this.logSwitchLatency(control);
+    const onAbort = (): void => void source.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await replay(source, {
+        producer: this.o.producer,
+        signal,
+        onSent: () => {
+          this.liveReceived++;
+          firstQuote();
+        },
+      });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await source.close();
+      // Live is live: nothing read is kept for later, but what was read is delivered.
+      await this.o.producer.flush();
+      this.live = undefined;
+    }
+  }
+
+  /** Loads (or builds) the scan and the checkpoint, taking the lease; waits out a dead owner's lease. */
+  private async openHistorical(
+    control: ModeControl,
+    signal: AbortSignal,
+  ): Promise<{ scan: CsvScan; start: HistoricalPosition; resetVersion: number | undefined }> {
+    const file = path.resolve(this.o.historicalFile);
+    const { checkpoints, logger, clock } = this.o;
+    const quick = await stat(file);
+    const known = await checkpoints.findByFile(file, quick.size, quick.mtimeMs);
+    const scan: CsvScan =
+      known !== undefined
+        ? { file, fingerprint: known.fingerprint, records: known.records, validRows: known.validRows, rejectedRows: known.records - known.validRows, disorderUs: known.disorderUs, size: known.size, mtimeMs: known.mtimeMs }
+        : await scanCsv(file);
+    const sourceId = sourceIdFor(scan.fingerprint);
+    let stored: StoredCheckpoint | undefined;
+    const deadline = this.o.now() + checkpoints.leaseMs + 1_000;
+    for (;;) {
+      try {
+        stored = await checkpoints.acquire(sourceId);
+        break;
+      } catch (error) {
+        // A replayer killed without releasing its lease: wait for it to expire (bounded).
+        if (!(error instanceof CheckpointOwnershipError) || this.o.now() > deadline || signal.aborted) throw error;
+        logger.warn('waiting for the previous owner of this source to release it or for its lease to expire', { sourceId, error });
+        await clock.sleep(500, signal);
+      }
+    }
+    // "from start" applies once per request: the checkpoint remembers which request it honoured,
+    // so a restart does not rewind again.
+    const fromStart = control.fromStart && stored?.resetVersion !== control.version;
+    const start = fromStart || stored === undefined ? START_POSITION : stored.position;
+    const resetVersion = fromStart ? control.version : stored?.resetVersion;
+    if (fromStart) logger.info('replaying the historical file from the start', { sourceId });
+    else if (stored !== undefined) logger.info('resuming historical replay from its checkpoint', { sourceId, done: start.done, resumeAt: start.resumeAt, completed: start.completed });
+    return { scan, start, resetVersion };
+  }
+
+  private async runHistorical(control: ModeControl, signal: AbortSignal): Promise<void> {
+    const { logger, producer, checkpoints } = this.o;
+    const { scan, start, resetVersion } = await this.openHistorical(control, signal);
+    const source = new HistoricalSource(scan, { logger: logger.child('historical-source'), start });
+    this.historical = { source, scan };
+    this.completed = start.completed;
+    const save = async (): Promise<void> => {
+      const checkpoint: StoredCheckpoint = {
+        sourceId: source.sourceId,
+        fingerprint: scan.fingerprint,
+        file: scan.file,
+        size: scan.size,
+        mtimeMs: scan.mtimeMs,
+        records: scan.records,
+        validRows: scan.validRows,
+        disorderUs: scan.disorderUs,
+        resetVersion,
+        position: source.position(),
+      };
+      await checkpoints.save(checkpoint);
+      this.completed = checkpoint.position.completed;
+    };
+    await save();
+    this.o.onProgress?.(source.done, source.total);
+
+    // Periodic saves (they also renew the lease). Losing the lease stops the replay at once.
+    const lost = new AbortController();
+    const stopSaver = new AbortController();
+    const saver = (async () => {
+      while (!stopSaver.signal.aborted) {
+        await this.o.clock.sleep(this.o.checkpointMs, stopSaver.signal);
+        if (stopSaver.signal.aborted) return;
+        try {
+          await save();
+        } catch (error) {
+          if (error instanceof CheckpointOwnershipError) {
+            this.failure = error;
+            lost.abort();
+            return;
+          }
+          logger.warn('checkpoint save failed; will retry', { error });
+        }
+      }
+    })();
+    try {
+      const result = await replay(source, {
+        producer,
+        // A fresh pacer per session: a resume starts on time, with no burst to catch up.
+        pacer: this.o.speed === 'max' ? undefined : new Pacer(this.o.speed, this.o.clock),
+        signal: AbortSignal.any([signal, lost.signal]),
+        onSent: this.logSwitchLatency(control),
+      });
+      // Everything read is acknowledged before the final save, so it is exact; the periodic saver
+      // is stopped first so that an older snapshot cannot land after it.
+      stopSaver.abort();
+      await saver;
+      await producer.flush();
+      if (this.failure !== undefined) return;
+      await save();
+      if (!result.interrupted) {
+        logger.info('historical file exhausted; idling in historical mode (live is still available)', {
+          sourceId: source.sourceId,
+          done: source.done,
+          total: source.total,
+        });
+      }
+    } finally {
+      stopSaver.abort();
+      await saver;
+      await source.close();
+      // Let another replayer (or our own restart) take the source at once.
+      if (this.failure === undefined) await checkpoints.release(source.sourceId).catch(() => undefined);
+    }
+  }
+}
