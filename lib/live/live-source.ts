@@ -174,6 +174,14 @@ export class LiveSource implements ReplaySource {
   }
 
   /** A snapshot of the connection state (what the engine's status shows). */
+  /** Live quotes need no acknowledgement bookkeeping: nothing is resumed. */
+  acknowledge(_seq: number): void {}
+
+  /** Live is live: there is no position to resume from. */
+  position(): undefined {
+    return undefined;
+  }
+
   connectionState(): LiveConnectionStats {
     return { ...this.liveStats };
   }

@@ -29,6 +29,11 @@ export interface HistoricalPosition {
   resumeAt?: RowPosition;
   /** Quotes acknowledged so far, all sessions included (progress). */
   done: number;
+  /**
+   * Quotes emitted but not acknowledged when this position was taken: a resume sends them again,
+   * so after a crash at most this many can reach the stream twice.
+   */
+  unacknowledged?: number;
   /** Every valid row of the file was acknowledged. */
   completed: boolean;
 }
@@ -115,6 +120,7 @@ export class AckTracker {
       ackedBeyond,
       resumeAt,
       done: this.done,
+      unacknowledged: this.bySeq.size,
       completed: completed && this.bySeq.size === 0,
     };
   }

@@ -46,7 +46,10 @@ export interface EngineOptions {
   clock?: Clock;
   /** Control polling period (ms). */
   pollMs?: number;
-  /** Checkpoint save period while replaying (ms); also renews the lease. */
+  /**
+   * How often the checkpoint is saved while acknowledgements arrive (ms). Short, so that a crash
+   * re-sends little; the lease is renewed at least every few seconds even when nothing moves.
+   */
   checkpointMs?: number;
   statusMs?: number;
   /** Called as historical progress moves (acknowledged, total). */
@@ -88,7 +91,7 @@ export class ReplayEngine {
       logger: options.logger ?? silentLogger,
       clock: options.clock ?? systemClock,
       pollMs: options.pollMs ?? 200,
-      checkpointMs: options.checkpointMs ?? 500,
+      checkpointMs: options.checkpointMs ?? 50,
       statusMs: options.statusMs ?? 1_000,
       now: options.now ?? Date.now,
     };
@@ -272,7 +275,17 @@ export class ReplayEngine {
     const start = fromStart || stored === undefined ? START_POSITION : stored.position;
     const resetVersion = fromStart ? control.version : stored?.resetVersion;
     if (fromStart) logger.info('replaying the historical file from the start', { sourceId });
-    else if (stored !== undefined) logger.info('resuming historical replay from its checkpoint', { sourceId, done: start.done, resumeAt: start.resumeAt, completed: start.completed });
+    else if (stored !== undefined) {
+      logger.info('resuming historical replay from its checkpoint', {
+        sourceId,
+        done: start.done,
+        resumeAt: start.resumeAt,
+        completed: start.completed,
+        // Sent but not acknowledged when the checkpoint was taken: sent again now, so these many
+        // duplicates at most (0 after a graceful stop, which flushes first).
+        possibleDuplicates: start.unacknowledged ?? 0,
+      });
+    }
     return { scan, start, resetVersion };
   }
 
@@ -304,11 +317,18 @@ export class ReplayEngine {
     // Periodic saves (they also renew the lease). Losing the lease stops the replay at once.
     const lost = new AbortController();
     const stopSaver = new AbortController();
+    const renewEveryMs = Math.max(this.o.checkpointMs, checkpoints.leaseMs / 4);
     const saver = (async () => {
+      let savedDone = source.done;
+      let savedAt = this.o.clock.now();
       while (!stopSaver.signal.aborted) {
         await this.o.clock.sleep(this.o.checkpointMs, stopSaver.signal);
         if (stopSaver.signal.aborted) return;
+        // Save when something was acknowledged; otherwise only to renew the lease.
+        if (source.done === savedDone && this.o.clock.now() - savedAt < renewEveryMs) continue;
         try {
+          savedDone = source.done;
+          savedAt = this.o.clock.now();
           await save();
         } catch (error) {
           if (error instanceof CheckpointOwnershipError) {

@@ -3,6 +3,7 @@
  * The replayer, the producer and the tests never know whether they hold historical or live data.
  */
 import type { Quote, QuoteMode } from '../quotes/quote.ts';
+import type { HistoricalPosition } from './ack-tracker.ts';
 
 /** A quote plus its effective arrival in epoch µs, so pacing needs no re-parsing. */
 export interface PacedQuote extends Quote {
@@ -25,6 +26,13 @@ export interface ReplaySource extends AsyncIterable<PacedQuote> {
   /** Identifies the input in every record it produces (`source` field). */
   readonly sourceId: string;
   readonly stats: SourceStats;
+  /** Called for each of this source's quotes that Kinesis acknowledged. */
+  acknowledge(seq: number): void;
+  /**
+   * Where a resumed replay would continue (durable once the producer flushed); undefined for a
+   * source that cannot be resumed — live is live, nothing is kept for later.
+   */
+  position(): HistoricalPosition | undefined;
   /** Stops reading; an iteration in progress ends after its current quote. */
   close(): Promise<void>;
 }

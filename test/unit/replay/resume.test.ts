@@ -124,9 +124,10 @@ describe('AckTracker', () => {
     assert.deepEqual(position.ackedBeyond, [4]);
     assert.deepEqual(position.resumeAt, { seq: 3, offset: 300, line: 4 });
     assert.equal(position.done, 3);
+    assert.equal(position.unacknowledged, 2);
     assert.equal(position.completed, false);
     tracker.acknowledged(3);
     tracker.acknowledged(5);
-    assert.deepEqual(tracker.position(undefined, true), { ackedThrough: { arrivalUs: 50, seq: 5 }, ackedBeyond: [], resumeAt: undefined, done: 5, completed: true });
+    assert.deepEqual(tracker.position(undefined, true), { ackedThrough: { arrivalUs: 50, seq: 5 }, ackedBeyond: [], resumeAt: undefined, done: 5, unacknowledged: 0, completed: true });
   });
 });
