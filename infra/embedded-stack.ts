@@ -8,6 +8,7 @@
  * so a Ctrl-C in the terminal reaches only us: the CLI decides when to stop (after, say, writing
  * its checkpoint to DynamoDB). This module installs no signal handlers.
  */
+import { describeExit, exitWithin, type ChildExit } from './child-exit.ts';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -21,10 +22,7 @@ import type { EmulatorsMessage, EmulatorsProcessOptions } from './emulators-proc
 /** The embedded stack could not start, or stopped unexpectedly. */
 export class EmbeddedStackError extends TickReplayError {}
 
-export interface EmbeddedStackExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type EmbeddedStackExit = ChildExit;
 
 export interface EmbeddedStack {
   /** `http://127.0.0.1:<edgePort>`: give it to the SDK clients as their endpoint. */
@@ -68,23 +66,6 @@ function isEmulatorsMessage(value: unknown): value is EmulatorsMessage {
   if (typeof value !== 'object' || value === null) return false;
   const type = (value as { type?: unknown }).type;
   return type === 'ready' || type === 'error';
-}
-
-function describeExit(exit: EmbeddedStackExit): string {
-  return exit.signal !== null ? `signal ${exit.signal}` : `exit code ${String(exit.code)}`;
-}
-
-/** Resolves with the exit, or undefined if the child is still running after `ms`. */
-async function exitWithin(exited: Promise<EmbeddedStackExit>, ms: number): Promise<EmbeddedStackExit | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function killAndWait(child: ChildProcess, exited: Promise<EmbeddedStackExit>, graceMs: number): Promise<void> {

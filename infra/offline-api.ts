@@ -9,6 +9,7 @@
  * in their own process groups, so a terminal's Ctrl-C reaches only us: the CLI decides when to
  * stop. This module installs no signal handlers.
  */
+import { describeExit, exitWithin, type ChildExit } from './child-exit.ts';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -40,10 +41,7 @@ export interface OfflineApiOptions {
   serviceDir?: string;
 }
 
-export interface OfflineApiExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type OfflineApiExit = ChildExit;
 
 export interface OfflineApi {
   /** `http://127.0.0.1:<port>`; the route is `${url}/mode`. */
@@ -126,10 +124,6 @@ export function oslsEnvironment(
   return env;
 }
 
-function describeExit(exit: OfflineApiExit): string {
-  return exit.signal !== null ? `signal ${exit.signal}` : `exit code ${String(exit.code)}`;
-}
-
 function portInUse(port: number): OfflineApiError {
   return new OfflineApiError(
     `port ${port} on ${HOST} is already in use, so the mode API cannot start there; stop what uses it or choose another port`,
@@ -185,18 +179,6 @@ function isMessage(value: unknown): value is OfflineProcessMessage {
   if (typeof value !== 'object' || value === null) return false;
   const type = (value as { type?: unknown }).type;
   return type === 'spawned' || type === 'output' || type === 'exited';
-}
-
-async function exitWithin(exited: Promise<OfflineApiExit>, ms: number): Promise<OfflineApiExit | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

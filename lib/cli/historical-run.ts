@@ -6,24 +6,21 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
+import { describeExit } from '../../infra/child-exit.ts';
 import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
-import { createMidPriceHandler } from '../../functions/mid-price.ts';
 import { KinesisProducer } from '../aws/producer.ts';
 import { loadShardMap } from '../aws/shard-map.ts';
 import type { Config } from '../config.ts';
 import { AwsCallError, errorCode, TickReplayError } from '../errors.ts';
-import { EventSourceMapping } from '../consumer/event-source-mapping.ts';
-import { createLocalContext } from '../consumer/lambda-context.ts';
-import { DynamoShardCheckpoints } from '../consumer/shard-checkpoints.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createPowertoolsLogger } from '../logging/powertools-sink.ts';
-import { recordPrefixForRun } from '../quotes/record.ts';
+import { hasPrefix, recordPrefixForRun } from '../quotes/record.ts';
 import { DEAD_LETTERS_FILE, ERRORS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../output/log-files.ts';
 import { systemClock, type Clock } from '../replay/clock.ts';
 import { HistoricalSource, scanCsv, type CsvScan } from '../replay/historical-source.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
 import { replay, type QuoteEntry } from '../replay/replayer.ts';
 import { openAwsEnvironment } from './aws-environment.ts';
+import { createLocalConsumer } from './local-consumer.ts';
 
 export interface HistoricalRunOptions {
   config: Config;
@@ -69,10 +66,6 @@ async function countLines(file: string): Promise<number> {
   return lines;
 }
 
-function startsWith(data: Uint8Array | undefined, prefix: Buffer): boolean {
-  return data !== undefined && data.byteLength >= prefix.length && prefix.equals(data.subarray(0, prefix.length));
-}
-
 /** Aborts `ms` after `signal` aborted (at once if `ms` is 0). */
 function graceAfter(signal: AbortSignal | undefined, ms: number): AbortSignal {
   const controller = new AbortController();
@@ -108,32 +101,21 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
   let closing = false;
   void aws.stack?.exited.then((exit) => {
     if (closing) return;
-    const how = exit.signal !== null ? `signal ${exit.signal}` : `exit code ${String(exit.code)}`;
-    failure.abort(new EmbeddedStackError(`the embedded AWS stack stopped unexpectedly (${how})`, { ...exit }));
+    failure.abort(new EmbeddedStackError(`the embedded AWS stack stopped unexpectedly (${describeExit(exit)})`, { ...exit }));
   });
 
   const run = randomUUID();
   const runPrefix = recordPrefixForRun(run);
-  const checkpoints = new DynamoShardCheckpoints(aws.clients.dynamodb, config.tableName, `run-${run}`, config.streamName);
-  const handler = createMidPriceHandler({
-    outputDir: config.outputDir,
-    latencyThresholdMs: config.latencyThresholdMs,
-    logger: createPowertoolsLogger('mid-price', logger.level, logger.sink),
-  });
-  const mapping = new EventSourceMapping({
-    kinesis: aws.clients.kinesis,
-    checkpoints,
-    streamName: config.streamName,
-    streamArn: aws.streamArn,
-    region: config.region,
-    invoke: (event) => handler(event, createLocalContext('midPrice', config.region)),
-    batchSize: config.batchSize,
+  const { mapping, checkpoints } = createLocalConsumer({
+    aws,
+    config,
+    logger,
+    app: `run-${run}`,
     // A one-shot run consumes what it produces: from the stream's end when it starts, and only
     // records stamped with its run id (another replay may be writing to the same stream).
     startingPosition: 'LATEST',
-    filter: (record) => startsWith(record.Data, runPrefix),
+    filter: (record) => hasPrefix(record.Data, runPrefix),
     clock,
-    logger: logger.child('event-source-mapping'),
   });
 
   try {

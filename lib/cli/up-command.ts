@@ -6,24 +6,21 @@
  */
 import path from 'node:path';
 import { startOfflineApi } from '../../infra/offline-api.ts';
-import { createMidPriceHandler } from '../../functions/mid-price.ts';
 import { KinesisProducer } from '../aws/producer.ts';
 import { loadShardMap } from '../aws/shard-map.ts';
 import type { Config } from '../config.ts';
-import { EventSourceMapping } from '../consumer/event-source-mapping.ts';
-import { createLocalContext } from '../consumer/lambda-context.ts';
-import { DynamoShardCheckpoints } from '../consumer/shard-checkpoints.ts';
 import { ControlStore } from '../control/control-store.ts';
 import { startFeedServer, type FeedServer } from '../live/feed-server.ts';
 import { LiveSource } from '../live/live-source.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createPowertoolsLogger } from '../logging/powertools-sink.ts';
 import { prepareOutputDir } from '../output/log-files.ts';
+import { hasPrefix, RUN_STAMPED_PREFIX } from '../quotes/record.ts';
 import { DynamoCheckpointStore } from '../replay/checkpoint-store.ts';
 import { ReplayEngine, replayerIdentity } from '../replay/engine.ts';
 import type { Speed } from '../replay/pacer.ts';
 import type { QuoteEntry } from '../replay/replayer.ts';
 import { openAwsEnvironment, type AwsEnvironment } from './aws-environment.ts';
+import { createLocalConsumer } from './local-consumer.ts';
 
 export interface UpOptions {
   config: Config;
@@ -43,9 +40,6 @@ export interface UpOptions {
 
 /** The consumer application of the long-running stack (its checkpoints persist across restarts). */
 export const CONSUMER_APP = 'mid-price';
-
-/** Records written by one-shot `run`s carry a run id right after the version; `up` skips them. */
-const RUN_RECORD_PREFIX = Buffer.from('{"v":1,"run":', 'utf8');
 
 /** How long a stopping stack waits for the consumer to drain what was sent. */
 const DRAIN_MS = 10_000;
@@ -84,23 +78,15 @@ export async function runUp(options: UpOptions): Promise<void> {
     });
     stops.push({ what: 'mode API', stop: () => api.stop() });
 
-    const handler = createMidPriceHandler({
-      outputDir: config.outputDir,
-      latencyThresholdMs: config.latencyThresholdMs,
-      logger: createPowertoolsLogger('mid-price', logger.level, logger.sink),
-    });
-    const mapping = new EventSourceMapping({
-      kinesis: aws.clients.kinesis,
-      checkpoints: new DynamoShardCheckpoints(aws.clients.dynamodb, config.tableName, CONSUMER_APP, config.streamName),
-      streamName: config.streamName,
-      streamArn: aws.streamArn,
-      region: config.region,
-      invoke: (event) => handler(event, createLocalContext('midPrice', config.region)),
-      batchSize: config.batchSize,
+    const { mapping } = createLocalConsumer({
+      aws,
+      config,
+      logger,
+      app: CONSUMER_APP,
       // First start: everything in the stream; later starts resume after the checkpoints.
       startingPosition: 'TRIM_HORIZON',
-      filter: (record) => record.Data === undefined || !Buffer.from(record.Data).subarray(0, RUN_RECORD_PREFIX.length).equals(RUN_RECORD_PREFIX),
-      logger: logger.child('event-source-mapping'),
+      // Records of one-shot `run`s (stamped with their run id) are theirs, not ours.
+      filter: (record) => !hasPrefix(record.Data, RUN_STAMPED_PREFIX),
     });
     await mapping.start();
 

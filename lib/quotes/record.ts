@@ -30,6 +30,13 @@ export function recordPrefixForRun(run: string): Buffer {
   return Buffer.from(`{"v":${RECORD_VERSION},"run":${JSON.stringify(run)},`, 'utf8');
 }
 
+/** The bytes every record stamped with some run starts with. */
+export const RUN_STAMPED_PREFIX = Buffer.from(`{"v":${RECORD_VERSION},"run":`, 'utf8');
+
+export function hasPrefix(data: Uint8Array | undefined, prefix: Buffer): boolean {
+  return data !== undefined && data.byteLength >= prefix.length && prefix.equals(data.subarray(0, prefix.length));
+}
+
 export function encodeQuote(quote: Quote, envelope: RecordEnvelope = {}): Uint8Array {
   // Fixed key order keeps records byte-identical for identical quotes (handy when diffing dumps)
   // and puts `run` right after `v`, where recordPrefixForRun expects it.
