@@ -5,6 +5,8 @@
  * the local event source mapping). Ctrl-C stops it in reverse order, checkpointed and flushed.
  */
 import path from 'node:path';
+import { describeExit, type ChildExit } from '../../infra/child-exit.ts';
+import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
 import { startOfflineApi } from '../../infra/offline-api.ts';
 import { KinesisProducer } from '../aws/producer.ts';
 import { loadShardMap } from '../aws/shard-map.ts';
@@ -48,7 +50,16 @@ export async function runUp(options: UpOptions): Promise<void> {
   const { config, logger, signal } = options;
   await prepareOutputDir(config.outputDir, { truncate: false });
   const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
+  // A dead embedded stack or mode API would leave everything retrying forever: stop with its cause.
+  const fatal = new AbortController();
+  let closing = false;
+  const watch = (what: string, exited: Promise<ChildExit> | undefined): void => {
+    void exited?.then((exit) => {
+      if (!closing) fatal.abort(new EmbeddedStackError(`${what} stopped unexpectedly (${describeExit(exit)})`, { ...exit }));
+    });
+  };
   const stopAll = async (): Promise<void> => {
+    closing = true;
     for (const { what, stop } of stops.reverse()) {
       await stop().catch((error: unknown) => logger.warn(`stopping ${what} failed`, { error }));
     }
@@ -57,6 +68,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   try {
     const aws: AwsEnvironment = await openAwsEnvironment(config, logger, { stackLogFile: options.stackLogFile });
     stops.push({ what: 'AWS environment', stop: () => aws.close() });
+    watch('the embedded AWS stack', aws.stack?.exited);
 
     let feed: FeedServer | undefined;
     if (options.liveFile !== undefined) {
@@ -77,6 +89,8 @@ export async function runUp(options: UpOptions): Promise<void> {
       logger: logger.child('mode-api'),
     });
     stops.push({ what: 'mode API', stop: () => api.stop() });
+    watch('the mode API (serverless-offline)', api.exited);
+    if (signal.aborted || fatal.signal.aborted) return;
 
     const { mapping } = createLocalConsumer({
       aws,
@@ -89,6 +103,16 @@ export async function runUp(options: UpOptions): Promise<void> {
       filter: (record) => !hasPrefix(record.Data, RUN_STAMPED_PREFIX),
     });
     await mapping.start();
+    // Registered at once: whatever fails next, the consumer's poll loops are stopped.
+    const drainTargets: { producer?: KinesisProducer<QuoteEntry> } = {};
+    stops.push({
+      what: 'consumer',
+      stop: async () => {
+        const targets = drainTargets.producer?.acknowledgedPositions();
+        if (targets !== undefined && !fatal.signal.aborted) await mapping.waitForPositions(targets, AbortSignal.timeout(DRAIN_MS));
+        await mapping.stop();
+      },
+    });
 
     // The producer needs the engine (acknowledgements) and the engine the producer.
     const engineRef: { current?: ReplayEngine } = {};
@@ -99,13 +123,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       logger: logger.child('producer'),
       onAck: (acked) => engineRef.current?.onAck(acked),
     });
-    stops.push({
-      what: 'consumer',
-      stop: async () => {
-        await mapping.waitForPositions(producer.acknowledgedPositions(), AbortSignal.timeout(DRAIN_MS));
-        await mapping.stop();
-      },
-    });
+    drainTargets.producer = producer;
 
     const engine = new ReplayEngine({
       control: new ControlStore(aws.clients.dynamodb, config.tableName),
@@ -120,7 +138,14 @@ export async function runUp(options: UpOptions): Promise<void> {
     });
     engineRef.current = engine;
     options.onReady?.({ apiUrl: api.url, endpointUrl: aws.endpointUrl, liveUrl });
-    await engine.run(signal);
+    try {
+      await engine.run(AbortSignal.any([signal, fatal.signal]));
+    } catch (error) {
+      // What failed after a component died failed because it died: report the cause.
+      if (fatal.signal.aborted) throw fatal.signal.reason;
+      throw error;
+    }
+    if (fatal.signal.aborted) throw fatal.signal.reason;
   } finally {
     await stopAll();
   }

@@ -31,6 +31,12 @@ export interface ModeControl {
   fromStart: boolean;
   /** ISO 8601 time of the request; '' when never requested. */
   requestedAt: string;
+  /**
+   * How many "from start" requests were ever made. A counter rather than the flag alone, so a
+   * rewind requested just before another request is not lost: the replayer rewinds whenever it
+   * has honoured fewer than this.
+   */
+  rewinds: number;
 }
 
 export interface ReplayStatus {
@@ -60,6 +66,7 @@ export const DEFAULT_MODE_CONTROL: Readonly<ModeControl> = Object.freeze({
   version: 0,
   fromStart: false,
   requestedAt: '',
+  rewinds: 0,
 });
 
 type Item = Record<string, AttributeValue>;
@@ -80,9 +87,10 @@ export class ControlStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: MODE_CONTROL_KEY } },
-          UpdateExpression: 'ADD #version :one SET #mode = :m, #fromStart = :f, #requestedAt = :t',
+          UpdateExpression: `ADD #version :one${fromStart ? ', #rewinds :one' : ''} SET #mode = :m, #fromStart = :f, #requestedAt = :t`,
           ExpressionAttributeNames: {
             '#version': 'version',
+            ...(fromStart ? { '#rewinds': 'rewinds' } : {}),
             '#mode': 'mode',
             '#fromStart': 'fromStart',
             '#requestedAt': 'requestedAt',
@@ -163,6 +171,7 @@ export class ControlStore {
       version,
       fromStart: item.fromStart?.BOOL ?? false,
       requestedAt: item.requestedAt?.S ?? '',
+      rewinds: Number(item.rewinds?.N ?? 0) || 0,
     };
   }
 

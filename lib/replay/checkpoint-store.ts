@@ -23,8 +23,8 @@ export interface StoredCheckpoint {
   records: number;
   validRows: number;
   disorderUs: number;
-  /** The mode-control version whose "from start" this checkpoint already honoured. */
-  resetVersion?: number;
+  /** How many "from start" requests (ModeControl.rewinds) this checkpoint has honoured. */
+  rewindsHonoured?: number;
   position: HistoricalPosition;
 }
 

@@ -21,12 +21,17 @@ import { HistoricalSource, scanCsv, sourceIdFor, type CsvScan } from './historic
 import { Pacer, type Speed } from './pacer.ts';
 import type { ReplaySource } from './replay-source.ts';
 import { replay, type QuoteAck, type QuoteEntry } from './replayer.ts';
+import { DEFAULT_BACKOFF, backoffDelayMs } from '../aws/backoff.ts';
+import { isRetryableError } from '../aws/retryable.ts';
 
 /** What the engine needs of the control item and status item (lib/control/control-store.ts). */
 export interface ControlPort {
   getMode(): Promise<ModeControl>;
   putStatus(status: ReplayStatus): Promise<void>;
 }
+
+/** What the engine needs of the checkpoint store (lib/replay/checkpoint-store.ts). */
+export type CheckpointPort = Pick<DynamoCheckpointStore, 'findByFile' | 'acquire' | 'save' | 'release' | 'leaseMs'>;
 
 /** A live source plus its connection state, for the status. */
 export interface LiveSourceLike extends ReplaySource {
@@ -36,7 +41,7 @@ export interface LiveSourceLike extends ReplaySource {
 export interface EngineOptions {
   control: ControlPort;
   producer: KinesisProducer<QuoteEntry>;
-  checkpoints: DynamoCheckpointStore;
+  checkpoints: CheckpointPort;
   historicalFile: string;
   speed: Speed;
   /** Absent: live mode is unavailable (requests for it are logged and ignored until historical). */
@@ -55,6 +60,26 @@ export interface EngineOptions {
   /** Called as historical progress moves (acknowledged, total). */
   onProgress?: (done: number, total: number) => void;
   now?: () => number;
+}
+
+/** How long a stopping engine keeps flushing what was read to Kinesis. */
+const FLUSH_GRACE_MS = 10_000;
+
+/**
+ * Quotes that may be sent beyond what the last durable checkpoint covers. A crash re-sends at most
+ * these plus the ones unacknowledged at that checkpoint: the duplicate bound logged on resume.
+ */
+export const SEND_WINDOW = 500;
+
+/** Aborts `ms` after `signal` aborted. */
+function graceAfter(signal: AbortSignal, ms: number): AbortSignal {
+  const controller = new AbortController();
+  const arm = (): void => {
+    setTimeout(() => controller.abort(), ms).unref();
+  };
+  if (signal.aborted) arm();
+  else signal.addEventListener('abort', arm, { once: true });
+  return controller.signal;
 }
 
 function aborted(signal: AbortSignal): Promise<void> {
@@ -84,6 +109,8 @@ export class ReplayEngine {
   private completed = false;
   private mode: Mode = 'historical';
   private failure: Error | undefined;
+  /** Aborts FLUSH_GRACE_MS after the engine was told to stop: flushes never hang a shutdown. */
+  private flushDeadline: AbortSignal = new AbortController().signal;
 
   constructor(options: EngineOptions) {
     this.o = {
@@ -108,6 +135,7 @@ export class ReplayEngine {
   /** Runs until `signal` aborts; then flushes, checkpoints and releases the lease. */
   async run(signal: AbortSignal): Promise<void> {
     const { logger } = this.o;
+    this.flushDeadline = graceAfter(signal, FLUSH_GRACE_MS);
     this.control = await this.o.control.getMode();
     // Background loops stop with the engine, also when a session fails.
     const background = new AbortController();
@@ -123,9 +151,11 @@ export class ReplayEngine {
         const watch = this.watchForSwitch(control.version, session);
         try {
           this.appliedVersion = control.version;
-          this.mode = control.mode;
-          logger.info('mode applied', { mode: control.mode, version: control.version, fromStart: control.fromStart });
-          if (control.mode === 'live' && this.o.liveUrl !== undefined) await this.runLive(this.o.liveUrl, control, session.signal);
+          const live = control.mode === 'live' && this.o.liveUrl !== undefined;
+          // The status reports the mode actually run, not merely the one requested.
+          this.mode = live ? 'live' : 'historical';
+          logger.info('mode applied', { mode: this.mode, version: control.version, fromStart: control.fromStart });
+          if (live) await this.runLive(this.o.liveUrl as string, control, session.signal);
           else {
             if (control.mode === 'live') logger.warn('live mode requested but no live feed is configured (--live-url / --live-file); staying historical');
             await this.runHistorical(control, session.signal);
@@ -237,20 +267,37 @@ export class ReplayEngine {
       signal.removeEventListener('abort', onAbort);
       await source.close();
       // Live is live: nothing read is kept for later, but what was read is delivered.
-      await this.o.producer.flush();
+      await this.o.producer.flush(this.flushDeadline);
       this.live = undefined;
     }
   }
 
   /** Loads (or builds) the scan and the checkpoint, taking the lease; waits out a dead owner's lease. */
+  /** Retries transient AWS failures with backoff until they succeed or `signal` aborts. */
+  private async retrying<T>(what: string, signal: AbortSignal, call: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isRetryableError(error) || signal.aborted) throw error;
+        const delayMs = backoffDelayMs(attempt, DEFAULT_BACKOFF, Math.random);
+        this.o.logger.warn(`cannot ${what} yet; retrying`, { attempt: attempt + 1, delayMs, error });
+        await this.o.clock.sleep(delayMs, signal);
+        if (signal.aborted) return undefined;
+      }
+    }
+  }
+
+  /** Undefined when the session was cancelled (switch or stop) before the source could open. */
   private async openHistorical(
     control: ModeControl,
     signal: AbortSignal,
-  ): Promise<{ scan: CsvScan; start: HistoricalPosition; resetVersion: number | undefined }> {
+  ): Promise<{ scan: CsvScan; start: HistoricalPosition; rewindsHonoured: number } | undefined> {
     const file = path.resolve(this.o.historicalFile);
     const { checkpoints, logger, clock } = this.o;
     const quick = await stat(file);
-    const known = await checkpoints.findByFile(file, quick.size, quick.mtimeMs);
+    const known = await this.retrying('look up the checkpoint', signal, () => checkpoints.findByFile(file, quick.size, quick.mtimeMs));
+    if (signal.aborted) return undefined;
     const scan: CsvScan =
       known !== undefined
         ? { file, fingerprint: known.fingerprint, records: known.records, validRows: known.validRows, rejectedRows: known.records - known.validRows, disorderUs: known.disorderUs, size: known.size, mtimeMs: known.mtimeMs }
@@ -259,21 +306,25 @@ export class ReplayEngine {
     let stored: StoredCheckpoint | undefined;
     const deadline = this.o.now() + checkpoints.leaseMs + 1_000;
     for (;;) {
+      if (signal.aborted) return undefined;
       try {
-        stored = await checkpoints.acquire(sourceId);
+        stored = await this.retrying('take the checkpoint lease', signal, () => checkpoints.acquire(sourceId));
         break;
       } catch (error) {
-        // A replayer killed without releasing its lease: wait for it to expire (bounded).
-        if (!(error instanceof CheckpointOwnershipError) || this.o.now() > deadline || signal.aborted) throw error;
+        // A replayer killed without releasing its lease: wait for it to expire (bounded). A switch
+        // or a stop meanwhile simply ends this session.
+        if (!(error instanceof CheckpointOwnershipError) || this.o.now() > deadline) throw error;
         logger.warn('waiting for the previous owner of this source to release it or for its lease to expire', { sourceId, error });
         await clock.sleep(500, signal);
       }
     }
-    // "from start" applies once per request: the checkpoint remembers which request it honoured,
-    // so a restart does not rewind again.
-    const fromStart = control.fromStart && stored?.resetVersion !== control.version;
+    if (signal.aborted) return undefined;
+    // "from start" applies once per request: the checkpoint counts the rewinds it honoured, so a
+    // restart does not rewind again, and a rewind followed at once by another request is not lost.
+    const honoured = stored?.rewindsHonoured ?? 0;
+    const fromStart = control.rewinds > honoured;
     const start = fromStart || stored === undefined ? START_POSITION : stored.position;
-    const resetVersion = fromStart ? control.version : stored?.resetVersion;
+    const rewindsHonoured = fromStart ? control.rewinds : honoured;
     if (fromStart) logger.info('replaying the historical file from the start', { sourceId });
     else if (stored !== undefined) {
       logger.info('resuming historical replay from its checkpoint', {
@@ -286,16 +337,25 @@ export class ReplayEngine {
         possibleDuplicates: start.unacknowledged ?? 0,
       });
     }
-    return { scan, start, resetVersion };
+    return { scan, start, rewindsHonoured };
   }
 
   private async runHistorical(control: ModeControl, signal: AbortSignal): Promise<void> {
     const { logger, producer, checkpoints } = this.o;
-    const { scan, start, resetVersion } = await this.openHistorical(control, signal);
+    const opened = await this.openHistorical(control, signal);
+    if (opened === undefined) return;
+    const { scan, start, rewindsHonoured } = opened;
     const source = new HistoricalSource(scan, { logger: logger.child('historical-source'), start });
     this.historical = { source, scan };
     this.completed = start.completed;
+
+    // The send window: quotes emitted beyond the last durable checkpoint are capped, so that a
+    // crash re-sends a known, bounded number of them (logged on resume as possibleDuplicates).
+    let durableEmitted = source.stats.emitted;
+    const windowWaiters: Array<() => void> = [];
     const save = async (): Promise<void> => {
+      const emitted = source.stats.emitted;
+      const position = source.position();
       const checkpoint: StoredCheckpoint = {
         sourceId: source.sourceId,
         fingerprint: scan.fingerprint,
@@ -305,11 +365,13 @@ export class ReplayEngine {
         records: scan.records,
         validRows: scan.validRows,
         disorderUs: scan.disorderUs,
-        resetVersion,
-        position: source.position(),
+        rewindsHonoured,
+        position: { ...position, unacknowledged: (position.unacknowledged ?? 0) + SEND_WINDOW },
       };
       await checkpoints.save(checkpoint);
       this.completed = checkpoint.position.completed;
+      durableEmitted = emitted;
+      for (const wake of windowWaiters.splice(0)) wake();
     };
     await save();
     this.o.onProgress?.(source.done, source.total);
@@ -324,8 +386,8 @@ export class ReplayEngine {
       while (!stopSaver.signal.aborted) {
         await this.o.clock.sleep(this.o.checkpointMs, stopSaver.signal);
         if (stopSaver.signal.aborted) return;
-        // Save when something was acknowledged; otherwise only to renew the lease.
-        if (source.done === savedDone && this.o.clock.now() - savedAt < renewEveryMs) continue;
+        // Save when something was acknowledged or the window is waiting; otherwise only to renew the lease.
+        if (source.done === savedDone && windowWaiters.length === 0 && this.o.clock.now() - savedAt < renewEveryMs) continue;
         try {
           savedDone = source.done;
           savedAt = this.o.clock.now();
@@ -340,21 +402,36 @@ export class ReplayEngine {
         }
       }
     })();
+    const sendSignal = AbortSignal.any([signal, lost.signal]);
+    const firstQuote = this.logSwitchLatency(control);
     try {
       const result = await replay(source, {
         producer,
         // A fresh pacer per session: a resume starts on time, with no burst to catch up.
         pacer: this.o.speed === 'max' ? undefined : new Pacer(this.o.speed, this.o.clock),
-        signal: AbortSignal.any([signal, lost.signal]),
-        onSent: this.logSwitchLatency(control),
+        signal: sendSignal,
+        beforeSend: () =>
+          source.stats.emitted - durableEmitted < SEND_WINDOW
+            ? undefined
+            : new Promise<void>((resolve) => {
+                windowWaiters.push(resolve);
+                sendSignal.addEventListener('abort', () => resolve(), { once: true });
+              }),
+        onSent: firstQuote,
       });
-      // Everything read is acknowledged before the final save, so it is exact; the periodic saver
-      // is stopped first so that an older snapshot cannot land after it.
+      // The saver keeps the lease alive while the producer flushes; it is stopped before the final
+      // save so that an older snapshot cannot land after it.
+      await producer.flush(this.flushDeadline);
       stopSaver.abort();
       await saver;
-      await producer.flush();
       if (this.failure !== undefined) return;
-      await save();
+      try {
+        await save();
+      } catch (error) {
+        if (!(error instanceof CheckpointOwnershipError)) throw error;
+        this.failure = error;
+        return;
+      }
       if (!result.interrupted) {
         logger.info('historical file exhausted; idling in historical mode (live is still available)', {
           sourceId: source.sourceId,

@@ -22,6 +22,11 @@ export interface ReplayOptions {
   signal?: AbortSignal;
   /** Stamped on every record (see RecordEnvelope). */
   run?: string;
+  /**
+   * Called before each quote is handed to the producer; a returned promise holds it back (the
+   * engine's send window). Undefined means go ahead (no promise on the hot path).
+   */
+  beforeSend?: () => Promise<void> | undefined;
   /** Called after each quote was handed to the producer, with how late it was (ms). */
   onSent?: (quote: PacedQuote, latenessMs: number) => void;
 }
@@ -33,11 +38,13 @@ export interface ReplayResult {
 }
 
 export async function replay(source: ReplaySource, options: ReplayOptions): Promise<ReplayResult> {
-  const { producer, pacer, signal, onSent, run } = options;
+  const { producer, pacer, signal, onSent, run, beforeSend } = options;
   let sent = 0;
   for await (const quote of source) {
     if (signal?.aborted) break;
     const lateness = pacer === undefined ? 0 : await pacer.wait(quote.arrivalUs, signal);
+    const hold = beforeSend?.();
+    if (hold !== undefined) await hold;
     // Aborted while waiting: this quote was not sent; it is not lost, only not replayed yet.
     if (signal?.aborted) break;
     await producer.put({ partitionKey: quote.ticker, data: encodeQuote(quote, { run }), source: quote.source, seq: quote.seq });

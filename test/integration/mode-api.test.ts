@@ -126,7 +126,7 @@ describe('mode API (osls offline)', () => {
     assert.equal(second.fromStart, true);
 
     const stored = await new ControlStore(clients.dynamodb, TABLE).getMode();
-    assert.deepEqual(stored, { mode: 'historical', version: 2, fromStart: true, requestedAt: second.requestedAt });
+    assert.deepEqual(stored, { mode: 'historical', version: 2, fromStart: true, requestedAt: second.requestedAt, rewinds: 1 });
   });
 
   it('answers bad bodies with 400/413 JSON and leaves the mode alone', async () => {

@@ -69,13 +69,17 @@ describe('ControlStore', () => {
       version: 1,
       fromStart: false,
       requestedAt: '2025-03-01T10:00:00.000Z',
+      rewinds: 0,
     });
     clock += 1_500;
     const second = await store.requestMode('historical', true);
-    assert.deepEqual(second, { mode: 'historical', version: 2, fromStart: true, requestedAt: '2025-03-01T10:00:01.500Z' });
+    assert.deepEqual(second, { mode: 'historical', version: 2, fromStart: true, requestedAt: '2025-03-01T10:00:01.500Z', rewinds: 1 });
     assert.deepEqual(await store.getMode(), second);
-    // Asking again for the same mode is a new request too (the replayer may restart from the top).
-    assert.equal((await store.requestMode('historical', false)).version, 3);
+    // Asking again for the same mode is a new request too; the rewind count stays, so a rewind
+    // followed at once by another request is not lost.
+    const third = await store.requestMode('live', false);
+    assert.equal(third.version, 3);
+    assert.equal(third.rewinds, 1);
   });
 
   it('gives concurrent requests distinct, strictly increasing versions', async () => {
