@@ -4,6 +4,8 @@
  * serverless.yml), the replayer (historical first) and the consumer (the mid-price handler behind
  * the local event source mapping). Ctrl-C stops it in reverse order, checkpointed and flushed.
  */
+import { constants as fsConstants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { describeExit, type ChildExit } from '../../infra/child-exit.ts';
 import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
@@ -11,6 +13,7 @@ import { startOfflineApi } from '../../infra/offline-api.ts';
 import { KinesisProducer } from '../aws/producer.ts';
 import { loadShardMap } from '../aws/shard-map.ts';
 import type { Config } from '../config.ts';
+import { describeFsError, InputError } from '../errors.ts';
 import { ControlStore } from '../control/control-store.ts';
 import { startFeedServer, type FeedServer } from '../live/feed-server.ts';
 import { LiveSource } from '../live/live-source.ts';
@@ -48,6 +51,10 @@ const DRAIN_MS = 10_000;
 
 export async function runUp(options: UpOptions): Promise<void> {
   const { config, logger, signal } = options;
+  // Fail on a missing input before starting anything (the replayer reads it only later).
+  await access(options.historicalFile, fsConstants.R_OK).catch((error: unknown) => {
+    throw new InputError(`cannot read ${options.historicalFile}: ${describeFsError(error)}`, { file: options.historicalFile }, { cause: error });
+  });
   await prepareOutputDir(config.outputDir, { truncate: false });
   const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
   // A dead embedded stack or mode API would leave everything retrying forever: stop with its cause.

@@ -13,6 +13,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { KinesisProducer } from '../aws/producer.ts';
 import type { Mode, ModeControl, ReplayStatus } from '../control/control-store.ts';
+import { describeFsError, InputError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import { START_POSITION, type HistoricalPosition } from './ack-tracker.ts';
 import { CheckpointOwnershipError, type DynamoCheckpointStore, type StoredCheckpoint } from './checkpoint-store.ts';
@@ -295,7 +296,9 @@ export class ReplayEngine {
   ): Promise<{ scan: CsvScan; start: HistoricalPosition; rewindsHonoured: number } | undefined> {
     const file = path.resolve(this.o.historicalFile);
     const { checkpoints, logger, clock } = this.o;
-    const quick = await stat(file);
+    const quick = await stat(file).catch((error: unknown) => {
+      throw new InputError(`cannot read ${file}: ${describeFsError(error)}`, { file }, { cause: error });
+    });
     const known = await this.retrying('look up the checkpoint', signal, () => checkpoints.findByFile(file, quick.size, quick.mtimeMs));
     if (signal.aborted) return undefined;
     const scan: CsvScan =

@@ -150,6 +150,13 @@ describe('tick-replay run (CLI)', () => {
     });
   }
 
+  it('up refuses a missing historical file with one line, before starting anything', async () => {
+    const r = await cli(['up', '--historical', tmp.join('absent.csv'), '--state-dir', tmp.join('state'), '--edge-port', '0', '--api-port', '0']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trim(), `tick-replay: error: cannot read ${tmp.join('absent.csv')}: no such file`);
+  });
+
   it('rejects a bad --speed with a usage error', async () => {
     const r = await cli(['run', '--historical', 'x.csv', '--speed', 'fast']);
     assert.notEqual(r.code, 0);
