@@ -11,7 +11,7 @@ import { TickReplayError } from '../errors.ts';
 import { createLogger, type Logger, type LogSink } from '../logging/logger.ts';
 import { parseSpeed, type Speed } from '../replay/pacer.ts';
 import { runHistorical } from './historical-run.ts';
-import { createProgressReporter } from './progress.ts';
+import { createProgressReporter, type ProgressReporter } from './progress.ts';
 import { formatSummary, summaryJson } from './summary.ts';
 import { openAwsEnvironment } from './aws-environment.ts';
 import { registerFeedCommand } from './feed-command.ts';
@@ -85,6 +85,14 @@ function interruptSignal(logger: Logger): { signal: AbortSignal; dispose(): void
   };
 }
 
+/** What a long command needs around it: logs routed for the terminal, progress, and signals. */
+function startSession(config: Config): { logger: Logger; logFile?: string; progress: ProgressReporter; interrupt: ReturnType<typeof interruptSignal> } {
+  const tty = process.stderr.isTTY === true;
+  const { logger, logFile } = createCliLogger(config, tty);
+  if (logFile !== undefined) process.stderr.write(`tick-replay: logs in ${path.relative(process.cwd(), logFile)}\n`);
+  return { logger, logFile, progress: createProgressReporter({ tty, logger }), interrupt: interruptSignal(logger) };
+}
+
 function speedOption(value: string): Speed {
   try {
     return parseSpeed(value);
@@ -100,11 +108,7 @@ async function runCommand(flags: CommonFlags & { historical: string; out?: strin
     latencyThresholdMs: flags.threshold,
     batchSize: flags.batchSize,
   });
-  const tty = process.stderr.isTTY === true;
-  const { logger, logFile } = createCliLogger(config, tty);
-  if (logFile !== undefined) process.stderr.write(`tick-replay: logs in ${path.relative(process.cwd(), logFile)}\n`);
-  const progress = createProgressReporter({ tty, logger });
-  const interrupt = interruptSignal(logger);
+  const { logger, logFile, progress, interrupt } = startSession(config);
   try {
     const summary = await runHistorical({
       config,
@@ -142,11 +146,7 @@ async function upCommand(
     latencyThresholdMs: flags.threshold,
     batchSize: flags.batchSize,
   });
-  const tty = process.stderr.isTTY === true;
-  const { logger, logFile } = createCliLogger(config, tty);
-  if (logFile !== undefined) process.stderr.write(`tick-replay: logs in ${path.relative(process.cwd(), logFile)}\n`);
-  const progress = createProgressReporter({ tty, logger });
-  const interrupt = interruptSignal(logger);
+  const { logger, logFile, progress, interrupt } = startSession(config);
   let started = false;
   try {
     await runUp({
