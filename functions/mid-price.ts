@@ -1,6 +1,8 @@
 /**
  * Lambda handler for the Kinesis event source: mid prices to mid_prices.log, latency errors to
- * errors.log, malformed records to dead_letters.log (never blocking the shard). A failure to write
+ * errors.log, malformed records to dead_letters.log (never blocking the shard). KPL aggregated
+ * records are de-aggregated transparently (lib/midprice/process-batch.ts); failures are still
+ * reported by Kinesis sequence number, so Lambda retries a whole aggregate. A failure to write
  * (disk full, directory not writable) reports the whole batch in `batchItemFailures` so Lambda —
  * or the local event source mapping — retries it and does not checkpoint past it.
  */
@@ -42,6 +44,7 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
     }
     logger.debug('batch processed', {
       records: records.length,
+      quotes: result.userRecords,
       midLines: result.midLines.length,
       errorLines: result.errorLines.length,
     });

@@ -119,3 +119,16 @@ export function resolveConfig(env: Env = process.env, overrides: ConfigOverrides
   };
   return Object.freeze(config);
 }
+
+/**
+ * Whether the producer packs quotes into KPL aggregated records: the `--aggregate` flag, else the
+ * `AGGREGATE` environment variable (true/false/1/0/yes/no), else false. Kept out of `Config`
+ * because only the producing commands (`run`, `up`) use it.
+ */
+export function resolveAggregate(env: Env = process.env, flag?: boolean): boolean {
+  if (flag === true) return true;
+  const raw = (env.AGGREGATE ?? '').trim().toLowerCase();
+  if (raw === '' || raw === 'false' || raw === '0' || raw === 'no') return false;
+  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+  throw new ConfigError(`AGGREGATE must be true or false, got "${env.AGGREGATE ?? ''}"`, { name: 'AGGREGATE' });
+}

@@ -9,12 +9,23 @@
  * order then holds as long as Kinesis accepts every entry. When Kinesis rejects some entries of a
  * call (throttling), only those are resent, after their batch-mates that succeeded: the same
  * trade-off as the KPL (see README "Reliability").
+ *
+ * Aggregation (`aggregate: true`): a lane packs consecutive entries into KPL aggregated records
+ * (lib/aws/kpl-format.ts; ≤ `maxAggregatedRecords` entries, ≤ `maxAggregatedBytes` each) and sends
+ * those in PutRecords batches as above. An aggregate's partition key is its first entry's: every
+ * entry of a lane maps to the lane's shard, so the aggregate lands on that shard too (as long as
+ * the shard map is current; after a reshard an aggregate may land on the key's new shard, which is
+ * where its first entry would have gone anyway). Entries keep their order inside an aggregate;
+ * an acknowledged aggregate acknowledges all its entries, in order (same shardId and
+ * sequenceNumber, `subSequence` = position inside the aggregate); a rejected aggregate is resent
+ * whole. Counts (`accepted`, `acked`, `unacked`, backpressure) stay in entries.
  */
 import { PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 import { TickReplayError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import { systemClock, type Clock } from '../replay/clock.ts';
 import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from './backoff.ts';
+import { aggregatedSizeBound, encodeAggregated } from './kpl-format.ts';
 import { isRetryableError, isRetryableRecordError } from './retryable.ts';
 import type { ShardMap } from './shard-map.ts';
 
@@ -22,6 +33,9 @@ import type { ShardMap } from './shard-map.ts';
 export const MAX_RECORDS_PER_REQUEST = 500;
 export const MAX_BYTES_PER_REQUEST = 5 * 1024 * 1024;
 export const MAX_BYTES_PER_RECORD = 1024 * 1024;
+/** Aggregation targets (the KPL's defaults are 4294967295 records and 51200 bytes). */
+export const DEFAULT_AGGREGATED_RECORDS = 500;
+export const DEFAULT_AGGREGATED_BYTES = 50 * 1024;
 
 export interface ProducerEntry {
   partitionKey: string;
@@ -32,6 +46,8 @@ export interface AckedEntry<E extends ProducerEntry> {
   entry: E;
   shardId: string;
   sequenceNumber: string;
+  /** With aggregation: the entry's position inside the aggregated record (0 otherwise). */
+  subSequence: number;
 }
 
 export interface ProducerOptions<E extends ProducerEntry> {
@@ -50,6 +66,12 @@ export interface ProducerOptions<E extends ProducerEntry> {
   random?: () => number;
   clock?: Clock;
   logger?: Logger;
+  /** Pack entries into KPL aggregated records (see the module comment). Default false. */
+  aggregate?: boolean;
+  /** With aggregation: at most this many entries per aggregated record (default 500). */
+  maxAggregatedRecords?: number;
+  /** With aggregation: at most this many bytes per aggregated record (default 50 KiB, at most 1 MiB). */
+  maxAggregatedBytes?: number;
   /** Called in order of acknowledgement, once per accepted entry batch. */
   onAck?: (acked: AckedEntry<E>[]) => void;
 }
@@ -60,8 +82,10 @@ export interface ProducerStats {
   /** Entries acknowledged by Kinesis. */
   acked: number;
   requests: number;
-  /** Entries resent after Kinesis rejected them individually. */
+  /** Entries resent after Kinesis rejected them individually (all entries of a rejected aggregate). */
   retriedEntries: number;
+  /** Kinesis records sent (aggregated records count once; = entries sent without aggregation). */
+  kinesisRecords: number;
   /** Whole requests resent after a transient failure. */
   retriedRequests: number;
   inFlightRequests: number;
@@ -78,6 +102,13 @@ interface Lane<E> {
   bytes: number;
   oldestAt: number;
   busy: boolean;
+}
+
+/** One Kinesis record of a request: one entry, or an aggregate of several. */
+interface OutRecord<E> {
+  partitionKey: string;
+  data: Uint8Array;
+  entries: E[];
 }
 
 const SINGLE_LANE = 'stream';
@@ -100,6 +131,9 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly onAck: ((acked: AckedEntry<E>[]) => void) | undefined;
+  private readonly aggregate: boolean;
+  private readonly maxAggRecords: number;
+  private readonly maxAggBytes: number;
 
   private readonly lanes = new Map<string, Lane<E>>();
   private readonly lastSequence = new Map<string, string>();
@@ -114,6 +148,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
     acked: 0,
     requests: 0,
     retriedEntries: 0,
+    kinesisRecords: 0,
     retriedRequests: 0,
     inFlightRequests: 0,
     maxInFlightRequests: 0,
@@ -128,7 +163,12 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
     this.maxInFlight = options.maxInFlight ?? 4;
     this.maxBatchRecords = Math.min(options.maxBatchRecords ?? MAX_RECORDS_PER_REQUEST, MAX_RECORDS_PER_REQUEST);
     this.maxBatchBytes = Math.min(options.maxBatchBytes ?? MAX_BYTES_PER_REQUEST, MAX_BYTES_PER_REQUEST);
-    this.maxBuffered = options.maxBufferedRecords ?? this.maxInFlight * this.maxBatchRecords * 2;
+    this.aggregate = options.aggregate ?? false;
+    this.maxAggRecords = Math.max(1, options.maxAggregatedRecords ?? DEFAULT_AGGREGATED_RECORDS);
+    this.maxAggBytes = Math.min(options.maxAggregatedBytes ?? DEFAULT_AGGREGATED_BYTES, MAX_BYTES_PER_RECORD);
+    // Aggregated requests carry many entries each: allow enough of them in flight to fill requests.
+    this.maxBuffered =
+      options.maxBufferedRecords ?? this.maxInFlight * this.maxBatchRecords * 2 * (this.aggregate ? Math.min(this.maxAggRecords, 10) : 1);
     this.lingerMs = options.lingerMs ?? 20;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.random = options.random ?? Math.random;
@@ -231,7 +271,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
       if (lane.busy || lane.queue.length === 0) continue;
       const due =
         this.flushing > 0 ||
-        lane.queue.length >= this.maxBatchRecords ||
+        lane.queue.length >= this.maxBatchRecords * (this.aggregate ? this.maxAggRecords : 1) ||
         lane.bytes >= this.maxBatchBytes ||
         now - lane.oldestAt >= this.lingerMs;
       if (due && this.stats.inFlightRequests < this.maxInFlight) {
@@ -250,38 +290,85 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
   }
 
   private dispatch(lane: Lane<E>): void {
-    let count = 0;
-    let bytes = 0;
-    while (count < lane.queue.length && count < this.maxBatchRecords) {
-      const size = entrySize(lane.queue[count] as E);
-      if (count > 0 && bytes + size > this.maxBatchBytes) break;
-      bytes += size;
-      count++;
-    }
-    const batch = lane.queue.splice(0, count);
+    const { records, entries, bytes } = this.aggregate ? this.takeAggregated(lane) : this.takePlain(lane);
+    lane.queue.splice(0, entries);
     lane.bytes -= bytes;
     lane.oldestAt = this.clock.now();
     lane.busy = true;
     this.stats.inFlightRequests++;
     if (this.stats.inFlightRequests > this.stats.maxInFlightRequests) this.stats.maxInFlightRequests = this.stats.inFlightRequests;
-    void this.send(lane, batch).finally(() => {
+    void this.send(lane, records).finally(() => {
       lane.busy = false;
       this.stats.inFlightRequests--;
       this.pump();
     });
   }
 
-  private async send(lane: Lane<E>, batch: E[]): Promise<void> {
+  /** The lane's next request, one Kinesis record per entry. */
+  private takePlain(lane: Lane<E>): { records: OutRecord<E>[]; entries: number; bytes: number } {
+    const records: OutRecord<E>[] = [];
+    let bytes = 0;
+    while (records.length < lane.queue.length && records.length < this.maxBatchRecords) {
+      const entry = lane.queue[records.length] as E;
+      const size = entrySize(entry);
+      if (records.length > 0 && bytes + size > this.maxBatchBytes) break;
+      bytes += size;
+      records.push({ partitionKey: entry.partitionKey, data: entry.data, entries: [entry] });
+    }
+    return { records, entries: records.length, bytes };
+  }
+
+  /**
+   * The lane's next request with consecutive entries packed into aggregated records. An entry too
+   * big to share an aggregate goes alone, unaggregated (the consumer reads both kinds).
+   */
+  private takeAggregated(lane: Lane<E>): { records: OutRecord<E>[]; entries: number; bytes: number } {
+    const queue = lane.queue;
+    const records: OutRecord<E>[] = [];
+    let taken = 0;
+    let entryBytes = 0;
+    let requestBytes = 0;
+    while (taken < queue.length && records.length < this.maxBatchRecords) {
+      let count = 0;
+      let bytes = 0;
+      while (taken + count < queue.length && count < this.maxAggRecords) {
+        const size = entrySize(queue[taken + count] as E);
+        if (aggregatedSizeBound(count + 1, bytes + size) > this.maxAggBytes) break;
+        bytes += size;
+        count++;
+      }
+      const first = queue[taken] as E;
+      let record: OutRecord<E>;
+      if (count === 0) {
+        count = 1;
+        bytes = entrySize(first);
+        record = { partitionKey: first.partitionKey, data: first.data, entries: [first] };
+      } else {
+        const entries = queue.slice(taken, taken + count);
+        record = { partitionKey: first.partitionKey, data: encodeAggregated(entries), entries };
+      }
+      const size = record.data.byteLength + Buffer.byteLength(record.partitionKey, 'utf8');
+      if (records.length > 0 && requestBytes + size > this.maxBatchBytes) break;
+      records.push(record);
+      requestBytes += size;
+      entryBytes += bytes;
+      taken += count;
+    }
+    return { records, entries: taken, bytes: entryBytes };
+  }
+
+  private async send(lane: Lane<E>, batch: OutRecord<E>[]): Promise<void> {
     let pending = batch;
     let attempt = 0;
     while (pending.length > 0 && this.failure === undefined) {
       let results: PutRecordsResultEntry[];
       try {
         this.stats.requests++;
+        this.stats.kinesisRecords += pending.length;
         const response = await this.client.send(
           new PutRecordsCommand({
             StreamName: this.streamName,
-            Records: pending.map((e) => ({ Data: e.data, PartitionKey: e.partitionKey })),
+            Records: pending.map((r) => ({ Data: r.data, PartitionKey: r.partitionKey })),
           }),
         );
         results = response.Records ?? [];
@@ -301,16 +388,22 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
       }
 
       const acked: AckedEntry<E>[] = [];
-      const failed: E[] = [];
+      const failed: OutRecord<E>[] = [];
+      let failedEntries = 0;
       let fatalCode: string | undefined;
       for (let i = 0; i < results.length; i++) {
         const result = results[i] as PutRecordsResultEntry;
-        const entry = pending[i] as E;
+        const record = pending[i] as OutRecord<E>;
         if (result.ErrorCode === undefined || result.ErrorCode === null) {
-          acked.push({ entry, shardId: result.ShardId ?? lane.shardId, sequenceNumber: result.SequenceNumber ?? '' });
+          const shardId = result.ShardId ?? lane.shardId;
+          const sequenceNumber = result.SequenceNumber ?? '';
+          for (let sub = 0; sub < record.entries.length; sub++) {
+            acked.push({ entry: record.entries[sub] as E, shardId, sequenceNumber, subSequence: sub });
+          }
         } else {
           if (!isRetryableRecordError(result.ErrorCode)) fatalCode ??= `${result.ErrorCode}: ${result.ErrorMessage ?? ''}`;
-          failed.push(entry);
+          failed.push(record);
+          failedEntries += record.entries.length;
         }
       }
       this.acknowledge(acked);
@@ -320,10 +413,11 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
       }
       if (failed.length > 0) {
         const delay = backoffDelayMs(attempt++, this.backoff, this.random);
-        this.stats.retriedEntries += failed.length;
+        this.stats.retriedEntries += failedEntries;
         this.logger.debug('PutRecords entries rejected, resending only those', {
           shard: lane.shardId,
           failed: failed.length,
+          failedEntries,
           of: pending.length,
           delayMs: delay,
         });
@@ -335,7 +429,11 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
 
   private acknowledge(acked: AckedEntry<E>[]): void {
     if (acked.length === 0) return;
+    let last: AckedEntry<E> | undefined;
     for (const a of acked) {
+      // The entries of one aggregate share a sequence number: compare it once.
+      if (last !== undefined && last.sequenceNumber === a.sequenceNumber && last.shardId === a.shardId) continue;
+      last = a;
       const previous = this.lastSequence.get(a.shardId);
       if (previous === undefined || BigInt(a.sequenceNumber) > BigInt(previous)) this.lastSequence.set(a.shardId, a.sequenceNumber);
     }

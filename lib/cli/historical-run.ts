@@ -13,7 +13,7 @@ import { loadShardMap } from '../aws/shard-map.ts';
 import type { Config } from '../config.ts';
 import { AwsCallError, errorCode, TickReplayError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import { hasPrefix, recordPrefixForRun } from '../quotes/record.ts';
+import { recordHasPrefix, recordPrefixForRun } from '../quotes/record.ts';
 import { DEAD_LETTERS_FILE, ERRORS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../output/log-files.ts';
 import { systemClock, type Clock } from '../replay/clock.ts';
 import { HistoricalSource, scanCsv, type CsvScan } from '../replay/historical-source.ts';
@@ -35,6 +35,8 @@ export interface HistoricalRunOptions {
   onProgress?: (sent: number) => void;
   /** Where the embedded stack's process logs (default: inherited stderr). */
   stackLogFile?: string;
+  /** Pack quotes into KPL aggregated records (the aws-kinesis-agg format); default false. */
+  aggregate?: boolean;
 }
 
 export interface RunSummary {
@@ -114,22 +116,27 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
     // A one-shot run consumes what it produces: from the stream's end when it starts, and only
     // records stamped with its run id (another replay may be writing to the same stream).
     startingPosition: 'LATEST',
-    filter: (record) => hasPrefix(record.Data, runPrefix),
+    filter: (record) => recordHasPrefix(record.Data, runPrefix),
     clock,
   });
 
   try {
     await prepareOutputDir(config.outputDir, { truncate: true });
     await mapping.start();
+    const source = new HistoricalSource(scan, { logger: logger.child('historical-source') });
     const producer = new KinesisProducer<QuoteEntry>({
       client: aws.clients.kinesis,
       streamName: config.streamName,
       shardMap: await loadShardMap(aws.clients.kinesis, config.streamName),
       clock,
       logger: logger.child('producer'),
+      aggregate: options.aggregate ?? false,
+      // Acknowledgements let the source drop its bookkeeping: memory stays flat as files grow.
+      onAck: (acked) => {
+        for (const a of acked) source.acknowledge(a.entry.seq);
+      },
     });
     failure.signal.addEventListener('abort', () => producer.abort(failure.signal.reason as Error), { once: true });
-    const source = new HistoricalSource(scan, { logger: logger.child('historical-source') });
     options.onStart?.(scan);
 
     const started = clock.now();

@@ -6,7 +6,7 @@
 import { mkdirSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { resolveConfig, type Config, type ConfigOverrides } from '../config.ts';
+import { resolveAggregate, resolveConfig, type Config, type ConfigOverrides } from '../config.ts';
 import { TickReplayError } from '../errors.ts';
 import { createLogger, type Logger, type LogSink } from '../logging/logger.ts';
 import { parseSpeed, type Speed } from '../replay/pacer.ts';
@@ -101,13 +101,16 @@ function speedOption(value: string): Speed {
   }
 }
 
-async function runCommand(flags: CommonFlags & { historical: string; out?: string; speed: Speed; threshold?: string; batchSize?: string }): Promise<void> {
+async function runCommand(
+  flags: CommonFlags & { historical: string; out?: string; speed: Speed; threshold?: string; batchSize?: string; aggregate?: boolean },
+): Promise<void> {
   const config = resolveConfig(process.env, {
     ...commonOverrides(flags),
     outputDir: flags.out,
     latencyThresholdMs: flags.threshold,
     batchSize: flags.batchSize,
   });
+  const aggregate = resolveAggregate(process.env, flags.aggregate);
   const { logger, logFile, progress, interrupt } = startSession(config);
   try {
     const summary = await runHistorical({
@@ -119,6 +122,7 @@ async function runCommand(flags: CommonFlags & { historical: string; out?: strin
       onStart: (scan) => progress.start(scan.validRows),
       onProgress: (done) => progress.update(done),
       stackLogFile: logFile,
+      aggregate,
     });
     progress.stop();
     logger.info('run complete', { ...summary });
@@ -137,7 +141,7 @@ function portOption(value: string): number {
 }
 
 async function upCommand(
-  flags: CommonFlags & { historical: string; liveFile?: string; liveUrl?: string; livePort: number; apiPort: number; out?: string; speed: Speed; threshold?: string; batchSize?: string },
+  flags: CommonFlags & { historical: string; liveFile?: string; liveUrl?: string; livePort: number; apiPort: number; out?: string; speed: Speed; threshold?: string; batchSize?: string; aggregate?: boolean },
 ): Promise<void> {
   if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new InvalidArgumentError('give --live-file or --live-url, not both');
   const config = resolveConfig(process.env, {
@@ -146,6 +150,7 @@ async function upCommand(
     latencyThresholdMs: flags.threshold,
     batchSize: flags.batchSize,
   });
+  const aggregate = resolveAggregate(process.env, flags.aggregate);
   const { logger, logFile, progress, interrupt } = startSession(config);
   let started = false;
   try {
@@ -160,6 +165,7 @@ async function upCommand(
       logger,
       signal: interrupt.signal,
       stackLogFile: logFile,
+      aggregate,
       onReady: ({ apiUrl, endpointUrl, liveUrl }) => {
         process.stdout.write(
           [
@@ -222,7 +228,8 @@ export function buildProgram(): Command {
       .option('--out <dir>', 'output directory for mid_prices.log and errors.log (env OUTPUT_DIR, default output)')
       .addOption(new Option('--speed <speed>', '"max" (no waits), 1 (real time) or N (N times faster)').argParser(speedOption).default('max'))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
-      .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)'),
+      .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)')
+      .option('--aggregate', 'pack quotes into KPL aggregated records (env AGGREGATE=true)'),
   ).action(runCommand);
 
   addCommonOptions(
@@ -237,7 +244,8 @@ export function buildProgram(): Command {
       .option('--out <dir>', 'output directory (env OUTPUT_DIR, default output); files are appended to')
       .addOption(new Option('--speed <speed>', '"max", 1 (real time) or N (N times faster)').argParser(speedOption).default(1))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
-      .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)'),
+      .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)')
+      .option('--aggregate', 'pack quotes into KPL aggregated records (env AGGREGATE=true)'),
   ).action(upCommand);
 
   registerFeedCommand(program);

@@ -19,7 +19,7 @@ import { startFeedServer, type FeedServer } from '../live/feed-server.ts';
 import { LiveSource } from '../live/live-source.ts';
 import type { Logger } from '../logging/logger.ts';
 import { prepareOutputDir } from '../output/log-files.ts';
-import { hasPrefix, RUN_STAMPED_PREFIX } from '../quotes/record.ts';
+import { recordHasPrefix, RUN_STAMPED_PREFIX } from '../quotes/record.ts';
 import { DynamoCheckpointStore } from '../replay/checkpoint-store.ts';
 import { ReplayEngine, replayerIdentity } from '../replay/engine.ts';
 import type { Speed } from '../replay/pacer.ts';
@@ -38,6 +38,8 @@ export interface UpOptions {
   logger: Logger;
   signal: AbortSignal;
   stackLogFile?: string;
+  /** Pack quotes into KPL aggregated records (the aws-kinesis-agg format); default false. */
+  aggregate?: boolean;
   /** Told where everything is once it is up. */
   onReady?: (info: { apiUrl: string; endpointUrl: string | undefined; liveUrl: string | undefined }) => void;
   onProgress?: (done: number, total: number) => void;
@@ -107,7 +109,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       // First start: everything in the stream; later starts resume after the checkpoints.
       startingPosition: 'TRIM_HORIZON',
       // Records of one-shot `run`s (stamped with their run id) are theirs, not ours.
-      filter: (record) => !hasPrefix(record.Data, RUN_STAMPED_PREFIX),
+      filter: (record) => !recordHasPrefix(record.Data, RUN_STAMPED_PREFIX),
     });
     await mapping.start();
     // Registered at once: whatever fails next, the consumer's poll loops are stopped.
@@ -129,6 +131,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       shardMap: await loadShardMap(aws.clients.kinesis, config.streamName),
       logger: logger.child('producer'),
       onAck: (acked) => engineRef.current?.onAck(acked),
+      aggregate: options.aggregate ?? false,
     });
     drainTargets.producer = producer;
 

@@ -1,8 +1,11 @@
 /**
  * The mid-price processor's logic, free of I/O: decode each record, then either a mid-price
  * line, a latency error line (historical records over the threshold), or a dead letter with the
- * reason. Lines keep record order, which is per-shard arrival order.
+ * reason. Lines keep record order, which is per-shard arrival order. KPL aggregated records
+ * (lib/aws/kpl-format.ts) are expanded into their user records, in order; one whose digest or
+ * protobuf is bad is dead-lettered whole with that reason.
  */
+import { decodeAggregated, isAggregated, KplFormatError, type UserRecord } from '../aws/kpl-format.ts';
 import { midPrice } from '../quotes/decimal.ts';
 import { decodeQuote, RecordDecodeError } from '../quotes/record.ts';
 import { latencyErrorLine, midPriceLine } from '../output/lines.ts';
@@ -19,6 +22,8 @@ export interface BatchResult extends BatchLines {
   deadLetters: number;
   /** First few dead-letter reasons, for the log. */
   deadLetterReasons: string[];
+  /** Quotes (user records) seen: more than the Kinesis records when some were KPL aggregates. */
+  userRecords: number;
 }
 
 /**
@@ -30,9 +35,22 @@ export function processBatch(records: readonly BatchRecord[], thresholdMs: numbe
   const errorLines: string[] = [];
   const deadLetterLines: string[] = [];
   const deadLetterReasons: string[] = [];
-  for (const record of records) {
+  let userRecords = 0;
+  const deadLetter = (record: BatchRecord, reason: string, data: Uint8Array, sub?: { index: number; partitionKey: string }): void => {
+    if (deadLetterReasons.length < 5) deadLetterReasons.push(reason);
+    deadLetterLines.push(
+      JSON.stringify({
+        sequenceNumber: record.id,
+        ...(sub === undefined ? { partitionKey: record.partitionKey } : { subSequence: sub.index, partitionKey: sub.partitionKey }),
+        reason,
+        data: Buffer.from(data).toString('base64'),
+      }),
+    );
+  };
+  const processQuote = (record: BatchRecord, data: Uint8Array, sub?: { index: number; partitionKey: string }): void => {
+    userRecords++;
     try {
-      const { quote, time } = decodeQuote(record.data);
+      const { quote, time } = decodeQuote(data);
       const latency = quote.latencyMs;
       if (quote.mode === 'historical' && latency !== undefined && latency > thresholdMs) {
         errorLines.push(latencyErrorLine(time, latency, thresholdMs));
@@ -41,16 +59,25 @@ export function processBatch(records: readonly BatchRecord[], thresholdMs: numbe
       }
     } catch (error) {
       if (!(error instanceof RecordDecodeError)) throw error;
-      if (deadLetterReasons.length < 5) deadLetterReasons.push(error.reason);
-      deadLetterLines.push(
-        JSON.stringify({
-          sequenceNumber: record.id,
-          partitionKey: record.partitionKey,
-          reason: error.reason,
-          data: Buffer.from(record.data).toString('base64'),
-        }),
-      );
+      deadLetter(record, error.reason, data, sub);
     }
+  };
+  for (const record of records) {
+    if (!isAggregated(record.data)) {
+      processQuote(record, record.data);
+      continue;
+    }
+    // A KPL aggregate: its user records, in order. One that cannot be read (bad digest, bad
+    // protobuf) is dead-lettered whole, like any malformed record: it never blocks the shard.
+    let contained: UserRecord[];
+    try {
+      contained = decodeAggregated(record.data);
+    } catch (error) {
+      if (!(error instanceof KplFormatError)) throw error;
+      deadLetter(record, error.reason, record.data);
+      continue;
+    }
+    contained.forEach((user, index) => processQuote(record, user.data, { index, partitionKey: user.partitionKey }));
   }
-  return { midLines, errorLines, deadLetterLines, deadLetters: deadLetterLines.length, deadLetterReasons };
+  return { midLines, errorLines, deadLetterLines, deadLetters: deadLetterLines.length, deadLetterReasons, userRecords };
 }

@@ -3,6 +3,7 @@
  * Decoding validates everything the handler relies on, so a malformed record is rejected with a
  * reason (and dead-lettered) instead of producing a wrong line.
  */
+import { firstAggregatedData, isAggregated } from '../aws/kpl-format.ts';
 import { TickReplayError } from '../errors.ts';
 import { parseDecimal } from './decimal.ts';
 import type { Quote } from './quote.ts';
@@ -35,6 +36,18 @@ export const RUN_STAMPED_PREFIX = Buffer.from(`{"v":${RECORD_VERSION},"run":`, '
 
 export function hasPrefix(data: Uint8Array | undefined, prefix: Buffer): boolean {
   return data !== undefined && data.byteLength >= prefix.length && prefix.equals(data.subarray(0, prefix.length));
+}
+
+/**
+ * `hasPrefix` for a Kinesis record that may be a KPL aggregate: an aggregate's bytes start with
+ * the KPL magic, so it is judged by its first user record (all records of one aggregate come
+ * from one producer, hence one run). An aggregate whose first record cannot be read does not
+ * match (a `run` consumer skips it; the `up` consumer, filtering on "not run-stamped", passes it
+ * to the handler, which dead-letters it).
+ */
+export function recordHasPrefix(data: Uint8Array | undefined, prefix: Buffer): boolean {
+  if (data === undefined || !isAggregated(data)) return hasPrefix(data, prefix);
+  return hasPrefix(firstAggregatedData(data), prefix);
 }
 
 export function encodeQuote(quote: Quote, envelope: RecordEnvelope = {}): Uint8Array {

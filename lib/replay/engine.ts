@@ -178,13 +178,17 @@ export class ReplayEngine {
   }
 
   private async pollControl(signal: AbortSignal): Promise<void> {
+    let failures = 0;
     while (!signal.aborted) {
       await this.o.clock.sleep(this.o.pollMs, signal);
       if (signal.aborted) return;
       try {
         this.control = await this.o.control.getMode();
+        if (failures > 0) this.o.logger.info('mode control item readable again', { failedReads: failures });
+        failures = 0;
       } catch (error) {
-        this.o.logger.warn('cannot read the mode control item; keeping the current mode', { error });
+        // Polled every few hundred ms: log the first failure and then one in 50, not each one.
+        if (failures++ % 50 === 0) this.o.logger.warn('cannot read the mode control item; keeping the current mode', { failedReads: failures, error });
       }
     }
   }

@@ -142,6 +142,12 @@ export class HistoricalSource implements ReplaySource {
   }
 
   private pendingRow(): RowPosition | undefined {
+    this.prune();
+    return this.unemitted[this.unemittedHead] ?? this.lastRead ?? this.start.resumeAt;
+  }
+
+  /** Drops bookkeeping for rows already emitted, so memory stays bounded by the reorder window. */
+  private prune(): void {
     while (this.unemittedHead < this.unemitted.length && this.emittedSeqs.has((this.unemitted[this.unemittedHead] as RowPosition).seq)) {
       this.emittedSeqs.delete((this.unemitted[this.unemittedHead] as RowPosition).seq);
       this.unemittedHead++;
@@ -150,7 +156,6 @@ export class HistoricalSource implements ReplaySource {
       this.unemitted.splice(0, this.unemittedHead);
       this.unemittedHead = 0;
     }
-    return this.unemitted[this.unemittedHead] ?? this.lastRead ?? this.start.resumeAt;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<PacedQuote> {
@@ -215,6 +220,8 @@ export class HistoricalSource implements ReplaySource {
   private emit(item: Buffered): PacedQuote | undefined {
     const row: RowPosition = { seq: item.seq, offset: item.offset, line: item.line };
     this.emittedSeqs.add(item.seq);
+    // Pruned on the way too, not only when a position is asked for (a one-shot run never asks).
+    if (this.emittedSeqs.size >= 4_096) this.prune();
     const acked = this.skip.delete(item.seq);
     this.tracker.emitted({ arrivalUs: item.arrivalUs, seq: item.seq }, row, acked);
     if (acked) return undefined;

@@ -1,0 +1,313 @@
+/**
+ * tick-replay benchmark: `npm run bench [-- --quotes N] [--no-rss-check]` (default N = 1,000,000).
+ *
+ * On one synthetic data set (bench/synthetic.ts) it measures, in this order:
+ *   1. the no-queue floor (bench/no-queue-floor.ts) in a child process, on N rows;
+ *   2. replayer RSS flatness: the same on 5N rows in another child, peak RSS compared;
+ *   3. the embedded Kinesis's raw PutRecords capacity (bench/putrecords-floor.ts);
+ *   4. the real pipeline (`runHistorical`, --speed max) per variant, each in a child process
+ *      against a fresh embedded stack started here (so its pid, hence its VmHWM, is known);
+ *   5. pacing accuracy at --speed 1 (bench/pacing.ts).
+ * It prints a table, then one JSON line (last line of stdout), and writes bench/results/.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEmbeddedStack, type EmbeddedStack } from '../infra/embedded-stack.ts';
+import { createLogger } from '../lib/logging/logger.ts';
+import { barChartSvg } from './chart.ts';
+import type { NoQueueResult } from './no-queue-floor.ts';
+import { measurePacing } from './pacing.ts';
+import { measurePutRecordsFloor } from './putrecords-floor.ts';
+import { round } from './stats.ts';
+import { writeSyntheticCsv } from './synthetic.ts';
+import type { VariantArgs, VariantResult } from './variant.ts';
+
+// As bin/tick-replay.js does: no SDK "Node 22 soon" notice (checked when a client is created).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const RESULTS = path.join(HERE, 'results');
+const logger = createLogger({ service: 'bench', level: 'WARN' });
+
+function parseArgs(argv: string[]): { quotes: number; rssCheck: boolean } {
+  let quotes = 1_000_000;
+  let rssCheck = true;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quotes') {
+      quotes = Number(argv[++i]);
+      if (!Number.isInteger(quotes) || quotes < 1000) throw new Error('--quotes must be an integer >= 1000');
+    } else if (arg === '--no-rss-check') rssCheck = false;
+    else if (arg === '--rss-check') rssCheck = true;
+    else throw new Error(`unknown argument ${arg} (use --quotes N, --no-rss-check)`);
+  }
+  return { quotes, rssCheck };
+}
+
+const log = (text: string): void => {
+  process.stderr.write(`bench: ${text}\n`);
+};
+
+/** Runs a bench script in a fresh Node process; returns its last stdout line, parsed. */
+function runChild<T>(script: string, args: string[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, script), ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      // Same as bin/tick-replay.js: no SDK "Node 22 soon" notice in the output.
+      env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, LOG_LEVEL: 'WARN' },
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (out += chunk));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) reject(new Error(`${script} exited with ${code ?? signal}`));
+      else resolve(JSON.parse(last) as T);
+    });
+  });
+}
+
+/** Peak resident set (VmHWM) of a live process, MB; undefined if it cannot be read. */
+async function vmHwmMb(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
+  const kb = status === undefined ? undefined : /VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1];
+  return kb === undefined ? undefined : round(Number(kb) / 1024, 1);
+}
+
+/** CPU seconds (user + system) a live process has used so far; undefined if unreadable. */
+async function cpuSeconds(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields === undefined || fields.length < 13) return undefined;
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+}
+
+interface StackRun<T> {
+  result: T;
+  emulatorRssMb: number | undefined;
+  /** CPU seconds the emulator process used during `body` (startup and bootstrap excluded). */
+  emulatorCpuSeconds: number | undefined;
+}
+
+async function withStack<T>(dir: string, body: (stack: EmbeddedStack) => Promise<T>): Promise<StackRun<T>> {
+  const stack = await startEmbeddedStack({ stateDir: dir, edgePort: 0, logger, logLevel: 'WARN' });
+  try {
+    const cpuBefore = await cpuSeconds(stack.pid);
+    const result = await body(stack);
+    const cpuAfter = await cpuSeconds(stack.pid);
+    const emulatorCpuSeconds = cpuBefore === undefined || cpuAfter === undefined ? undefined : round(cpuAfter - cpuBefore, 2);
+    return { result, emulatorRssMb: await vmHwmMb(stack.pid), emulatorCpuSeconds };
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** The aggregation flag exists in the options type; check runHistorical actually reads it. */
+async function aggregationAvailable(): Promise<boolean> {
+  const source = await readFile(path.join(HERE, '../lib/cli/historical-run.ts'), 'utf8');
+  return /\baggregate\?:\s*boolean/.test(source) && /options\.aggregate\b|\{[^}]*\baggregate\b[^}]*\}\s*=\s*options/.test(source);
+}
+
+interface VariantRow {
+  name: string;
+  available: boolean;
+  reason?: string;
+  e2eQuotesPerSec: number | null;
+  producerQuotesPerSec: number | null;
+  consumerQuotesPerSec: number | null;
+  runSummarySeconds: number | null;
+  runSummaryQuotesPerSec: number | null;
+  e2eLatencyMs: { p50: number; p99: number } | null;
+  peakRssMb: { replayer: number; emulators: number | null } | null;
+  /** Average cores busy during the run (CPU seconds / e2e seconds), per process. */
+  cpuCores: { replayer: number; emulators: number | null } | null;
+  lines: number | null;
+}
+
+function unavailable(name: string, reason: string): VariantRow {
+  return {
+    name,
+    available: false,
+    reason,
+    e2eQuotesPerSec: null,
+    producerQuotesPerSec: null,
+    consumerQuotesPerSec: null,
+    runSummarySeconds: null,
+    runSummaryQuotesPerSec: null,
+    e2eLatencyMs: null,
+    peakRssMb: null,
+    cpuCores: null,
+    lines: null,
+  };
+}
+
+async function runVariant(name: string, csv: string, work: string, aggregate: boolean): Promise<VariantRow> {
+  const dir = await mkdtemp(path.join(work, `${name}-`));
+  try {
+    const { result: r, emulatorRssMb, emulatorCpuSeconds } = await withStack(path.join(dir, 'stack'), (stack) => {
+      const args: VariantArgs = { csv, endpointUrl: stack.endpointUrl, workDir: dir, aggregate };
+      return runChild<VariantResult>('variant.ts', [JSON.stringify(args)]);
+    });
+    const s = r.summary;
+    if (s.midLines + s.errorLines !== s.sent || s.deadLetters !== 0) {
+      throw new Error(`${name}: ${s.sent} sent but ${s.midLines} + ${s.errorLines} lines, ${s.deadLetters} dead letters`);
+    }
+    return {
+      name,
+      available: true,
+      e2eQuotesPerSec: r.e2eQuotesPerSec,
+      producerQuotesPerSec: r.producerQuotesPerSec,
+      consumerQuotesPerSec: r.consumerQuotesPerSec,
+      runSummarySeconds: s.seconds,
+      runSummaryQuotesPerSec: s.quotesPerSec,
+      e2eLatencyMs: { p50: r.e2eLatencyMs.p50, p99: r.e2eLatencyMs.p99 },
+      peakRssMb: { replayer: r.peakRssMb, emulators: emulatorRssMb ?? null },
+      cpuCores: {
+        replayer: round(r.cpuSeconds / r.e2eSeconds, 2),
+        // The stack is idle outside the run, so its CPU over the child's lifetime is the run's.
+        emulators: emulatorCpuSeconds === undefined ? null : round(emulatorCpuSeconds / r.e2eSeconds, 2),
+      },
+      lines: s.midLines + s.errorLines,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const fmt = (v: number | null | undefined, unit = ''): string => (v === null || v === undefined ? 'n/a' : `${v.toLocaleString('en-US')}${unit}`);
+
+async function main(): Promise<void> {
+  const { quotes, rssCheck } = parseArgs(process.argv.slice(2));
+  const work = await mkdtemp(path.join(os.tmpdir(), 'tick-replay-bench-'));
+  try {
+    const csv = path.join(work, 'quotes.csv');
+    log(`writing ${quotes} synthetic quotes`);
+    await writeSyntheticCsv(csv, quotes);
+
+    log('no-queue floor');
+
+    // RSS flatness: N vs 5N rows, each in a fresh process, with the source used as `run` and
+    // `up` use it (every quote acknowledged, which lets it drop its bookkeeping).
+    const floorChild = async (file: string): Promise<NoQueueResult> => {
+      const out = await mkdtemp(path.join(work, 'floor-'));
+      try {
+        return await runChild<NoQueueResult>('no-queue-floor.ts', [file, out, '--acknowledge']);
+      } finally {
+        await rm(out, { recursive: true, force: true });
+      }
+    };
+    const small = await floorChild(csv);
+    let large: NoQueueResult | undefined;
+    if (rssCheck) {
+      log(`RSS check: ${quotes} vs ${quotes * 5} rows`);
+      const bigCsv = path.join(work, 'quotes-5x.csv');
+      await writeSyntheticCsv(bigCsv, quotes * 5);
+      large = await floorChild(bigCsv);
+      await rm(bigCsv, { force: true });
+    }
+
+    log('PutRecords floor');
+    const { result: putFloor, emulatorRssMb: putFloorEmuRss } = await withStack(path.join(work, 'putfloor-stack'), (stack) =>
+      measurePutRecordsFloor(stack.endpointUrl),
+    );
+
+    const variants: VariantRow[] = [];
+    log('variant: aggregation off');
+    variants.push(await runVariant('aggregation-off', csv, work, false));
+    if (await aggregationAvailable()) {
+      log('variant: aggregation on');
+      variants.push(await runVariant('aggregation-on', csv, work, true));
+    } else {
+      variants.push(unavailable('aggregation-on', 'runHistorical does not implement the aggregate option yet'));
+    }
+    variants.push(unavailable('2-workers', 'the multi-worker consumer (leases) is not built yet; only 1 worker exists'));
+
+    log('pacing at --speed 1');
+    const pacingCsv = path.join(work, 'pacing.csv');
+    await writeSyntheticCsv(pacingCsv, 2_000); // same seed: the first 2,000 quotes of the data set
+    const pacing = await measurePacing(pacingCsv);
+
+    const off = variants.find((v) => v.name === 'aggregation-off');
+    const on = variants.find((v) => v.name === 'aggregation-on' && v.available);
+    const headline = off;
+    const ratio = (a: number | null | undefined, b: number): number | null => (a === null || a === undefined ? null : round(a / b, 3));
+    const rssRatio = large === undefined ? null : round(large.peakRssMb / small.peakRssMb, 3);
+    const maxOf = (xs: Array<number | null | undefined>): number | null => {
+      const ok = xs.filter((x): x is number => typeof x === 'number');
+      return ok.length === 0 ? null : Math.max(...ok);
+    };
+    const result = {
+      quotes,
+      headlineVariant: headline?.name ?? null,
+      e2eQuotesPerSec: headline?.e2eQuotesPerSec ?? null,
+      producerQuotesPerSec: headline?.producerQuotesPerSec ?? null,
+      consumerQuotesPerSec: headline?.consumerQuotesPerSec ?? null,
+      e2eLatencyMs: headline?.e2eLatencyMs ?? null,
+      peakRssMb: {
+        replayer: maxOf(variants.map((v) => v.peakRssMb?.replayer)),
+        emulators: maxOf([...variants.map((v) => v.peakRssMb?.emulators), putFloorEmuRss]),
+      },
+      floorNoQueueQuotesPerSec: small.quotesPerSec,
+      floorEmulatorPutRecordsPerSec: putFloor.recordsPerSec,
+      ratios: {
+        e2eVsNoQueueFloor: ratio(on?.e2eQuotesPerSec, small.quotesPerSec),
+        e2eVsPutRecordsFloor: ratio(off?.e2eQuotesPerSec, putFloor.recordsPerSec),
+      },
+      pacing: { p50: pacing.p50, p99: pacing.p99, max: pacing.max, quotes: pacing.quotes, seconds: pacing.seconds },
+      rss: {
+        small: { rows: quotes, peakRssMb: round(small.peakRssMb, 1) },
+        large: large === undefined ? null : { rows: quotes * 5, peakRssMb: round(large.peakRssMb, 1) },
+        ratio: rssRatio,
+        note: 'no-queue floor with each quote acknowledged once its line is written, as run and up acknowledge',
+      },
+      variants,
+      machine: { cpus: os.cpus().length, node: process.version },
+    };
+
+    const rows: string[][] = [
+      ['variant / floor', 'e2e q/s', 'producer q/s', 'consumer q/s', 'latency p50/p99 ms', 'RSS replayer MB', 'RSS emulators MB', 'CPU cores repl/emu'],
+      ...variants.map((v): string[] => [
+        v.name,
+        fmt(v.e2eQuotesPerSec),
+        fmt(v.producerQuotesPerSec),
+        fmt(v.consumerQuotesPerSec),
+        v.e2eLatencyMs === null ? 'n/a' : `${v.e2eLatencyMs.p50} / ${v.e2eLatencyMs.p99}`,
+        fmt(v.peakRssMb?.replayer),
+        fmt(v.peakRssMb?.emulators),
+        v.cpuCores === null ? 'n/a' : `${v.cpuCores.replayer} / ${fmt(v.cpuCores.emulators)}`,
+      ]),
+      ['floor: no queue (1 process)', fmt(small.quotesPerSec), '', '', '', fmt(round(small.peakRssMb, 1)), '', ''],
+      ['floor: PutRecords 500×4', fmt(putFloor.recordsPerSec), '', '', '', '', fmt(putFloorEmuRss), ''],
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    const line = (r: string[]): string => '| ' + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
+    const table = [line(rows[0]!), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.slice(1).map(line)];
+    const extra = [
+      `ratios: e2e (aggregation on) / no-queue floor = ${fmt(result.ratios.e2eVsNoQueueFloor)}; e2e (aggregation off) / PutRecords floor = ${fmt(result.ratios.e2eVsPutRecordsFloor)}`,
+      `pacing at --speed 1 (${pacing.quotes} quotes, ${pacing.seconds} s): lateness p50 ${pacing.p50} ms, p99 ${pacing.p99} ms, max ${pacing.max} ms (target p99 <= 5 ms)`,
+      large === undefined
+        ? 'replayer RSS flatness: skipped (--no-rss-check)'
+        : `replayer RSS flatness (no-queue floor, quotes acknowledged as run and up do): ${quotes} rows ${round(small.peakRssMb, 1)} MB, ${quotes * 5} rows ${round(large.peakRssMb, 1)} MB, ratio ${rssRatio} (target <= 1.10)`,
+    ];
+    process.stdout.write(`tick-replay benchmark, ${quotes.toLocaleString('en-US')} quotes, --speed max\n\n${table.join('\n')}\n\n${extra.join('\n')}\n`);
+
+    await mkdir(RESULTS, { recursive: true });
+    await writeFile(path.join(RESULTS, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+    const svg = barChartSvg(`tick-replay: quotes/s, ${quotes.toLocaleString('en-US')} quotes (${os.cpus().length} cores)`, [
+      ...variants.map((v) => ({ label: `pipeline, ${v.name}`, value: v.e2eQuotesPerSec, kind: 'variant' as const })),
+      { label: 'floor: no queue', value: small.quotesPerSec, kind: 'floor' },
+      { label: 'floor: PutRecords (records/s)', value: putFloor.recordsPerSec, kind: 'floor' },
+    ]);
+    await writeFile(path.join(RESULTS, 'throughput.svg'), svg);
+    process.stdout.write(JSON.stringify(result) + '\n');
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
