@@ -9,12 +9,8 @@ import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-sta
 import { runHistorical } from '../../lib/cli/historical-run.ts';
 import { resolveConfig, type Config } from '../../lib/config.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
+import { readLines as lines } from '../support/lines.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
-
-async function lines(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8');
-  return text === '' ? [] : text.replace(/\n$/, '').split('\n');
-}
 
 describe('historical run with KPL aggregation', () => {
   let tmp: TempDir;

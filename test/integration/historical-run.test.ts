@@ -10,6 +10,7 @@ import { runHistorical } from '../../lib/cli/historical-run.ts';
 import { resolveConfig, type Config } from '../../lib/config.ts';
 import { InputError } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
+import { readLines as lines } from '../support/lines.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
 
 const CSV = [
@@ -24,11 +25,6 @@ const CSV = [
   '8,not-a-time,AAA,100,10,9,100,3',
   '9,2025-01-01T00:00:00.400123Z,CCC,1,3,2,1,0',
 ].join('\r\n');
-
-async function lines(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8');
-  return text === '' ? [] : text.replace(/\n$/, '').split('\n');
-}
 
 function subsequence(all: string[], wanted: string[]): string[] {
   return all.filter((line) => wanted.includes(line));
