@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import {
   DescribeStreamSummaryCommand,
@@ -25,6 +23,7 @@ import type { EmbeddedStack } from '../../infra/embedded-stack.ts';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import type { AwsClients } from '../../lib/aws/clients.ts';
 import { createLogger } from '../../lib/logging/logger.ts';
+import { isAlive, listenOn, portIsFree, waitUntil } from '../support/processes.ts';
 
 const logger = createLogger({ service: 'embedded-stack-test', level: 'WARN' });
 const names: ResourceNames = { streamName: 'it-quotes', shardCount: 4, tableName: 'it-state' };
@@ -33,7 +32,7 @@ const region = 'us-east-1';
 // Everything the tests start, stopped in `after` by its own handle.
 const stacks: EmbeddedStack[] = [];
 const clientSets: AwsClients[] = [];
-const servers: net.Server[] = [];
+const servers: Server[] = [];
 const tempDirs: string[] = [];
 const orphanCandidates: number[] = [];
 const parents: ChildProcess[] = [];
@@ -56,48 +55,6 @@ function clientsFor(stack: EmbeddedStack): AwsClients {
   const clients = createAwsClients({ endpointUrl: stack.endpointUrl, region, env: {} });
   clientSets.push(clients);
   return clients;
-}
-
-/** Alive = signalable and not a zombie (an orphan's reaper may be slow or absent in containers). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return process.platform !== 'linux';
-  }
-}
-
-async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms`);
-    await delay(50);
-  }
-}
-
-function listenOn(port: number): Promise<net.Server> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  try {
-    const server = await listenOn(port);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function httpGet(url: string, method = 'GET'): Promise<{ status: number; body: string }> {

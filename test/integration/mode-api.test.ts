@@ -6,12 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import net from 'node:net';
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { bootstrapResources } from '../../infra/bootstrap.ts';
@@ -22,53 +20,12 @@ import { registerModeCommands } from '../../lib/cli/mode-commands.ts';
 import { ControlStore, type ReplayStatus } from '../../lib/control/control-store.ts';
 import { createLogger, silentLogger } from '../../lib/logging/logger.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { isAlive, listenOn, portIsFree, waitUntil } from '../support/processes.ts';
 
 const logger = createLogger({ service: 'mode-api-test', level: 'WARN' });
 const TABLE = 'mode-api-state';
 const region = 'us-east-1';
 const PROJECT_DIR = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Alive = signalable and not a zombie (an orphan's reaper may be slow or absent in containers). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return process.platform !== 'linux';
-  }
-}
-
-async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms`);
-    await delay(50);
-  }
-}
-
-function listenOn(port: number): Promise<net.Server> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  try {
-    const server = await listenOn(port);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function json(response: Response): Promise<Record<string, unknown>> {
   // hapi (serverless-offline) adds `; charset=utf-8`; API Gateway passes the handler's value.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_BODY_BYTES, parseModeRequest, type ModeRequestResult } from '../../../lib/control/mode-request.ts';
+import { mulberry32 as prng } from '../../../data/generate.ts';
 
 function rejected(result: ModeRequestResult): Extract<ModeRequestResult, { ok: false }> {
   assert.equal(result.ok, false, `expected a rejection, got ${JSON.stringify(result)}`);
@@ -8,18 +9,6 @@ function rejected(result: ModeRequestResult): Extract<ModeRequestResult, { ok: f
 }
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
-
-/** Deterministic PRNG (mulberry32) so the generated bodies are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('parseModeRequest', () => {
   describe('accepts exactly the three valid requests', () => {

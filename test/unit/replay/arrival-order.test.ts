@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ArrivalOrderBuffer, DisorderMeter, orderByArrival, type Timed } from '../../../lib/replay/arrival-order.ts';
+import { mulberry32 as prng } from '../../../data/generate.ts';
 
 interface Row extends Timed {
   id: number;
-}
-
-/** mulberry32, so the property tests are deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const EPOCH_US = Date.UTC(2025, 0, 1) * 1000;
