@@ -101,16 +101,21 @@ function speedOption(value: string): Speed {
   }
 }
 
-async function runCommand(
-  flags: CommonFlags & { historical: string; out?: string; speed: Speed; threshold?: string; batchSize?: string; aggregate?: boolean },
-): Promise<void> {
+/** Flags shared by the commands that replay through Kinesis into the handler (`run`, `up`). */
+type PipelineFlags = CommonFlags & { historical: string; out?: string; speed: Speed; threshold?: string; batchSize?: string; aggregate?: boolean };
+
+function pipelineConfig(flags: PipelineFlags): { config: Config; aggregate: boolean } {
   const config = resolveConfig(process.env, {
     ...commonOverrides(flags),
     outputDir: flags.out,
     latencyThresholdMs: flags.threshold,
     batchSize: flags.batchSize,
   });
-  const aggregate = resolveAggregate(process.env, flags.aggregate);
+  return { config, aggregate: resolveAggregate(process.env, flags.aggregate) };
+}
+
+async function runCommand(flags: PipelineFlags): Promise<void> {
+  const { config, aggregate } = pipelineConfig(flags);
   const { logger, logFile, progress, interrupt } = startSession(config);
   try {
     const summary = await runHistorical({
@@ -140,17 +145,9 @@ function portOption(value: string): number {
   return port;
 }
 
-async function upCommand(
-  flags: CommonFlags & { historical: string; liveFile?: string; liveUrl?: string; livePort: number; apiPort: number; out?: string; speed: Speed; threshold?: string; batchSize?: string; aggregate?: boolean },
-): Promise<void> {
+async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: string; livePort: number; apiPort: number }): Promise<void> {
   if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new InvalidArgumentError('give --live-file or --live-url, not both');
-  const config = resolveConfig(process.env, {
-    ...commonOverrides(flags),
-    outputDir: flags.out,
-    latencyThresholdMs: flags.threshold,
-    batchSize: flags.batchSize,
-  });
-  const aggregate = resolveAggregate(process.env, flags.aggregate);
+  const { config, aggregate } = pipelineConfig(flags);
   const { logger, logFile, progress, interrupt } = startSession(config);
   let started = false;
   try {
