@@ -77,26 +77,21 @@ export function encodeAggregated(records: readonly UserRecord[]): Buffer {
   const recordSizes: number[] = [];
   const indexes: Array<[number, number | undefined]> = [];
   let size = 0;
-  for (const r of records) {
-    let pk = pkIndex.get(r.partitionKey);
-    if (pk === undefined) {
-      pk = pkTable.length;
-      pkIndex.set(r.partitionKey, pk);
-      const bytes = Buffer.from(r.partitionKey, 'utf8');
-      pkTable.push(bytes);
+  /** The key's index in its table, adding it (and its encoded size) on first use. */
+  const intern = (key: string, index: Map<string, number>, table: Buffer[]): number => {
+    let at = index.get(key);
+    if (at === undefined) {
+      at = table.length;
+      index.set(key, at);
+      const bytes = Buffer.from(key, 'utf8');
+      table.push(bytes);
       size += fieldSize(bytes.length);
     }
-    let ehk: number | undefined;
-    if (r.explicitHashKey !== undefined) {
-      ehk = ehkIndex.get(r.explicitHashKey);
-      if (ehk === undefined) {
-        ehk = ehkTable.length;
-        ehkIndex.set(r.explicitHashKey, ehk);
-        const bytes = Buffer.from(r.explicitHashKey, 'utf8');
-        ehkTable.push(bytes);
-        size += fieldSize(bytes.length);
-      }
-    }
+    return at;
+  };
+  for (const r of records) {
+    const pk = intern(r.partitionKey, pkIndex, pkTable);
+    const ehk = r.explicitHashKey === undefined ? undefined : intern(r.explicitHashKey, ehkIndex, ehkTable);
     const recordSize = 1 + varintSize(pk) + (ehk === undefined ? 0 : 1 + varintSize(ehk)) + fieldSize(r.data.byteLength);
     recordSizes.push(recordSize);
     indexes.push([pk, ehk]);
