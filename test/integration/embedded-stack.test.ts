@@ -23,7 +23,7 @@ import type { EmbeddedStack } from '../../infra/embedded-stack.ts';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import type { AwsClients } from '../../lib/aws/clients.ts';
 import { createLogger } from '../../lib/logging/logger.ts';
-import { isAlive, listenOn, portIsFree, waitUntil } from '../support/processes.ts';
+import { firstStdoutLine, isAlive, listenOn, portIsFree, waitUntil } from '../support/processes.ts';
 
 const logger = createLogger({ service: 'embedded-stack-test', level: 'WARN' });
 const names: ResourceNames = { streamName: 'it-quotes', shardCount: 4, tableName: 'it-state' };
@@ -239,15 +239,7 @@ describe('embedded AWS stack', () => {
     });
     parents.push(parent);
     const parentExited = new Promise((resolve) => parent.once('exit', resolve));
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      parent.stdout?.setEncoding('utf8');
-      parent.stdout?.on('data', (chunk: string) => {
-        out += chunk;
-        if (out.includes('\n')) resolve(out.split('\n')[0] ?? '');
-      });
-      parent.once('exit', (code) => reject(new Error(`parent script exited early (code ${String(code)})`)));
-    });
+    const line = await firstStdoutLine(parent);
     const { pid, edgePort } = JSON.parse(line) as { pid: number; edgePort: number };
     orphanCandidates.push(pid);
     assert.equal(isAlive(pid), true);

@@ -8,9 +8,10 @@ import { WebSocket } from 'ws';
 import { InputError } from '../../lib/errors.ts';
 import { startFeedServer, type FeedServer, type FeedServerOptions } from '../../lib/live/feed-server.ts';
 import { FeedServerError } from '../../lib/live/live-errors.ts';
-import { createLogger, type Logger } from '../../lib/logging/logger.ts';
-import type { Clock } from '../../lib/replay/clock.ts';
+import type { Logger } from '../../lib/logging/logger.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { captureLogs, waitFor } from '../support/capture-logs.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 
 const HEADER = 'timestamp,ticker,bid_price,ask_price,bid_amount,ask_amount\n';
 const ROWS = [
@@ -20,27 +21,6 @@ const ROWS = [
   '2025-01-02 14:32:00.025,AAPL,243.12,243.13,1600,200',
   '2025-01-02 14:32:01.025,GOOG,190.95,190.96,400,3700',
 ];
-
-interface LogLine {
-  level: string;
-  message: string;
-  [key: string]: unknown;
-}
-
-function captureLogs(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger = createLogger({ service: 'test', level: 'DEBUG', sink: (line) => lines.push(JSON.parse(line) as LogLine) });
-  return { logger, lines };
-}
-
-/** Polls `condition` on the event loop until it holds, failing after `timeoutMs` with `what`. */
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 interface TestClient {
   ws: WebSocket;
@@ -71,20 +51,6 @@ async function connect(url: string, keep = true): Promise<TestClient> {
   });
   await once(ws, 'open');
   return client;
-}
-
-/** A clock whose time moves only when slept on; records every sleep. */
-class FakeClock implements Clock {
-  time = 0;
-  readonly sleeps: number[] = [];
-  now(): number {
-    return this.time;
-  }
-  sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.time += Math.max(0, ms);
-    return Promise.resolve();
-  }
 }
 
 void describe('live feed server', () => {

@@ -11,31 +11,11 @@ import { WebSocket, WebSocketServer, type ServerOptions } from 'ws';
 import { startFeedServer } from '../../lib/live/feed-server.ts';
 import { LiveSourceError } from '../../lib/live/live-errors.ts';
 import { LiveSource, type LiveSourceOptions } from '../../lib/live/live-source.ts';
-import { createLogger, type Logger } from '../../lib/logging/logger.ts';
+import type { Logger } from '../../lib/logging/logger.ts';
 import { systemClock, type Clock } from '../../lib/replay/clock.ts';
 import type { PacedQuote } from '../../lib/replay/replay-source.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
-
-interface LogLine {
-  level: string;
-  message: string;
-  [key: string]: unknown;
-}
-
-function captureLogs(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger = createLogger({ service: 'test', level: 'DEBUG', sink: (line) => lines.push(JSON.parse(line) as LogLine) });
-  return { logger, lines };
-}
-
-/** Polls `condition` on the event loop until it holds, failing after `timeoutMs` with `what`. */
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+import { captureLogs, waitFor, type LogLine } from '../support/capture-logs.ts';
 
 /** `promise`, or a failure naming `what` after `timeoutMs`: a broken source fails, never hangs. */
 async function within<T>(what: string, promise: Promise<T>, timeoutMs = 5_000): Promise<T> {

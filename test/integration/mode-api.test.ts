@@ -20,7 +20,7 @@ import { registerModeCommands } from '../../lib/cli/mode-commands.ts';
 import { ControlStore, type ReplayStatus } from '../../lib/control/control-store.ts';
 import { createLogger, silentLogger } from '../../lib/logging/logger.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
-import { isAlive, listenOn, portIsFree, waitUntil } from '../support/processes.ts';
+import { firstStdoutLine, isAlive, listenOn, portIsFree, waitUntil } from '../support/processes.ts';
 
 const logger = createLogger({ service: 'mode-api-test', level: 'WARN' });
 const TABLE = 'mode-api-state';
@@ -193,15 +193,7 @@ describe('mode API (osls offline)', () => {
     });
     parents.push(parent);
     const parentExited = new Promise((resolve) => parent.once('exit', resolve));
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      parent.stdout?.setEncoding('utf8');
-      parent.stdout?.on('data', (chunk: string) => {
-        out += chunk;
-        if (out.includes('\n')) resolve(out.split('\n')[0] ?? '');
-      });
-      parent.once('exit', (code) => reject(new Error(`parent script exited early (code ${String(code)})`)));
-    });
+    const line = await firstStdoutLine(parent);
     const { pid, wrapperPid, port, buildDir } = JSON.parse(line) as { pid: number; wrapperPid: number; port: number; buildDir: string };
     assert.equal(existsSync(buildDir), true);
     orphanCandidates.push(pid);

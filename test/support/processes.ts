@@ -1,5 +1,6 @@
 /** Process and port checks shared by the integration tests that start child processes and servers. */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -44,4 +45,17 @@ export async function portIsFree(port: number): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The first line a child prints on stdout; rejects if it exits before printing one. */
+export function firstStdoutLine(child: ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('\n')) resolve(out.split('\n')[0] ?? '');
+    });
+    child.once('exit', (code) => reject(new Error(`child exited before printing a line (code ${String(code)})`)));
+  });
 }

@@ -3,23 +3,7 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '../../../lib/errors.ts';
 import type { Clock } from '../../../lib/replay/clock.ts';
 import { Pacer, parseSpeed } from '../../../lib/replay/pacer.ts';
-
-/** A clock whose time moves only when slept on (or advanced by the test). Records every sleep. */
-class FakeClock implements Clock {
-  time = 1_000;
-  readonly sleeps: number[] = [];
-  now(): number {
-    return this.time;
-  }
-  sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.time += Math.max(0, ms);
-    return Promise.resolve();
-  }
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
+import { FakeClock } from '../../support/fake-clock.ts';
 
 /** The same, with the optional precise `sleepUntil` (the system clock path). */
 class FakeDeadlineClock extends FakeClock {
@@ -36,7 +20,7 @@ const ms = (n: number): number => T0 + n * 1000;
 
 void describe('Pacer', () => {
   void it('at speed 1 waits for the arrival deltas, on time', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const pacer = new Pacer(1, clock);
     const lateness: number[] = [];
     for (const arrival of [0, 20, 20, 25, 1_025]) lateness.push(await pacer.wait(ms(arrival)));
@@ -46,21 +30,21 @@ void describe('Pacer', () => {
   });
 
   void it('at speed 10 runs ten times faster', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const pacer = new Pacer(10, clock);
     for (const arrival of [0, 20, 120, 1_120]) await pacer.wait(ms(arrival));
     assert.deepEqual(clock.sleeps, [2, 10, 100]);
   });
 
   void it('at speed 0.5 runs at half speed', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const pacer = new Pacer(0.5, clock);
     for (const arrival of [0, 100]) await pacer.wait(ms(arrival));
     assert.deepEqual(clock.sleeps, [200]);
   });
 
   void it('at max never sleeps and returns an already-resolved 0', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const pacer = new Pacer('max', clock);
     const first = pacer.wait(ms(0));
     const second = pacer.wait(ms(60_000));
@@ -71,7 +55,7 @@ void describe('Pacer', () => {
   });
 
   void it('reports lateness without sleeping after a pause longer than the gaps', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const pacer = new Pacer(1, clock);
     await pacer.wait(ms(0));
     clock.advance(500); // e.g. backpressure held the replay
@@ -83,7 +67,7 @@ void describe('Pacer', () => {
   });
 
   void it('reanchor avoids the catch-up burst after a pause', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const pacer = new Pacer(1, clock);
     await pacer.wait(ms(0));
     await pacer.wait(ms(10));
@@ -95,7 +79,7 @@ void describe('Pacer', () => {
   });
 
   void it('uses the clock’s precise sleepUntil when it has one', async () => {
-    const clock = new FakeDeadlineClock();
+    const clock = new FakeDeadlineClock(1_000);
     const pacer = new Pacer(2, clock);
     await pacer.wait(ms(0));
     await pacer.wait(ms(50));
@@ -120,8 +104,8 @@ void describe('Pacer', () => {
   });
 
   void it('rejects an invalid speed', () => {
-    assert.throws(() => new Pacer(0, new FakeClock()), ConfigError);
-    assert.throws(() => new Pacer(Number.NaN, new FakeClock()), ConfigError);
+    assert.throws(() => new Pacer(0, new FakeClock(1_000)), ConfigError);
+    assert.throws(() => new Pacer(Number.NaN, new FakeClock(1_000)), ConfigError);
   });
 });
 
