@@ -34,7 +34,10 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
     if (records.length === 0) return { batchItemFailures: [] };
     const result = processBatch(records, options.latencyThresholdMs);
     try {
-      await appendBatch(options.outputDir, result);
+      const { recovered } = await appendBatch(options.outputDir, result);
+      if (recovered.length > 0) {
+        logger.warn('rolled back the partial batch of a writer that died mid-append (it is retried in full)', { files: recovered });
+      }
     } catch (error) {
       logger.error('cannot write output; the batch will be retried', { error: error as Error, records: records.length });
       return { batchItemFailures: [{ itemIdentifier: (records[0] as BatchRecord).id }] };

@@ -24,6 +24,8 @@ export interface Config {
   edgePort: number;
   /** Records per handler invocation (Lambda's BatchSize). */
   batchSize: number;
+  /** A consumer worker whose shard lease has not been renewed for this long is taken over (ms). */
+  leaseDurationMs: number;
   logLevel: LogLevel;
 }
 
@@ -42,6 +44,7 @@ const DEFAULTS = {
   STATE_DIR: '.tick-replay',
   EDGE_PORT: '4566',
   BATCH_SIZE: '100',
+  LEASE_DURATION_MS: '5000',
   LOG_LEVEL: 'INFO',
 } as const;
 
@@ -115,6 +118,13 @@ export function resolveConfig(env: Env = process.env, overrides: ConfigOverrides
     stateDir: path.resolve(cwd, pick('STATE_DIR', overrides.stateDir, env, DEFAULTS.STATE_DIR)),
     edgePort: numberIn('EDGE_PORT', pick('EDGE_PORT', overrides.edgePort, env, DEFAULTS.EDGE_PORT), 0, 65_535, true),
     batchSize: numberIn('BATCH_SIZE', pick('BATCH_SIZE', overrides.batchSize, env, DEFAULTS.BATCH_SIZE), 1, 10_000, true),
+    leaseDurationMs: numberIn(
+      'LEASE_DURATION_MS',
+      pick('LEASE_DURATION_MS', overrides.leaseDurationMs, env, DEFAULTS.LEASE_DURATION_MS),
+      300,
+      600_000,
+      true,
+    ),
     logLevel,
   };
   return Object.freeze(config);

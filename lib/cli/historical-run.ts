@@ -9,18 +9,20 @@ import path from 'node:path';
 import { describeExit } from '../../infra/child-exit.ts';
 import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
 import { KinesisProducer } from '../aws/producer.ts';
-import { loadShardMap } from '../aws/shard-map.ts';
+import { listShards, loadShardMap } from '../aws/shard-map.ts';
+import { waitForCheckpoints } from '../consumer/checkpoint-wait.ts';
 import type { Config } from '../config.ts';
-import { AwsCallError, errorCode, TickReplayError } from '../errors.ts';
+import { AwsCallError, ConfigError, errorCode, TickReplayError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import { recordHasPrefix, recordPrefixForRun } from '../quotes/record.ts';
 import { DEAD_LETTERS_FILE, ERRORS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../output/log-files.ts';
 import { systemClock, type Clock } from '../replay/clock.ts';
 import { HistoricalSource, scanCsv, type CsvScan } from '../replay/historical-source.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
 import { replay, type QuoteEntry } from '../replay/replayer.ts';
-import { openAwsEnvironment } from './aws-environment.ts';
-import { createLocalConsumer } from './local-consumer.ts';
+import { openAwsEnvironment, type AwsEnvironment } from './aws-environment.ts';
+import { consumerLeases, createLocalConsumer } from './local-consumer.ts';
+import { consumerFilter } from './consume-command.ts';
+import { startWorkerPool } from './consumer-workers.ts';
 
 export interface HistoricalRunOptions {
   config: Config;
@@ -37,6 +39,8 @@ export interface HistoricalRunOptions {
   stackLogFile?: string;
   /** Pack quotes into KPL aggregated records (the aws-kinesis-agg format); default false. */
   aggregate?: boolean;
+  /** Consumer workers: 1 (default) runs in this process; N > 1 forks N worker processes. */
+  workers?: number;
 }
 
 export interface RunSummary {
@@ -79,6 +83,45 @@ function graceAfter(signal: AbortSignal | undefined, ms: number): AbortSignal {
   return controller.signal;
 }
 
+interface RunConsumer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Aborted when no consumer is left (every worker process died). */
+  failed: AbortSignal;
+}
+
+/**
+ * The run's consumer application: one worker in this process, or N worker processes sharing the
+ * shards. Either way it starts at the run's floors and consumes only the run's records.
+ */
+function startRunConsumer(options: {
+  aws: AwsEnvironment;
+  config: Config;
+  logger: Logger;
+  app: string;
+  run: string;
+  workers: number;
+  clock: Clock;
+}): RunConsumer {
+  const { aws, config, logger, app, run } = options;
+  if (options.workers === 1) {
+    const { mapping } = createLocalConsumer({ aws, config, logger, app, startingPosition: 'FLOOR', filter: consumerFilter(run), clock: options.clock });
+    return { start: () => mapping.start(), stop: () => mapping.stop(), failed: new AbortController().signal };
+  }
+  if (aws.endpointUrl === undefined) throw new ConfigError('--workers needs an AWS endpoint its worker processes can reach (AWS_ENDPOINT_URL)', { name: 'workers' });
+  const failed = new AbortController();
+  let pool: ReturnType<typeof startWorkerPool> | undefined;
+  return {
+    start: () => {
+      pool = startWorkerPool({ count: options.workers, endpointUrl: aws.endpointUrl ?? '', config, app, from: 'trim-horizon', run, logger });
+      pool.allDied.catch((error: unknown) => failed.abort(error));
+      return Promise.resolve();
+    },
+    stop: async () => pool?.stop(),
+    failed: failed.signal,
+  };
+}
+
 export async function runHistorical(options: HistoricalRunOptions): Promise<RunSummary> {
   const { config, logger, signal } = options;
   const clock = options.clock ?? systemClock;
@@ -107,22 +150,17 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
   });
 
   const run = randomUUID();
-  const runPrefix = recordPrefixForRun(run);
-  const { mapping, checkpoints } = createLocalConsumer({
-    aws,
-    config,
-    logger,
-    app: `run-${run}`,
-    // A one-shot run consumes what it produces: from the stream's end when it starts, and only
-    // records stamped with its run id (another replay may be writing to the same stream).
-    startingPosition: 'LATEST',
-    filter: (record) => recordHasPrefix(record.Data, runPrefix),
-    clock,
-  });
+  const app = `run-${run}`;
+  const leases = consumerLeases(aws, config, app);
+  // Set on each shard once Kinesis acknowledged the run's first record there.
+  const floors = new Map<string, Promise<void>>();
+  let consumer: RunConsumer | undefined;
 
   try {
+    consumer = startRunConsumer({ aws, config, logger, app, run, workers: options.workers ?? 1, clock });
     await prepareOutputDir(config.outputDir, { truncate: true });
-    await mapping.start();
+    await consumer.start();
+    const consumerFailed = consumer.failed;
     const source = new HistoricalSource(scan, { logger: logger.child('historical-source') });
     const producer = new KinesisProducer<QuoteEntry>({
       client: aws.clients.kinesis,
@@ -131,9 +169,14 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
       clock,
       logger: logger.child('producer'),
       aggregate: options.aggregate ?? false,
-      // Acknowledgements let the source drop its bookkeeping: memory stays flat as files grow.
       onAck: (acked) => {
+        // Acknowledgements let the source drop its bookkeeping: memory stays flat as files grow.
         for (const a of acked) source.acknowledge(a.entry.seq);
+        // A one-shot run consumes only what it produced: each shard's lease starts at the run's
+        // first record there (see LeaseTable.setFloor), whichever worker ends up holding it.
+        for (const a of acked) {
+          if (!floors.has(a.shardId)) floors.set(a.shardId, leases.setFloor(a.shardId, a.sequenceNumber));
+        }
       },
     });
     failure.signal.addEventListener('abort', () => producer.abort(failure.signal.reason as Error), { once: true });
@@ -154,15 +197,17 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
       sent: result.sent,
     });
     await producer.flush(stop);
-    await mapping.waitForPositions(producer.acknowledgedPositions(), stop);
+    await Promise.all(floors.values());
+    await waitForCheckpoints(leases, producer.acknowledgedPositions(), { signal: AbortSignal.any([stop, consumerFailed]), clock });
     if (failure.signal.aborted) throw failure.signal.reason;
+    if (consumerFailed.aborted) throw consumerFailed.reason;
     const seconds = (clock.now() - started) / 1000;
     logger.info('drained', {
       acknowledged: producer.stats.acked,
       unacknowledged: producer.stats.unacked,
       requests: producer.stats.requests,
       retriedEntries: producer.stats.retriedEntries,
-      invocations: mapping.stats.invocations,
+      consumerWorkers: options.workers ?? 1,
     });
 
     const out = (name: string): Promise<number> => countLines(path.join(config.outputDir, name));
@@ -188,9 +233,10 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
     throw new AwsCallError(`AWS call failed at ${aws.endpointUrl ?? 'AWS'}: ${errorCode(error) ?? (error as Error).message}`, {}, { cause: error });
   } finally {
     closing = true;
-    await mapping.stop();
-    // The run's consumer application is throw-away: leave no checkpoints behind.
-    await Promise.all([...mapping.processedPositions().keys()].map((shardId) => checkpoints.delete(shardId).catch(() => undefined)));
+    await consumer?.stop();
+    // The run's consumer application is throw-away: leave no leases behind.
+    const shards = await listShards(aws.clients.kinesis, config.streamName).catch(() => []);
+    await Promise.all(shards.map((shard) => leases.delete(shard.ShardId ?? '').catch(() => undefined)));
     await aws.close();
   }
 }

@@ -1,38 +1,52 @@
 /**
- * The consumer as it runs on this machine: the mid-price Lambda handler behind the local event
- * source mapping, with its logs following the CLI's routing. `run` and `up` differ only in the
- * consumer application, the starting position and the filter.
+ * One consumer worker as it runs on this machine: the mid-price Lambda handler behind the local
+ * event source mapping, sharing the shards of its consumer application with any other worker
+ * through leases, with its logs following the CLI's routing. `run`, `up` and `consume` differ
+ * only in the application, the starting position and the filter.
  */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import type { _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
 import { createMidPriceHandler } from '../../functions/mid-price.ts';
 import type { Config } from '../config.ts';
 import { EventSourceMapping, type StartingPosition } from '../consumer/event-source-mapping.ts';
 import { createLocalContext } from '../consumer/lambda-context.ts';
-import { DynamoShardCheckpoints } from '../consumer/shard-checkpoints.ts';
+import { LeaseTable } from '../consumer/lease-table.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createPowertoolsLogger } from '../logging/powertools-sink.ts';
 import type { Clock } from '../replay/clock.ts';
 import type { AwsEnvironment } from './aws-environment.ts';
 
 export interface LocalConsumerOptions {
-  aws: AwsEnvironment;
+  aws: Pick<AwsEnvironment, 'clients' | 'streamArn'>;
   config: Config;
   logger: Logger;
-  /** Consumer application: its checkpoints are its own. */
+  /** Consumer application: its leases and checkpoints are its own. */
   app: string;
   startingPosition: StartingPosition;
-  filter: (record: KinesisRecord) => boolean;
+  filter?: (record: KinesisRecord) => boolean;
   clock?: Clock;
 }
 
 export interface LocalConsumer {
   mapping: EventSourceMapping;
-  checkpoints: DynamoShardCheckpoints;
+  leases: LeaseTable;
+  workerId: string;
+}
+
+/** Unique per process and start: a restarted worker is a new owner (it must take its leases back). */
+export function newWorkerId(): string {
+  return `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+export function consumerLeases(aws: Pick<AwsEnvironment, 'clients'>, config: Config, app: string): LeaseTable {
+  return new LeaseTable(aws.clients.dynamodb, config.tableName, app, config.streamName);
 }
 
 export function createLocalConsumer(options: LocalConsumerOptions): LocalConsumer {
   const { aws, config, logger } = options;
-  const checkpoints = new DynamoShardCheckpoints(aws.clients.dynamodb, config.tableName, options.app, config.streamName);
+  const leases = consumerLeases(aws, config, options.app);
+  const workerId = newWorkerId();
   const handler = createMidPriceHandler({
     outputDir: config.outputDir,
     latencyThresholdMs: config.latencyThresholdMs,
@@ -40,7 +54,9 @@ export function createLocalConsumer(options: LocalConsumerOptions): LocalConsume
   });
   const mapping = new EventSourceMapping({
     kinesis: aws.clients.kinesis,
-    checkpoints,
+    leases,
+    workerId,
+    leaseDurationMs: config.leaseDurationMs,
     streamName: config.streamName,
     streamArn: aws.streamArn,
     region: config.region,
@@ -51,5 +67,5 @@ export function createLocalConsumer(options: LocalConsumerOptions): LocalConsume
     clock: options.clock,
     logger: logger.child('event-source-mapping'),
   });
-  return { mapping, checkpoints };
+  return { mapping, leases, workerId };
 }

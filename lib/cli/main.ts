@@ -3,95 +3,20 @@
  * output, and call the pipelines in lib/. Errors the user can fix print one specific line and
  * exit non-zero.
  */
-import { mkdirSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { resolveAggregate, resolveConfig, type Config, type ConfigOverrides } from '../config.ts';
+import { resolveAggregate, resolveConfig, type Config } from '../config.ts';
 import { TickReplayError } from '../errors.ts';
-import { createLogger, type Logger, type LogSink } from '../logging/logger.ts';
+import { createLogger } from '../logging/logger.ts';
 import { parseSpeed, type Speed } from '../replay/pacer.ts';
 import { runHistorical } from './historical-run.ts';
-import { createProgressReporter, type ProgressReporter } from './progress.ts';
 import { formatSummary, summaryJson } from './summary.ts';
 import { openAwsEnvironment } from './aws-environment.ts';
 import { registerFeedCommand } from './feed-command.ts';
 import { registerModeCommands } from './mode-commands.ts';
 import { runUp } from './up-command.ts';
-
-interface CommonFlags {
-  endpoint?: string;
-  stateDir?: string;
-  edgePort?: string;
-  stream?: string;
-  table?: string;
-  shards?: string;
-  logLevel?: string;
-}
-
-function addCommonOptions(command: Command): Command {
-  return command
-    .option('--endpoint <url>', 'AWS endpoint to use instead of starting the embedded stack (env AWS_ENDPOINT_URL)')
-    .option('--state-dir <dir>', 'where the embedded stack keeps its data (env STATE_DIR, default .tick-replay)')
-    .option('--edge-port <port>', 'port of the embedded stack edge endpoint (env EDGE_PORT, default 4566)')
-    .option('--stream <name>', 'Kinesis stream name (env STREAM_NAME)')
-    .option('--table <name>', 'DynamoDB state table name (env TABLE_NAME)')
-    .option('--shards <n>', 'shard count when the stream is created (env SHARD_COUNT, default 4)')
-    .option('--log-level <level>', 'DEBUG, INFO, WARN, ERROR or SILENT (env LOG_LEVEL)');
-}
-
-function commonOverrides(flags: CommonFlags): ConfigOverrides {
-  return {
-    endpointUrl: flags.endpoint,
-    stateDir: flags.stateDir,
-    edgePort: flags.edgePort,
-    streamName: flags.stream,
-    tableName: flags.table,
-    shardCount: flags.shards,
-    logLevel: flags.logLevel,
-  };
-}
-
-/**
- * On a terminal the progress bar owns stderr, so logs go to a file under the state directory;
- * otherwise JSON logs go to stderr (stdout stays for results).
- */
-function createCliLogger(config: Config, tty: boolean): { logger: Logger; logFile?: string } {
-  if (!tty) return { logger: createLogger({ service: 'tick-replay', level: config.logLevel }) };
-  const logFile = path.join(config.stateDir, 'logs', 'tick-replay.log');
-  mkdirSync(path.dirname(logFile), { recursive: true });
-  const sink: LogSink = (line) => appendFileSync(logFile, line + '\n');
-  return { logger: createLogger({ service: 'tick-replay', level: config.logLevel, sink }), logFile };
-}
-
-/** First Ctrl-C / SIGTERM stops cleanly (flush, drain); a second one exits at once. */
-function interruptSignal(logger: Logger): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void => {
-    if (controller.signal.aborted) {
-      process.stderr.write(`\ntick-replay: second ${name}, exiting now\n`);
-      process.exit(130);
-    }
-    logger.warn('stopping: flushing buffers and draining the consumer (press Ctrl-C again to exit at once)', { signal: name });
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
-/** What a long command needs around it: logs routed for the terminal, progress, and signals. */
-function startSession(config: Config): { logger: Logger; logFile?: string; progress: ProgressReporter; interrupt: ReturnType<typeof interruptSignal> } {
-  const tty = process.stderr.isTTY === true;
-  const { logger, logFile } = createCliLogger(config, tty);
-  if (logFile !== undefined) process.stderr.write(`tick-replay: logs in ${path.relative(process.cwd(), logFile)}\n`);
-  return { logger, logFile, progress: createProgressReporter({ tty, logger }), interrupt: interruptSignal(logger) };
-}
+import { registerConsumeCommand, workersOption } from './consume-command.ts';
+import { addCommonOptions, commonOverrides, interruptSignal, startSession, type CommonFlags } from './session.ts';
 
 function speedOption(value: string): Speed {
   try {
@@ -102,7 +27,15 @@ function speedOption(value: string): Speed {
 }
 
 /** Flags shared by the commands that replay through Kinesis into the handler (`run`, `up`). */
-type PipelineFlags = CommonFlags & { historical: string; out?: string; speed: Speed; threshold?: string; batchSize?: string; aggregate?: boolean };
+type PipelineFlags = CommonFlags & {
+  historical: string;
+  out?: string;
+  speed: Speed;
+  threshold?: string;
+  batchSize?: string;
+  aggregate?: boolean;
+  workers: number;
+};
 
 function pipelineConfig(flags: PipelineFlags): { config: Config; aggregate: boolean } {
   const config = resolveConfig(process.env, {
@@ -128,6 +61,7 @@ async function runCommand(flags: PipelineFlags): Promise<void> {
       onProgress: (done) => progress.update(done),
       stackLogFile: logFile,
       aggregate,
+      workers: flags.workers,
     });
     progress.stop();
     logger.info('run complete', { ...summary });
@@ -163,6 +97,7 @@ async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: s
       signal: interrupt.signal,
       stackLogFile: logFile,
       aggregate,
+      workers: flags.workers,
       onReady: ({ apiUrl, endpointUrl, liveUrl }) => {
         process.stdout.write(
           [
@@ -226,7 +161,8 @@ export function buildProgram(): Command {
       .addOption(new Option('--speed <speed>', '"max" (no waits), 1 (real time) or N (N times faster)').argParser(speedOption).default('max'))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
       .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)')
-      .option('--aggregate', 'pack quotes into KPL aggregated records (env AGGREGATE=true)'),
+      .option('--aggregate', 'pack quotes into KPL aggregated records (env AGGREGATE=true)')
+      .addOption(workersOption()),
   ).action(runCommand);
 
   addCommonOptions(
@@ -242,11 +178,13 @@ export function buildProgram(): Command {
       .addOption(new Option('--speed <speed>', '"max", 1 (real time) or N (N times faster)').argParser(speedOption).default(1))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
       .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)')
-      .option('--aggregate', 'pack quotes into KPL aggregated records (env AGGREGATE=true)'),
+      .option('--aggregate', 'pack quotes into KPL aggregated records (env AGGREGATE=true)')
+      .addOption(workersOption()),
   ).action(upCommand);
 
   registerFeedCommand(program);
   registerModeCommands(program);
+  registerConsumeCommand(program);
 
   addCommonOptions(
     program.command('stack').description('start the embedded AWS stack (Kinesis + DynamoDB on one edge port) until Ctrl-C'),

@@ -19,13 +19,15 @@ import { startFeedServer, type FeedServer } from '../live/feed-server.ts';
 import { LiveSource } from '../live/live-source.ts';
 import type { Logger } from '../logging/logger.ts';
 import { prepareOutputDir } from '../output/log-files.ts';
-import { recordHasPrefix, RUN_STAMPED_PREFIX } from '../quotes/record.ts';
 import { DynamoCheckpointStore } from '../replay/checkpoint-store.ts';
 import { ReplayEngine, replayerIdentity } from '../replay/engine.ts';
 import type { Speed } from '../replay/pacer.ts';
 import type { QuoteEntry } from '../replay/replayer.ts';
 import { openAwsEnvironment, type AwsEnvironment } from './aws-environment.ts';
-import { createLocalConsumer } from './local-consumer.ts';
+import { waitForCheckpoints } from '../consumer/checkpoint-wait.ts';
+import { consumerFilter, DEFAULT_APP } from './consume-command.ts';
+import { startWorkerPool } from './consumer-workers.ts';
+import { consumerLeases, createLocalConsumer } from './local-consumer.ts';
 
 export interface UpOptions {
   config: Config;
@@ -40,16 +42,29 @@ export interface UpOptions {
   stackLogFile?: string;
   /** Pack quotes into KPL aggregated records (the aws-kinesis-agg format); default false. */
   aggregate?: boolean;
+  /** Consumer workers: 1 (default) runs in this process; N > 1 forks N worker processes. */
+  workers?: number;
   /** Told where everything is once it is up. */
   onReady?: (info: { apiUrl: string; endpointUrl: string | undefined; liveUrl: string | undefined }) => void;
   onProgress?: (done: number, total: number) => void;
 }
 
-/** The consumer application of the long-running stack (its checkpoints persist across restarts). */
-export const CONSUMER_APP = 'mid-price';
-
 /** How long a stopping stack waits for the consumer to drain what was sent. */
 const DRAIN_MS = 10_000;
+
+/** One in-process worker, or a pool of worker processes (a dead pool is fatal). */
+async function startStackConsumer(options: UpOptions, aws: AwsEnvironment, fatal: AbortController): Promise<{ stop(): Promise<void> }> {
+  const { config, logger } = options;
+  const workers = options.workers ?? 1;
+  if (workers === 1) {
+    const { mapping } = createLocalConsumer({ aws, config, logger, app: DEFAULT_APP, startingPosition: 'TRIM_HORIZON', filter: consumerFilter(undefined) });
+    await mapping.start();
+    return mapping;
+  }
+  const pool = startWorkerPool({ count: workers, endpointUrl: aws.endpointUrl ?? '', config, app: DEFAULT_APP, from: 'trim-horizon', logger });
+  pool.allDied.catch((error: unknown) => fatal.abort(error));
+  return pool;
+}
 
 export async function runUp(options: UpOptions): Promise<void> {
   const { config, logger, signal } = options;
@@ -101,25 +116,18 @@ export async function runUp(options: UpOptions): Promise<void> {
     watch('the mode API (serverless-offline)', api.exited);
     if (signal.aborted || fatal.signal.aborted) return;
 
-    const { mapping } = createLocalConsumer({
-      aws,
-      config,
-      logger,
-      app: CONSUMER_APP,
-      // First start: everything in the stream; later starts resume after the checkpoints.
-      startingPosition: 'TRIM_HORIZON',
-      // Records of one-shot `run`s (stamped with their run id) are theirs, not ours.
-      filter: (record) => !recordHasPrefix(record.Data, RUN_STAMPED_PREFIX),
-    });
-    await mapping.start();
-    // Registered at once: whatever fails next, the consumer's poll loops are stopped.
+    // The consumer application of the long-running stack: from the start of the stream the first
+    // time, after its checkpoints later; records of one-shot `run`s are theirs, not ours.
+    const leases = consumerLeases(aws, config, DEFAULT_APP);
+    const consumer = await startStackConsumer(options, aws, fatal);
+    // Registered at once: whatever fails next, the consumer is stopped.
     const drainTargets: { producer?: KinesisProducer<QuoteEntry> } = {};
     stops.push({
       what: 'consumer',
       stop: async () => {
         const targets = drainTargets.producer?.acknowledgedPositions();
-        if (targets !== undefined && !fatal.signal.aborted) await mapping.waitForPositions(targets, AbortSignal.timeout(DRAIN_MS));
-        await mapping.stop();
+        if (targets !== undefined && !fatal.signal.aborted) await waitForCheckpoints(leases, targets, { signal: AbortSignal.timeout(DRAIN_MS) });
+        await consumer.stop();
       },
     });
 

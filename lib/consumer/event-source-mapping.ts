@@ -1,13 +1,17 @@
 /**
- * A local Kinesis event source mapping: what Lambda does on AWS, done by polling.
+ * A local Kinesis event source mapping: what Lambda does on AWS, done by polling, shared between
+ * worker processes through shard leases (lease-coordinator.ts) as the Kinesis Client Library does.
  *
- * For every shard: GetShardIterator (after the checkpoint, or at the starting position), then
- * GetRecords up to `batchSize`, invoke the handler with a real `KinesisStreamEvent`, and advance a
- * per-shard checkpoint in DynamoDB only after the handler succeeded. With ReportBatchItemFailures
- * semantics the checkpoint moves up to the record before the first reported failure and the batch
- * is retried from that record; a thrown error (or an unknown item identifier) retries the whole
- * batch. Retries back off with capped, jittered exponential delays and never skip a record:
- * Lambda's default (retry until success) — a poison record must be dead-lettered by the handler.
+ * For every shard this worker holds the lease of: GetShardIterator (after the lease's checkpoint,
+ * at its floor, or at the starting position), then GetRecords up to `batchSize`, invoke the
+ * handler with a real `KinesisStreamEvent`, and advance the checkpoint in the lease only after the
+ * handler succeeded. With ReportBatchItemFailures semantics the checkpoint moves up to the record
+ * before the first reported failure and the batch is retried from that record; a thrown error (or
+ * an unknown item identifier) retries the whole batch. Retries back off with capped, jittered
+ * exponential delays and never skip a record: Lambda's default (retry until success) — a poison
+ * record must be dead-lettered by the handler. A lost lease stops the shard after the invocation
+ * in progress; its checkpoint is refused, so the new owner resumes from the last one (at most
+ * that batch is processed twice).
  */
 import {
   GetRecordsCommand,
@@ -24,15 +28,25 @@ import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from '../aws/back
 import { isRetryableError } from '../aws/retryable.ts';
 import { listShards } from '../aws/shard-map.ts';
 import { toKinesisStreamEvent } from './kinesis-event.ts';
-import type { ShardCheckpointStore } from './shard-checkpoints.ts';
+import { DEFAULT_LEASE_DURATION_MS, LeaseCoordinator, type HeldLease } from './lease-coordinator.ts';
+import { LeaseLostError, type LeaseTable } from './lease-table.ts';
 
 export type BatchInvoker = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse | void | undefined>;
 
-export type StartingPosition = 'TRIM_HORIZON' | 'LATEST';
+/**
+ * Where a shard without a checkpoint starts: Lambda's TRIM_HORIZON or LATEST, or FLOOR (a one-shot
+ * run: wait until the lease has a floor, the first sequence number the run put on the shard).
+ */
+export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | 'FLOOR';
 
 export interface EventSourceMappingOptions {
   kinesis: Pick<KinesisClient, 'send'>;
-  checkpoints: ShardCheckpointStore;
+  /** The consumer application's leases (and checkpoints). */
+  leases: LeaseTable;
+  /** This worker's identity in the leases (unique per process). */
+  workerId: string;
+  /** A lease whose counter has not moved for this long is taken over (default 5 s). */
+  leaseDurationMs?: number;
   streamName: string;
   streamArn: string;
   region: string;
@@ -44,7 +58,6 @@ export interface EventSourceMappingOptions {
    * and count as processed, so the checkpoint moves past them.
    */
   filter?: (record: KinesisRecord) => boolean;
-  /** Where a shard without a checkpoint starts (Lambda's StartingPosition). */
   startingPosition: StartingPosition;
   /** Pause after an empty GetRecords (Lambda polls each shard about once a second; locally faster). */
   idlePollMs?: number;
@@ -82,8 +95,8 @@ export class EventSourceMapping {
   private readonly opts: Required<Omit<EventSourceMappingOptions, 'filter'>> & Pick<EventSourceMappingOptions, 'filter'>;
   private readonly processed = new Map<string, string>();
   private readonly stopController = new AbortController();
-  private loops: Promise<void>[] = [];
-  private progressListeners = new Set<() => void>();
+  private readonly loops = new Set<Promise<void>>();
+  private coordinator: LeaseCoordinator | undefined;
   readonly stats: MappingStats = { invocations: 0, records: 0, failedInvocations: 0, retriedRecords: 0 };
 
   constructor(options: EventSourceMappingOptions) {
@@ -91,6 +104,7 @@ export class EventSourceMapping {
     this.opts = {
       ...options,
       idlePollMs: options.idlePollMs ?? 200,
+      leaseDurationMs: options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       random: options.random ?? Math.random,
       clock: options.clock ?? systemClock,
@@ -100,52 +114,54 @@ export class EventSourceMapping {
   }
 
   /**
-   * Lists the shards and pins an iterator for each before resolving: records put after
-   * `start()` resolved are seen even with `LATEST`.
+   * Lists the shards and takes the free leases; resolves once the iterators of the shards held
+   * then are pinned, so records put after `start()` resolved are seen even with `LATEST`.
    */
   async start(): Promise<void> {
     const shards = await listShards(this.opts.kinesis, this.opts.streamName);
-    const iterators = await Promise.all(shards.map(async (s) => [s.ShardId ?? '', await this.initialIterator(s.ShardId ?? '')] as const));
-    this.opts.logger.info('event source mapping started', { stream: this.opts.streamName, shards: shards.length, batchSize: this.opts.batchSize });
-    this.loops = iterators.map(([shardId, iterator]) => this.pollShard(shardId, iterator));
+    const pinned: Promise<unknown>[] = [];
+    this.coordinator = new LeaseCoordinator({
+      table: this.opts.leases,
+      workerId: this.opts.workerId,
+      shardIds: shards.map((s) => s.ShardId ?? ''),
+      leaseDurationMs: this.opts.leaseDurationMs,
+      clock: this.opts.clock,
+      random: this.opts.random,
+      logger: this.opts.logger.child('leases', { worker: this.opts.workerId }),
+      onAcquired: (lease) => {
+        let ready = (): void => undefined;
+        pinned.push(new Promise<void>((resolve) => (ready = resolve)));
+        const loop = this.runShard(lease, ready).finally(() => this.loops.delete(loop));
+        this.loops.add(loop);
+      },
+    });
+    await this.coordinator.start();
+    await Promise.all(pinned);
+    this.opts.logger.info('event source mapping started', {
+      stream: this.opts.streamName,
+      app: this.opts.leases.app,
+      worker: this.opts.workerId,
+      shards: shards.length,
+      held: this.coordinator.heldShards().length,
+      batchSize: this.opts.batchSize,
+    });
   }
 
-  /** Stops polling after the invocation in progress (its checkpoint is written first). */
+  /** Stops polling after the invocations in progress (their checkpoints are written first), then releases the leases. */
   async stop(): Promise<void> {
     this.stopController.abort();
-    await Promise.all(this.loops);
-    this.notify();
+    await Promise.all([...this.loops]);
+    await this.coordinator?.stop();
   }
 
-  /** Sequence number of the last record processed, per shard. */
+  /** Shards whose lease this worker holds now. */
+  heldShards(): string[] {
+    return this.coordinator?.heldShards() ?? [];
+  }
+
+  /** Sequence number of the last record this worker processed, per shard. */
   processedPositions(): ReadonlyMap<string, string> {
     return this.processed;
-  }
-
-  /** Resolves once every shard has been processed up to (at least) the given sequence numbers. */
-  async waitForPositions(targets: ReadonlyMap<string, string>, signal?: AbortSignal): Promise<void> {
-    const reached = (): boolean =>
-      [...targets].every(([shardId, seq]) => {
-        const done = this.processed.get(shardId);
-        return done !== undefined && BigInt(done) >= BigInt(seq);
-      });
-    while (!reached()) {
-      if (signal?.aborted || this.stopController.signal.aborted) return;
-      await new Promise<void>((resolve) => {
-        const onAbort = (): void => resolve();
-        signal?.addEventListener('abort', onAbort, { once: true });
-        this.progressListeners.add(() => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        });
-      });
-    }
-  }
-
-  private notify(): void {
-    const listeners = [...this.progressListeners];
-    this.progressListeners.clear();
-    for (const listener of listeners) listener();
   }
 
   private async getIterator(shardId: string, type: ShardIteratorType, sequenceNumber?: string): Promise<string | undefined> {
@@ -160,10 +176,22 @@ export class EventSourceMapping {
     return out.ShardIterator;
   }
 
-  /** Iterator after the checkpoint, or at the starting position for a shard never consumed. */
-  private async initialIterator(shardId: string): Promise<string | undefined> {
-    const checkpoint = await this.opts.checkpoints.get(shardId);
-    if (checkpoint === undefined) return this.getIterator(shardId, this.opts.startingPosition);
+  /**
+   * Where a newly held lease starts: after its checkpoint, else at its floor, else at the starting
+   * position (FLOOR: wait for the floor to be set; undefined when stopped meanwhile).
+   */
+  private async initialIterator(lease: HeldLease, stop: AbortSignal): Promise<string | undefined> {
+    const { shardId } = lease;
+    let { checkpoint, floor } = lease.taken;
+    while (checkpoint === undefined && floor === undefined && this.opts.startingPosition === 'FLOOR') {
+      await this.opts.clock.sleep(this.opts.idlePollMs, stop);
+      if (stop.aborted) return undefined;
+      ({ checkpoint, floor } = await lease.refresh());
+    }
+    if (checkpoint === undefined) {
+      if (floor !== undefined) return this.getIterator(shardId, 'AT_SEQUENCE_NUMBER', floor);
+      return this.getIterator(shardId, this.opts.startingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON');
+    }
     this.processed.set(shardId, checkpoint);
     try {
       return await this.getIterator(shardId, 'AFTER_SEQUENCE_NUMBER', checkpoint);
@@ -175,19 +203,72 @@ export class EventSourceMapping {
     }
   }
 
-  private async pollShard(shardId: string, firstIterator: string | undefined): Promise<void> {
+  /** Processes one held lease until it is lost or the mapping stops. */
+  private async runShard(lease: HeldLease, pinned: () => void): Promise<void> {
     const { clock, logger, backoff, random } = this.opts;
-    const stop = this.stopController.signal;
+    const shardId = lease.shardId;
+    const stop = AbortSignal.any([this.stopController.signal, lease.signal]);
     const log = logger.child(logger === silentLogger ? 'silent' : 'event-source-mapping', { shard: shardId });
-    let iterator = firstIterator;
-    let pending: KinesisRecord[] = [];
     let attempt = 0;
     const pause = async (reason: string, error?: unknown): Promise<void> => {
       const delay = backoffDelayMs(attempt++, backoff, random);
       log.warn(reason, { attempt, delayMs: delay, error });
       await clock.sleep(delay, stop);
     };
+    try {
+      await this.processLease(lease, stop, log, pause, () => (attempt = 0), pinned);
+    } finally {
+      // Last checkpoint written: a lease another worker asked for can be handed over now.
+      await lease.stopped();
+    }
+  }
 
+  private async processLease(
+    lease: HeldLease,
+    stop: AbortSignal,
+    log: Logger,
+    pause: (reason: string, error?: unknown) => Promise<void>,
+    resetAttempts: () => void,
+    pinned: () => void,
+  ): Promise<void> {
+    const shardId = lease.shardId;
+    // A FLOOR start waits for the run to set the floor, which it does only once start() returned.
+    if (this.opts.startingPosition === 'FLOOR') pinned();
+    let iterator: string | undefined;
+    try {
+      for (;;) {
+        try {
+          iterator = await this.initialIterator(lease, stop);
+          break;
+        } catch (error) {
+          if (stop.aborted) return;
+          await pause('GetShardIterator failed, retrying', error);
+        }
+      }
+    } finally {
+      pinned();
+    }
+    if (stop.aborted) return;
+    try {
+      await this.pollShard(shardId, iterator, lease, stop, log, pause, resetAttempts);
+    } catch (error) {
+      if (!(error instanceof LeaseLostError)) throw error;
+      log.warn('lease lost mid-batch; the new owner resumes from the last checkpoint', { checkpoint: this.processed.get(shardId) });
+    }
+  }
+
+  private async pollShard(
+    shardId: string,
+    firstIterator: string | undefined,
+    lease: HeldLease,
+    stop: AbortSignal,
+    log: Logger,
+    pause: (reason: string, error?: unknown) => Promise<void>,
+    resetAttempts: () => void,
+  ): Promise<void> {
+    const { clock } = this.opts;
+    let iterator = firstIterator;
+    let pending: KinesisRecord[] = [];
     while (!stop.aborted) {
       if (pending.length === 0) {
         if (iterator === undefined) {
@@ -198,12 +279,12 @@ export class EventSourceMapping {
           const out = await this.opts.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.opts.batchSize }));
           pending = out.Records ?? [];
           iterator = out.NextShardIterator;
-          attempt = 0;
+          resetAttempts();
         } catch (error) {
           if (errorName(error) === 'ExpiredIteratorException') {
             const checkpoint = this.processed.get(shardId);
             log.info('shard iterator expired, resuming from the checkpoint', { checkpoint });
-            iterator = await this.resumeIterator(shardId, checkpoint, pause);
+            iterator = await this.resumeIterator(shardId, checkpoint, lease, stop, pause);
             continue;
           }
           if (!isRetryableError(error)) log.error('GetRecords failed with a non-retryable error; retrying', { error });
@@ -218,14 +299,14 @@ export class EventSourceMapping {
 
       const failureIndex = await this.invoke(shardId, pending, log);
       if (failureIndex === undefined) {
-        await this.commit(shardId, pending[pending.length - 1] as KinesisRecord, pause);
+        await this.commit(lease, pending[pending.length - 1] as KinesisRecord, stop, pause);
         this.stats.records += pending.length;
         pending = [];
-        attempt = 0;
+        resetAttempts();
         continue;
       }
       if (failureIndex > 0) {
-        await this.commit(shardId, pending[failureIndex - 1] as KinesisRecord, pause);
+        await this.commit(lease, pending[failureIndex - 1] as KinesisRecord, stop, pause);
         this.stats.records += failureIndex;
       }
       pending = pending.slice(failureIndex);
@@ -239,15 +320,17 @@ export class EventSourceMapping {
   private async resumeIterator(
     shardId: string,
     checkpoint: string | undefined,
+    lease: HeldLease,
+    stop: AbortSignal,
     pause: (reason: string, error?: unknown) => Promise<void>,
   ): Promise<string | undefined> {
     for (;;) {
       try {
-        return checkpoint === undefined
-          ? await this.getIterator(shardId, this.opts.startingPosition)
-          : await this.getIterator(shardId, 'AFTER_SEQUENCE_NUMBER', checkpoint);
+        if (checkpoint !== undefined) return await this.getIterator(shardId, 'AFTER_SEQUENCE_NUMBER', checkpoint);
+        // Nothing processed yet: where this lease started.
+        return await this.initialIterator(lease, stop);
       } catch (error) {
-        if (this.stopController.signal.aborted) return undefined;
+        if (stop.aborted) return undefined;
         await pause('GetShardIterator failed, retrying', error);
       }
     }
@@ -277,19 +360,28 @@ export class EventSourceMapping {
     }
   }
 
-  /** Writes the checkpoint (retrying until it sticks: moving on without it would lose the position). */
-  private async commit(shardId: string, record: KinesisRecord, pause: (reason: string, error?: unknown) => Promise<void>): Promise<void> {
+  /**
+   * Writes the checkpoint (retrying until it sticks: moving on without it would lose the
+   * position). Throws LeaseLostError when the lease went to another worker.
+   */
+  private async commit(
+    lease: HeldLease,
+    record: KinesisRecord,
+    stop: AbortSignal,
+    pause: (reason: string, error?: unknown) => Promise<void>,
+  ): Promise<void> {
     const sequenceNumber = record.SequenceNumber ?? '';
     for (;;) {
       try {
-        await this.opts.checkpoints.put(shardId, sequenceNumber);
+        await lease.checkpoint(sequenceNumber);
         break;
       } catch (error) {
-        if (this.stopController.signal.aborted) return;
+        if (error instanceof LeaseLostError) throw error;
+        // Stopping: leave the checkpoint where it was; the batch is processed again next time.
+        if (stop.aborted) return;
         await pause('checkpoint write failed, retrying', error);
       }
     }
-    this.processed.set(shardId, sequenceNumber);
-    this.notify();
+    this.processed.set(lease.shardId, sequenceNumber);
   }
 }

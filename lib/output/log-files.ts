@@ -1,11 +1,13 @@
 /**
  * The output directory: mid_prices.log, errors.log and dead_letters.log. Each batch is written
- * with one append per file, never one write per line.
+ * with one append per file, never one write per line, under a lock shared with any other process
+ * appending to the same directory (append-lock.ts).
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, appendFile, mkdir, open, stat, truncate, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describeFsError, errorCode, OutputError } from '../errors.ts';
+import { AppendLock } from './append-lock.ts';
 
 export const MID_PRICES_FILE = 'mid_prices.log';
 export const ERRORS_FILE = 'errors.log';
@@ -47,11 +49,25 @@ async function sizeOf(file: string): Promise<number> {
   }
 }
 
+/** One write(2) with O_APPEND: the kernel places it at the end as a whole, never split by another writer's. */
+async function appendWhole(file: string, text: string): Promise<void> {
+  const data = Buffer.from(text, 'utf8');
+  const handle = await open(file, 'a');
+  try {
+    const { bytesWritten } = await handle.write(data, 0, data.length);
+    // Only a full disk or a quota cuts a regular-file write short: fail, and the batch is rolled back.
+    if (bytesWritten !== data.length) throw Object.assign(new Error(`short write (${bytesWritten} of ${data.length} bytes)`), { code: 'ENOSPC' });
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
- * Appends are serialised per directory within this process: concurrent shards never interleave
- * inside one another's batch, and a rollback never cuts into another batch's lines.
+ * Appends are serialised per directory within this process (concurrent shards queue instead of
+ * contending for the lock); across processes the directory's AppendLock does the same.
  */
 const queues = new Map<string, Promise<unknown>>();
+const locks = new Map<string, AppendLock>();
 
 function serialised<T>(dir: string, task: () => Promise<T>): Promise<T> {
   const previous = queues.get(dir) ?? Promise.resolve();
@@ -64,31 +80,40 @@ function serialised<T>(dir: string, task: () => Promise<T>): Promise<T> {
   return run;
 }
 
+export interface AppendResult {
+  /** Files truncated back because an earlier writer died (or failed) half-way through its batch. */
+  recovered: string[];
+}
+
 /**
- * Appends one batch: all of it or none of it. When a file cannot be written, the files already
- * appended are truncated back to their size before the batch, so the retry that follows
+ * Appends one batch: all of it or none of it, also with other processes appending to the same
+ * directory. Under the directory's lock, the sizes before the batch are journaled; when a file
+ * cannot be written, every file is truncated back to them, so the retry that follows
  * (batchItemFailures) does not duplicate lines. Throws OutputError (retryable by the caller).
  */
-export function appendBatch(dir: string, batch: BatchLines): Promise<void> {
+export function appendBatch(dir: string, batch: BatchLines): Promise<AppendResult> {
   const parts = [
     { file: path.join(dir, MID_PRICES_FILE), lines: batch.midLines },
     { file: path.join(dir, ERRORS_FILE), lines: batch.errorLines },
     { file: path.join(dir, DEAD_LETTERS_FILE), lines: batch.deadLetterLines },
   ].filter((part) => part.lines.length > 0);
-  if (parts.length === 0) return Promise.resolve();
-  return serialised(dir, async () => {
-    const written: Array<{ file: string; size: number }> = [];
+  if (parts.length === 0) return Promise.resolve({ recovered: [] });
+  const key = path.resolve(dir);
+  let lock = locks.get(key);
+  if (lock === undefined) locks.set(key, (lock = new AppendLock(key)));
+  const held = lock;
+  return serialised(key, async () => {
     try {
-      for (const part of parts) {
-        const size = await sizeOf(part.file);
-        written.push({ file: part.file, size });
-        await appendFile(part.file, part.lines.join('\n') + '\n', 'utf8');
-      }
+      const { recovered } = await held.withLock(async (journal) => {
+        const sizes: Record<string, number> = {};
+        for (const part of parts) sizes[part.file] = await sizeOf(part.file);
+        await journal(sizes);
+        for (const part of parts) await appendWhole(part.file, part.lines.join('\n') + '\n');
+      });
+      return { recovered };
     } catch (error) {
-      const rollback = await Promise.allSettled(written.map((w) => truncate(w.file, w.size)));
-      const stuck = written.filter((_, i) => rollback[i]?.status === 'rejected').map((w) => w.file);
-      const detail = stuck.length === 0 ? '' : `; could not roll back ${stuck.join(', ')}`;
-      throw new OutputError(`cannot append to ${dir}: ${describeFsError(error)}${detail}`, { dir }, { cause: error });
+      if (error instanceof OutputError) throw error;
+      throw new OutputError(`cannot append to ${dir}: ${describeFsError(error)}`, { dir }, { cause: error });
     }
   });
 }

@@ -10,7 +10,8 @@ import { bootstrapResources } from '../../infra/bootstrap.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-stack.ts';
 import { createAwsClients, type AwsClients } from '../../lib/aws/clients.ts';
 import { EventSourceMapping, type BatchInvoker, type EventSourceMappingOptions } from '../../lib/consumer/event-source-mapping.ts';
-import { DynamoShardCheckpoints } from '../../lib/consumer/shard-checkpoints.ts';
+import { waitForCheckpoints } from '../../lib/consumer/checkpoint-wait.ts';
+import { LeaseTable } from '../../lib/consumer/lease-table.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
 import type { Clock } from '../../lib/replay/clock.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
@@ -63,10 +64,14 @@ describe('EventSourceMapping', () => {
     return new EventSourceMapping(options(names, invoke));
   }
 
+  const leases = (names: { streamName: string; tableName: string }): LeaseTable => new LeaseTable(clients.dynamodb, names.tableName, 'test-app', names.streamName);
+  let workers = 0;
+
   function options(names: { streamName: string; tableName: string }, invoke: BatchInvoker): EventSourceMappingOptions {
     return {
       kinesis: clients.kinesis,
-      checkpoints: new DynamoShardCheckpoints(clients.dynamodb, names.tableName, 'test-app', names.streamName),
+      leases: leases(names),
+      workerId: `worker-${++workers}`,
       streamName: names.streamName,
       streamArn,
       region: 'us-east-1',
@@ -161,7 +166,7 @@ describe('EventSourceMapping', () => {
     assert.equal(esm.stats.failedInvocations, 2);
   });
 
-  it('waits for positions: resolves once every shard reached the target sequence numbers', async () => {
+  it('checkpoints in the lease: waiting for checkpoints resolves once every shard reached its target', async () => {
     const names = await streamWith(6);
     const esm = mapping(names, () => Promise.resolve());
     await esm.start();
@@ -169,8 +174,14 @@ describe('EventSourceMapping', () => {
       new PutRecordsCommand({ StreamName: names.streamName, Records: [{ Data: Buffer.from('last'), PartitionKey: 'K' }] }),
     );
     const last = records.Records?.[0];
-    await esm.waitForPositions(new Map([[last?.ShardId ?? '', last?.SequenceNumber ?? '']]), AbortSignal.timeout(20_000));
+    const reached = await waitForCheckpoints(leases(names), new Map([[last?.ShardId ?? '', last?.SequenceNumber ?? '']]), { signal: AbortSignal.timeout(20_000) });
+    assert.equal(reached, true);
     assert.equal(esm.processedPositions().get(last?.ShardId ?? ''), last?.SequenceNumber);
+    assert.deepEqual(esm.heldShards(), [last?.ShardId]);
     await esm.stop();
+    // Released on stop: free for the next worker at once.
+    const [lease] = await leases(names).list([last?.ShardId ?? '']);
+    assert.equal(lease?.owner, undefined);
+    assert.equal(lease?.checkpoint, last?.SequenceNumber);
   });
 });

@@ -15,7 +15,7 @@ import { KinesisProducer } from '../../lib/aws/producer.ts';
 import { loadShardMap } from '../../lib/aws/shard-map.ts';
 import { EventSourceMapping } from '../../lib/consumer/event-source-mapping.ts';
 import { createLocalContext } from '../../lib/consumer/lambda-context.ts';
-import { DynamoShardCheckpoints } from '../../lib/consumer/shard-checkpoints.ts';
+import { LeaseTable } from '../../lib/consumer/lease-table.ts';
 import { ControlStore } from '../../lib/control/control-store.ts';
 import { startFeedServer, type FeedServer } from '../../lib/live/feed-server.ts';
 import { LiveSource } from '../../lib/live/live-source.ts';
@@ -70,7 +70,8 @@ describe('ReplayEngine', () => {
     const handler = createMidPriceHandler({ outputDir: tmp.join('out'), latencyThresholdMs: 20, logger: new PowertoolsLogger({ logLevel: 'SILENT' }) });
     mapping = new EventSourceMapping({
       kinesis: clients.kinesis,
-      checkpoints: new DynamoShardCheckpoints(clients.dynamodb, TABLE, 'engine-test', STREAM),
+      leases: new LeaseTable(clients.dynamodb, TABLE, 'engine-test', STREAM),
+      workerId: 'engine-test-worker',
       streamName: STREAM,
       streamArn,
       region: 'us-east-1',

@@ -1,0 +1,173 @@
+/**
+ * `tick-replay consume [--app NAME] [--workers N]`: the mid-price consumer on its own, attached to
+ * a running stack (the embedded one of `up`/`stack`, LocalStack, AWS). One worker runs in this
+ * process; with N > 1 this process supervises N worker processes that share the shards through
+ * leases. Each `--app` is an independent consumer application with its own leases and
+ * checkpoints: a second one reads the whole stream without touching the first.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { resolveConfig, type Config } from '../config.ts';
+import { ConfigError } from '../errors.ts';
+import type { Logger } from '../logging/logger.ts';
+import { prepareOutputDir } from '../output/log-files.ts';
+import { recordHasPrefix, recordPrefixForRun, RUN_STAMPED_PREFIX } from '../quotes/record.ts';
+import type { _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
+import type { StartingPosition } from '../consumer/event-source-mapping.ts';
+import { openAwsEnvironment } from './aws-environment.ts';
+import { startWorkerPool, type WorkerStart } from './consumer-workers.ts';
+import { createLocalConsumer } from './local-consumer.ts';
+import { addCommonOptions, commonOverrides, createCliLogger, interruptSignal, type CommonFlags } from './session.ts';
+
+/** The consumer application of the long-running stack (its checkpoints persist across restarts). */
+export const DEFAULT_APP = 'mid-price';
+
+const STARTS: Record<WorkerStart, StartingPosition> = { 'trim-horizon': 'TRIM_HORIZON', latest: 'LATEST', floor: 'FLOOR' };
+
+/**
+ * Which records a consumer application sees: a one-shot run's own (stamped with its id), or,
+ * for a long-running application, everything except the records of one-shot runs.
+ */
+export function consumerFilter(run: string | undefined): (record: KinesisRecord) => boolean {
+  if (run === undefined) return (record) => !recordHasPrefix(record.Data, RUN_STAMPED_PREFIX);
+  const prefix = recordPrefixForRun(run);
+  return (record) => recordHasPrefix(record.Data, prefix);
+}
+
+export interface ConsumerWorkerOptions {
+  config: Config;
+  app: string;
+  from: WorkerStart;
+  run?: string;
+  logger: Logger;
+  signal: AbortSignal;
+  /** How often to log the worker's counters (default 10 s). */
+  statsEveryMs?: number;
+}
+
+/** One worker in this process, until `signal` aborts; then it checkpoints and releases its leases. */
+export async function runConsumerWorker(options: ConsumerWorkerOptions): Promise<void> {
+  const { config, logger, signal } = options;
+  await prepareOutputDir(config.outputDir, { truncate: false });
+  const aws = await openAwsEnvironment(config, logger);
+  try {
+    const { mapping, workerId } = createLocalConsumer({
+      aws,
+      config,
+      logger,
+      app: options.app,
+      startingPosition: STARTS[options.from],
+      filter: consumerFilter(options.run),
+    });
+    await mapping.start();
+    const log = logger.child('consumer', { app: options.app, worker: workerId });
+    const stats = setInterval(() => log.info('consumer worker stats', { held: mapping.heldShards(), ...mapping.stats }), options.statsEveryMs ?? 10_000);
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    clearInterval(stats);
+    await mapping.stop();
+    log.info('consumer worker stopped', { ...mapping.stats });
+  } finally {
+    await aws.close();
+  }
+}
+
+/**
+ * `consume` attaches to a stack that is already running: AWS_ENDPOINT_URL/--endpoint, else the
+ * embedded stack's edge on this machine if one answers.
+ */
+async function attachEndpoint(config: Config): Promise<Config> {
+  if (config.endpointUrl !== undefined) return config;
+  const local = `http://127.0.0.1:${config.edgePort}`;
+  const healthy = await fetch(`${local}/_localstack/health`, { signal: AbortSignal.timeout(2_000) })
+    .then((response) => response.ok)
+    .catch(() => false);
+  if (!healthy) {
+    throw new ConfigError(
+      `no AWS endpoint: nothing answers on ${local}. Start the stack first (npx tick-replay up … or npx tick-replay stack), or set AWS_ENDPOINT_URL / --endpoint`,
+      { name: 'AWS_ENDPOINT_URL' },
+    );
+  }
+  return { ...config, endpointUrl: local };
+}
+
+function positiveInt(name: string, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be an integer between 1 and ${max}, got "${value}"`);
+    return n;
+  };
+}
+
+export const workersOption = (): Option =>
+  new Option('--workers <n>', 'consumer worker processes sharing the shards through leases').argParser(positiveInt('--workers', 32)).default(1);
+
+type ConsumeFlags = CommonFlags & {
+  app: string;
+  workers: number;
+  from: Exclude<WorkerStart, 'floor'>;
+  run?: string;
+  worker?: boolean;
+  out?: string;
+  threshold?: string;
+  batchSize?: string;
+  leaseMs?: string;
+};
+
+async function consumeCommand(flags: ConsumeFlags): Promise<void> {
+  const resolved = resolveConfig(process.env, {
+    ...commonOverrides(flags),
+    outputDir: flags.out,
+    latencyThresholdMs: flags.threshold,
+    batchSize: flags.batchSize,
+    leaseDurationMs: flags.leaseMs,
+  });
+  // A supervised worker logs JSON to stderr, which its supervisor routes.
+  const { logger, logFile } = createCliLogger(resolved, flags.worker !== true && process.stderr.isTTY === true);
+  if (logFile !== undefined) process.stderr.write(`tick-replay: logs in ${logFile}\n`);
+  const config = await attachEndpoint(resolved);
+  const interrupt = interruptSignal(logger);
+  // A worker whose supervisor is gone (even kill -9) stops too: its IPC channel closes.
+  const orphaned = new AbortController();
+  process.once('disconnect', () => orphaned.abort());
+  // The channel must not keep a stopped worker alive.
+  process.channel?.unref();
+  const signal = AbortSignal.any([interrupt.signal, orphaned.signal]);
+  // A run's workers wait for the floor the run sets on each shard (see LeaseTable.setFloor).
+  const from: WorkerStart = flags.run === undefined ? flags.from : 'floor';
+  try {
+    if (flags.worker === true || flags.workers === 1) {
+      await runConsumerWorker({ config, app: flags.app, from, run: flags.run, logger, signal });
+      return;
+    }
+    process.stdout.write(`tick-replay: ${flags.workers} consumer workers for application "${flags.app}" on ${config.endpointUrl ?? 'AWS'}, writing to ${config.outputDir}; Ctrl-C stops them\n`);
+    const pool = startWorkerPool({ count: flags.workers, endpointUrl: config.endpointUrl ?? '', config, app: flags.app, from: flags.from, run: flags.run, logger });
+    const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    try {
+      await Promise.race([stopped, pool.allDied]);
+    } finally {
+      await pool.stop();
+    }
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+export function registerConsumeCommand(program: Command): void {
+  addCommonOptions(
+    program
+      .command('consume')
+      .description('run the mid-price consumer against a running stack: N worker processes share the shards through DynamoDB leases')
+      .option('--app <name>', 'consumer application: its own leases and checkpoints, the whole stream', DEFAULT_APP)
+      .addOption(workersOption())
+      .addOption(new Option('--from <position>', 'where shards never consumed by this application start').choices(['trim-horizon', 'latest']).default('trim-horizon'))
+      .option('--out <dir>', 'output directory (env OUTPUT_DIR, default output); files are appended to')
+      .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
+      .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)')
+      .option('--lease-ms <ms>', 'lease duration: a silent worker\'s shards are taken over after it (env LEASE_DURATION_MS, default 5000)')
+      // Used by the supervisors (`consume --workers`, `run`, `up`) for their worker processes.
+      .addOption(new Option('--worker', 'run as one supervised worker').hideHelp())
+      .addOption(new Option('--run <id>', 'consume only the records of this one-shot run').hideHelp()),
+  ).action(consumeCommand);
+}

@@ -1,0 +1,138 @@
+/**
+ * Consumer worker processes: `consume --workers N`, `run --workers N` and `up --workers N` fork N
+ * copies of `tick-replay consume --worker`, which share the shards through leases. The pool
+ * forwards their JSON logs to this process's sink, reports a worker that dies (the others take
+ * its shards over once its leases expire), and stops them with SIGTERM (they finish the batch in
+ * hand, checkpoint and release their leases), SIGKILL after a grace period.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { describeExit, exitWithin, type ChildExit } from '../../infra/child-exit.ts';
+import type { Config } from '../config.ts';
+import { TickReplayError } from '../errors.ts';
+import type { Logger } from '../logging/logger.ts';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/tick-replay.js');
+
+/** `--from` of `consume`: Lambda's starting positions, plus `floor` for a one-shot run. */
+export type WorkerStart = 'trim-horizon' | 'latest' | 'floor';
+
+export interface WorkerPoolOptions {
+  count: number;
+  /** The endpoint every worker uses (the embedded stack's, LocalStack's…). */
+  endpointUrl: string;
+  config: Config;
+  app: string;
+  from: Exclude<WorkerStart, 'floor'>;
+  /** Consume only the records of this `run` (its id), from the floor the run sets. */
+  run?: string;
+  logger: Logger;
+  /** How long stop() waits for a graceful exit before SIGKILL. */
+  stopGraceMs?: number;
+}
+
+export class WorkerPoolError extends TickReplayError {}
+
+export interface WorkerPool {
+  readonly pids: readonly number[];
+  /** Rejects with WorkerPoolError when every worker has died on its own (nothing consumes any more). */
+  readonly allDied: Promise<never>;
+  alive(): number;
+  stop(): Promise<void>;
+}
+
+/** The `consume --worker` command line for one worker (flags rather than env: visible in `ps`). */
+export function workerArgs(options: Omit<WorkerPoolOptions, 'count' | 'logger' | 'stopGraceMs'>): string[] {
+  const { config } = options;
+  return [
+    'consume',
+    '--worker',
+    '--endpoint',
+    options.endpointUrl,
+    '--app',
+    options.app,
+    // A run's workers start at the run's floor; `--run` implies it.
+    ...(options.run === undefined ? ['--from', options.from] : ['--run', options.run]),
+    '--out',
+    config.outputDir,
+    '--stream',
+    config.streamName,
+    '--table',
+    config.tableName,
+    '--batch-size',
+    String(config.batchSize),
+    '--threshold',
+    String(config.latencyThresholdMs),
+    '--lease-ms',
+    String(config.leaseDurationMs),
+    '--log-level',
+    config.logLevel,
+  ];
+}
+
+export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
+  const { logger } = options;
+  const args = workerArgs(options);
+  const children: Array<{ child: ChildProcess; exited: Promise<ChildExit> }> = [];
+  let stopping = false;
+  let dead = 0;
+  let failAll: (error: WorkerPoolError) => void = () => undefined;
+  const allDied = new Promise<never>((_, reject) => (failAll = reject));
+  // Nobody may be listening (a pool stopped normally): an unobserved rejection must not crash.
+  allDied.catch(() => undefined);
+
+  for (let i = 0; i < options.count; i++) {
+    const child = fork(BIN, args, {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      // Its own process group: Ctrl-C on the terminal reaches only this supervisor, which stops
+      // the workers in order (a worker still stops if the supervisor dies: its IPC channel closes).
+      detached: true,
+      env: { ...process.env, AWS_REGION: options.config.region },
+    });
+    const worker = i + 1;
+    // Workers log JSON lines to stderr: into this process's sink, so the routing (terminal → log
+    // file, otherwise stderr) is the same for every process.
+    if (child.stderr !== null) {
+      createInterface({ input: child.stderr }).on('line', (line) => {
+        if (line.startsWith('{')) logger.sink(line);
+        else if (line.trim() !== '') logger.warn('consumer worker wrote', { worker, pid: child.pid, line });
+      });
+    }
+    const exited = new Promise<ChildExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    void exited.then((exit) => {
+      if (stopping) return;
+      dead++;
+      logger.error('consumer worker died; the other workers take its shards over when its leases expire', {
+        worker,
+        pid: child.pid,
+        exit: describeExit(exit),
+        alive: options.count - dead,
+      });
+      if (dead === options.count) failAll(new WorkerPoolError(`all ${options.count} consumer workers died (last: ${describeExit(exit)})`));
+    });
+    children.push({ child, exited });
+  }
+  logger.info('consumer workers started', { count: options.count, app: options.app, pids: children.map((c) => c.child.pid) });
+
+  return {
+    pids: children.map((c) => c.child.pid ?? -1),
+    allDied,
+    alive: () => children.filter((c) => c.child.exitCode === null && c.child.signalCode === null).length,
+    stop: async () => {
+      stopping = true;
+      await Promise.all(
+        children.map(async ({ child, exited }) => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill('SIGTERM');
+          if ((await exitWithin(exited, options.stopGraceMs ?? 15_000)) === undefined) {
+            logger.warn('consumer worker did not stop in time; killing it', { pid: child.pid });
+            child.kill('SIGKILL');
+            await exited;
+          }
+        }),
+      );
+    },
+  };
+}

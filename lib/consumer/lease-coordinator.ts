@@ -1,0 +1,208 @@
+/**
+ * One worker's side of the shard leases (the KCL's LeaseCoordinator): every third of a lease
+ * period it renews what it holds, lists all leases, and takes or asks for what the balance rules
+ * (lease-balance.ts) say. Each lease it holds is handed to the consumer as a `HeldLease` whose
+ * signal aborts when the lease is lost or another worker asked for it; in the second case the
+ * lease is transferred once the consumer reports it stopped (its last batch checkpointed). On
+ * stop, held leases are released so that other workers take them at once.
+ */
+import { errorName } from '../errors.ts';
+import { silentLogger, type Logger } from '../logging/logger.ts';
+import { systemClock, type Clock } from '../replay/clock.ts';
+import { observeLeases, planLeases, type LeaseObservation } from './lease-balance.ts';
+import { LeaseLostError, type Lease, type LeaseTable } from './lease-table.ts';
+
+export const DEFAULT_LEASE_DURATION_MS = 5_000;
+
+export interface HeldLease {
+  readonly shardId: string;
+  /** The lease as it was when taken: where processing starts (checkpoint, else floor). */
+  readonly taken: Lease;
+  /** Aborted when the lease is lost, asked for by another worker, or the coordinator stops: stop processing the shard. */
+  readonly signal: AbortSignal;
+  /** Conditional checkpoint; throws LeaseLostError (and aborts `signal`) when the lease was lost. */
+  checkpoint(sequenceNumber: string): Promise<void>;
+  /** The lease as stored now (to wait for a floor to appear). */
+  refresh(): Promise<Lease>;
+  /** The consumer stopped processing the shard (last checkpoint written): a requested handoff happens now. */
+  stopped(): Promise<void>;
+}
+
+export interface LeaseCoordinatorOptions {
+  table: LeaseTable;
+  workerId: string;
+  shardIds: readonly string[];
+  onAcquired: (lease: HeldLease) => void;
+  leaseDurationMs?: number;
+  clock?: Clock;
+  random?: () => number;
+  logger?: Logger;
+}
+
+interface Holding {
+  lease: HeldLease;
+  controller: AbortController;
+  /** The worker that asked for this lease, once one did. */
+  handoffTo?: string;
+}
+
+export class LeaseCoordinator {
+  private readonly held = new Map<string, Holding>();
+  private observations = new Map<string, LeaseObservation>();
+  private readonly stopController = new AbortController();
+  private loop: Promise<void> | undefined;
+  private readonly leaseDurationMs: number;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly logger: Logger;
+  readonly stats = { taken: 0, handedOver: 0, received: 0, lost: 0, renewals: 0 };
+
+  constructor(private readonly opts: LeaseCoordinatorOptions) {
+    this.leaseDurationMs = opts.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS;
+    this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? Math.random;
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  get workerId(): string {
+    return this.opts.workerId;
+  }
+
+  heldShards(): string[] {
+    return [...this.held.keys()];
+  }
+
+  /** Runs the first round (so leases free at start are held when this resolves), then keeps going. */
+  async start(): Promise<void> {
+    await this.round();
+    this.loop = this.run();
+  }
+
+  /** Stops renewing and releases every lease still held (call after processing stopped). */
+  async stop(): Promise<void> {
+    this.stopController.abort();
+    await this.loop;
+    const holdings = [...this.held.values()];
+    this.held.clear();
+    for (const h of holdings) h.controller.abort();
+    await Promise.all(
+      holdings.map((h) =>
+        this.opts.table.release(h.lease.shardId, this.opts.workerId).catch((error: unknown) => {
+          this.logger.warn('could not release a lease; it will expire instead', { shard: h.lease.shardId, error });
+        }),
+      ),
+    );
+    if (holdings.length > 0) this.logger.info('leases released', { shards: holdings.map((h) => h.lease.shardId) });
+  }
+
+  private async run(): Promise<void> {
+    const interval = this.leaseDurationMs / 3;
+    while (!this.stopController.signal.aborted) {
+      await this.clock.sleep(interval, this.stopController.signal);
+      if (this.stopController.signal.aborted) return;
+      try {
+        await this.round();
+      } catch (error) {
+        // A failed round is retried next time; held leases stay valid until they expire.
+        this.logger.warn('lease round failed; retrying', { error });
+      }
+    }
+  }
+
+  private lose(shardId: string, reason: string): void {
+    const holding = this.held.get(shardId);
+    if (holding === undefined) return;
+    this.held.delete(shardId);
+    this.stats.lost++;
+    holding.controller.abort(new LeaseLostError(shardId, this.opts.workerId));
+    this.logger.warn('lease lost; stopping the shard', { shard: shardId, reason });
+  }
+
+  private async round(): Promise<void> {
+    const { table, workerId } = this.opts;
+    await Promise.all(
+      [...this.held.keys()].map(async (shardId) => {
+        try {
+          this.noticeHandoff(await table.renew(shardId, workerId));
+          this.stats.renewals++;
+        } catch (error) {
+          if (error instanceof LeaseLostError) this.lose(shardId, 'taken over by another worker');
+          else this.logger.warn('lease renewal failed; retrying next round', { shard: shardId, error: errorName(error) });
+        }
+      }),
+    );
+    if (this.stopController.signal.aborted) return;
+    const leases = await table.list(this.opts.shardIds);
+    const now = this.clock.now();
+    this.observations = observeLeases(this.observations, leases, now);
+    // The table is the truth: a lease listed under another owner is not ours any more.
+    for (const lease of leases) if (this.held.has(lease.shardId) && lease.owner !== workerId) this.lose(lease.shardId, `now owned by ${lease.owner ?? 'nobody'}`);
+    // Handed over to this worker by its previous owner.
+    for (const lease of leases) {
+      if (lease.owner === workerId && !this.held.has(lease.shardId) && !this.stopController.signal.aborted) {
+        this.stats.received++;
+        this.logger.info('lease received', { shard: lease.shardId, checkpoint: lease.checkpoint });
+        this.hold(lease);
+      }
+    }
+    const plan = planLeases(leases, this.observations, workerId, now, this.leaseDurationMs, this.random);
+    for (const lease of plan.take) await this.take(lease);
+    if (plan.steal !== undefined && !this.stopController.signal.aborted && (await table.requestHandoff(plan.steal, workerId))) {
+      this.logger.info('lease requested from a busier worker', { shard: plan.steal.shardId, owner: plan.steal.owner, target: plan.target });
+    }
+  }
+
+  /** Another worker asked for a lease held here: stop its shard; `stopped()` then transfers it. */
+  private noticeHandoff(lease: Lease): void {
+    const holding = this.held.get(lease.shardId);
+    if (holding === undefined || lease.pendingOwner === undefined || lease.pendingOwner === this.opts.workerId) return;
+    if (holding.handoffTo !== undefined) return;
+    holding.handoffTo = lease.pendingOwner;
+    this.logger.info('handing a lease over after the batch in hand', { shard: lease.shardId, to: lease.pendingOwner });
+    holding.controller.abort();
+  }
+
+  private async take(lease: Lease): Promise<void> {
+    if (this.stopController.signal.aborted) return;
+    const taken = await this.opts.table.take(lease, this.opts.workerId);
+    if (taken === undefined) return;
+    this.stats.taken++;
+    this.logger.info('lease taken', { shard: lease.shardId, from: lease.owner, checkpoint: taken.checkpoint });
+    this.hold(taken);
+  }
+
+  private hold(taken: Lease): void {
+    const { table, workerId } = this.opts;
+    const lease = taken;
+    const controller = new AbortController();
+    const held: HeldLease = {
+      shardId: lease.shardId,
+      taken,
+      signal: AbortSignal.any([controller.signal, this.stopController.signal]),
+      checkpoint: async (sequenceNumber) => {
+        try {
+          this.noticeHandoff(await table.checkpoint(lease.shardId, workerId, sequenceNumber));
+        } catch (error) {
+          if (error instanceof LeaseLostError) this.lose(lease.shardId, 'checkpoint refused: no longer the owner');
+          throw error;
+        }
+      },
+      refresh: async () => (await table.list([lease.shardId]))[0] ?? taken,
+      stopped: async () => {
+        const holding = this.held.get(lease.shardId);
+        if (holding?.lease !== held || holding.handoffTo === undefined) return;
+        this.held.delete(lease.shardId);
+        try {
+          await table.transfer(lease.shardId, workerId, holding.handoffTo);
+          this.stats.handedOver++;
+          this.logger.info('lease handed over', { shard: lease.shardId, to: holding.handoffTo });
+        } catch (error) {
+          // Lost meanwhile, or DynamoDB failed: either way the lease expires and is taken over.
+          this.logger.warn('lease handover failed; it will expire and be taken over', { shard: lease.shardId, error });
+        }
+      },
+    };
+    this.held.set(lease.shardId, { lease: held, controller });
+    this.opts.onAcquired(held);
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * A cross-process lock on an output directory, with an undo journal, so that several consumer
+ * processes can append batches to the same files: batches never interleave, and a writer killed
+ * half-way through a batch (kill -9, power to the process cut) leaves no torn line behind.
+ *
+ * - The lock is a file created atomically with link(2) (fails with EEXIST when held). Its content
+ *   names the holder (pid, host, a per-process nonce).
+ * - A lock whose holder is gone is broken: same host → the pid no longer runs (or is a zombie);
+ *   another host (a shared volume) → it was taken over `foreignStaleMs` ago. Breaking is itself
+ *   guarded by a short-lived second lock, and only the very lock file judged stale is removed.
+ * - Before appending, the holder writes a journal: the size of every file it is about to append
+ *   to, and deletes it once the batch is complete. Whoever takes the lock and finds a journal
+ *   rolls those files back to the journal sizes — a dead holder's partial batch disappears, and
+ *   since its checkpoint was never written, the batch is processed again in full. A holder whose
+ *   append fails rolls back the same way before it lets go.
+ *
+ * Node has no flock(2); link + pid checks are what lockfile libraries do too, with the journal
+ * added for all-or-nothing batches.
+ */
+import { randomUUID } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
+import { link, readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { errorCode, OutputError } from '../errors.ts';
+
+export const LOCK_FILE = '.append.lock';
+export const JOURNAL_FILE = '.append.journal';
+
+interface Holder {
+  pid: number;
+  host: string;
+  nonce: string;
+}
+
+interface Journal {
+  sizes: Record<string, number>;
+}
+
+export interface AppendLockOptions {
+  /** A lock held by another host is considered abandoned after this long (default 30 s). */
+  foreignStaleMs?: number;
+  /** Give up (OutputError; the batch is retried) after waiting this long for a live holder. */
+  waitLimitMs?: number;
+}
+
+const PROCESS_NONCE = randomUUID();
+const ME: Holder = { pid: process.pid, host: os.hostname(), nonce: PROCESS_NONCE };
+const ME_TEXT = JSON.stringify(ME);
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Zombies still answer kill(pid, 0): read the process state where /proc exists. */
+async function isRunning(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return errorCode(error) === 'EPERM';
+  }
+  const procStat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // Field 3, after the parenthesised command name (which may itself contain spaces or parens).
+  const state = procStat?.slice(procStat.lastIndexOf(')') + 2, procStat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
+}
+
+function parseHolder(text: string): Holder | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<Holder>;
+    return typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.nonce === 'string' ? (value as Holder) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readOrUndefined(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function unlinkIfPresent(file: string): Promise<void> {
+  await unlink(file).catch((error: unknown) => {
+    if (errorCode(error) !== 'ENOENT') throw error;
+  });
+}
+
+export class AppendLock {
+  private readonly lockPath: string;
+  private readonly breakPath: string;
+  private readonly journalPath: string;
+  /** This process's holder file, hard-linked as the lock on every acquisition. */
+  private readonly mine: string;
+  private mineWritten = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly options: AppendLockOptions = {},
+  ) {
+    this.lockPath = path.join(dir, LOCK_FILE);
+    this.breakPath = path.join(dir, `${LOCK_FILE}.break`);
+    this.journalPath = path.join(dir, JOURNAL_FILE);
+    this.mine = this.holderFile(ME);
+  }
+
+  private holderFile(holder: Holder): string {
+    return path.join(this.dir, `${LOCK_FILE}.${holder.pid}.${holder.nonce.slice(0, 8)}`);
+  }
+
+  /**
+   * Runs `task` holding the lock. `task` gets `journal(sizes)`, to call before its first append.
+   * A journal left by an earlier holder (it died, or its own rollback failed) is rolled back
+   * first; if `task` throws, its own journal is rolled back before the lock is released.
+   * Resolves to `task`'s result and the files rolled back for a dead writer.
+   * Callers serialise within the process (one acquisition at a time per directory).
+   */
+  async withLock<T>(task: (journal: (sizes: Record<string, number>) => Promise<void>) => Promise<T>): Promise<{ result: T; recovered: string[] }> {
+    await this.acquire();
+    try {
+      const recovered = await this.rollBack();
+      let result: T;
+      try {
+        result = await task((sizes) => writeFile(this.journalPath, JSON.stringify({ sizes } satisfies Journal)));
+      } catch (error) {
+        await this.rollBack().catch((rollbackError: unknown) => {
+          throw new OutputError(
+            `${(error as Error).message}; rolling back failed too (the next writer retries): ${(rollbackError as Error).message}`,
+            { dir: this.dir },
+            { cause: error },
+          );
+        });
+        throw error;
+      }
+      await unlinkIfPresent(this.journalPath);
+      return { result, recovered };
+    } finally {
+      await unlinkIfPresent(this.lockPath);
+    }
+  }
+
+  private async acquire(): Promise<void> {
+    if (!this.mineWritten) {
+      await writeFile(this.mine, ME_TEXT);
+      this.mineWritten = true;
+      // Tidy on a normal exit; after kill -9 the next writer that breaks our lock removes it.
+      process.once('exit', () => {
+        try {
+          unlinkSync(this.mine);
+        } catch {
+          // Already gone.
+        }
+      });
+    }
+    const waitLimit = this.options.waitLimitMs ?? 30_000;
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await link(this.mine, this.lockPath);
+        return;
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') {
+          // Our holder file vanished (someone cleaned the directory): write it again.
+          await writeFile(this.mine, ME_TEXT);
+          continue;
+        }
+        if (errorCode(error) !== 'EEXIST') throw error;
+      }
+      const seen = await readOrUndefined(this.lockPath);
+      if (seen === undefined) continue;
+      if (await this.isAbandoned(seen, this.lockPath)) {
+        await this.breakLock(seen);
+        continue;
+      }
+      if (Date.now() - started > waitLimit) {
+        throw new OutputError(`output directory ${this.dir} stayed locked by ${seen.trim()} for ${waitLimit} ms`, { dir: this.dir });
+      }
+      // Holders keep the lock for one batch (about a millisecond): poll briefly, with jitter.
+      await sleep(Math.min(20, 1 + attempt) * (0.5 + Math.random()));
+    }
+  }
+
+  private async isAbandoned(text: string, file: string): Promise<boolean> {
+    const holder = parseHolder(text);
+    if (holder !== undefined && holder.host === ME.host) return !(await isRunning(holder.pid));
+    // Another host, or unreadable content (a holder file is written before it is ever linked, so
+    // this is not a lock in the making): judge by age. link(2) updates the inode's ctime.
+    const info = await stat(file).catch(() => undefined);
+    return info !== undefined && Date.now() - info.ctimeMs > (this.options.foreignStaleMs ?? 30_000);
+  }
+
+  /** Removes the lock file if it is still the abandoned one that was seen. */
+  private async breakLock(seen: string): Promise<void> {
+    try {
+      await link(this.mine, this.breakPath);
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') throw error;
+      // Another process is breaking it; if that one died while doing so, clear its guard.
+      const breaker = await readOrUndefined(this.breakPath);
+      if (breaker !== undefined && (await this.isAbandoned(breaker, this.breakPath))) await unlinkIfPresent(this.breakPath);
+      else await sleep(2);
+      return;
+    }
+    try {
+      if ((await readOrUndefined(this.lockPath)) === seen) {
+        await unlinkIfPresent(this.lockPath);
+        const holder = parseHolder(seen);
+        if (holder !== undefined && holder.host === ME.host) await unlinkIfPresent(this.holderFile(holder));
+      }
+    } finally {
+      await unlinkIfPresent(this.breakPath);
+    }
+  }
+
+  /**
+   * A journal present under the lock belongs to a batch that never completed (its writer died,
+   * or failed and could not roll back): truncates its files back to the sizes before it.
+   */
+  private async rollBack(): Promise<string[]> {
+    const text = await readOrUndefined(this.journalPath);
+    if (text === undefined) return [];
+    let journal: Journal | undefined;
+    try {
+      journal = JSON.parse(text) as Journal;
+    } catch {
+      // Cut short while being written: its writer had not appended anything yet.
+    }
+    const rolledBack: string[] = [];
+    for (const [file, size] of Object.entries(journal?.sizes ?? {})) {
+      const now = await stat(file).catch(() => undefined);
+      if (now !== undefined && now.size > size) {
+        await truncate(file, size);
+        rolledBack.push(file);
+      }
+    }
+    await unlinkIfPresent(this.journalPath);
+    return rolledBack;
+  }
+}
