@@ -1,0 +1,35 @@
+/**
+ * A separate writer process for the append-lock tests:
+ *
+ *   node --import tsx test/support/append-writer.ts <dir> <writer> <batches> <lines>
+ *     appends <batches> batches of <lines> mid lines (and one error line each) with appendBatch
+ *   node --import tsx test/support/append-writer.ts <dir> <writer> die
+ *     takes the lock, journals, appends half a batch ending mid-line, then SIGKILLs itself
+ */
+import { appendFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { AppendLock } from '../../lib/output/append-lock.ts';
+import { appendBatch, ERRORS_FILE, MID_PRICES_FILE } from '../../lib/output/log-files.ts';
+
+const [dir = '', writer = '', batchesArg = '', linesArg = '0'] = process.argv.slice(2);
+
+/** A line that says who wrote it and where it belongs, long enough that a torn one is visible. */
+export const lineFor = (w: string, batch: number, line: number): string => `${w} b${batch} l${line} ${'x'.repeat(40)} end`;
+
+if (batchesArg === 'die') {
+  const file = path.join(dir, MID_PRICES_FILE);
+  await new AppendLock(dir).withLock(async (journal) => {
+    await journal({ [file]: (await stat(file)).size });
+    await appendFile(file, `${lineFor(writer, 0, 0)}\n${writer} b0 l1 cut sho`);
+    process.kill(process.pid, 'SIGKILL');
+  });
+} else {
+  for (let b = 0; b < Number(batchesArg); b++) {
+    await appendBatch(dir, {
+      midLines: Array.from({ length: Number(linesArg) }, (_, l) => lineFor(writer, b, l)),
+      errorLines: [`${writer} error ${b}`],
+      deadLetterLines: [],
+    });
+  }
+  process.stdout.write(`${ERRORS_FILE} done\n`);
+}
