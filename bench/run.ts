@@ -32,19 +32,29 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS = path.join(HERE, 'results');
 const logger = createLogger({ service: 'bench', level: 'WARN' });
 
-function parseArgs(argv: string[]): { quotes: number; rssCheck: boolean } {
+/**
+ * Records per handler invocation in the pipeline variants. Lambda allows up to 10,000 for Kinesis;
+ * 1,000 amortises the per-batch round trips (GetRecords, lock, checkpoint) on the emulator.
+ */
+const DEFAULT_BATCH_SIZE = 1_000;
+
+function parseArgs(argv: string[]): { quotes: number; rssCheck: boolean; batchSize: number } {
   let quotes = 1_000_000;
   let rssCheck = true;
+  let batchSize = DEFAULT_BATCH_SIZE;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quotes') {
       quotes = Number(argv[++i]);
       if (!Number.isInteger(quotes) || quotes < 1000) throw new Error('--quotes must be an integer >= 1000');
+    } else if (arg === '--batch-size') {
+      batchSize = Number(argv[++i]);
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new Error('--batch-size must be an integer from 1 to 10000');
     } else if (arg === '--no-rss-check') rssCheck = false;
     else if (arg === '--rss-check') rssCheck = true;
-    else throw new Error(`unknown argument ${arg} (use --quotes N, --no-rss-check)`);
+    else throw new Error(`unknown argument ${arg} (use --quotes N, --batch-size N, --no-rss-check)`);
   }
-  return { quotes, rssCheck };
+  return { quotes, rssCheck, batchSize };
 }
 
 const log = (text: string): void => {
@@ -107,50 +117,32 @@ async function withStack<T>(dir: string, body: (stack: EmbeddedStack) => Promise
   }
 }
 
-/** The aggregation flag exists in the options type; check runHistorical actually reads it. */
-async function aggregationAvailable(): Promise<boolean> {
-  const source = await readFile(path.join(HERE, '../lib/cli/historical-run.ts'), 'utf8');
-  return /\baggregate\?:\s*boolean/.test(source) && /options\.aggregate\b|\{[^}]*\baggregate\b[^}]*\}\s*=\s*options/.test(source);
-}
-
 interface VariantRow {
   name: string;
-  available: boolean;
-  reason?: string;
   e2eQuotesPerSec: number | null;
   producerQuotesPerSec: number | null;
   consumerQuotesPerSec: number | null;
   runSummarySeconds: number | null;
   runSummaryQuotesPerSec: number | null;
   e2eLatencyMs: { p50: number; p99: number } | null;
-  peakRssMb: { replayer: number; emulators: number | null } | null;
+  peakRssMb: { replayer: number; emulators: number | null; workers: number[] } | null;
   /** Average cores busy during the run (CPU seconds / e2e seconds), per process. */
   cpuCores: { replayer: number; emulators: number | null } | null;
   lines: number | null;
 }
 
-function unavailable(name: string, reason: string): VariantRow {
-  return {
-    name,
-    available: false,
-    reason,
-    e2eQuotesPerSec: null,
-    producerQuotesPerSec: null,
-    consumerQuotesPerSec: null,
-    runSummarySeconds: null,
-    runSummaryQuotesPerSec: null,
-    e2eLatencyMs: null,
-    peakRssMb: null,
-    cpuCores: null,
-    lines: null,
-  };
+interface VariantSpec {
+  name: string;
+  aggregate: boolean;
+  workers: number;
 }
 
-async function runVariant(name: string, csv: string, work: string, aggregate: boolean): Promise<VariantRow> {
+async function runVariant(spec: VariantSpec, csv: string, work: string, batchSize: number): Promise<VariantRow> {
+  const { name, aggregate, workers } = spec;
   const dir = await mkdtemp(path.join(work, `${name}-`));
   try {
     const { result: r, emulatorRssMb, emulatorCpuSeconds } = await withStack(path.join(dir, 'stack'), (stack) => {
-      const args: VariantArgs = { csv, endpointUrl: stack.endpointUrl, workDir: dir, aggregate };
+      const args: VariantArgs = { csv, endpointUrl: stack.endpointUrl, workDir: dir, aggregate, workers, batchSize };
       return runChild<VariantResult>('variant.ts', [JSON.stringify(args)]);
     });
     const s = r.summary;
@@ -159,14 +151,13 @@ async function runVariant(name: string, csv: string, work: string, aggregate: bo
     }
     return {
       name,
-      available: true,
       e2eQuotesPerSec: r.e2eQuotesPerSec,
       producerQuotesPerSec: r.producerQuotesPerSec,
       consumerQuotesPerSec: r.consumerQuotesPerSec,
       runSummarySeconds: s.seconds,
       runSummaryQuotesPerSec: s.quotesPerSec,
       e2eLatencyMs: { p50: r.e2eLatencyMs.p50, p99: r.e2eLatencyMs.p99 },
-      peakRssMb: { replayer: r.peakRssMb, emulators: emulatorRssMb ?? null },
+      peakRssMb: { replayer: r.peakRssMb, emulators: emulatorRssMb ?? null, workers: r.workerPeakRssMb },
       cpuCores: {
         replayer: round(r.cpuSeconds / r.e2eSeconds, 2),
         // The stack is idle outside the run, so its CPU over the child's lifetime is the run's.
@@ -182,7 +173,7 @@ async function runVariant(name: string, csv: string, work: string, aggregate: bo
 const fmt = (v: number | null | undefined, unit = ''): string => (v === null || v === undefined ? 'n/a' : `${v.toLocaleString('en-US')}${unit}`);
 
 async function main(): Promise<void> {
-  const { quotes, rssCheck } = parseArgs(process.argv.slice(2));
+  const { quotes, rssCheck, batchSize } = parseArgs(process.argv.slice(2));
   const work = await mkdtemp(path.join(os.tmpdir(), 'tick-replay-bench-'));
   try {
     const csv = path.join(work, 'quotes.csv');
@@ -217,15 +208,16 @@ async function main(): Promise<void> {
     );
 
     const variants: VariantRow[] = [];
-    log('variant: aggregation off');
-    variants.push(await runVariant('aggregation-off', csv, work, false));
-    if (await aggregationAvailable()) {
-      log('variant: aggregation on');
-      variants.push(await runVariant('aggregation-on', csv, work, true));
-    } else {
-      variants.push(unavailable('aggregation-on', 'runHistorical does not implement the aggregate option yet'));
+    const specs: VariantSpec[] = [
+      { name: 'aggregation-off', aggregate: false, workers: 1 },
+      { name: 'aggregation-on', aggregate: true, workers: 1 },
+      { name: 'aggregation-off, 2 workers', aggregate: false, workers: 2 },
+      { name: 'aggregation-on, 2 workers', aggregate: true, workers: 2 },
+    ];
+    for (const spec of specs) {
+      log(`variant: ${spec.name}`);
+      variants.push(await runVariant(spec, csv, work, batchSize));
     }
-    variants.push(unavailable('2-workers', 'the multi-worker consumer (leases) is not built yet; only 1 worker exists'));
 
     log('pacing at --speed 1');
     const pacingCsv = path.join(work, 'pacing.csv');
@@ -233,7 +225,7 @@ async function main(): Promise<void> {
     const pacing = await measurePacing(pacingCsv);
 
     const off = variants.find((v) => v.name === 'aggregation-off');
-    const on = variants.find((v) => v.name === 'aggregation-on' && v.available);
+    const on = variants.find((v) => v.name === 'aggregation-on');
     const headline = off;
     const ratio = (a: number | null | undefined, b: number): number | null => (a === null || a === undefined ? null : round(a / b, 3));
     const rssRatio = large === undefined ? null : round(large.peakRssMb / small.peakRssMb, 3);
@@ -243,6 +235,7 @@ async function main(): Promise<void> {
     };
     const result = {
       quotes,
+      batchSize,
       headlineVariant: headline?.name ?? null,
       e2eQuotesPerSec: headline?.e2eQuotesPerSec ?? null,
       producerQuotesPerSec: headline?.producerQuotesPerSec ?? null,
@@ -250,6 +243,7 @@ async function main(): Promise<void> {
       e2eLatencyMs: headline?.e2eLatencyMs ?? null,
       peakRssMb: {
         replayer: maxOf(variants.map((v) => v.peakRssMb?.replayer)),
+        consumerWorkers: maxOf(variants.flatMap((v) => v.peakRssMb?.workers ?? [])),
         emulators: maxOf([...variants.map((v) => v.peakRssMb?.emulators), putFloorEmuRss]),
       },
       floorNoQueueQuotesPerSec: small.quotesPerSec,
@@ -270,7 +264,7 @@ async function main(): Promise<void> {
     };
 
     const rows: string[][] = [
-      ['variant / floor', 'e2e q/s', 'producer q/s', 'consumer q/s', 'latency p50/p99 ms', 'RSS replayer MB', 'RSS emulators MB', 'CPU cores repl/emu'],
+      ['variant / floor', 'e2e q/s', 'producer q/s', 'consumer q/s', 'latency p50/p99 ms', 'RSS replayer MB', 'RSS workers MB', 'RSS emulators MB', 'CPU cores repl/emu'],
       ...variants.map((v): string[] => [
         v.name,
         fmt(v.e2eQuotesPerSec),
@@ -278,11 +272,12 @@ async function main(): Promise<void> {
         fmt(v.consumerQuotesPerSec),
         v.e2eLatencyMs === null ? 'n/a' : `${v.e2eLatencyMs.p50} / ${v.e2eLatencyMs.p99}`,
         fmt(v.peakRssMb?.replayer),
+        v.peakRssMb === null || v.peakRssMb.workers.length === 0 ? '(in replayer)' : v.peakRssMb.workers.join(' / '),
         fmt(v.peakRssMb?.emulators),
         v.cpuCores === null ? 'n/a' : `${v.cpuCores.replayer} / ${fmt(v.cpuCores.emulators)}`,
       ]),
-      ['floor: no queue (1 process)', fmt(small.quotesPerSec), '', '', '', fmt(round(small.peakRssMb, 1)), '', ''],
-      ['floor: PutRecords 500×4', fmt(putFloor.recordsPerSec), '', '', '', '', fmt(putFloorEmuRss), ''],
+      ['floor: no queue (1 process)', fmt(small.quotesPerSec), '', '', '', fmt(round(small.peakRssMb, 1)), '', '', ''],
+      ['floor: PutRecords 500×4', fmt(putFloor.recordsPerSec), '', '', '', '', '', fmt(putFloorEmuRss), ''],
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     const line = (r: string[]): string => '| ' + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
@@ -294,7 +289,7 @@ async function main(): Promise<void> {
         ? 'replayer RSS flatness: skipped (--no-rss-check)'
         : `replayer RSS flatness (no-queue floor, quotes acknowledged as run and up do): ${quotes} rows ${round(small.peakRssMb, 1)} MB, ${quotes * 5} rows ${round(large.peakRssMb, 1)} MB, ratio ${rssRatio} (target <= 1.10)`,
     ];
-    process.stdout.write(`tick-replay benchmark, ${quotes.toLocaleString('en-US')} quotes, --speed max\n\n${table.join('\n')}\n\n${extra.join('\n')}\n`);
+    process.stdout.write(`tick-replay benchmark, ${quotes.toLocaleString('en-US')} quotes, --speed max, batch size ${batchSize}\n\n${table.join('\n')}\n\n${extra.join('\n')}\n`);
 
     await mkdir(RESULTS, { recursive: true });
     await writeFile(path.join(RESULTS, 'latest.json'), JSON.stringify(result, null, 2) + '\n');

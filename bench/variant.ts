@@ -26,6 +26,9 @@ export interface VariantArgs {
   endpointUrl: string;
   workDir: string;
   aggregate: boolean;
+  /** Consumer worker processes (1 = in the replayer's process). */
+  workers: number;
+  batchSize: number;
 }
 
 export interface VariantResult {
@@ -36,6 +39,8 @@ export interface VariantResult {
   consumerQuotesPerSec: number;
   e2eLatencyMs: { p50: number; p99: number; samples: number };
   peakRssMb: number;
+  /** Peak RSS of each consumer worker process (empty with one in-process worker). */
+  workerPeakRssMb: number[];
   /** CPU seconds (user + system) of this process from the pipeline's start (after the scan) to the end. */
   cpuSeconds: number;
 }
@@ -49,6 +54,7 @@ async function main(args: VariantArgs): Promise<VariantResult> {
     stateDir: path.join(args.workDir, 'state'),
     edgePort: 0,
     logLevel: 'WARN',
+    batchSize: args.batchSize,
   });
   const logger = createLogger({ service: 'bench', level: 'WARN' });
   const poller = new LinePoller([path.join(config.outputDir, 'mid_prices.log'), path.join(config.outputDir, 'errors.log')]);
@@ -66,6 +72,7 @@ async function main(args: VariantArgs): Promise<VariantResult> {
     speed: 'max',
     logger,
     aggregate: args.aggregate,
+    workers: args.workers,
     onStart: (scan) => {
       step = Math.max(1, Math.floor(scan.validRows / LATENCY_SAMPLES));
       startedMs = performance.now();
@@ -106,6 +113,7 @@ async function main(args: VariantArgs): Promise<VariantResult> {
     consumerQuotesPerSec: Math.round(total / ((lastLineMs - firstLineMs) / 1000)),
     e2eLatencyMs: { p50: round(percentile(latencies, 50), 1), p99: round(percentile(latencies, 99), 1), samples: latencies.length },
     peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+    workerPeakRssMb: summary.workerPeakRssMb,
     cpuSeconds: round((cpuAtEnd.user + cpuAtEnd.system) / 1e6, 2),
   };
 }

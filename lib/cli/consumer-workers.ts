@@ -6,6 +6,7 @@
  * hand, checkpoint and release their leases), SIGKILL after a grace period.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +41,15 @@ export interface WorkerPool {
   /** Rejects with WorkerPoolError when every worker has died on its own (nothing consumes any more). */
   readonly allDied: Promise<never>;
   alive(): number;
-  stop(): Promise<void>;
+  /** Stops every worker; resolves to the peak RSS (MB) of each that was still running. */
+  stop(): Promise<number[]>;
+}
+
+/** Peak resident set (VmHWM) of a live process in MB, where /proc exists. */
+export async function peakRssMb(pid: number | undefined): Promise<number | undefined> {
+  const status = pid === undefined ? undefined : await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
+  const kb = status === undefined ? undefined : /VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1];
+  return kb === undefined ? undefined : Math.round(Number(kb) / 102.4) / 10;
 }
 
 /** The `consume --worker` command line for one worker (flags rather than env: visible in `ps`). */
@@ -122,9 +131,12 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
     alive: () => children.filter((c) => c.child.exitCode === null && c.child.signalCode === null).length,
     stop: async () => {
       stopping = true;
+      const peaks: number[] = [];
       await Promise.all(
         children.map(async ({ child, exited }) => {
           if (child.exitCode !== null || child.signalCode !== null) return;
+          const peak = await peakRssMb(child.pid);
+          if (peak !== undefined) peaks.push(peak);
           child.kill('SIGTERM');
           if ((await exitWithin(exited, options.stopGraceMs ?? 15_000)) === undefined) {
             logger.warn('consumer worker did not stop in time; killing it', { pid: child.pid });
@@ -133,6 +145,7 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
           }
         }),
       );
+      return peaks;
     },
   };
 }

@@ -58,6 +58,8 @@ export interface RunSummary {
   seconds: number;
   quotesPerSec: number;
   interrupted: boolean;
+  /** Peak RSS (MB) of each consumer worker process (`--workers` > 1; empty when consuming in-process). */
+  workerPeakRssMb: number[];
 }
 
 /** How long an interrupted run keeps flushing and draining what was already read. */
@@ -85,7 +87,8 @@ function graceAfter(signal: AbortSignal | undefined, ms: number): AbortSignal {
 
 interface RunConsumer {
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Resolves to the peak RSS of each worker process (none in-process). */
+  stop(): Promise<number[]>;
   /** Aborted when no consumer is left (every worker process died). */
   failed: AbortSignal;
 }
@@ -106,7 +109,7 @@ function startRunConsumer(options: {
   const { aws, config, logger, app, run } = options;
   if (options.workers === 1) {
     const { mapping } = createLocalConsumer({ aws, config, logger, app, startingPosition: 'FLOOR', filter: consumerFilter(run), clock: options.clock });
-    return { start: () => mapping.start(), stop: () => mapping.stop(), failed: new AbortController().signal };
+    return { start: () => mapping.start(), stop: async () => (await mapping.stop(), []), failed: new AbortController().signal };
   }
   if (aws.endpointUrl === undefined) throw new ConfigError('--workers needs an AWS endpoint its worker processes can reach (AWS_ENDPOINT_URL)', { name: 'workers' });
   const failed = new AbortController();
@@ -117,7 +120,7 @@ function startRunConsumer(options: {
       pool.allDied.catch((error: unknown) => failed.abort(error));
       return Promise.resolve();
     },
-    stop: async () => pool?.stop(),
+    stop: async () => (await pool?.stop()) ?? [],
     failed: failed.signal,
   };
 }
@@ -210,6 +213,7 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
       consumerWorkers: options.workers ?? 1,
     });
 
+    const workerPeakRssMb = await consumer.stop();
     const out = (name: string): Promise<number> => countLines(path.join(config.outputDir, name));
     return {
       file,
@@ -225,6 +229,7 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
       seconds: Math.round(seconds * 1000) / 1000,
       quotesPerSec: seconds > 0 ? Math.round(result.sent / seconds) : 0,
       interrupted: result.interrupted,
+      workerPeakRssMb,
     };
   } catch (error) {
     // Whatever failed after the stack died failed because it died: report the cause.

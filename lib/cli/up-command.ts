@@ -53,7 +53,7 @@ export interface UpOptions {
 const DRAIN_MS = 10_000;
 
 /** One in-process worker, or a pool of worker processes (a dead pool is fatal). */
-async function startStackConsumer(options: UpOptions, aws: AwsEnvironment, fatal: AbortController): Promise<{ stop(): Promise<void> }> {
+async function startStackConsumer(options: UpOptions, aws: AwsEnvironment, fatal: AbortController): Promise<{ stop(): Promise<unknown> }> {
   const { config, logger } = options;
   const workers = options.workers ?? 1;
   if (workers === 1) {

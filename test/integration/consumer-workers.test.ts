@@ -96,8 +96,9 @@ describe('consumer worker processes', () => {
       // Both workers hold leases before one dies: the survivor has to take shards over.
       await waitUntil('both workers consuming', () => new Set(lines.filter((l) => l.message === 'lease taken' || l.message === 'lease received').map((l) => l.worker)).size === 2, 60_000);
       await waitUntil('some output', async () => (await readLines(`${outDir}/errors.log`).catch(() => [])).length >= 2_000, 60_000);
-      killed = pids[0] as number;
-      process.kill(killed, 'SIGKILL');
+      const victim = pids[0] ?? assert.fail('no worker pid');
+      killed = victim;
+      process.kill(victim, 'SIGKILL');
     })();
     const [summary] = await Promise.all([run, killer]);
     assert.ok(killed !== undefined && !isAlive(killed));
