@@ -191,7 +191,6 @@ export class LeaseCoordinator {
       stopped: async () => {
         const holding = this.held.get(lease.shardId);
         if (holding?.lease !== held || holding.handoffTo === undefined) return;
-        this.held.delete(lease.shardId);
         try {
           await table.transfer(lease.shardId, workerId, holding.handoffTo);
           this.stats.handedOver++;
@@ -199,6 +198,10 @@ export class LeaseCoordinator {
         } catch (error) {
           // Lost meanwhile, or DynamoDB failed: either way the lease expires and is taken over.
           this.logger.warn('lease handover failed; it will expire and be taken over', { shard: lease.shardId, error });
+        } finally {
+          // Only now: while the transfer is in flight the lease is still ours in the table, and a
+          // round must not mistake it for one handed to us and process it again.
+          if (this.held.get(lease.shardId) === holding) this.held.delete(lease.shardId);
         }
       },
     };
