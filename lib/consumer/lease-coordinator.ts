@@ -10,7 +10,7 @@ import { errorName } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import { systemClock, type Clock } from '../replay/clock.ts';
 import { observeLeases, planLeases, type LeaseObservation } from './lease-balance.ts';
-import { LeaseLostError, type Lease, type LeaseTable } from './lease-table.ts';
+import { LeaseLostError, type Lease, type LeaseStore } from './lease-table.ts';
 
 export const DEFAULT_LEASE_DURATION_MS = 5_000;
 
@@ -29,7 +29,7 @@ export interface HeldLease {
 }
 
 export interface LeaseCoordinatorOptions {
-  table: LeaseTable;
+  table: LeaseStore;
   workerId: string;
   shardIds: readonly string[];
   onAcquired: (lease: HeldLease) => void;

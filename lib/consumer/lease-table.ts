@@ -55,6 +55,9 @@ function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || errorName(error) === 'ConditionalCheckFailedException';
 }
 
+/** What a worker's coordinator needs of the lease table (an interface, so tests can script it). */
+export type LeaseStore = Pick<LeaseTable, 'list' | 'take' | 'renew' | 'checkpoint' | 'release' | 'requestHandoff' | 'transfer'>;
+
 export class LeaseTable {
   constructor(
     private readonly dynamodb: Pick<DynamoDBClient, 'send'>,
