@@ -62,9 +62,9 @@ const log = (text: string): void => {
 };
 
 /** Runs a bench script in a fresh Node process; returns its last stdout line, parsed. */
-function runChild<T>(script: string, args: string[]): Promise<T> {
+function runChild<T>(script: string, args: string[], nodeFlags: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, script), ...args], {
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(HERE, script), ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
       // Same as bin/tick-replay.js: no SDK "Node 22 soon" notice in the output.
       env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, LOG_LEVEL: 'WARN' },
@@ -187,7 +187,8 @@ async function main(): Promise<void> {
     const floorChild = async (file: string): Promise<NoQueueResult> => {
       const out = await mkdtemp(path.join(work, 'floor-'));
       try {
-        return await runChild<NoQueueResult>('no-queue-floor.ts', [file, out, '--acknowledge']);
+        // --expose-gc: the floor also reports the heap still reachable after a full collection.
+        return await runChild<NoQueueResult>('no-queue-floor.ts', [file, out, '--acknowledge'], ['--expose-gc']);
       } finally {
         await rm(out, { recursive: true, force: true });
       }
@@ -254,8 +255,8 @@ async function main(): Promise<void> {
       },
       pacing: { p50: pacing.p50, p99: pacing.p99, max: pacing.max, quotes: pacing.quotes, seconds: pacing.seconds },
       rss: {
-        small: { rows: quotes, peakRssMb: round(small.peakRssMb, 1) },
-        large: large === undefined ? null : { rows: quotes * 5, peakRssMb: round(large.peakRssMb, 1) },
+        small: { rows: quotes, peakRssMb: round(small.peakRssMb, 1), retainedHeapMb: small.retainedHeapMb ?? null },
+        large: large === undefined ? null : { rows: quotes * 5, peakRssMb: round(large.peakRssMb, 1), retainedHeapMb: large.retainedHeapMb ?? null },
         ratio: rssRatio,
         note: 'no-queue floor with each quote acknowledged once its line is written, as run and up acknowledge',
       },
@@ -287,7 +288,7 @@ async function main(): Promise<void> {
       `pacing at --speed 1 (${pacing.quotes} quotes, ${pacing.seconds} s): lateness p50 ${pacing.p50} ms, p99 ${pacing.p99} ms, max ${pacing.max} ms (target p99 <= 5 ms)`,
       large === undefined
         ? 'replayer RSS flatness: skipped (--no-rss-check)'
-        : `replayer RSS flatness (no-queue floor, quotes acknowledged as run and up do): ${quotes} rows ${round(small.peakRssMb, 1)} MB, ${quotes * 5} rows ${round(large.peakRssMb, 1)} MB, ratio ${rssRatio} (target <= 1.10)`,
+        : `replayer RSS flatness (no-queue floor, quotes acknowledged as run and up do): ${quotes} rows ${round(small.peakRssMb, 1)} MB, ${quotes * 5} rows ${round(large.peakRssMb, 1)} MB, ratio ${rssRatio} (target <= 1.10); heap retained after a full GC: ${fmt(small.retainedHeapMb)} MB vs ${fmt(large.retainedHeapMb)} MB`,
     ];
     process.stdout.write(`tick-replay benchmark, ${quotes.toLocaleString('en-US')} quotes, --speed max, batch size ${batchSize}\n\n${table.join('\n')}\n\n${extra.join('\n')}\n`);
 
