@@ -3,18 +3,16 @@
  * semantics (ReportBatchItemFailures, thrown errors, resume after restart).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { bootstrapResources } from '../../infra/bootstrap.ts';
-import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-stack.ts';
-import { createAwsClients, type AwsClients } from '../../lib/aws/clients.ts';
 import { EventSourceMapping, type BatchInvoker, type EventSourceMappingOptions } from '../../lib/consumer/event-source-mapping.ts';
 import { waitForCheckpoints } from '../../lib/consumer/checkpoint-wait.ts';
 import { LeaseTable } from '../../lib/consumer/lease-table.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
 import type { Clock } from '../../lib/replay/clock.ts';
-import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { useEmbeddedStack } from '../support/stack-fixture.ts';
 
 /** Real time for polling, but retry backoffs shortened to a tick so the tests stay fast. */
 const quickRetries: Clock = {
@@ -32,31 +30,17 @@ const quickRetries: Clock = {
 const payloads = (event: KinesisStreamEvent): string[] => event.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString());
 
 describe('EventSourceMapping', () => {
-  let tmp: TempDir;
-  let stack: EmbeddedStack;
-  let clients: AwsClients;
+  const env = useEmbeddedStack();
   let streamArn: string;
   let stream = 0;
-
-  before(async () => {
-    tmp = await makeTempDir();
-    stack = await startEmbeddedStack({ stateDir: tmp.join('state'), edgePort: 0, logger: silentLogger });
-    clients = createAwsClients({ endpointUrl: stack.endpointUrl, region: 'us-east-1' });
-  });
-
-  after(async () => {
-    clients.destroy();
-    await stack.stop();
-    await tmp.remove();
-  });
 
   /** A fresh one-shard stream with `count` records `r1..rN` on it. */
   async function streamWith(count: number): Promise<{ streamName: string; tableName: string }> {
     const streamName = `esm-${++stream}`;
     const tableName = 'esm-state';
-    ({ streamArn } = await bootstrapResources(clients, { streamName, shardCount: 1, tableName }, silentLogger));
+    ({ streamArn } = await bootstrapResources(env.clients, { streamName, shardCount: 1, tableName }, silentLogger));
     const records = Array.from({ length: count }, (_, i) => ({ Data: Buffer.from(`r${i + 1}`), PartitionKey: 'K' }));
-    await clients.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: records }));
+    await env.clients.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: records }));
     return { streamName, tableName };
   }
 
@@ -64,12 +48,12 @@ describe('EventSourceMapping', () => {
     return new EventSourceMapping(options(names, invoke));
   }
 
-  const leases = (names: { streamName: string; tableName: string }): LeaseTable => new LeaseTable(clients.dynamodb, names.tableName, 'test-app', names.streamName);
+  const leases = (names: { streamName: string; tableName: string }): LeaseTable => new LeaseTable(env.clients.dynamodb, names.tableName, 'test-app', names.streamName);
   let workers = 0;
 
   function options(names: { streamName: string; tableName: string }, invoke: BatchInvoker): EventSourceMappingOptions {
     return {
-      kinesis: clients.kinesis,
+      kinesis: env.clients.kinesis,
       leases: leases(names),
       workerId: `worker-${++workers}`,
       streamName: names.streamName,
@@ -134,7 +118,7 @@ describe('EventSourceMapping', () => {
       return Promise.resolve();
     });
     await resumed.start();
-    await clients.kinesis.send(new PutRecordsCommand({ StreamName: names.streamName, Records: [{ Data: Buffer.from('r5'), PartitionKey: 'K' }] }));
+    await env.clients.kinesis.send(new PutRecordsCommand({ StreamName: names.streamName, Records: [{ Data: Buffer.from('r5'), PartitionKey: 'K' }] }));
     await runUntil(resumed, () => again.length >= 1, false);
     assert.deepEqual(again, ['r5']);
   });
@@ -170,7 +154,7 @@ describe('EventSourceMapping', () => {
     const names = await streamWith(6);
     const esm = mapping(names, () => Promise.resolve());
     await esm.start();
-    const records = await clients.kinesis.send(
+    const records = await env.clients.kinesis.send(
       new PutRecordsCommand({ StreamName: names.streamName, Records: [{ Data: Buffer.from('last'), PartitionKey: 'K' }] }),
     );
     const last = records.Records?.[0];

@@ -4,43 +4,27 @@
  * record twice, and a silent worker's shards taken over from its checkpoints with no gap.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { bootstrapResources } from '../../infra/bootstrap.ts';
-import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-stack.ts';
-import { createAwsClients, type AwsClients } from '../../lib/aws/clients.ts';
 import { listShards } from '../../lib/aws/shard-map.ts';
 import { EventSourceMapping } from '../../lib/consumer/event-source-mapping.ts';
 import { LeaseLostError, LeaseTable } from '../../lib/consumer/lease-table.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
-import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { useEmbeddedStack } from '../support/stack-fixture.ts';
 
 const TABLE = 'lease-state';
 const LEASE_MS = 600;
 
 describe('shard leases', () => {
-  let tmp: TempDir;
-  let stack: EmbeddedStack;
-  let clients: AwsClients;
+  const env = useEmbeddedStack();
   let streams = 0;
-
-  before(async () => {
-    tmp = await makeTempDir();
-    stack = await startEmbeddedStack({ stateDir: tmp.join('state'), edgePort: 0, logger: silentLogger });
-    clients = createAwsClients({ endpointUrl: stack.endpointUrl, region: 'us-east-1' });
-  });
-
-  after(async () => {
-    clients.destroy();
-    await stack.stop();
-    await tmp.remove();
-  });
 
   async function newStream(shardCount: number): Promise<{ streamName: string; streamArn: string; shardIds: string[] }> {
     const streamName = `leases-${++streams}`;
-    const { streamArn } = await bootstrapResources(clients, { streamName, shardCount, tableName: TABLE }, silentLogger);
-    const shardIds = (await listShards(clients.kinesis, streamName)).map((s) => s.ShardId ?? '');
+    const { streamArn } = await bootstrapResources(env.clients, { streamName, shardCount, tableName: TABLE }, silentLogger);
+    const shardIds = (await listShards(env.clients.kinesis, streamName)).map((s) => s.ShardId ?? '');
     return { streamName, streamArn, shardIds };
   }
 
@@ -49,7 +33,7 @@ describe('shard leases', () => {
     for (let start = from; start < from + count; start += 500) {
       const n = Math.min(500, from + count - start);
       const records = Array.from({ length: n }, (_, i) => ({ Data: Buffer.from(`r${start + i}`), PartitionKey: `key-${(start + i) % 16}` }));
-      const out = await clients.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: records }));
+      const out = await env.clients.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: records }));
       assert.equal(out.FailedRecordCount ?? 0, 0);
     }
   }
@@ -62,8 +46,8 @@ describe('shard leases', () => {
     byWorker: Map<string, number>,
   ): EventSourceMapping {
     return new EventSourceMapping({
-      kinesis: clients.kinesis,
-      leases: new LeaseTable(clients.dynamodb, TABLE, app, s.streamName),
+      kinesis: env.clients.kinesis,
+      leases: new LeaseTable(env.clients.dynamodb, TABLE, app, s.streamName),
       workerId,
       leaseDurationMs: LEASE_MS,
       streamName: s.streamName,
@@ -94,7 +78,7 @@ describe('shard leases', () => {
 
   it('refuses a checkpoint from a worker whose lease was taken over', async () => {
     const { streamName, shardIds } = await newStream(1);
-    const table = new LeaseTable(clients.dynamodb, TABLE, 'conditional', streamName);
+    const table = new LeaseTable(env.clients.dynamodb, TABLE, 'conditional', streamName);
     const shard = shardIds[0] ?? '';
     const [free] = await table.list([shard]);
     const heldByA = await table.take(free ?? assert.fail('no lease'), 'A');
@@ -138,7 +122,7 @@ describe('shard leases', () => {
 
   it('takes over the shards of a silent worker within about two lease periods, from its checkpoints, with no gap', async () => {
     const s = await newStream(2);
-    const table = new LeaseTable(clients.dynamodb, TABLE, 'takeover', s.streamName);
+    const table = new LeaseTable(env.clients.dynamodb, TABLE, 'takeover', s.streamName);
     await put(s.streamName, 0, 600);
     // A "dead" worker: it took both leases and checkpointed part of the way, then went silent.
     const first = new Map<string, number>();
