@@ -155,8 +155,9 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
   const run = randomUUID();
   const app = `run-${run}`;
   const leases = consumerLeases(aws, config, app);
-  // Set on each shard once Kinesis acknowledged the run's first record there.
-  const floors = new Map<string, Promise<void>>();
+  // Set on each shard once Kinesis acknowledged the run's first record there; the outcome is an
+  // error or undefined, so that a failure waits to be reported after the flush (never unhandled).
+  const floors = new Map<string, Promise<Error | undefined>>();
   let consumer: RunConsumer | undefined;
 
   try {
@@ -178,7 +179,7 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
         // A one-shot run consumes only what it produced: each shard's lease starts at the run's
         // first record there (see LeaseTable.setFloor), whichever worker ends up holding it.
         for (const a of acked) {
-          if (!floors.has(a.shardId)) floors.set(a.shardId, leases.setFloor(a.shardId, a.sequenceNumber));
+          if (!floors.has(a.shardId)) floors.set(a.shardId, leases.setFloor(a.shardId, a.sequenceNumber).then(() => undefined, (error: unknown) => (error instanceof Error ? error : new Error(String(error)))));
         }
       },
     });
@@ -200,7 +201,8 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
       sent: result.sent,
     });
     await producer.flush(stop);
-    await Promise.all(floors.values());
+    // Without its floor a shard's lease never starts: the run could not finish.
+    for (const outcome of await Promise.all(floors.values())) if (outcome !== undefined) throw outcome;
     await waitForCheckpoints(leases, producer.acknowledgedPositions(), { signal: AbortSignal.any([stop, consumerFailed]), clock });
     if (failure.signal.aborted) throw failure.signal.reason;
     if (consumerFailed.aborted) throw consumerFailed.reason;
