@@ -8,7 +8,6 @@ import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { describeExit, type ChildExit } from '../../infra/child-exit.ts';
 import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
-import { startOfflineApi } from '../../infra/offline-api.ts';
 import type { Config } from '../config.ts';
 import { describeFsError, InputError } from '../errors.ts';
 import { startFeedServer, type FeedServer } from '../live/feed-server.ts';
@@ -20,6 +19,7 @@ import type { KinesisProducer } from '../aws/producer.ts';
 import type { QuoteEntry } from '../replay/replayer.ts';
 import { openAwsEnvironment, type AwsEnvironment } from './aws-environment.ts';
 import { createLocalConsumer } from './local-consumer.ts';
+import { startLocalModeApi } from './local-mode-api.ts';
 import { createReplayEngine } from './replay-engine-setup.ts';
 
 export interface UpOptions {
@@ -81,17 +81,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     }
     const liveUrl = options.liveUrl ?? feed?.url;
 
-    const api = await startOfflineApi({
-      port: options.apiPort,
-      env: {
-        AWS_ENDPOINT_URL: aws.endpointUrl ?? '',
-        AWS_REGION: config.region,
-        TABLE_NAME: config.tableName,
-        STREAM_NAME: config.streamName,
-        LOG_LEVEL: config.logLevel,
-      },
-      logger: logger.child('mode-api'),
-    });
+    const api = await startLocalModeApi({ aws, config, port: options.apiPort, logger });
     stops.push({ what: 'mode API', stop: () => api.stop() });
     watch('the mode API (serverless-offline)', api.exited);
     if (signal.aborted || fatal.signal.aborted) return;

@@ -16,9 +16,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startOfflineApi } from '../../infra/offline-api.ts';
 import { openAwsEnvironment } from '../cli/aws-environment.ts';
 import { createLocalConsumer } from '../cli/local-consumer.ts';
+import { startLocalModeApi } from '../cli/local-mode-api.ts';
 import { callModeApi } from '../cli/mode-commands.ts';
 import { createReplayEngine } from '../cli/replay-engine-setup.ts';
 import { resolveConfig } from '../config.ts';
@@ -109,17 +109,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const feed = await startFeedServer({ file: options.liveFile, port: 0, speed: 'max', loop: false, waitForClients: 1, logger: logger.child('feed') });
     stops.push(() => feed.close());
     step(`embedded AWS at ${aws.endpointUrl ?? '?'}, live feed at ${feed.url}; starting the mode API (serverless-offline)`);
-    const api = await startOfflineApi({
-      port: 0,
-      env: {
-        AWS_ENDPOINT_URL: aws.endpointUrl ?? '',
-        AWS_REGION: config.region,
-        TABLE_NAME: config.tableName,
-        STREAM_NAME: config.streamName,
-        LOG_LEVEL: config.logLevel,
-      },
-      logger: logger.child('mode-api'),
-    });
+    const api = await startLocalModeApi({ aws, config, port: 0, logger });
     stops.push(() => api.stop());
 
     const { mapping } = createLocalConsumer({ aws, config, logger, app: 'demo', startingPosition: 'TRIM_HORIZON', filter: () => true });

@@ -57,22 +57,22 @@ void describe('serverless invoke local', () => {
   });
 
   void it('runs mode on POST /mode and GET /mode against the DynamoDB at AWS_ENDPOINT_URL', async () => {
-    const env = { AWS_ENDPOINT_URL: stack.endpointUrl, TABLE_NAME: TABLE };
-    const posted = await runOsls(['invoke', 'local', '-f', 'mode', '-p', 'functions/events/mode-post-live.json'], env);
-    succeeded(posted);
-    const postAnswer = invokeResult(posted.stdout) as { statusCode: number; body: string };
-    assert.equal(postAnswer.statusCode, 200, postAnswer.body);
-    const postBody = JSON.parse(postAnswer.body) as { mode: string; version: number };
-    assert.deepEqual([postBody.mode, postBody.version], ['live', 1]);
+    /** Invokes `mode` with a sample event; the API Gateway answer's status and JSON body. */
+    const invokeMode = async (eventFile: string): Promise<{ statusCode: number; body: { mode: string; version: number } }> => {
+      const result = await runOsls(['invoke', 'local', '-f', 'mode', '-p', `functions/events/${eventFile}`], { AWS_ENDPOINT_URL: stack.endpointUrl, TABLE_NAME: TABLE });
+      succeeded(result);
+      const answer = invokeResult(result.stdout) as { statusCode: number; body: string };
+      return { statusCode: answer.statusCode, body: JSON.parse(answer.body) as { mode: string; version: number } };
+    };
+    const posted = await invokeMode('mode-post-live.json');
+    assert.equal(posted.statusCode, 200);
+    assert.deepEqual([posted.body.mode, posted.body.version], ['live', 1]);
     // The request reached the table the replayer watches.
     const stored = await new ControlStore(clients.dynamodb, TABLE).getMode();
     assert.deepEqual([stored.mode, stored.version], ['live', 1]);
 
-    const got = await runOsls(['invoke', 'local', '-f', 'mode', '-p', 'functions/events/mode-get.json'], env);
-    succeeded(got);
-    const getAnswer = invokeResult(got.stdout) as { statusCode: number; body: string };
-    assert.equal(getAnswer.statusCode, 200, getAnswer.body);
-    const body = JSON.parse(getAnswer.body) as { mode: string; version: number };
-    assert.deepEqual([body.mode, body.version], ['live', 1]);
+    const got = await invokeMode('mode-get.json');
+    assert.equal(got.statusCode, 200);
+    assert.deepEqual([got.body.mode, got.body.version], ['live', 1]);
   });
 });

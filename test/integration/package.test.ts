@@ -4,14 +4,11 @@
  * (when installed) finds nothing to say.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
+import { commandAvailable, exec } from '../support/commands.ts';
 import { runOsls } from '../support/osls.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
-
-const exec = promisify(execFile);
 
 interface Resource {
   Type: string;
@@ -34,15 +31,6 @@ function zipEntries(zip: Buffer): string[] {
     offset += 46 + nameLength + extraLength + commentLength;
   }
   return names;
-}
-
-async function hasCfnLint(): Promise<boolean> {
-  try {
-    await exec('cfn-lint', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 void describe('osls package (stage dev, no credentials)', () => {
@@ -107,7 +95,7 @@ void describe('osls package (stage dev, no credentials)', () => {
   });
 
   void it('passes cfn-lint', async (t) => {
-    if (!(await hasCfnLint())) {
+    if (!(await commandAvailable('cfn-lint'))) {
       t.skip('cfn-lint is not installed (pip install cfn-lint)');
       return;
     }

@@ -5,16 +5,14 @@
  * LocalStack init hook creates the resources under the names the code expects.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { resolveConfig } from '../../../lib/config.ts';
 import { TABLE_PARTITION_KEY } from '../../../infra/bootstrap.ts';
+import { commandAvailable, exec } from '../../support/commands.ts';
 
-const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const read = (name: string): string => readFileSync(`${ROOT}/${name}`, 'utf8');
 const defaults = resolveConfig({}, {}, ROOT);
@@ -31,18 +29,9 @@ interface ComposeService {
 
 const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> };
 
-async function dockerComposeBinary(): Promise<boolean> {
-  try {
-    await exec('docker-compose', ['version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 void describe('docker-compose.yml', () => {
   void it('is accepted by `docker-compose config` (static validation; no engine is needed)', async (t) => {
-    if (!(await dockerComposeBinary())) {
+    if (!(await commandAvailable('docker-compose', ['version']))) {
       t.skip('the docker-compose binary is not installed (apt-get install -y docker-compose; .ci/run does it as root)');
       return;
     }
