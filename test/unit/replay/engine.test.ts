@@ -10,7 +10,7 @@ import type { PutRecordsCommand, PutRecordsCommandOutput } from '@aws-sdk/client
 import { KinesisProducer } from '../../../lib/aws/producer.ts';
 import type { ModeControl, ReplayStatus } from '../../../lib/control/control-store.ts';
 import { CheckpointOwnershipError, type StoredCheckpoint } from '../../../lib/replay/checkpoint-store.ts';
-import { ReplayEngine, type CheckpointPort, type LiveSourceLike } from '../../../lib/replay/engine.ts';
+import { ReplayEngine, type CheckpointPort, type EngineOptions, type LiveSourceLike } from '../../../lib/replay/engine.ts';
 import type { PacedQuote, SourceStats } from '../../../lib/replay/replay-source.ts';
 import type { QuoteEntry } from '../../../lib/replay/replayer.ts';
 import { makeTempDir, type TempDir } from '../../support/temp-dir.ts';
@@ -65,6 +65,11 @@ function idleLive(opened: string[]): (url: string) => LiveSourceLike {
   };
 }
 
+/** What every engine here shares: the test file at full speed, an idle live feed, fast polling. */
+function quickEngineOptions(file: string, opened: string[]): Pick<EngineOptions, 'historicalFile' | 'speed' | 'liveUrl' | 'createLiveSource' | 'pollMs' | 'statusMs'> {
+  return { historicalFile: file, speed: 'max', liveUrl: 'ws://feed', createLiveSource: idleLive(opened), pollMs: 10, statusMs: 50 };
+}
+
 const noKinesis = { send: (_: PutRecordsCommand): Promise<PutRecordsCommandOutput> => Promise.reject(new Error('no records expected')) };
 
 async function until(what: string, check: () => boolean): Promise<void> {
@@ -90,12 +95,7 @@ describe('ReplayEngine while another replayer holds the historical source', () =
       control,
       producer: new KinesisProducer<QuoteEntry>({ client: noKinesis, streamName: 's' }),
       checkpoints: heldElsewhere,
-      historicalFile: tmp.join('q.csv'),
-      speed: 'max',
-      liveUrl: 'ws://feed',
-      createLiveSource: idleLive(opened),
-      pollMs: 10,
-      statusMs: 50,
+      ...quickEngineOptions(tmp.join('q.csv'), opened),
     });
   }
 
@@ -186,12 +186,7 @@ describe('ReplayEngine historical gate', () => {
       control,
       producer,
       checkpoints: memoryCheckpoints,
-      historicalFile: tmp.join('q.csv'),
-      speed: 'max',
-      liveUrl: 'ws://feed',
-      createLiveSource: idleLive(opened),
-      pollMs: 10,
-      statusMs: 50,
+      ...quickEngineOptions(tmp.join('q.csv'), opened),
       historicalGate: (sent) => {
         if (!gateArmed || sent < 4) return undefined;
         heldAt.push(sent);
