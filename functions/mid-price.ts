@@ -12,7 +12,7 @@ import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { resolveConfig } from '../lib/config.ts';
 import { processBatch, type BatchRecord } from '../lib/midprice/process-batch.ts';
-import { appendBatch } from '../lib/output/log-files.ts';
+import { appendBatch, prepareOutputDir } from '../lib/output/log-files.ts';
 
 export interface MidPriceHandlerOptions {
   outputDir: string;
@@ -57,16 +57,26 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
   return middy<KinesisStreamEvent, KinesisStreamBatchResponse>(processEvent).use(injectLambdaContext(logger));
 }
 
-let configured: MidPriceHandler | undefined;
+let configured: Promise<MidPriceHandler> | undefined;
 
 /**
  * The Lambda entry point. Configuration is read on the first invocation, not at import, so that
  * importing this module (the local event source mapping does) never fails on the environment.
+ * The output directory is created then too: a fresh Lambda sandbox (and `invoke local`) has no
+ * /tmp/output. A failure is thrown (Lambda retries the batch) and tried again next time.
  */
-export const handler: MidPriceHandler = (event, context) => {
-  configured ??= (() => {
+export const handler: MidPriceHandler = async (event, context) => {
+  const ready = (configured ??= (async () => {
     const config = resolveConfig();
+    await prepareOutputDir(config.outputDir, { truncate: false });
     return createMidPriceHandler({ outputDir: config.outputDir, latencyThresholdMs: config.latencyThresholdMs });
-  })();
-  return configured(event, context);
+  })());
+  let configuredHandler: MidPriceHandler;
+  try {
+    configuredHandler = await ready;
+  } catch (error) {
+    if (configured === ready) configured = undefined;
+    throw error;
+  }
+  return configuredHandler(event, context);
 };

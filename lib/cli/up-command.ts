@@ -6,28 +6,23 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import path from 'node:path';
 import { describeExit, type ChildExit } from '../../infra/child-exit.ts';
 import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
-import { startOfflineApi } from '../../infra/offline-api.ts';
-import { KinesisProducer } from '../aws/producer.ts';
-import { loadShardMap } from '../aws/shard-map.ts';
 import type { Config } from '../config.ts';
 import { describeFsError, InputError } from '../errors.ts';
-import { ControlStore } from '../control/control-store.ts';
 import { startFeedServer, type FeedServer } from '../live/feed-server.ts';
-import { LiveSource } from '../live/live-source.ts';
 import type { Logger } from '../logging/logger.ts';
 import { prepareOutputDir } from '../output/log-files.ts';
-import { DynamoCheckpointStore } from '../replay/checkpoint-store.ts';
-import { ReplayEngine, replayerIdentity } from '../replay/engine.ts';
 import type { Speed } from '../replay/pacer.ts';
+import type { KinesisProducer } from '../aws/producer.ts';
 import type { QuoteEntry } from '../replay/replayer.ts';
 import { openAwsEnvironment, type AwsEnvironment } from './aws-environment.ts';
 import { waitForCheckpoints } from '../consumer/checkpoint-wait.ts';
 import { consumerFilter, DEFAULT_APP } from './consume-command.ts';
 import { startWorkerPool } from './consumer-workers.ts';
 import { consumerLeases, createLocalConsumer } from './local-consumer.ts';
+import { startLocalModeApi } from './local-mode-api.ts';
+import { createReplayEngine } from './replay-engine-setup.ts';
 
 export interface UpOptions {
   config: Config;
@@ -101,17 +96,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     }
     const liveUrl = options.liveUrl ?? feed?.url;
 
-    const api = await startOfflineApi({
-      port: options.apiPort,
-      env: {
-        AWS_ENDPOINT_URL: aws.endpointUrl ?? '',
-        AWS_REGION: config.region,
-        TABLE_NAME: config.tableName,
-        STREAM_NAME: config.streamName,
-        LOG_LEVEL: config.logLevel,
-      },
-      logger: logger.child('mode-api'),
-    });
+    const api = await startLocalModeApi({ aws, config, port: options.apiPort, logger });
     stops.push({ what: 'mode API', stop: () => api.stop() });
     watch('the mode API (serverless-offline)', api.exited);
     if (signal.aborted || fatal.signal.aborted) return;
@@ -131,30 +116,17 @@ export async function runUp(options: UpOptions): Promise<void> {
       },
     });
 
-    // The producer needs the engine (acknowledgements) and the engine the producer.
-    const engineRef: { current?: ReplayEngine } = {};
-    const producer = new KinesisProducer<QuoteEntry>({
-      client: aws.clients.kinesis,
-      streamName: config.streamName,
-      shardMap: await loadShardMap(aws.clients.kinesis, config.streamName),
-      logger: logger.child('producer'),
-      onAck: (acked) => engineRef.current?.onAck(acked),
-      aggregate: options.aggregate ?? false,
-    });
-    drainTargets.producer = producer;
-
-    const engine = new ReplayEngine({
-      control: new ControlStore(aws.clients.dynamodb, config.tableName),
-      producer,
-      checkpoints: new DynamoCheckpointStore(aws.clients.dynamodb, config.tableName, replayerIdentity()),
-      historicalFile: path.resolve(options.historicalFile),
+    const { producer, engine } = await createReplayEngine({
+      aws,
+      config,
+      historicalFile: options.historicalFile,
       speed: options.speed,
       liveUrl,
-      createLiveSource: (url) => new LiveSource({ url, logger: logger.child('live-source') }),
-      logger: logger.child('replayer'),
+      logger,
+      aggregate: options.aggregate,
       onProgress: options.onProgress,
     });
-    engineRef.current = engine;
+    drainTargets.producer = producer;
     options.onReady?.({ apiUrl: api.url, endpointUrl: aws.endpointUrl, liveUrl });
     try {
       await engine.run(AbortSignal.any([signal, fatal.signal]));

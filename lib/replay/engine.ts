@@ -60,6 +60,13 @@ export interface EngineOptions {
   statusMs?: number;
   /** Called as historical progress moves (acknowledged, total). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called before each historical quote is handed to the producer, with how many this session
+   * already handed over; a returned promise holds the quote back until it settles or the session
+   * ends (a mode switch or a stop). A held quote that the session ends on is not sent: the resume
+   * starts with it. Lets a scripted run (npm run demo) switch modes at exact quote counts.
+   */
+  historicalGate?: (sentThisSession: number) => Promise<void> | undefined;
   now?: () => number;
 }
 
@@ -101,7 +108,8 @@ interface HistoricalState {
 }
 
 export class ReplayEngine {
-  private readonly o: Required<Omit<EngineOptions, 'liveUrl' | 'onProgress'>> & Pick<EngineOptions, 'liveUrl' | 'onProgress'>;
+  private readonly o: Required<Omit<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate'>> &
+    Pick<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate'>;
   private control: ModeControl | undefined;
   private appliedVersion = -1;
   private historical: HistoricalState | undefined;
@@ -411,20 +419,34 @@ export class ReplayEngine {
     })();
     const sendSignal = AbortSignal.any([signal, lost.signal]);
     const firstQuote = this.logSwitchLatency(control);
+    let sentThisSession = 0;
+    const sendWindow = (): Promise<void> | undefined =>
+      source.stats.emitted - durableEmitted < SEND_WINDOW
+        ? undefined
+        : new Promise<void>((resolve) => {
+            windowWaiters.push(resolve);
+            sendSignal.addEventListener('abort', () => resolve(), { once: true });
+          });
+    const gate = (): Promise<void> | undefined => {
+      const held = this.o.historicalGate?.(sentThisSession);
+      return held === undefined ? undefined : Promise.race([held, aborted(sendSignal)]);
+    };
     try {
       const result = await replay(source, {
         producer,
         // A fresh pacer per session: a resume starts on time, with no burst to catch up.
         pacer: this.o.speed === 'max' ? undefined : new Pacer(this.o.speed, this.o.clock),
         signal: sendSignal,
-        beforeSend: () =>
-          source.stats.emitted - durableEmitted < SEND_WINDOW
-            ? undefined
-            : new Promise<void>((resolve) => {
-                windowWaiters.push(resolve);
-                sendSignal.addEventListener('abort', () => resolve(), { once: true });
-              }),
-        onSent: firstQuote,
+        beforeSend: () => {
+          const window = sendWindow();
+          const held = gate();
+          if (held === undefined) return window;
+          return window === undefined ? held : Promise.all([window, held]).then(() => undefined);
+        },
+        onSent: () => {
+          sentThisSession++;
+          firstQuote();
+        },
       });
       // The saver keeps the lease alive while the producer flushes; it is stopped before the final
       // save so that an older snapshot cannot land after it.

@@ -1,6 +1,7 @@
 /**
  * ReplayEngine decisions that the emulators cannot provoke on demand: a lease held by someone
- * else while the user switches modes or stops.
+ * else while the user switches modes or stops; the historical gate (npm run demo) at an exact
+ * quote count.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -8,8 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import type { PutRecordsCommand, PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { KinesisProducer } from '../../../lib/aws/producer.ts';
 import type { ModeControl, ReplayStatus } from '../../../lib/control/control-store.ts';
-import { CheckpointOwnershipError } from '../../../lib/replay/checkpoint-store.ts';
-import { ReplayEngine, type CheckpointPort, type LiveSourceLike } from '../../../lib/replay/engine.ts';
+import { CheckpointOwnershipError, type StoredCheckpoint } from '../../../lib/replay/checkpoint-store.ts';
+import { ReplayEngine, type CheckpointPort, type EngineOptions, type LiveSourceLike } from '../../../lib/replay/engine.ts';
 import type { PacedQuote, SourceStats } from '../../../lib/replay/replay-source.ts';
 import type { QuoteEntry } from '../../../lib/replay/replayer.ts';
 import { makeTempDir, type TempDir } from '../../support/temp-dir.ts';
@@ -64,6 +65,11 @@ function idleLive(opened: string[]): (url: string) => LiveSourceLike {
   };
 }
 
+/** What every engine here shares: the test file at full speed, an idle live feed, fast polling. */
+function quickEngineOptions(file: string, opened: string[]): Pick<EngineOptions, 'historicalFile' | 'speed' | 'liveUrl' | 'createLiveSource' | 'pollMs' | 'statusMs'> {
+  return { historicalFile: file, speed: 'max', liveUrl: 'ws://feed', createLiveSource: idleLive(opened), pollMs: 10, statusMs: 50 };
+}
+
 const noKinesis = { send: (_: PutRecordsCommand): Promise<PutRecordsCommandOutput> => Promise.reject(new Error('no records expected')) };
 
 async function until(what: string, check: () => boolean): Promise<void> {
@@ -89,12 +95,7 @@ describe('ReplayEngine while another replayer holds the historical source', () =
       control,
       producer: new KinesisProducer<QuoteEntry>({ client: noKinesis, streamName: 's' }),
       checkpoints: heldElsewhere,
-      historicalFile: tmp.join('q.csv'),
-      speed: 'max',
-      liveUrl: 'ws://feed',
-      createLiveSource: idleLive(opened),
-      pollMs: 10,
-      statusMs: 50,
+      ...quickEngineOptions(tmp.join('q.csv'), opened),
     });
   }
 
@@ -140,5 +141,76 @@ describe('ReplayEngine while another replayer holds the historical source', () =
     assert.equal(e.status().mode, 'historical');
     stop.abort();
     await running;
+  });
+});
+
+describe('ReplayEngine historical gate', () => {
+  let tmp: TempDir;
+  before(async () => {
+    tmp = await makeTempDir();
+    const rows = Array.from({ length: 10 }, (_, i) => `2025-01-01 00:00:0${i},T${i},1,2`);
+    await writeFile(tmp.join('q.csv'), ['timestamp,ticker,bid,ask', ...rows, ''].join('\n'));
+  });
+  after(async () => {
+    await tmp.remove();
+  });
+
+  it('holds the replay at the gate, and a switch ends the session without sending the held quote; the resume starts with it', async () => {
+    const sentSeqs: number[] = [];
+    let sequence = 0;
+    const kinesis = {
+      send: (command: PutRecordsCommand): Promise<PutRecordsCommandOutput> => {
+        const entries = command.input.Records ?? [];
+        for (const entry of entries) sentSeqs.push((JSON.parse(Buffer.from(entry.Data ?? new Uint8Array()).toString('utf8')) as { seq: number }).seq);
+        return Promise.resolve({ Records: entries.map(() => ({ ShardId: 'shardId-000000000000', SequenceNumber: String(++sequence) })), $metadata: {} });
+      },
+    };
+    let stored: StoredCheckpoint | undefined;
+    const memoryCheckpoints: CheckpointPort = {
+      leaseMs: 10_000,
+      findByFile: () => Promise.resolve(undefined),
+      acquire: () => Promise.resolve(stored),
+      save: (checkpoint) => {
+        stored = checkpoint;
+        return Promise.resolve();
+      },
+      release: () => Promise.resolve(),
+    };
+    const control = new FakeControl();
+    const opened: string[] = [];
+    let gateArmed = true;
+    const heldAt: number[] = [];
+    const engineRef: { current?: ReplayEngine } = {};
+    const producer = new KinesisProducer<QuoteEntry>({ client: kinesis, streamName: 's', lingerMs: 0, onAck: (acked) => engineRef.current?.onAck(acked) });
+    const e = new ReplayEngine({
+      control,
+      producer,
+      checkpoints: memoryCheckpoints,
+      ...quickEngineOptions(tmp.join('q.csv'), opened),
+      historicalGate: (sent) => {
+        if (!gateArmed || sent < 4) return undefined;
+        heldAt.push(sent);
+        return new Promise<void>(() => undefined);
+      },
+    });
+    engineRef.current = e;
+    const stop = new AbortController();
+    const running = e.run(stop.signal);
+    try {
+      await until('4 acknowledged quotes and the gate holding', () => e.status().historical.done === 4 && heldAt.length === 1);
+      control.request('live');
+      await until('the live source', () => opened.length === 1);
+      // The held fifth quote was not sent when the session ended.
+      assert.deepEqual(sentSeqs, [1, 2, 3, 4]);
+
+      gateArmed = false;
+      control.request('historical');
+      await until('the end of the file', () => e.status().historical.completed && e.status().historical.done === 10);
+    } finally {
+      stop.abort();
+      await running;
+    }
+    assert.deepEqual(sentSeqs, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(heldAt, [4]);
   });
 });

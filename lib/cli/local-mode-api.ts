@@ -1,0 +1,23 @@
+/**
+ * The mode API on this machine for the stack's AWS environment: serverless-offline serving
+ * functions/mode.ts (infra/offline-api.ts) with the endpoint, region, table and stream in use.
+ */
+import { startOfflineApi, type OfflineApi } from '../../infra/offline-api.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { AwsEnvironment } from './aws-environment.ts';
+
+export function startLocalModeApi(options: { aws: AwsEnvironment; config: Config; port: number; logger: Logger }): Promise<OfflineApi> {
+  const { aws, config } = options;
+  return startOfflineApi({
+    port: options.port,
+    env: {
+      AWS_ENDPOINT_URL: aws.endpointUrl ?? '',
+      AWS_REGION: config.region,
+      TABLE_NAME: config.tableName,
+      STREAM_NAME: config.streamName,
+      LOG_LEVEL: config.logLevel,
+    },
+    logger: options.logger.child('mode-api'),
+  });
+}

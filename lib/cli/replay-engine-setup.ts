@@ -1,0 +1,57 @@
+/**
+ * The long-running replayer as `up` and the demo build it: a Kinesis producer whose
+ * acknowledgements go to the engine, and the engine reading the mode control item and the
+ * historical checkpoint from the state table.
+ */
+import path from 'node:path';
+import { KinesisProducer } from '../aws/producer.ts';
+import { loadShardMap } from '../aws/shard-map.ts';
+import type { Config } from '../config.ts';
+import { ControlStore } from '../control/control-store.ts';
+import { LiveSource } from '../live/live-source.ts';
+import type { Logger } from '../logging/logger.ts';
+import { DynamoCheckpointStore } from '../replay/checkpoint-store.ts';
+import { ReplayEngine, replayerIdentity, type EngineOptions } from '../replay/engine.ts';
+import type { Speed } from '../replay/pacer.ts';
+import type { QuoteEntry } from '../replay/replayer.ts';
+import type { AwsEnvironment } from './aws-environment.ts';
+
+export interface ReplayEngineSetup {
+  aws: AwsEnvironment;
+  config: Config;
+  historicalFile: string;
+  speed: Speed;
+  liveUrl: string | undefined;
+  logger: Logger;
+  aggregate?: boolean;
+  onProgress?: EngineOptions['onProgress'];
+  historicalGate?: EngineOptions['historicalGate'];
+}
+
+export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ producer: KinesisProducer<QuoteEntry>; engine: ReplayEngine }> {
+  const { aws, config, logger } = options;
+  // The producer needs the engine (acknowledgements) and the engine the producer.
+  const engineRef: { current?: ReplayEngine } = {};
+  const producer = new KinesisProducer<QuoteEntry>({
+    client: aws.clients.kinesis,
+    streamName: config.streamName,
+    shardMap: await loadShardMap(aws.clients.kinesis, config.streamName),
+    logger: logger.child('producer'),
+    onAck: (acked) => engineRef.current?.onAck(acked),
+    aggregate: options.aggregate ?? false,
+  });
+  const engine = new ReplayEngine({
+    control: new ControlStore(aws.clients.dynamodb, config.tableName),
+    producer,
+    checkpoints: new DynamoCheckpointStore(aws.clients.dynamodb, config.tableName, replayerIdentity()),
+    historicalFile: path.resolve(options.historicalFile),
+    speed: options.speed,
+    liveUrl: options.liveUrl,
+    createLiveSource: (url) => new LiveSource({ url, logger: logger.child('live-source') }),
+    logger: logger.child('replayer'),
+    onProgress: options.onProgress,
+    historicalGate: options.historicalGate,
+  });
+  engineRef.current = engine;
+  return { producer, engine };
+}
