@@ -360,7 +360,12 @@ export class ReplayEngine {
     // crash re-sends a known, bounded number of them (logged on resume as possibleDuplicates).
     let durableEmitted = source.stats.emitted;
     const windowWaiters: Array<() => void> = [];
-    const save = async (): Promise<void> => {
+    /**
+     * `final`: the session has stopped sending (replay ended, producer flushed), so nothing beyond
+     * this checkpoint can be in flight and the duplicate bound is just what is still unacknowledged
+     * (0 after a complete flush) instead of that plus a whole send window.
+     */
+    const save = async (final = false): Promise<void> => {
       const emitted = source.stats.emitted;
       const position = source.position();
       const checkpoint: StoredCheckpoint = {
@@ -373,7 +378,7 @@ export class ReplayEngine {
         validRows: scan.validRows,
         disorderUs: scan.disorderUs,
         rewindsHonoured,
-        position: { ...position, unacknowledged: (position.unacknowledged ?? 0) + SEND_WINDOW },
+        position: { ...position, unacknowledged: (position.unacknowledged ?? 0) + (final ? 0 : SEND_WINDOW) },
       };
       await checkpoints.save(checkpoint);
       this.completed = checkpoint.position.completed;
@@ -433,7 +438,7 @@ export class ReplayEngine {
       await saver;
       if (this.failure !== undefined) return;
       try {
-        await save();
+        await save(true);
       } catch (error) {
         if (!(error instanceof CheckpointOwnershipError)) throw error;
         this.failure = error;
