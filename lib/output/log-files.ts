@@ -3,7 +3,7 @@
  * with one append per file, never one write per line.
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, appendFile, mkdir, open, stat, truncate, writeFile } from 'node:fs/promises';
+import { access, appendFile, mkdir, open, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { describeFsError, errorCode, OutputError } from '../errors.ts';
 
@@ -11,6 +11,13 @@ export const MID_PRICES_FILE = 'mid_prices.log';
 export const ERRORS_FILE = 'errors.log';
 export const DEAD_LETTERS_FILE = 'dead_letters.log';
 export const OUTPUT_FILES = [MID_PRICES_FILE, ERRORS_FILE, DEAD_LETTERS_FILE] as const;
+
+/**
+ * Output files are opened without following a symbolic link (ELOOP instead): a link planted in
+ * the output directory must not redirect our writes outside it.
+ */
+const APPEND_NO_FOLLOW = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND | fsConstants.O_NOFOLLOW;
+const TRUNCATE_NO_FOLLOW = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW;
 
 export interface BatchLines {
   midLines: readonly string[];
@@ -29,8 +36,7 @@ export async function prepareOutputDir(dir: string, options: { truncate: boolean
     if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     await access(dir, fsConstants.W_OK);
     for (const file of OUTPUT_FILES) {
-      if (options.truncate) await writeFile(path.join(dir, file), '');
-      else await (await open(path.join(dir, file), 'a')).close();
+      await (await open(path.join(dir, file), options.truncate ? TRUNCATE_NO_FOLLOW : APPEND_NO_FOLLOW)).close();
     }
   } catch (error) {
     throw new OutputError(`output directory ${dir} is not usable: ${describeFsError(error)}`, { dir }, { cause: error });
@@ -82,7 +88,7 @@ export function appendBatch(dir: string, batch: BatchLines): Promise<void> {
       for (const part of parts) {
         const size = await sizeOf(part.file);
         written.push({ file: part.file, size });
-        await appendFile(part.file, part.lines.join('\n') + '\n', 'utf8');
+        await appendFile(part.file, part.lines.join('\n') + '\n', { encoding: 'utf8', flag: APPEND_NO_FOLLOW });
       }
     } catch (error) {
       const rollback = await Promise.allSettled(written.map((w) => truncate(w.file, w.size)));
