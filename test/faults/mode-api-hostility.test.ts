@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { modeEvent } from '../support/api-gateway-event.ts';
 import { mulberry32 } from '../../data/generate.ts';
 import { createModeHandler, type ModeHandler } from '../../functions/mode.ts';
 import { createLocalContext } from '../../lib/consumer/lambda-context.ts';
@@ -17,22 +17,6 @@ import { startFaultStack, type FaultStack } from './support/stack.ts';
 
 const TABLE = 'mode-hostility';
 
-function event(httpMethod: string, body: string | null, isBase64Encoded: boolean): APIGatewayProxyEvent {
-  return {
-    httpMethod,
-    body,
-    isBase64Encoded,
-    path: '/mode',
-    resource: '/mode',
-    headers: { 'content-type': 'application/json' },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    requestContext: {} as APIGatewayProxyEvent['requestContext'],
-  };
-}
 
 describe('mode API hostility', () => {
   let env: FaultStack;
@@ -60,7 +44,7 @@ describe('mode API hostility', () => {
     let expectedVersion = (await store.getMode()).version;
     for (let i = 0; i < hostile.length; i++) {
       const { body, base64 } = hostile[i] as (typeof hostile)[number];
-      const result = await handler(event('POST', body, base64), context);
+      const result = await handler(modeEvent('POST', body, base64), context);
       statuses.set(result.statusCode, (statuses.get(result.statusCode) ?? 0) + 1);
       const shown = body === null ? 'null' : JSON.stringify(body.slice(0, 60));
       assert.ok(result.statusCode >= 400 && result.statusCode < 500, `status ${result.statusCode} for ${shown}`);
@@ -69,7 +53,7 @@ describe('mode API hostility', () => {
       // Every 100 hostile bodies, a valid request: it must land, and exactly once.
       if (i % 100 === 99) {
         const request = valid[Math.floor(random() * valid.length)] as string;
-        const ok = await handler(event('POST', request, false), context);
+        const ok = await handler(modeEvent('POST', request, false), context);
         assert.equal(ok.statusCode, 200, `valid ${request}`);
         expectedVersion++;
         const control = await store.getMode();
@@ -80,7 +64,7 @@ describe('mode API hostility', () => {
     // The hostile bodies in between changed nothing.
     assert.equal((await store.getMode()).version, expectedVersion);
     for (const method of ['PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'post', '', 'GET\r\nX: y']) {
-      const result = await handler(event(method, '{"mode":"live"}', false), context);
+      const result = await handler(modeEvent(method, '{"mode":"live"}', false), context);
       assert.ok(result.statusCode >= 400 && result.statusCode < 500, `${JSON.stringify(method)} answered ${result.statusCode}`);
     }
     assert.equal((await store.getMode()).version, expectedVersion, 'no other method changed the mode');

@@ -15,7 +15,7 @@ import { HistoricalSource, scanCsv } from '../../lib/replay/historical-source.ts
 import { replay, type QuoteEntry } from '../../lib/replay/replayer.ts';
 import { captureLogs } from '../support/capture-logs.ts';
 import { waitUntil } from '../support/processes.ts';
-import { countBy, deliveryReport, readStream, startFaultStack, type FaultStack } from './support/stack.ts';
+import { countBy, deliveryReport, quoteKey, readStream, startFaultStack, type FaultStack } from './support/stack.ts';
 
 const PUT_RECORDS = 'Kinesis_20131202.PutRecords';
 
@@ -26,15 +26,7 @@ interface SentRecord {
 
 /** The `(source, seq)` keys carried by one proxied PutRecords body. */
 function keysOf(body: unknown): string[] {
-  return ((body as { Records: SentRecord[] }).Records ?? []).map((r) => {
-    const quote = JSON.parse(Buffer.from(r.Data, 'base64').toString('utf8')) as { source: string; seq: number };
-    return `${quote.source}#${quote.seq}`;
-  });
-}
-
-function keyOfData(data: Buffer): string {
-  const quote = JSON.parse(data.toString('utf8')) as { source: string; seq: number };
-  return `${quote.source}#${quote.seq}`;
+  return ((body as { Records: SentRecord[] }).Records ?? []).map((r) => quoteKey(Buffer.from(r.Data, 'base64')));
 }
 
 describe('producer under Kinesis faults', () => {
@@ -87,7 +79,7 @@ describe('producer under Kinesis faults', () => {
 
     // What the stream really holds: every record exactly once (throttled entries never reached it).
     const stored = await readStream(env.direct, stream);
-    const report = deliveryReport(expected, countBy(stored, (r) => keyOfData(r.data)));
+    const report = deliveryReport(expected, countBy(stored, (r) => quoteKey(r.data)));
     assert.deepEqual(report, { lost: [], duplicates: 0, unexpected: [] });
     assert.ok(throttled.size > count * 0.25, `about 30% throttled at least once (${throttled.size} of ${count})`);
 
@@ -167,7 +159,7 @@ describe('producer under Kinesis faults', () => {
     assert.equal(result.sent, rows);
 
     const stored = await readStream(env.direct, stream);
-    const report = deliveryReport(emitted, countBy(stored, (r) => keyOfData(r.data)));
+    const report = deliveryReport(emitted, countBy(stored, (r) => quoteKey(r.data)));
     assert.deepEqual(report.lost, []);
     assert.deepEqual(report.unexpected, []);
     assert.equal(new Set(emitted).size, rows);

@@ -19,7 +19,7 @@ import { SEND_WINDOW } from '../../lib/replay/engine.ts';
 import { scanCsv, sourceIdFor } from '../../lib/replay/historical-source.ts';
 import { firstStdoutLine, waitUntil } from '../support/processes.ts';
 import type { LogLine } from '../support/capture-logs.ts';
-import { countBy, deliveryReport, readStream, startFaultStack, type FaultStack } from './support/stack.ts';
+import { countBy, deliveryReport, quoteKey, readStream, startFaultStack, type FaultStack } from './support/stack.ts';
 import type { DriverOptions } from './support/replayer-driver.ts';
 
 const DRIVER = fileURLToPath(new URL('./support/replayer-driver.ts', import.meta.url));
@@ -125,10 +125,7 @@ describe('replayer crash recovery', () => {
     const bounds = resumes.map((l) => l.possibleDuplicates as number);
     assert.equal(resumes.length, 10, 'each restart resumed from a checkpoint');
     const stored = await readStream(env.direct, 'crash');
-    const key = (data: Buffer): string => {
-      const q = JSON.parse(data.toString('utf8')) as { source: string; seq: number };
-      return `${q.source}#${q.seq}`;
-    };
+    const key = quoteKey;
     const report = deliveryReport(
       Array.from({ length: rows }, (_, i) => `${sourceId}#${i + 1}`),
       countBy(stored, (r) => key(r.data)),
@@ -176,10 +173,7 @@ describe('replayer crash recovery', () => {
     const stored = await readStream(env.direct, 'graceful');
     const report = deliveryReport(
       Array.from({ length: rows }, (_, i) => `${sourceId}#${i + 1}`),
-      countBy(stored, (r) => {
-        const q = JSON.parse(r.data.toString('utf8')) as { source: string; seq: number };
-        return `${q.source}#${q.seq}`;
-      }),
+      countBy(stored, (r) => quoteKey(r.data)),
     );
     assert.deepEqual(report, { lost: [], duplicates: 0, unexpected: [] });
   });

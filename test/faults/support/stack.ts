@@ -68,6 +68,12 @@ export async function readStream(clients: Pick<AwsClients, 'kinesis'>, streamNam
   return out;
 }
 
+/** The `(source, seq)` identity of a quote record: what makes a duplicate recognisable. */
+export function quoteKey(data: Buffer | string): string {
+  const quote = JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as { source: string; seq: number };
+  return `${quote.source}#${quote.seq}`;
+}
+
 /** How many times each key occurs. */
 export function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
   const counts = new Map<string, number>();
