@@ -61,6 +61,10 @@ function requestHandler(maxSockets: number): NodeHttpHandler {
     httpsAgent: new https.Agent({ keepAlive: true, maxSockets }),
     connectionTimeout: 5_000,
     requestTimeout: 30_000,
+    // Without this, smithy only logs a warning when requestTimeout passes and the call waits for
+    // ever: an endpoint that accepts a request and never answers (a black hole, no FIN) would hang
+    // the producer and the consumer. As an error (TimeoutError) it is retried with backoff.
+    throwOnRequestTimeout: true,
   });
 }
 

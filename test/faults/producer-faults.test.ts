@@ -9,12 +9,15 @@ import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { mulberry32 } from '../../data/generate.ts';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { KinesisProducer } from '../../lib/aws/producer.ts';
 import { loadShardMap } from '../../lib/aws/shard-map.ts';
 import { HistoricalSource, scanCsv } from '../../lib/replay/historical-source.ts';
 import { replay, type QuoteEntry } from '../../lib/replay/replayer.ts';
 import { captureLogs } from '../support/capture-logs.ts';
 import { waitUntil } from '../support/processes.ts';
+import type { Fault } from './support/fault-proxy.ts';
 import { countBy, deliveryReport, quoteKey, readStream, startFaultStack, type FaultStack } from './support/stack.ts';
 
 const PUT_RECORDS = 'Kinesis_20131202.PutRecords';
@@ -111,6 +114,63 @@ describe('producer under Kinesis faults', () => {
     // Bounded concurrency, seen by the producer and by the endpoint.
     assert.ok(producer.stats.maxInFlightRequests <= maxInFlight);
     assert.ok(env.proxy.maxConcurrent(PUT_RECORDS) <= maxInFlight, `endpoint saw ${env.proxy.maxConcurrent(PUT_RECORDS)} concurrent PutRecords`);
+  });
+
+  it('retries whole calls through 5xx, cut connections, black holes and delays, storing each record once', async () => {
+    const stream = 'transient';
+    await env.createStream(stream, 2);
+    // The failures come before forwarding, so nothing of a failed call is stored: exactly once.
+    const script: Fault[] = [
+      { kind: 'status', status: 500, errorType: 'InternalFailure' },
+      { kind: 'cut' },
+      { kind: 'status', status: 503, errorType: 'ServiceUnavailable' },
+      { kind: 'blackhole' },
+      { kind: 'delay', ms: 300 },
+      { kind: 'status', status: 400, errorType: 'ProvisionedThroughputExceededException' },
+    ];
+    let calls = 0;
+    const firstRequest = env.proxy.requests.length;
+    env.proxy.setRule(({ target }) => (target === PUT_RECORDS && calls < script.length * 3 ? (script[calls++ % script.length] as Fault) : { kind: 'pass' }));
+    const transientLogs = captureLogs();
+    // A real client like lib/aws/clients.ts makes (which throws on its 30 s request timeout), with
+    // a 1 s timeout so that a black-holed call fails quickly.
+    const kinesis = new KinesisClient({
+      region: 'us-east-1',
+      endpoint: env.proxy.url,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({ requestTimeout: 1_000, throwOnRequestTimeout: true }),
+    });
+    const producer = new KinesisProducer({
+      client: kinesis,
+      streamName: stream,
+      shardMap: await loadShardMap(env.direct.kinesis, stream),
+      maxBatchRecords: 50,
+      backoff: { baseMs: 10, capMs: 100 },
+      random: mulberry32(11),
+      logger: transientLogs.logger,
+    });
+    const expected: string[] = [];
+    try {
+      for (let seq = 1; seq <= 1_000; seq++) {
+        expected.push(`transient#${seq}`);
+        await producer.put({ partitionKey: `T${seq % 8}`, data: Buffer.from(JSON.stringify({ source: 'transient', seq })) });
+      }
+      await producer.flush();
+    } finally {
+      env.proxy.setRule(() => ({ kind: 'pass' }));
+      kinesis.destroy();
+    }
+    const stored = await readStream(env.direct, stream);
+    assert.deepEqual(deliveryReport(expected, countBy(stored, (r) => quoteKey(r.data))), { lost: [], duplicates: 0, unexpected: [] });
+    // Every injected failure but the delays cost one retry of a whole call.
+    const failures = (script.length - 1) * 3;
+    assert.equal(producer.stats.retriedRequests, failures);
+    const injected = env.proxy.requests.slice(firstRequest).filter((r) => r.target === PUT_RECORDS && r.fault !== 'pass' && r.fault !== 'delay');
+    assert.equal(injected.length, failures);
+    // Each kind of failure was met and retried (the log names the error the producer saw).
+    const seen = new Set(transientLogs.lines.filter((l) => l.message === 'PutRecords failed, retrying').map((l) => (l.error as { name?: string }).name));
+    assert.deepEqual([...seen].sort(), ['InternalFailure', 'ProvisionedThroughputExceededException', 'ServiceUnavailable', 'TimeoutError']);
   });
 
   it('pauses the source while Kinesis is unreachable for 10 s, then resumes with nothing lost', async () => {
