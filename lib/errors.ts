@@ -42,8 +42,8 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
   EEXIST: 'not a directory',
   ENOSPC: 'no space left on device',
   EROFS: 'read-only file system',
-  // Opened with O_NOFOLLOW (output files): the path is a symbolic link, which we refuse to follow.
-  ELOOP: 'is a symbolic link (refused: output files must be regular files)',
+  // Output files are opened with O_NOFOLLOW: there ELOOP means the path is a symbolic link.
+  ELOOP: 'is a symbolic link, which is not followed, or a link loop',
 };
 
 /** A file-system failure in a few words for a one-line message (`permission denied`). */
