@@ -19,6 +19,7 @@ import { encodeQuote } from '../../lib/quotes/record.ts';
 import type { LogLine } from '../support/capture-logs.ts';
 import { readLines } from '../support/lines.ts';
 import { waitUntil } from '../support/processes.ts';
+import type { Fault } from './support/fault-proxy.ts';
 import { startFaultStack, type FaultStack } from './support/stack.ts';
 
 const TABLE = 'consumer-faults';
@@ -129,6 +130,37 @@ describe('consumer under faults', () => {
     await esm.stop();
     assert.deepEqual(await readLines(midFile), records.map((_, i) => midLineOf(i + 1)), 'each quote exactly once once writable');
     assert.equal(await checkpoints.get('shardId-000000000000'), lastSequence);
+  });
+
+  it('rides out GetRecords throttling, 5xx and a black-holed call without losing or repeating a quote', async () => {
+    // The project's own clients (lib/aws/clients.ts) with a 2 s request timeout instead of 30 s.
+    const quick = env.clientsWithTimeout(2_000);
+    const records = Array.from({ length: 150 }, (_, i) => quoteData(i + 1));
+    const { out, esm, lastSequence } = await setup(records, quick);
+    const script: Fault[] = [
+      { kind: 'status', status: 400, errorType: 'ProvisionedThroughputExceededException' },
+      { kind: 'blackhole' },
+      { kind: 'status', status: 500, errorType: 'InternalFailure' },
+      { kind: 'cut' },
+    ];
+    let getRecords = 0;
+    const before = env.proxy.requests.length;
+    // The second to fifth GetRecords fail, in the order of the script (the first batch passes).
+    env.proxy.setRule(({ target }) => {
+      if (target !== 'Kinesis_20131202.GetRecords') return { kind: 'pass' };
+      return script[getRecords++ - 1] ?? { kind: 'pass' };
+    });
+    try {
+      await esm.start();
+      await esm.waitForPositions(new Map([['shardId-000000000000', lastSequence]]), AbortSignal.timeout(30_000));
+      await esm.stop();
+    } finally {
+      env.proxy.setRule(() => ({ kind: 'pass' }));
+      quick.destroy();
+    }
+    assert.deepEqual(await readLines(`${out}/${MID_PRICES_FILE}`), records.map((_, i) => midLineOf(i + 1)), 'no quote lost or repeated');
+    const injected = env.proxy.requests.slice(before).filter((r) => r.fault !== 'pass').map((r) => r.fault);
+    assert.deepEqual(injected, ['status', 'blackhole', 'status', 'cut']);
   });
 
   it('resumes from the checkpoint when the shard iterator expires', async () => {

@@ -9,8 +9,6 @@ import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { mulberry32 } from '../../data/generate.ts';
-import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { KinesisProducer } from '../../lib/aws/producer.ts';
 import { loadShardMap } from '../../lib/aws/shard-map.ts';
 import { HistoricalSource, scanCsv } from '../../lib/replay/historical-source.ts';
@@ -132,17 +130,10 @@ describe('producer under Kinesis faults', () => {
     const firstRequest = env.proxy.requests.length;
     env.proxy.setRule(({ target }) => (target === PUT_RECORDS && calls < script.length * 3 ? (script[calls++ % script.length] as Fault) : { kind: 'pass' }));
     const transientLogs = captureLogs();
-    // A real client like lib/aws/clients.ts makes (which throws on its 30 s request timeout), with
-    // a 1 s timeout so that a black-holed call fails quickly.
-    const kinesis = new KinesisClient({
-      region: 'us-east-1',
-      endpoint: env.proxy.url,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({ requestTimeout: 1_000, throwOnRequestTimeout: true }),
-    });
+    // The project's own clients (lib/aws/clients.ts) with a 2 s request timeout instead of 30 s.
+    const quick = env.clientsWithTimeout(2_000);
     const producer = new KinesisProducer({
-      client: kinesis,
+      client: quick.kinesis,
       streamName: stream,
       shardMap: await loadShardMap(env.direct.kinesis, stream),
       maxBatchRecords: 50,
@@ -159,7 +150,7 @@ describe('producer under Kinesis faults', () => {
       await producer.flush();
     } finally {
       env.proxy.setRule(() => ({ kind: 'pass' }));
-      kinesis.destroy();
+      quick.destroy();
     }
     const stored = await readStream(env.direct, stream);
     assert.deepEqual(deliveryReport(expected, countBy(stored, (r) => quoteKey(r.data))), { lost: [], duplicates: 0, unexpected: [] });

@@ -18,6 +18,11 @@ export interface FaultStack {
   proxy: FaultProxy;
   faulty: AwsClients;
   direct: AwsClients;
+  /**
+   * More clients through the proxy, with a short request timeout so that a black-holed call fails
+   * in `ms` instead of the default 30 s. The caller destroys them.
+   */
+  clientsWithTimeout(ms: number): AwsClients;
   /** Creates a stream (and the table) and returns the stream's ARN. */
   createStream(streamName: string, shardCount: number, tableName?: string): Promise<string>;
   stop(): Promise<void>;
@@ -36,6 +41,7 @@ export async function startFaultStack(): Promise<FaultStack> {
     proxy,
     faulty,
     direct,
+    clientsWithTimeout: (ms) => createAwsClients({ endpointUrl: proxy.url, region: 'us-east-1', kinesisMaxAttempts: 1, requestTimeoutMs: ms }),
     async createStream(streamName, shardCount, tableName = 'faults-state') {
       const { streamArn } = await bootstrapResources(direct, { streamName, shardCount, tableName }, silentLogger);
       return streamArn;
