@@ -105,9 +105,11 @@ describe('replayer crash recovery', () => {
       const afterAcks = crash % 3 === 2 ? 50 + Math.floor(random() * 1_500) : undefined;
       const driver = startDriver({ ...base, crashAfterAcks: afterAcks });
       await firstStdoutLine(driver.child);
-      // From the first restart on, crash while sending: after the resume (a restart first waits
-      // out the killed owner's lease), not while it is still waiting.
+      // Crash while sending, not while starting: the first run once it saved a checkpoint (so that
+      // the next one has something to resume from, however slow the machine), later runs once they
+      // resumed (a restart first waits out the killed owner's lease).
       if (crash > 0) await waitForLog(driver, 'resuming historical replay from its checkpoint');
+      else await waitUntil('a first checkpoint', async () => (await store.load(sourceId)) !== undefined, 30_000);
       if (afterAcks === undefined) {
         const ms = 300 + Math.floor(random() * 1_200);
         plan.push(`kill after ${ms} ms`);
