@@ -42,6 +42,8 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
   EEXIST: 'not a directory',
   ENOSPC: 'no space left on device',
   EROFS: 'read-only file system',
+  // Output files are opened with O_NOFOLLOW: there ELOOP means the path is a symbolic link.
+  ELOOP: 'is a symbolic link, which is not followed, or a link loop',
 };
 
 /** A file-system failure in a few words for a one-line message (`permission denied`). */

@@ -23,6 +23,8 @@ export interface AwsClientsOptions {
   maxSockets?: number;
   /** Overrides {@link KINESIS_MAX_ATTEMPTS}. */
   kinesisMaxAttempts?: number;
+  /** A call not answered within this fails with TimeoutError (default 30 s; tests shorten it). */
+  requestTimeoutMs?: number;
   /** Where to look for credentials settings (default `process.env`). */
   env?: Record<string, string | undefined>;
 }
@@ -36,6 +38,7 @@ export interface AwsClientsOptions {
  */
 export const KINESIS_MAX_ATTEMPTS = 2;
 const DEFAULT_MAX_SOCKETS = 50;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Credentials the default chain would find in the environment (not the shared files). */
 const CREDENTIAL_ENV = [
@@ -55,18 +58,23 @@ export function hasCredentialsInEnv(env: Record<string, string | undefined>): bo
  * which fails against plain-http emulators; it is only needed for SubscribeToShard, which we do
  * not use (the consumer polls GetRecords), so real AWS gets the same handler.
  */
-function requestHandler(maxSockets: number): NodeHttpHandler {
+function requestHandler(maxSockets: number, requestTimeout: number): NodeHttpHandler {
   return new NodeHttpHandler({
     httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
     httpsAgent: new https.Agent({ keepAlive: true, maxSockets }),
     connectionTimeout: 5_000,
-    requestTimeout: 30_000,
+    requestTimeout,
+    // Without this, smithy only logs a warning when requestTimeout passes and the call waits for
+    // ever: an endpoint that accepts a request and never answers (a black hole, no FIN) would hang
+    // the producer and the consumer. As an error (TimeoutError) it is retried with backoff.
+    throwOnRequestTimeout: true,
   });
 }
 
 export function createAwsClients(options: AwsClientsOptions): AwsClients {
   const env = options.env ?? process.env;
   const maxSockets = options.maxSockets ?? DEFAULT_MAX_SOCKETS;
+  const timeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const endpoint = options.endpointUrl;
   // Emulators and LocalStack accept any signature; LocalStack expects test/test. Without an
   // endpoint this is real AWS: the SDK's default chain (env, profile, SSO, IMDS, …).
@@ -80,10 +88,10 @@ export function createAwsClients(options: AwsClientsOptions): AwsClients {
 
   const kinesis = new KinesisClient({
     ...common,
-    requestHandler: requestHandler(maxSockets),
+    requestHandler: requestHandler(maxSockets, timeout),
     maxAttempts: options.kinesisMaxAttempts ?? KINESIS_MAX_ATTEMPTS,
   });
-  const dynamodb = new DynamoDBClient({ ...common, requestHandler: requestHandler(maxSockets) });
+  const dynamodb = new DynamoDBClient({ ...common, requestHandler: requestHandler(maxSockets, timeout) });
 
   return {
     kinesis,

@@ -17,7 +17,11 @@ class SinkLogger extends Logger {
   }
 
   protected override printLog(_logLevel: number, log: LogItem): void {
-    (this.sink ?? stderrSink)(JSON.stringify(log.getAttributes()));
+    // Powertools' own printLog prepares the item and serialises with its replacer, which turns an
+    // Error into { name, message, stack, cause }: a plain JSON.stringify drops the message (an
+    // Error's own properties are not enumerable) and the log would say only `"name":"OutputError"`.
+    log.prepareForPrint();
+    (this.sink ?? stderrSink)(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
   }
 }
 

@@ -4,7 +4,7 @@
  * appending to the same directory (append-lock.ts).
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, open, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describeFsError, errorCode, OutputError } from '../errors.ts';
 import { AppendLock } from './append-lock.ts';
@@ -13,6 +13,13 @@ export const MID_PRICES_FILE = 'mid_prices.log';
 export const ERRORS_FILE = 'errors.log';
 export const DEAD_LETTERS_FILE = 'dead_letters.log';
 export const OUTPUT_FILES = [MID_PRICES_FILE, ERRORS_FILE, DEAD_LETTERS_FILE] as const;
+
+/**
+ * Output files are opened without following a symbolic link (ELOOP instead): a link planted in
+ * the output directory must not redirect our writes outside it.
+ */
+const APPEND_NO_FOLLOW = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND | fsConstants.O_NOFOLLOW;
+const TRUNCATE_NO_FOLLOW = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW;
 
 export interface BatchLines {
   midLines: readonly string[];
@@ -31,8 +38,7 @@ export async function prepareOutputDir(dir: string, options: { truncate: boolean
     if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     await access(dir, fsConstants.W_OK);
     for (const file of OUTPUT_FILES) {
-      if (options.truncate) await writeFile(path.join(dir, file), '');
-      else await (await open(path.join(dir, file), 'a')).close();
+      await (await open(path.join(dir, file), options.truncate ? TRUNCATE_NO_FOLLOW : APPEND_NO_FOLLOW)).close();
     }
   } catch (error) {
     throw new OutputError(`output directory ${dir} is not usable: ${describeFsError(error)}`, { dir }, { cause: error });
@@ -52,7 +58,7 @@ async function sizeOf(file: string): Promise<number> {
 /** One write(2) with O_APPEND: the kernel places it at the end as a whole, never split by another writer's. */
 async function appendWhole(file: string, text: string): Promise<void> {
   const data = Buffer.from(text, 'utf8');
-  const handle = await open(file, 'a');
+  const handle = await open(file, APPEND_NO_FOLLOW);
   try {
     const { bytesWritten } = await handle.write(data, 0, data.length);
     // Only a full disk or a quota cuts a regular-file write short: fail, and the batch is rolled back.

@@ -74,8 +74,9 @@ export interface EngineOptions {
 const FLUSH_GRACE_MS = 10_000;
 
 /**
- * Quotes that may be sent beyond what the last durable checkpoint covers. A crash re-sends at most
- * these plus the ones unacknowledged at that checkpoint: the duplicate bound logged on resume.
+ * Quotes that may be outside the last durable checkpoint at any moment: those it saw sent but not
+ * acknowledged, plus those sent since it was written. A crash re-sends at most these (only the
+ * ones Kinesis had stored become duplicates): the duplicate bound logged on resume.
  */
 export const SEND_WINDOW = 500;
 
@@ -364,11 +365,19 @@ export class ReplayEngine {
     this.historical = { source, scan };
     this.completed = start.completed;
 
-    // The send window: quotes emitted beyond the last durable checkpoint are capped, so that a
-    // crash re-sends a known, bounded number of them (logged on resume as possibleDuplicates).
+    // The send window: quotes outside the last durable checkpoint (unacknowledged when it was
+    // written, or sent since) are capped, so that a crash re-sends a known, bounded number of them
+    // (logged on resume as possibleDuplicates).
     let durableEmitted = source.stats.emitted;
+    // Sent but unacknowledged when the durable checkpoint was written: still outside it.
+    let durableOutstanding = 0;
     const windowWaiters: Array<() => void> = [];
-    const save = async (): Promise<void> => {
+    /**
+     * `final`: the session has stopped sending (replay ended, producer flushed), so nothing beyond
+     * this checkpoint can be in flight and the duplicate bound is just what is still unacknowledged
+     * (0 after a complete flush) instead of that plus a whole send window.
+     */
+    const save = async (final = false): Promise<void> => {
       const emitted = source.stats.emitted;
       const position = source.position();
       const checkpoint: StoredCheckpoint = {
@@ -381,11 +390,13 @@ export class ReplayEngine {
         validRows: scan.validRows,
         disorderUs: scan.disorderUs,
         rewindsHonoured,
-        position: { ...position, unacknowledged: (position.unacknowledged ?? 0) + SEND_WINDOW },
+        // While sending goes on, the window holds everything a crash after this checkpoint can re-send.
+        position: { ...position, unacknowledged: final ? (position.unacknowledged ?? 0) : SEND_WINDOW },
       };
       await checkpoints.save(checkpoint);
       this.completed = checkpoint.position.completed;
       durableEmitted = emitted;
+      durableOutstanding = position.unacknowledged ?? 0;
       for (const wake of windowWaiters.splice(0)) wake();
     };
     await save();
@@ -421,7 +432,7 @@ export class ReplayEngine {
     const firstQuote = this.logSwitchLatency(control);
     let sentThisSession = 0;
     const sendWindow = (): Promise<void> | undefined =>
-      source.stats.emitted - durableEmitted < SEND_WINDOW
+      durableOutstanding + source.stats.emitted - durableEmitted < SEND_WINDOW
         ? undefined
         : new Promise<void>((resolve) => {
             windowWaiters.push(resolve);
@@ -455,7 +466,7 @@ export class ReplayEngine {
       await saver;
       if (this.failure !== undefined) return;
       try {
-        await save();
+        await save(true);
       } catch (error) {
         if (!(error instanceof CheckpointOwnershipError)) throw error;
         this.failure = error;

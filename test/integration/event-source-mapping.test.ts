@@ -11,21 +11,9 @@ import { EventSourceMapping, type BatchInvoker, type EventSourceMappingOptions }
 import { waitForCheckpoints } from '../../lib/consumer/checkpoint-wait.ts';
 import { LeaseTable } from '../../lib/consumer/lease-table.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
-import type { Clock } from '../../lib/replay/clock.ts';
+import { quickRetries } from '../support/quick-retries.ts';
 import { useEmbeddedStack } from '../support/stack-fixture.ts';
 
-/** Real time for polling, but retry backoffs shortened to a tick so the tests stay fast. */
-const quickRetries: Clock = {
-  now: () => performance.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      const timer = setTimeout(resolve, Math.min(ms, 20));
-      signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    }),
-};
 
 const payloads = (event: KinesisStreamEvent): string[] => event.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString());
 

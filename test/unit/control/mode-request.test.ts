@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_BODY_BYTES, parseModeRequest, type ModeRequestResult } from '../../../lib/control/mode-request.ts';
 import { mulberry32 as prng } from '../../../data/generate.ts';
+import { hostileModeBodies } from '../../support/hostile-bodies.ts';
 
 function rejected(result: ModeRequestResult): Extract<ModeRequestResult, { ok: false }> {
   assert.equal(result.ok, false, `expected a rejection, got ${JSON.stringify(result)}`);
@@ -92,50 +93,7 @@ describe('parseModeRequest', () => {
   });
 
   it('rejects a few hundred generated hostile bodies with a 4xx and accepts only valid ones', () => {
-    const random = prng(20251128);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-    const oddValues: unknown[] = [
-      null, true, false, 0, -1, 1e308, 'LIVE', 'Live', 'historical ', ' historical', 'live\u0000', 'hist',
-      'historicaI', 'lіve' /* Cyrillic і */, '', [], ['live'], {}, { mode: 'live' }, 'start', 'START', 'Start',
-    ];
-    const keys = ['__proto__', 'constructor', 'prototype', 'Mode', 'MODE', 'mode ', 'from ', 'From', 'toString', 'hasOwnProperty', 'x', ''];
-    const bodies: Array<{ body: string | null; base64: boolean }> = [];
-    const add = (body: string | null, base64 = false): void => {
-      bodies.push({ body, base64 });
-    };
-
-    for (let i = 0; i < 80; i++) add(JSON.stringify({ mode: pick(oddValues) }));
-    for (let i = 0; i < 60; i++) {
-      const mode = pick(['historical', 'live'] as const);
-      add(JSON.stringify({ mode, [pick(keys)]: pick(oddValues) }));
-    }
-    for (let i = 0; i < 40; i++) add(JSON.stringify({ mode: 'historical', from: pick(oddValues.filter((v) => v !== 'start')) }));
-    for (let i = 0; i < 20; i++) add(JSON.stringify({ mode: 'live', from: pick(oddValues) }));
-    for (const key of ['__proto__', 'constructor', 'prototype']) {
-      add(`{"mode":"live","${key}":{"mode":"historical","polluted":true}}`);
-      add(`{"${key}":{"mode":"live"}}`);
-      add(`{"mode":"historical","from":"start","${key}":null}`);
-    }
-    const broken = ['{', '}', '{"mode":"live"', '{"mode":"live",}', '{mode:"live"}', '{"mode":live}', 'NaN', 'undefined',
-      '{"mode":"live"} {"mode":"live"}', '\uFEFF{"mode":"live"}', '// c\n{"mode":"live"}', '{"mode":"live"/*c*/}', '\u0000', 'live'];
-    for (const body of broken) add(body);
-    for (const top of ['[]', '[{"mode":"live"}]', '"live"', '42', 'true', 'false', 'null', '0.5', '-0']) add(top);
-    for (let i = 0; i < 30; i++) {
-      const size = MAX_BODY_BYTES + 1 + Math.floor(random() * 5000);
-      add(`{"mode":"live","pad":"${'a'.repeat(size)}"}`);
-      add(`{"mode":"live"}${' '.repeat(size)}`);
-    }
-    add('x'.repeat(10 * 1024 * 1024));
-    add(`{"mode":"${'€'.repeat(350)}"}`);
-    for (let i = 0; i < 40; i++) {
-      const raw = Array.from({ length: 1 + Math.floor(random() * 60) }, () => String.fromCharCode(Math.floor(random() * 0x3000))).join('');
-      add(raw);
-    }
-    for (const body of ['{"mode":"live","x":1}', '[]', '{"mode":"LIVE"}', `{"mode":"live","p":"${'a'.repeat(2000)}"}`]) add(b64(body), true);
-    for (const body of ['!!!!', 'e30', 'e30===', '{"mode":"live"}']) add(body, true);
-    add(null);
-    add('');
-
+    const bodies = hostileModeBodies(prng(20251128));
     assert.ok(bodies.length >= 300, `generated ${bodies.length} bodies`);
     for (const { body, base64 } of bodies) {
       const result = parseModeRequest(body, base64);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { modeEvent } from '../../support/api-gateway-event.ts';
 import { createModeHandler, type ModeHandler } from '../../../functions/mode.ts';
 import { bootstrapResources } from '../../../infra/bootstrap.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../../infra/embedded-stack.ts';
@@ -18,22 +19,6 @@ import { makeTempDir, type TempDir } from '../../support/temp-dir.ts';
 const quiet = new Logger({ serviceName: 'mode-test', logLevel: 'SILENT' });
 const TABLE = 'mode-state';
 
-function event(httpMethod: string, body: string | null = null, isBase64Encoded = false): APIGatewayProxyEvent {
-  return {
-    httpMethod,
-    body,
-    isBase64Encoded,
-    path: '/mode',
-    resource: '/mode',
-    headers: { 'content-type': 'application/json' },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    requestContext: {} as APIGatewayProxyEvent['requestContext'],
-  };
-}
 
 function parse(result: APIGatewayProxyResult): Record<string, unknown> {
   assert.equal(result.headers?.['content-type'], 'application/json');
@@ -64,13 +49,13 @@ describe('mode handler', () => {
   });
 
   it('answers GET /mode with the default mode and no status before any request', async () => {
-    const result = await call(event('GET'));
+    const result = await call(modeEvent('GET'));
     assert.equal(result.statusCode, 200);
     assert.deepEqual(parse(result), { mode: 'historical', version: 0, requestedAt: '', status: null });
   });
 
   it('records a valid POST and increments the version each time', async () => {
-    const first = await call(event('POST', '{"mode":"live"}'));
+    const first = await call(modeEvent('POST', '{"mode":"live"}'));
     assert.equal(first.statusCode, 200);
     const body = parse(first);
     assert.equal(body.mode, 'live');
@@ -78,10 +63,10 @@ describe('mode handler', () => {
     assert.equal(body.fromStart, false);
     assert.ok(!Number.isNaN(Date.parse(String(body.requestedAt))));
 
-    const second = parse(await call(event('POST', '{"mode":"historical","from":"start"}')));
+    const second = parse(await call(modeEvent('POST', '{"mode":"historical","from":"start"}')));
     assert.deepEqual({ mode: second.mode, version: second.version, fromStart: second.fromStart }, { mode: 'historical', version: 2, fromStart: true });
 
-    const third = parse(await call(event('POST', Buffer.from('{"mode":"live"}').toString('base64'), true)));
+    const third = parse(await call(modeEvent('POST', Buffer.from('{"mode":"live"}').toString('base64'), true)));
     assert.equal(third.version, 3);
     assert.equal((await store.getMode()).mode, 'live');
   });
@@ -98,7 +83,7 @@ describe('mode handler', () => {
       [`{"mode":"historical","pad":"${'x'.repeat(2048)}"}`, 413, 'payload_too_large'],
     ];
     for (const [body, status, error] of bad) {
-      const result = await call(event('POST', body));
+      const result = await call(modeEvent('POST', body));
       assert.equal(result.statusCode, status, `status for ${String(body).slice(0, 40)}`);
       const json = parse(result);
       assert.equal(json.error, error);
@@ -117,14 +102,14 @@ describe('mode handler', () => {
       updatedAt: new Date().toISOString(),
     };
     await store.putStatus(status);
-    const body = parse(await call(event('GET')));
+    const body = parse(await call(modeEvent('GET')));
     const current = await store.getMode();
     assert.deepEqual(body, { mode: current.mode, version: current.version, requestedAt: current.requestedAt, status });
   });
 
   it('answers any other method with 405 and an Allow header', async () => {
     for (const method of ['PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
-      const result = await call(event(method, '{"mode":"live"}'));
+      const result = await call(modeEvent(method, '{"mode":"live"}'));
       assert.equal(result.statusCode, 405);
       assert.equal(result.headers?.allow, 'GET, POST');
       assert.equal(parse(result).error, 'method_not_allowed');
@@ -135,13 +120,13 @@ describe('mode handler', () => {
     const unreachable = createAwsClients({ endpointUrl: 'http://127.0.0.1:9', region: 'us-east-1', env: {} });
     try {
       const down = createModeHandler({ store: new ControlStore(unreachable.dynamodb, TABLE), logger: quiet });
-      for (const e of [event('GET'), event('POST', '{"mode":"live"}')]) {
+      for (const e of [modeEvent('GET'), modeEvent('POST', '{"mode":"live"}')]) {
         const result = await down(e, createLocalContext('mode', 'us-east-1'));
         assert.equal(result.statusCode, 503);
         assert.equal(parse(result).error, 'service_unavailable');
       }
       // Bad input is still a 400 (validated before DynamoDB is touched).
-      assert.equal((await down(event('POST', '{"mode":1}'), createLocalContext('mode', 'us-east-1'))).statusCode, 400);
+      assert.equal((await down(modeEvent('POST', '{"mode":1}'), createLocalContext('mode', 'us-east-1'))).statusCode, 400);
     } finally {
       unreachable.destroy();
     }
