@@ -43,12 +43,12 @@ async function sha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** First pass over the file. Throws InputError when the file cannot be used at all. */
 /** The source id of a file: its content fingerprint, not its name. */
 export function sourceIdFor(fingerprint: string): string {
   return `hist:${fingerprint.slice(0, 16)}`;
 }
 
+/** First pass over the file. Throws InputError when the file cannot be used at all. */
 export async function scanCsv(file: string, options: CsvOptions = {}): Promise<CsvScan> {
   const meter = new DisorderMeter();
   let records = 0;
