@@ -116,6 +116,10 @@ type ConsumeFlags = CommonFlags & {
 };
 
 async function consumeCommand(flags: ConsumeFlags): Promise<void> {
+  // The name is part of the lease keys (`lease#<app>#<stream>#<shard>`): keep it plain.
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(flags.app)) {
+    throw new ConfigError(`--app must be 1-64 letters, digits, "_", "." or "-", got "${flags.app}"`, { name: 'app' });
+  }
   const resolved = resolveConfig(process.env, {
     ...commonOverrides(flags),
     outputDir: flags.out,
