@@ -150,6 +150,16 @@ describe('tick-replay run (CLI)', () => {
     });
   }
 
+  it('consume says there is no stack to attach to, and refuses an application name that cannot be a lease key', async () => {
+    const free = await freePort();
+    const none = await cli(['consume', '--edge-port', String(free), '--out', tmp.join('consume-out')], { AWS_ENDPOINT_URL: '' });
+    assert.equal(none.code, 2, none.stderr);
+    assert.match(none.stderr, new RegExp(`tick-replay: error: no AWS endpoint: nothing answers on http://127\\.0\\.0\\.1:${free}\\. Start the stack first`));
+    const bad = await cli(['consume', '--app', 'a#b']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /tick-replay: error: --app must be 1-64 letters/);
+  });
+
   it('up refuses a missing historical file with one line, before starting anything', async () => {
     const r = await cli(['up', '--historical', tmp.join('absent.csv'), '--state-dir', tmp.join('state'), '--edge-port', '0', '--api-port', '0']);
     assert.equal(r.code, 2);
