@@ -27,6 +27,7 @@ export interface DashboardServerOptions {
 
 export interface DashboardServer {
   url: string;
+  port: number;
   close(): Promise<void>;
 }
 
@@ -136,6 +137,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   logger.info('dashboard listening', { url });
   return {
     url,
+    port: address.port,
     close: async () => {
       clearInterval(timer);
       for (const res of streams) res.end();
