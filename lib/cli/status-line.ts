@@ -16,12 +16,11 @@ export function formatStatusLine(s: DashboardSnapshot, width = 120): string {
   const h = s.historical;
   const pct = h.total > 0 ? Math.floor((h.done * 100) / h.total) : 0;
   const parts = [
-    `mode ${s.mode ?? 'starting'}`,
-    `historical ${h.done}/${h.total} (${pct}%${h.completed ? ', done' : `, ETA ${formatDuration(h.etaSeconds)}`})`,
-    `out ${Math.round(s.rates.historical)} hist/s ${Math.round(s.rates.live)} live/s`,
-    `written ${Math.round(s.rates.linesWritten)} lines/s`,
-    `lag ${s.consumer.maxLagMs === undefined ? '–' : `${s.consumer.maxLagMs} ms`}`,
-    `live ${s.live.connection}`,
+    `${s.mode ?? 'starting'} ${h.done}/${h.total} ${pct}%${h.completed ? ' done' : ` ETA ${formatDuration(h.etaSeconds)}`}`,
+    `${Math.round(s.rates.historical)} hist/s ${Math.round(s.rates.live)} live/s`,
+    `${Math.round(s.rates.linesWritten)} lines/s`,
+    `lag ${s.consumer.maxLagMs === undefined ? '–' : `${s.consumer.maxLagMs}ms`}`,
+    `feed ${s.live.connection}`,
   ];
   if (s.consumer.deadLetters > 0) parts.push(`dead letters ${s.consumer.deadLetters}`);
   const line = parts.join(' | ');

@@ -102,7 +102,7 @@ describe('stack metrics', () => {
     state.now = 1_000;
     state.done = 250;
     const line = formatStatusLine(metrics.sample(), 200);
-    assert.equal(line, 'mode historical | historical 250/1000 (25%, ETA 8s) | out 100 hist/s 0 live/s | written 0 lines/s | lag 120 ms | live closed');
+    assert.equal(line, 'historical 250/1000 25% ETA 8s | 100 hist/s 0 live/s | 0 lines/s | lag 120ms | feed closed');
     assert.equal(formatStatusLine(metrics.sample(), 20).length, 20);
   });
 });
