@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { InputError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { DashboardSnapshot } from './stack-metrics.ts';
 
@@ -125,10 +126,16 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   }, intervalMs);
   timer.unref();
 
+  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
+    const onError = (error: NodeJS.ErrnoException): void => {
+      clearInterval(timer);
+      const why = error.code === 'EADDRINUSE' ? 'the port is already in use (give another --dashboard-port, or 0)' : error.message;
+      reject(new InputError(`dashboard: cannot listen on ${host}:${options.port}: ${why}`, { host, port: options.port, code: error.code }, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen(options.port, host, () => {
+      server.off('error', onError);
       resolve();
     });
   });

@@ -12,6 +12,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DashboardSnapshot } from '../../lib/dashboard/stack-metrics.ts';
+import { waitUntil } from '../support/processes.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
 import { startUpProcess, type UpProcess } from '../support/up-process.ts';
 
@@ -23,12 +24,8 @@ interface ModeAnswer {
   status: { mode: string; appliedVersion: number; historical: { done: number; total: number }; live: { received: number } } | null;
 }
 
-async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  return waitUntil(what, () => check().catch(() => false), ms);
 }
 
 async function number(page: Page, selector: string): Promise<number> {

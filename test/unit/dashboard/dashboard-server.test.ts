@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startDashboardServer, type DashboardServer } from '../../../lib/dashboard/dashboard-server.ts';
 import { StackMetrics } from '../../../lib/dashboard/stack-metrics.ts';
+import { InputError } from '../../../lib/errors.ts';
 import { silentLogger } from '../../../lib/logging/logger.ts';
 
 describe('dashboard server', () => {
@@ -59,6 +60,14 @@ describe('dashboard server', () => {
     assert.equal((await fetch(`${dashboard.url}/dashboard.js`)).status, 200);
     assert.equal((await fetch(`${dashboard.url}/../package.json`)).status, 404);
     assert.equal((await fetch(`${dashboard.url}/vendor/uPlot.d.ts`)).status, 404);
+  });
+
+  it('says which port is taken when it cannot listen', async () => {
+    const port = Number(new URL(dashboard.url).port);
+    await assert.rejects(
+      startDashboardServer({ port, modeApiUrl: 'http://127.0.0.1:1', snapshot: () => { throw new Error('unused'); }, logger: silentLogger }),
+      (error: Error) => error instanceof InputError && error.message === `dashboard: cannot listen on 127.0.0.1:${port}: the port is already in use (give another --dashboard-port, or 0)`,
+    );
   });
 
   it('answers GET /metrics with the current snapshot', async () => {
