@@ -5,25 +5,40 @@
  * reported by Kinesis sequence number, so Lambda retries a whole aggregate. A failure to write
  * (disk full, directory not writable) reports the whole batch in `batchItemFailures` so Lambda —
  * or the local event source mapping — retries it and does not checkpoint past it.
+ *
+ * Metrics (Powertools, CloudWatch embedded metric format, namespace `TickReplay`): `midLines`,
+ * `latencyErrors`, `deadLetters`, `quotes`, `outputWriteFailures`, flushed by middy's `logMetrics`
+ * after each invocation. EMF is printed on stdout, so local runs (`up`, `run`, `consume`) disable
+ * it with POWERTOOLS_METRICS_DISABLED (lib/cli/local-consumer.ts) and show the same numbers on the
+ * dashboard instead.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { resolveConfig } from '../lib/config.ts';
-import { processBatch, type BatchRecord } from '../lib/midprice/process-batch.ts';
+import { processBatch, type BatchRecord, type BatchResult } from '../lib/midprice/process-batch.ts';
 import { appendBatch, prepareOutputDir } from '../lib/output/log-files.ts';
 
 export interface MidPriceHandlerOptions {
   outputDir: string;
   latencyThresholdMs: number;
   logger?: Logger;
+  /** Powertools metrics (EMF); default: namespace TickReplay, service mid-price. */
+  metrics?: Metrics;
+  /** Told about every batch written (the local dashboard's consumer metrics). */
+  onBatch?: (result: BatchResult) => void;
 }
+
+export const METRICS_NAMESPACE = 'TickReplay';
 
 export type MidPriceHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
 
 export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPriceHandler {
   const logger = options.logger ?? new Logger({ serviceName: 'mid-price' });
+  const metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mid-price' });
 
   const processEvent = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const records: BatchRecord[] = event.Records.map((r) => ({
@@ -40,8 +55,14 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
       }
     } catch (error) {
       logger.error('cannot write output; the batch will be retried', { error: error as Error, records: records.length });
+      metrics.addMetric('outputWriteFailures', MetricUnit.Count, 1);
       return { batchItemFailures: [{ itemIdentifier: (records[0] as BatchRecord).id }] };
     }
+    metrics.addMetric('quotes', MetricUnit.Count, result.userRecords);
+    metrics.addMetric('midLines', MetricUnit.Count, result.midLines.length);
+    metrics.addMetric('latencyErrors', MetricUnit.Count, result.errorLines.length);
+    metrics.addMetric('deadLetters', MetricUnit.Count, result.deadLetters);
+    options.onBatch?.(result);
     if (result.deadLetters > 0) {
       logger.warn('malformed records dead-lettered', { count: result.deadLetters, reasons: result.deadLetterReasons });
     }
@@ -54,7 +75,7 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
     return { batchItemFailures: [] };
   };
 
-  return middy<KinesisStreamEvent, KinesisStreamBatchResponse>(processEvent).use(injectLambdaContext(logger));
+  return middy<KinesisStreamEvent, KinesisStreamBatchResponse>(processEvent).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
 let configured: Promise<MidPriceHandler> | undefined;

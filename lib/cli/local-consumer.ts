@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
-import { createMidPriceHandler } from '../../functions/mid-price.ts';
+import { createMidPriceHandler, type MidPriceHandlerOptions } from '../../functions/mid-price.ts';
 import type { Config } from '../config.ts';
 import { EventSourceMapping, type StartingPosition } from '../consumer/event-source-mapping.ts';
 import { createLocalContext } from '../consumer/lambda-context.ts';
@@ -26,6 +26,8 @@ export interface LocalConsumerOptions {
   startingPosition: StartingPosition;
   filter?: (record: KinesisRecord) => boolean;
   clock?: Clock;
+  /** Told about every batch the handler wrote (the dashboard). */
+  onBatch?: MidPriceHandlerOptions['onBatch'];
 }
 
 export interface LocalConsumer {
@@ -47,10 +49,14 @@ export function createLocalConsumer(options: LocalConsumerOptions): LocalConsume
   const { aws, config, logger } = options;
   const leases = consumerLeases(aws, config, options.app);
   const workerId = newWorkerId();
+  // Powertools prints EMF metrics on stdout, where the CLI prints its results: off locally (the
+  // dashboard shows these numbers) unless the user asks for them with POWERTOOLS_METRICS_DISABLED=false.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const handler = createMidPriceHandler({
     outputDir: config.outputDir,
     latencyThresholdMs: config.latencyThresholdMs,
     logger: createPowertoolsLogger('mid-price', logger.level, logger.sink),
+    onBatch: options.onBatch,
   });
   const mapping = new EventSourceMapping({
     kinesis: aws.clients.kinesis,

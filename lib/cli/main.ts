@@ -15,6 +15,7 @@ import { openAwsEnvironment } from './aws-environment.ts';
 import { registerFeedCommand } from './feed-command.ts';
 import { registerModeCommands } from './mode-commands.ts';
 import { runUp } from './up-command.ts';
+import { startStatusLine, type StatusLine } from './status-line.ts';
 import { registerConsumeCommand, workersOption } from './consume-command.ts';
 import { addCommonOptions, commonOverrides, interruptSignal, startSession, type CommonFlags } from './session.ts';
 
@@ -79,10 +80,13 @@ function portOption(value: string): number {
   return port;
 }
 
-async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: string; livePort: number; apiPort: number }): Promise<void> {
+async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: string; livePort: number; apiPort: number; dashboardPort: number }): Promise<void> {
   if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new InvalidArgumentError('give --live-file or --live-url, not both');
   const { config, aggregate } = pipelineConfig(flags);
   const { logger, logFile, progress, interrupt } = startSession(config);
+  // On a terminal one status line replaces the progress bar (logs already go to a file there).
+  const tty = logFile !== undefined;
+  let statusLine: StatusLine | undefined;
   let started = false;
   try {
     await runUp({
@@ -92,19 +96,21 @@ async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: s
       liveUrl: flags.liveUrl,
       livePort: flags.livePort,
       apiPort: flags.apiPort,
+      dashboardPort: flags.dashboardPort,
       speed: flags.speed,
       logger,
       signal: interrupt.signal,
       stackLogFile: logFile,
       aggregate,
       workers: flags.workers,
-      onReady: ({ apiUrl, endpointUrl, liveUrl }) => {
+      onReady: ({ apiUrl, dashboardUrl, endpointUrl, liveUrl, snapshot }) => {
         process.stdout.write(
           [
             `tick-replay is up: replaying ${flags.historical} (historical, speed ${String(flags.speed)}) into ${path.relative(process.cwd(), config.outputDir) || '.'}/`,
             `  AWS endpoint   ${endpointUrl ?? 'AWS default endpoints'}`,
             `  live feed      ${liveUrl ?? 'none (give --live-file or --live-url)'}`,
             `  mode API       ${apiUrl}/mode`,
+            `  dashboard      ${dashboardUrl}/   (metrics: ${dashboardUrl}/metrics)`,
             `  flip modes     curl -X POST ${apiUrl}/mode -d '{"mode":"live"}'`,
             `                 npx tick-replay mode live | npx tick-replay mode historical [--from-start]`,
             `  status         curl ${apiUrl}/mode   or   npx tick-replay status`,
@@ -112,8 +118,10 @@ async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: s
             '',
           ].join('\n'),
         );
+        if (tty) statusLine = startStatusLine(process.stderr, snapshot);
       },
       onProgress: (done, total) => {
+        if (tty) return;
         if (!started) {
           started = true;
           progress.start(total);
@@ -122,6 +130,7 @@ async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: s
       },
     });
   } finally {
+    statusLine?.stop();
     progress.stop();
     interrupt.dispose();
   }
@@ -174,6 +183,7 @@ export function buildProgram(): Command {
       .option('--live-url <url>', 'websocket URL of a live feed (instead of --live-file)')
       .addOption(new Option('--live-port <port>', 'port of the live feed simulator').argParser(portOption).default(8765))
       .addOption(new Option('--api-port <port>', 'port of the mode API (serverless-offline)').argParser(portOption).default(3000))
+      .addOption(new Option('--dashboard-port <port>', 'port of the dashboard and GET /metrics (0: any free port)').argParser(portOption).default(3001))
       .option('--out <dir>', 'output directory (env OUTPUT_DIR, default output); files are appended to')
       .addOption(new Option('--speed <speed>', '"max", 1 (real time) or N (N times faster)').argParser(speedOption).default(1))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')

@@ -13,7 +13,7 @@ import type { Logger } from '../logging/logger.ts';
 import { DynamoCheckpointStore } from '../replay/checkpoint-store.ts';
 import { ReplayEngine, replayerIdentity, type EngineOptions } from '../replay/engine.ts';
 import type { Speed } from '../replay/pacer.ts';
-import type { QuoteEntry } from '../replay/replayer.ts';
+import type { QuoteAck, QuoteEntry } from '../replay/replayer.ts';
 import type { AwsEnvironment } from './aws-environment.ts';
 
 export interface ReplayEngineSetup {
@@ -26,6 +26,8 @@ export interface ReplayEngineSetup {
   aggregate?: boolean;
   onProgress?: EngineOptions['onProgress'];
   historicalGate?: EngineOptions['historicalGate'];
+  /** Told about every acknowledgement, after the engine (metrics). */
+  onAck?: (acked: QuoteAck[]) => void;
 }
 
 export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ producer: KinesisProducer<QuoteEntry>; engine: ReplayEngine }> {
@@ -37,7 +39,10 @@ export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ 
     streamName: config.streamName,
     shardMap: await loadShardMap(aws.clients.kinesis, config.streamName),
     logger: logger.child('producer'),
-    onAck: (acked) => engineRef.current?.onAck(acked),
+    onAck: (acked) => {
+      engineRef.current?.onAck(acked);
+      options.onAck?.(acked);
+    },
     aggregate: options.aggregate ?? false,
   });
   const engine = new ReplayEngine({

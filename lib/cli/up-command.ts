@@ -23,6 +23,10 @@ import { startWorkerPool } from './consumer-workers.ts';
 import { consumerLeases, createLocalConsumer } from './local-consumer.ts';
 import { startLocalModeApi } from './local-mode-api.ts';
 import { createReplayEngine } from './replay-engine-setup.ts';
+import { startDashboardServer } from '../dashboard/dashboard-server.ts';
+import { StackMetrics, type DashboardSnapshot } from '../dashboard/stack-metrics.ts';
+import type { EventSourceMapping } from '../consumer/event-source-mapping.ts';
+import type { ReplayEngine } from '../replay/engine.ts';
 
 export interface UpOptions {
   config: Config;
@@ -31,6 +35,8 @@ export interface UpOptions {
   liveUrl?: string;
   livePort: number;
   apiPort: number;
+  /** Port of the dashboard (0: any free port). */
+  dashboardPort: number;
   speed: Speed;
   logger: Logger;
   signal: AbortSignal;
@@ -40,7 +46,14 @@ export interface UpOptions {
   /** Consumer workers: 1 (default) runs in this process; N > 1 forks N worker processes. */
   workers?: number;
   /** Told where everything is once it is up. */
-  onReady?: (info: { apiUrl: string; endpointUrl: string | undefined; liveUrl: string | undefined }) => void;
+  onReady?: (info: {
+    apiUrl: string;
+    dashboardUrl: string;
+    endpointUrl: string | undefined;
+    liveUrl: string | undefined;
+    /** The metrics snapshot (the terminal status line samples it). */
+    snapshot: () => DashboardSnapshot;
+  }) => void;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -48,14 +61,28 @@ export interface UpOptions {
 const DRAIN_MS = 10_000;
 
 /** One in-process worker, or a pool of worker processes (a dead pool is fatal). */
-async function startStackConsumer(options: UpOptions, aws: AwsEnvironment, fatal: AbortController): Promise<{ stop(): Promise<unknown> }> {
+async function startStackConsumer(
+  options: UpOptions,
+  aws: AwsEnvironment,
+  fatal: AbortController,
+  metrics: StackMetrics,
+): Promise<{ stop(): Promise<unknown>; mapping?: EventSourceMapping }> {
   const { config, logger } = options;
   const workers = options.workers ?? 1;
   if (workers === 1) {
-    const { mapping } = createLocalConsumer({ aws, config, logger, app: DEFAULT_APP, startingPosition: 'TRIM_HORIZON', filter: consumerFilter(undefined) });
+    const { mapping } = createLocalConsumer({
+      aws,
+      config,
+      logger,
+      app: DEFAULT_APP,
+      startingPosition: 'TRIM_HORIZON',
+      filter: consumerFilter(undefined),
+      onBatch: (result) => metrics.onBatch(result),
+    });
     await mapping.start();
-    return mapping;
+    return { stop: () => mapping.stop(), mapping };
   }
+  // Worker processes: their consumer metrics stay in them (the dashboard shows the replayer's).
   const pool = startWorkerPool({ count: workers, endpointUrl: aws.endpointUrl ?? '', config, app: DEFAULT_APP, from: 'trim-horizon', logger });
   pool.allDied.catch((error: unknown) => fatal.abort(error));
   return pool;
@@ -104,7 +131,17 @@ export async function runUp(options: UpOptions): Promise<void> {
     // The consumer application of the long-running stack: from the start of the stream the first
     // time, after its checkpoints later; records of one-shot `run`s are theirs, not ours.
     const leases = consumerLeases(aws, config, DEFAULT_APP);
-    const consumer = await startStackConsumer(options, aws, fatal);
+    const parts: { engine?: ReplayEngine; producer?: KinesisProducer<QuoteEntry>; mapping?: EventSourceMapping } = {};
+    const metrics = new StackMetrics({
+      now: () => performance.now(),
+      sources: {
+        status: () => parts.engine?.status(),
+        producer: () => parts.producer?.stats,
+        consumer: () => parts.mapping,
+      },
+    });
+    const consumer = await startStackConsumer(options, aws, fatal, metrics);
+    parts.mapping = consumer.mapping;
     // Registered at once: whatever fails next, the consumer is stopped.
     const drainTargets: { producer?: KinesisProducer<QuoteEntry> } = {};
     stops.push({
@@ -125,9 +162,19 @@ export async function runUp(options: UpOptions): Promise<void> {
       logger,
       aggregate: options.aggregate,
       onProgress: options.onProgress,
+      onAck: (acked) => metrics.onAck(acked),
     });
     drainTargets.producer = producer;
-    options.onReady?.({ apiUrl: api.url, endpointUrl: aws.endpointUrl, liveUrl });
+    parts.engine = engine;
+    parts.producer = producer;
+    const dashboard = await startDashboardServer({
+      port: options.dashboardPort,
+      modeApiUrl: api.url,
+      snapshot: () => metrics.sample(),
+      logger: logger.child('dashboard'),
+    });
+    stops.push({ what: 'dashboard', stop: () => dashboard.close() });
+    options.onReady?.({ apiUrl: api.url, dashboardUrl: dashboard.url, endpointUrl: aws.endpointUrl, liveUrl, snapshot: () => metrics.sample() });
     try {
       await engine.run(AbortSignal.any([signal, fatal.signal]));
     } catch (error) {

@@ -98,6 +98,8 @@ export class EventSourceMapping {
   private readonly loops = new Set<Promise<void>>();
   private coordinator: LeaseCoordinator | undefined;
   readonly stats: MappingStats = { invocations: 0, records: 0, failedInvocations: 0, retriedRecords: 0 };
+  /** Per held shard: GetRecords' last `MillisBehindLatest` (how far this worker is behind the tip). */
+  private readonly lag = new Map<string, number>();
 
   constructor(options: EventSourceMappingOptions) {
     // `??` rather than spreading over defaults: an explicit `undefined` option keeps the default.
@@ -159,6 +161,11 @@ export class EventSourceMapping {
     return this.coordinator?.heldShards() ?? [];
   }
 
+  /** Consumer lag per held shard, ms behind the tip of the stream (GetRecords' MillisBehindLatest). */
+  shardLag(): ReadonlyMap<string, number> {
+    return this.lag;
+  }
+
   /** Sequence number of the last record this worker processed, per shard. */
   processedPositions(): ReadonlyMap<string, string> {
     return this.processed;
@@ -218,6 +225,7 @@ export class EventSourceMapping {
     try {
       await this.processLease(lease, stop, log, pause, () => (attempt = 0), pinned);
     } finally {
+      this.lag.delete(shardId);
       // Last checkpoint written: a lease another worker asked for can be handed over now.
       await lease.stopped();
     }
@@ -279,6 +287,7 @@ export class EventSourceMapping {
           const out = await this.opts.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.opts.batchSize }));
           pending = out.Records ?? [];
           iterator = out.NextShardIterator;
+          if (out.MillisBehindLatest !== undefined) this.lag.set(shardId, out.MillisBehindLatest);
           resetAttempts();
         } catch (error) {
           if (errorName(error) === 'ExpiredIteratorException') {

@@ -48,6 +48,8 @@ export interface ReplayStatus {
     file?: string;
     done: number;
     total: number;
+    /** Rows of the file rejected as invalid so far (absent in statuses of older versions). */
+    rejected?: number;
     completed: boolean;
     position?: Record<string, unknown>;
   };

@@ -18,7 +18,16 @@ export interface BatchRecord {
   data: Uint8Array;
 }
 
+/** One mid price as a point (for charts): the quote's ticker, time (µs since the epoch) and mid. */
+export interface MidPoint {
+  ticker: string;
+  micros: number;
+  mid: string;
+}
+
 export interface BatchResult extends BatchLines {
+  /** The mids of `midLines`, in the same order, with their tickers. */
+  mids: MidPoint[];
   deadLetters: number;
   /** First few dead-letter reasons, for the log. */
   deadLetterReasons: string[];
@@ -32,6 +41,7 @@ export interface BatchResult extends BatchLines {
  */
 export function processBatch(records: readonly BatchRecord[], thresholdMs: number): BatchResult {
   const midLines: string[] = [];
+  const mids: MidPoint[] = [];
   const errorLines: string[] = [];
   const deadLetterLines: string[] = [];
   const deadLetterReasons: string[] = [];
@@ -55,7 +65,9 @@ export function processBatch(records: readonly BatchRecord[], thresholdMs: numbe
       if (quote.mode === 'historical' && latency !== undefined && latency > thresholdMs) {
         errorLines.push(latencyErrorLine(time, latency, thresholdMs));
       } else {
-        midLines.push(midPriceLine(time, midPrice(quote.bid, quote.ask)));
+        const mid = midPrice(quote.bid, quote.ask);
+        midLines.push(midPriceLine(time, mid));
+        mids.push({ ticker: quote.ticker, micros: time.micros, mid });
       }
     } catch (error) {
       if (!(error instanceof RecordDecodeError)) throw error;
@@ -79,5 +91,5 @@ export function processBatch(records: readonly BatchRecord[], thresholdMs: numbe
     }
     contained.forEach((user, index) => processQuote(record, user.data, { index, partitionKey: user.partitionKey }));
   }
-  return { midLines, errorLines, deadLetterLines, deadLetters: deadLetterLines.length, deadLetterReasons, userRecords };
+  return { midLines, mids, errorLines, deadLetterLines, deadLetters: deadLetterLines.length, deadLetterReasons, userRecords };
 }

@@ -232,6 +232,7 @@ export class ReplayEngine {
         source: h?.source.sourceId,
         done: h?.source.done ?? 0,
         total: h?.source.total ?? 0,
+        rejected: h?.source.stats.rejected ?? 0,
         completed: this.completed,
         position: h === undefined ? undefined : { ...h.source.position() },
       },

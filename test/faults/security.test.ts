@@ -13,6 +13,8 @@ import { startEmbeddedStack } from '../../infra/embedded-stack.ts';
 import { startOfflineApi } from '../../infra/offline-api.ts';
 import { resolveConfig } from '../../lib/config.ts';
 import { OutputError } from '../../lib/errors.ts';
+import { startDashboardServer } from '../../lib/dashboard/dashboard-server.ts';
+import { StackMetrics } from '../../lib/dashboard/stack-metrics.ts';
 import { startFeedServer } from '../../lib/live/feed-server.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
 import { appendBatch, MID_PRICES_FILE, prepareOutputDir } from '../../lib/output/log-files.ts';
@@ -45,11 +47,13 @@ describe('security basics', { skip: process.platform !== 'linux' ? 'reads /proc/
     await tmp.remove();
   });
 
-  it('binds the edge, both emulators, the live feed and the mode API to 127.0.0.1 by default', async () => {
+  it('binds the edge, both emulators, the live feed, the mode API and the dashboard to 127.0.0.1 by default', async () => {
     const stack = await startEmbeddedStack({ stateDir: tmp.join('state'), edgePort: 0, logger: silentLogger, logLevel: 'WARN' });
     await writeFile(tmp.join('live.csv'), 'timestamp,ticker,bid,ask\n2030-01-01T00:00:00Z,L,1,2\n');
     const feed = await startFeedServer({ file: tmp.join('live.csv'), port: 0, speed: 1, loop: true, logger: silentLogger });
     const api = await startOfflineApi({ port: 0, env: { AWS_ENDPOINT_URL: stack.endpointUrl, AWS_REGION: 'us-east-1', TABLE_NAME: 'sec', LOG_LEVEL: 'WARN' }, logger: silentLogger });
+    const metrics = new StackMetrics({ now: () => 0, sources: { status: () => undefined, producer: () => undefined, consumer: () => undefined } });
+    const dashboard = await startDashboardServer({ port: 0, modeApiUrl: api.url, snapshot: () => metrics.sample(), logger: silentLogger });
     try {
       const servers = {
         edge: stack.edgePort,
@@ -58,11 +62,13 @@ describe('security basics', { skip: process.platform !== 'linux' ? 'reads /proc/
         feed: feed.port,
         modeApi: api.port,
         lambdaInvoke: api.lambdaPort,
+        dashboard: dashboard.port,
       };
       for (const [name, port] of Object.entries(servers)) {
         assert.deepEqual(listeningAddresses(port), ['127.0.0.1'], `${name} (port ${port}) listens on loopback only`);
       }
     } finally {
+      await dashboard.close();
       await api.stop();
       await feed.close();
       await stack.stop();

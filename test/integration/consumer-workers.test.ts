@@ -156,7 +156,7 @@ describe('consumer worker processes', () => {
   it('up --workers 2 writes the complete output and stops cleanly', { timeout: 150_000 }, async () => {
     const reference = await output(tmp.join('sample-ref'));
     const up = cli(
-      ['up', '--historical', SAMPLE, '--speed', 'max', '--workers', '2', '--out', tmp.join('up'), '--state-dir', tmp.join('up-state'), '--edge-port', '0', '--api-port', '0', '--live-port', '0'],
+      ['up', '--historical', SAMPLE, '--speed', 'max', '--workers', '2', '--out', tmp.join('up'), '--state-dir', tmp.join('up-state'), '--edge-port', '0', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0'],
       { AWS_ENDPOINT_URL: '', LEASE_DURATION_MS: String(LEASE_MS) },
     );
     children.push(up.child);

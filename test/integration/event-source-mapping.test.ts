@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, PutRecordsCommand, type GetRecordsCommandOutput, type KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { bootstrapResources } from '../../infra/bootstrap.ts';
 import { EventSourceMapping, type BatchInvoker, type EventSourceMappingOptions } from '../../lib/consumer/event-source-mapping.ts';
@@ -80,6 +80,31 @@ describe('EventSourceMapping', () => {
     assert.equal(first?.eventSourceARN, streamArn);
     assert.equal(first?.kinesis.partitionKey, 'K');
     assert.match(first?.eventID ?? '', /^shardId-\d+:\d+$/);
+  });
+
+  it("keeps each held shard's lag from GetRecords' MillisBehindLatest, and forgets it when it stops", async () => {
+    const names = await streamWith(6);
+    const real = env.clients.kinesis;
+    let calls = 0;
+    // The emulator is never behind: report a lag that grows with each GetRecords call.
+    const send = async (command: Parameters<KinesisClient['send']>[0]): Promise<unknown> => {
+      const out: unknown = await real.send(command);
+      if (command instanceof GetRecordsCommand) (out as GetRecordsCommandOutput).MillisBehindLatest = 1_000 * ++calls;
+      return out;
+    };
+    const lags: number[] = [];
+    const esm = new EventSourceMapping({
+      ...options(names, () => Promise.resolve({ batchItemFailures: [] })),
+      kinesis: { send } as Pick<KinesisClient, 'send'>,
+    });
+    await runUntil(esm, () => {
+      const lag = esm.shardLag().get('shardId-000000000000');
+      if (lag !== undefined) lags.push(lag);
+      return calls >= 3;
+    });
+    assert.ok(lags.length > 0, 'the lag was reported while the shard was held');
+    assert.ok(lags.every((lag) => lag % 1_000 === 0 && lag >= 1_000 && lag <= 1_000 * calls), `lags ${lags.join(', ')}`);
+    assert.equal(esm.shardLag().size, 0, 'no lag once the shard is no longer held');
   });
 
   it('retries from the first reported failure, checkpointing the records before it', async () => {

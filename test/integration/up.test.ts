@@ -23,7 +23,7 @@ function startUp(tmp: TempDir): Up {
       'bin/tick-replay.js', 'up',
       '--historical', 'data/historical_sample.csv', '--live-file', 'data/live_sample.csv',
       '--speed', '10', '--out', tmp.join('out'), '--state-dir', tmp.join('state'),
-      '--edge-port', '0', '--api-port', '0', '--live-port', '0',
+      '--edge-port', '0', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0',
     ],
     // Own process group, so the test can kill -9 the whole of it, as a user would.
     { env: { ...process.env, AWS_ENDPOINT_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },

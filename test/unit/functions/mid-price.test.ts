@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { createMidPriceHandler } from '../../../functions/mid-price.ts';
+import { createMidPriceHandler, METRICS_NAMESPACE } from '../../../functions/mid-price.ts';
+import type { BatchResult } from '../../../lib/midprice/process-batch.ts';
 import { createLocalContext } from '../../../lib/consumer/lambda-context.ts';
 import { toKinesisStreamEvent } from '../../../lib/consumer/kinesis-event.ts';
 import { prepareOutputDir } from '../../../lib/output/log-files.ts';
@@ -12,6 +14,8 @@ import { encodeQuote } from '../../../lib/quotes/record.ts';
 import { makeTempDir, type TempDir } from '../../support/temp-dir.ts';
 
 const quiet = new Logger({ serviceName: 'mid-price-test', logLevel: 'SILENT' });
+// No EMF lines on the test runner's stdout, except in the test that checks them.
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
 function event(quotes: Array<Partial<Quote> | string>): KinesisStreamEvent {
   const records = quotes.map((q, i) => ({
@@ -67,6 +71,39 @@ describe('mid-price handler', () => {
     const dead = JSON.parse(await readFile(tmp.join('out', 'dead_letters.log'), 'utf8')) as { sequenceNumber: string; reason: string };
     assert.equal(dead.sequenceNumber, '1002');
     assert.match(dead.reason, /field "mode"/);
+  });
+
+  it('emits its counts as Powertools EMF metrics after the invocation and tells onBatch the mids', async () => {
+    const dir = tmp.join('metrics');
+    await prepareOutputDir(dir, { truncate: true });
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mid-price' });
+    const batches: BatchResult[] = [];
+    const handler = createMidPriceHandler({ outputDir: dir, latencyThresholdMs: 20, logger: quiet, metrics, onBatch: (b) => batches.push(b) });
+    const printed: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (chunk: string | Uint8Array): boolean => {
+      printed.push(String(chunk));
+      return true;
+    };
+    try {
+      await handler(event([{}, { latencyMs: 25 }, '{"v":1}', { bid: '2', ask: '3' }]), createLocalContext('midPrice', 'us-east-1'));
+    } finally {
+      process.stdout.write = write;
+      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    }
+    const emf = printed.map((line) => JSON.parse(line) as Record<string, unknown>).find((o) => '_aws' in o);
+    assert.ok(emf !== undefined, `an EMF line on stdout, got ${printed.join('')}`);
+    assert.deepEqual(
+      { quotes: emf.quotes, midLines: emf.midLines, latencyErrors: emf.latencyErrors, deadLetters: emf.deadLetters, service: emf.service },
+      { quotes: 4, midLines: 2, latencyErrors: 1, deadLetters: 1, service: 'mid-price' },
+    );
+    const aws = emf._aws as { CloudWatchMetrics: Array<{ Namespace: string }> };
+    assert.equal(aws.CloudWatchMetrics[0]?.Namespace, 'TickReplay');
+    assert.deepEqual(batches.map((b) => b.mids), [[
+      { ticker: 'AAPL', micros: Date.UTC(2025, 0, 1, 0, 0, 0, 120) * 1000, mid: '1.2' },
+      { ticker: 'AAPL', micros: Date.UTC(2025, 0, 1, 0, 0, 0, 120) * 1000, mid: '2.5' },
+    ]]);
   });
 
   it('rolls back the files it already appended when a later one fails, so the retry duplicates nothing', async () => {

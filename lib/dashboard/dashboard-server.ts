@@ -1,0 +1,156 @@
+/**
+ * The local dashboard's HTTP server (started by `up`, 127.0.0.1 by default):
+ *
+ *   GET  /                the dashboard page (lib/dashboard/public/)
+ *   GET  /dashboard.js, /dashboard.css, /vendor/uPlot.*   static assets (uPlot from node_modules)
+ *   GET  /metrics         the current snapshot as JSON
+ *   GET  /events          server-sent events: a snapshot every `intervalMs`
+ *   GET|POST /api/mode    proxied to the mode API (serverless-offline), so the page has one origin
+ */
+import { createReadStream } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { InputError } from '../errors.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { DashboardSnapshot } from './stack-metrics.ts';
+
+export interface DashboardServerOptions {
+  port: number;
+  host?: string;
+  /** The mode API base URL (…/mode is appended). */
+  modeApiUrl: string;
+  snapshot: () => DashboardSnapshot;
+  logger: Logger;
+  intervalMs?: number;
+}
+
+export interface DashboardServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Mode requests are tiny; the mode API itself answers 413 over 1 KiB. */
+const MAX_BODY = 4 * 1024;
+
+const publicDir = path.join(import.meta.dirname, 'public');
+const uplotDir = path.dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'));
+
+/** Every file served, by URL path: nothing else on disk is reachable. */
+const ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
+  '/': { file: path.join(publicDir, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/dashboard.js': { file: path.join(publicDir, 'dashboard.js'), type: 'text/javascript; charset=utf-8' },
+  '/dashboard.css': { file: path.join(publicDir, 'dashboard.css'), type: 'text/css; charset=utf-8' },
+  '/vendor/uPlot.iife.min.js': { file: path.join(uplotDir, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+  '/vendor/uPlot.min.css': { file: path.join(uplotDir, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
+};
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
+  const { logger } = options;
+  const intervalMs = options.intervalMs ?? 1_000;
+  const streams = new Set<ServerResponse>();
+
+  const proxyMode = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = req.method === 'POST' ? await readBody(req) : undefined;
+    if (req.method === 'POST' && body === undefined) {
+      sendJson(res, 413, { error: 'payload_too_large', message: `a mode request is at most ${MAX_BODY} bytes` });
+      return;
+    }
+    try {
+      const upstream = await fetch(`${options.modeApiUrl}/mode`, {
+        method: req.method,
+        body,
+        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        signal: AbortSignal.timeout(10_000),
+      });
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' });
+      res.end(await upstream.text());
+    } catch (error) {
+      logger.warn('mode API not reachable from the dashboard', { error });
+      sendJson(res, 502, { error: 'mode_api_unreachable', message: `the mode API at ${options.modeApiUrl} is not reachable (it takes a few seconds to start)` });
+    }
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (pathname === '/api/mode' && (req.method === 'GET' || req.method === 'POST')) return proxyMode(req, res);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed' });
+    if (pathname === '/metrics') return sendJson(res, 200, options.snapshot());
+    if (pathname === '/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.write(`retry: 1000\ndata: ${JSON.stringify(options.snapshot())}\n\n`);
+      streams.add(res);
+      req.on('close', () => streams.delete(res));
+      return;
+    }
+    const asset = ASSETS[pathname];
+    if (asset === undefined) return sendJson(res, 404, { error: 'not_found' });
+    res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
+    createReadStream(asset.file)
+      .on('error', (error) => {
+        logger.error('cannot read a dashboard asset', { file: asset.file, error });
+        res.destroy();
+      })
+      .pipe(res);
+  };
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      logger.error('dashboard request failed', { url: req.url, error });
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
+      else res.destroy();
+    });
+  });
+  const timer = setInterval(() => {
+    if (streams.size === 0) return;
+    const data = `data: ${JSON.stringify(options.snapshot())}\n\n`;
+    for (const res of streams) res.write(data);
+  }, intervalMs);
+  timer.unref();
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      clearInterval(timer);
+      const why = error.code === 'EADDRINUSE' ? 'the port is already in use (give another --dashboard-port, or 0)' : error.message;
+      reject(new InputError(`dashboard: cannot listen on ${host}:${options.port}: ${why}`, { host, port: options.port, code: error.code }, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen(options.port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.address}:${address.port}`;
+  logger.info('dashboard listening', { url });
+  return {
+    url,
+    port: address.port,
+    close: async () => {
+      clearInterval(timer);
+      for (const res of streams) res.end();
+      streams.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * The stack's metrics for the dashboard and the terminal status line: counters fed by the
+ * producer's acknowledgements and the handler's batches, gauges sampled from the replayer, the
+ * producer and the event source mapping, rates over a sliding window, and bounded buffers of the
+ * latest mids (per ticker) and error lines. Pure apart from reading the components' state: the
+ * clock is injected and nothing here starts a timer.
+ */
+import type { ProducerStats } from '../aws/producer.ts';
+import type { MappingStats } from '../consumer/event-source-mapping.ts';
+import type { ReplayStatus } from '../control/control-store.ts';
+import { MetricsRegistry, type MetricsSnapshot } from '../metrics/registry.ts';
+import { etaSeconds, RateWindow } from '../metrics/rate-window.ts';
+import { RingBuffer } from '../metrics/ring-buffer.ts';
+import type { BatchResult } from '../midprice/process-batch.ts';
+import type { QuoteAck } from '../replay/replayer.ts';
+
+/** Metric names (the README lists them). */
+export const METRIC = {
+  quotesOut: 'quotes_out_total',
+  rejectedRows: 'rejected_rows_total',
+  producerRetriedRequests: 'producer_retried_requests_total',
+  producerRetriedEntries: 'producer_retried_entries_total',
+  producerInFlight: 'producer_in_flight_batches',
+  producerUnacked: 'producer_unacked_quotes',
+  historicalDone: 'historical_done',
+  historicalTotal: 'historical_total',
+  consumerLag: 'consumer_lag_ms',
+  consumerRecords: 'consumer_records_total',
+  consumerFailedInvocations: 'consumer_failed_invocations_total',
+  midLines: 'mid_lines_written_total',
+  errorLines: 'error_lines_written_total',
+  deadLetters: 'dead_letters_total',
+  liveConnected: 'live_connected',
+  liveReconnects: 'live_reconnects_total',
+  liveReceived: 'live_received_total',
+} as const;
+
+export interface StackSources {
+  status(): ReplayStatus | undefined;
+  producer(): Pick<ProducerStats, 'retriedRequests' | 'retriedEntries' | 'inFlightRequests' | 'unacked'> | undefined;
+  /** Undefined when the consumer runs in other processes (`--workers N`). */
+  consumer(): { stats: MappingStats; shardLag(): ReadonlyMap<string, number> } | undefined;
+}
+
+/** What GET /metrics answers and GET /events pushes. */
+export interface DashboardSnapshot {
+  /** ISO time of the snapshot. */
+  at: string;
+  mode: string | undefined;
+  appliedVersion: number | undefined;
+  rates: { historical: number; live: number; linesWritten: number };
+  historical: { done: number; total: number; completed: boolean; rejected: number; etaSeconds: number | undefined };
+  live: { url: string | undefined; connection: string; received: number; rejected: number; reconnects: number };
+  producer: { retriedRequests: number; retriedEntries: number; inFlightBatches: number; unacked: number };
+  consumer: {
+    inProcess: boolean;
+    lagMs: Record<string, number>;
+    maxLagMs: number | undefined;
+    records: number;
+    midLines: number;
+    errorLines: number;
+    deadLetters: number;
+    failedInvocations: number;
+  };
+  /**
+   * Per ticker, the latest mids as [seconds since the epoch, mid], sorted by time (they arrive in
+   * arrival order, timestamp + latency); the mid as a number: for display only.
+   */
+  mids: Record<string, Array<[number, number]>>;
+  /** The latest lines written to errors.log, oldest first. */
+  errors: string[];
+  metrics: MetricsSnapshot;
+}
+
+export interface StackMetricsOptions {
+  sources: StackSources;
+  /** Milliseconds, monotonic (rates). */
+  now: () => number;
+  /** Milliseconds since the epoch (the snapshot's `at`). */
+  wallClock?: () => number;
+  midPointsPerTicker?: number;
+  errorLines?: number;
+  rateWindowMs?: number;
+}
+
+export class StackMetrics {
+  readonly registry = new MetricsRegistry();
+  private readonly mids = new Map<string, RingBuffer<[number, number]>>();
+  private readonly errors: RingBuffer<string>;
+  private readonly rates: { historical: RateWindow; live: RateWindow; lines: RateWindow };
+  private readonly o: Required<StackMetricsOptions>;
+
+  constructor(options: StackMetricsOptions) {
+    this.o = {
+      wallClock: Date.now,
+      midPointsPerTicker: 300,
+      errorLines: 20,
+      rateWindowMs: 5_000,
+      ...options,
+    };
+    this.errors = new RingBuffer(this.o.errorLines);
+    this.rates = { historical: new RateWindow(this.o.rateWindowMs), live: new RateWindow(this.o.rateWindowMs), lines: new RateWindow(this.o.rateWindowMs) };
+  }
+
+  /** Producer acknowledgements: quotes out, by the mode of their source. */
+  onAck(acked: readonly QuoteAck[]): void {
+    let live = 0;
+    for (const a of acked) if (a.entry.source.startsWith('live:')) live++;
+    if (live > 0) this.registry.inc(METRIC.quotesOut, { mode: 'live' }, live);
+    if (acked.length > live) this.registry.inc(METRIC.quotesOut, { mode: 'historical' }, acked.length - live);
+  }
+
+  /** A batch the handler wrote. */
+  onBatch(result: Pick<BatchResult, 'mids' | 'errorLines' | 'deadLetters'>): void {
+    this.registry.inc(METRIC.midLines, undefined, result.mids.length);
+    this.registry.inc(METRIC.errorLines, undefined, result.errorLines.length);
+    this.registry.inc(METRIC.deadLetters, undefined, result.deadLetters);
+    for (const point of result.mids) {
+      let buffer = this.mids.get(point.ticker);
+      if (buffer === undefined) this.mids.set(point.ticker, (buffer = new RingBuffer(this.o.midPointsPerTicker)));
+      buffer.push([point.micros / 1e6, Number(point.mid)]);
+    }
+    for (const line of result.errorLines) this.errors.push(line);
+  }
+
+  /** Reads the components, updates gauges and rates, and returns the snapshot. */
+  sample(): DashboardSnapshot {
+    const r = this.registry;
+    const now = this.o.now();
+    const status = this.o.sources.status();
+    const producer = this.o.sources.producer();
+    const consumer = this.o.sources.consumer();
+    const h = status?.historical;
+    const live = status?.live;
+
+    if (h !== undefined) {
+      r.set(METRIC.historicalDone, h.done);
+      r.set(METRIC.historicalTotal, h.total);
+      r.observeTotal(METRIC.rejectedRows, h.rejected ?? 0, { mode: 'historical' });
+    }
+    if (live !== undefined) {
+      r.set(METRIC.liveConnected, live.connection === 'open' ? 1 : 0);
+      r.observeTotal(METRIC.liveReconnects, live.reconnects);
+      r.observeTotal(METRIC.liveReceived, live.received);
+      r.observeTotal(METRIC.rejectedRows, live.rejected, { mode: 'live' });
+    }
+    if (producer !== undefined) {
+      r.observeTotal(METRIC.producerRetriedRequests, producer.retriedRequests);
+      r.observeTotal(METRIC.producerRetriedEntries, producer.retriedEntries);
+      r.set(METRIC.producerInFlight, producer.inFlightRequests);
+      r.set(METRIC.producerUnacked, producer.unacked);
+    }
+    const lagMs: Record<string, number> = {};
+    if (consumer !== undefined) {
+      r.observeTotal(METRIC.consumerRecords, consumer.stats.records);
+      r.observeTotal(METRIC.consumerFailedInvocations, consumer.stats.failedInvocations);
+      r.clearGauge(METRIC.consumerLag);
+      for (const [shard, ms] of consumer.shardLag()) {
+        lagMs[shard] = ms;
+        r.set(METRIC.consumerLag, ms, { shard });
+      }
+    }
+
+    this.rates.historical.record(now, r.counter(METRIC.quotesOut, { mode: 'historical' }));
+    this.rates.live.record(now, r.counter(METRIC.quotesOut, { mode: 'live' }));
+    this.rates.lines.record(now, r.counter(METRIC.midLines) + r.counter(METRIC.errorLines));
+    const historicalRate = this.rates.historical.rate();
+    const lags = Object.values(lagMs);
+
+    return {
+      at: new Date(this.o.wallClock()).toISOString(),
+      mode: status?.mode,
+      appliedVersion: status?.appliedVersion,
+      rates: { historical: round1(historicalRate), live: round1(this.rates.live.rate()), linesWritten: round1(this.rates.lines.rate()) },
+      historical: {
+        done: h?.done ?? 0,
+        total: h?.total ?? 0,
+        completed: h?.completed ?? false,
+        rejected: h?.rejected ?? 0,
+        etaSeconds: h === undefined || h.total === 0 ? undefined : etaSeconds(h.total - h.done, status?.mode === 'historical' ? historicalRate : 0),
+      },
+      live: {
+        url: live?.url,
+        connection: live?.connection ?? 'closed',
+        received: live?.received ?? 0,
+        rejected: live?.rejected ?? 0,
+        reconnects: live?.reconnects ?? 0,
+      },
+      producer: {
+        retriedRequests: producer?.retriedRequests ?? 0,
+        retriedEntries: producer?.retriedEntries ?? 0,
+        inFlightBatches: producer?.inFlightRequests ?? 0,
+        unacked: producer?.unacked ?? 0,
+      },
+      consumer: {
+        inProcess: consumer !== undefined,
+        lagMs,
+        maxLagMs: lags.length === 0 ? undefined : Math.max(...lags),
+        records: consumer?.stats.records ?? 0,
+        midLines: r.counter(METRIC.midLines),
+        errorLines: r.counter(METRIC.errorLines),
+        deadLetters: r.counter(METRIC.deadLetters),
+        failedInvocations: consumer?.stats.failedInvocations ?? 0,
+      },
+      mids: Object.fromEntries([...this.mids].sort(([a], [b]) => a.localeCompare(b)).map(([ticker, buffer]) => [ticker, buffer.toArray().sort((a, b) => a[0] - b[0])])),
+      errors: this.errors.toArray(),
+      metrics: r.snapshot(),
+    };
+  }
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}

@@ -1,0 +1,51 @@
+/**
+ * `tick-replay up` as a child process in its own process group (so a test can kill the whole of
+ * it), on free ports, against a fresh embedded stack; the URLs it prints, parsed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface UpProcess {
+  child: ChildProcess;
+  /** Resolves with the printed URLs once up is ready; rejects if it exits first. */
+  ready: Promise<{ apiUrl: string; dashboardUrl: string }>;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  /** SIGKILL to the whole process group, if still running. */
+  kill(): void;
+}
+
+export function startUpProcess(options: { outDir: string; stateDir: string; speed: string; extraArgs?: string[] }): UpProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/tick-replay.js', 'up',
+      '--historical', 'data/historical_sample.csv', '--live-file', 'data/live_sample.csv',
+      '--speed', options.speed, '--out', options.outDir, '--state-dir', options.stateDir,
+      '--edge-port', '0', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0',
+      ...(options.extraArgs ?? []),
+    ],
+    { env: { ...process.env, AWS_ENDPOINT_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ready = new Promise<{ apiUrl: string; dashboardUrl: string }>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const api = /mode API\s+(http:\/\/\S+)\/mode/.exec(stdout)?.[1];
+      const dashboard = /dashboard\s+(http:\/\/[^\s/]+)\//.exec(stdout)?.[1];
+      if (api !== undefined && dashboard !== undefined) resolve({ apiUrl: api, dashboardUrl: dashboard });
+    });
+    child.on('close', () => reject(new Error(`up exited before it was ready:\n${stderr.slice(-3000)}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    ready,
+    stderr: () => stderr,
+    exited,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid ?? 0), 'SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { startDashboardServer, type DashboardServer } from '../../../lib/dashboard/dashboard-server.ts';
+import { StackMetrics } from '../../../lib/dashboard/stack-metrics.ts';
+import { InputError } from '../../../lib/errors.ts';
+import { silentLogger } from '../../../lib/logging/logger.ts';
+
+describe('dashboard server', () => {
+  let modeApi: Server;
+  const received: Array<{ method: string; body: string }> = [];
+  let dashboard: DashboardServer;
+  let done = 0;
+
+  before(async () => {
+    // A stand-in for the mode API: records what the proxy forwards.
+    modeApi = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        received.push({ method: req.method ?? '', body });
+        if (req.url !== '/mode') return void res.writeHead(404).end();
+        res.writeHead(body.includes('paper') ? 400 : 200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ mode: 'live', version: 7 }));
+      });
+    });
+    await new Promise<void>((resolve) => modeApi.listen(0, '127.0.0.1', resolve));
+    const metrics = new StackMetrics({
+      now: () => done * 10,
+      sources: {
+        status: () => ({
+          mode: 'historical',
+          appliedVersion: 1,
+          historical: { done: ++done, total: 100, completed: false },
+          live: { connection: 'closed', received: 0, rejected: 0, reconnects: 0 },
+          updatedAt: '',
+        }),
+        producer: () => undefined,
+        consumer: () => undefined,
+      },
+    });
+    const port = (modeApi.address() as AddressInfo).port;
+    dashboard = await startDashboardServer({ port: 0, modeApiUrl: `http://127.0.0.1:${port}`, snapshot: () => metrics.sample(), logger: silentLogger, intervalMs: 50 });
+  });
+
+  after(async () => {
+    await dashboard.close();
+    await new Promise((resolve) => modeApi.close(resolve));
+  });
+
+  it('listens on 127.0.0.1 and serves the page, its script and uPlot from node_modules', async () => {
+    assert.match(dashboard.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const page = await fetch(`${dashboard.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script src="\/vendor\/uPlot.iife.min.js"><\/script>/);
+    const uplot = await fetch(`${dashboard.url}/vendor/uPlot.iife.min.js`);
+    assert.equal(uplot.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.match(await uplot.text(), /uPlot/);
+    assert.equal((await fetch(`${dashboard.url}/dashboard.js`)).status, 200);
+    assert.equal((await fetch(`${dashboard.url}/../package.json`)).status, 404);
+    assert.equal((await fetch(`${dashboard.url}/vendor/uPlot.d.ts`)).status, 404);
+  });
+
+  it('says which port is taken when it cannot listen', async () => {
+    const port = Number(new URL(dashboard.url).port);
+    await assert.rejects(
+      startDashboardServer({ port, modeApiUrl: 'http://127.0.0.1:1', snapshot: () => { throw new Error('unused'); }, logger: silentLogger }),
+      (error: Error) => error instanceof InputError && error.message === `dashboard: cannot listen on 127.0.0.1:${port}: the port is already in use (give another --dashboard-port, or 0)`,
+    );
+  });
+
+  it('answers GET /metrics with the current snapshot', async () => {
+    const s = (await (await fetch(`${dashboard.url}/metrics`)).json()) as { mode: string; historical: { total: number; done: number } };
+    assert.equal(s.mode, 'historical');
+    assert.equal(s.historical.total, 100);
+    assert.ok(s.historical.done >= 1);
+  });
+
+  it('pushes snapshots as server-sent events', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${dashboard.url}/events`, { signal: controller.signal });
+    assert.equal(response.headers.get('content-type'), 'text/event-stream');
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while ((text.match(/^data: /gm) ?? []).length < 3) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    const dones = [...text.matchAll(/^data: (.*)$/gm)].map((m) => (JSON.parse(m[1] as string) as { historical: { done: number } }).historical.done);
+    assert.ok(dones.length >= 3);
+    assert.ok((dones[2] as number) > (dones[0] as number), `the pushed snapshots move: ${dones.join(', ')}`);
+  });
+
+  it('proxies mode requests to the mode API with their status and body', async () => {
+    const ok = await fetch(`${dashboard.url}/api/mode`, { method: 'POST', body: '{"mode":"live"}' });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { mode: 'live', version: 7 });
+    const bad = await fetch(`${dashboard.url}/api/mode`, { method: 'POST', body: '{"mode":"paper"}' });
+    assert.equal(bad.status, 400);
+    assert.equal((await fetch(`${dashboard.url}/api/mode`)).status, 200);
+    assert.deepEqual(received.slice(-3), [
+      { method: 'POST', body: '{"mode":"live"}' },
+      { method: 'POST', body: '{"mode":"paper"}' },
+      { method: 'GET', body: '' },
+    ]);
+    const big = await fetch(`${dashboard.url}/api/mode`, { method: 'POST', body: 'x'.repeat(10_000) });
+    assert.equal(big.status, 413);
+    assert.equal(received.length, 3, 'an oversized body is not forwarded');
+    assert.equal((await fetch(`${dashboard.url}/metrics`, { method: 'POST' })).status, 405);
+  });
+});
