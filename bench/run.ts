@@ -205,7 +205,7 @@ async function main(): Promise<void> {
 
     log('PutRecords floor');
     const { result: putFloor, emulatorRssMb: putFloorEmuRss } = await withStack(path.join(work, 'putfloor-stack'), (stack) =>
-      measurePutRecordsFloor(stack.endpointUrl),
+      measurePutRecordsFloor(stack.endpointUrl, batchSize),
     );
 
     const variants: VariantRow[] = [];
@@ -249,9 +249,13 @@ async function main(): Promise<void> {
       },
       floorNoQueueQuotesPerSec: small.quotesPerSec,
       floorEmulatorPutRecordsPerSec: putFloor.recordsPerSec,
+      // Not a target: the most the unaggregated pipeline could reach (each quote is put and got).
+      ceilingEmulatorPutThenGetRecordsPerSec: putFloor.putThenGetRecordsPerSec,
+      emulatorGetRecordsPerSec: putFloor.get.recordsPerSec,
       ratios: {
         e2eVsNoQueueFloor: ratio(on?.e2eQuotesPerSec, small.quotesPerSec),
         e2eVsPutRecordsFloor: ratio(off?.e2eQuotesPerSec, putFloor.recordsPerSec),
+        e2eVsPutThenGetCeiling: ratio(off?.e2eQuotesPerSec, putFloor.putThenGetRecordsPerSec),
       },
       pacing: { p50: pacing.p50, p99: pacing.p99, max: pacing.max, quotes: pacing.quotes, seconds: pacing.seconds },
       rss: {
@@ -279,12 +283,14 @@ async function main(): Promise<void> {
       ]),
       ['floor: no queue (1 process)', fmt(small.quotesPerSec), '', '', '', fmt(round(small.peakRssMb, 1)), '', '', ''],
       ['floor: PutRecords 500×4', fmt(putFloor.recordsPerSec), '', '', '', '', '', fmt(putFloorEmuRss), ''],
+      [`emulator: GetRecords ${batchSize}×4 shards`, fmt(putFloor.get.recordsPerSec), '', '', '', '', '', '', ''],
+      ['ceiling: put + get of each record', fmt(putFloor.putThenGetRecordsPerSec), '', '', '', '', '', '', ''],
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     const line = (r: string[]): string => '| ' + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
     const table = [line(rows[0]!), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.slice(1).map(line)];
     const extra = [
-      `ratios: e2e (aggregation on) / no-queue floor = ${fmt(result.ratios.e2eVsNoQueueFloor)}; e2e (aggregation off) / PutRecords floor = ${fmt(result.ratios.e2eVsPutRecordsFloor)}`,
+      `ratios: e2e (aggregation on) / no-queue floor = ${fmt(result.ratios.e2eVsNoQueueFloor)}; e2e (aggregation off) / PutRecords floor = ${fmt(result.ratios.e2eVsPutRecordsFloor)} (/ the put + get ceiling = ${fmt(result.ratios.e2eVsPutThenGetCeiling)})`,
       `pacing at --speed 1 (${pacing.quotes} quotes, ${pacing.seconds} s): lateness p50 ${pacing.p50} ms, p99 ${pacing.p99} ms, max ${pacing.max} ms (target p99 <= 5 ms)`,
       large === undefined
         ? 'replayer RSS flatness: skipped (--no-rss-check)'
@@ -298,6 +304,7 @@ async function main(): Promise<void> {
       ...variants.map((v) => ({ label: `pipeline, ${v.name}`, value: v.e2eQuotesPerSec, kind: 'variant' as const })),
       { label: 'floor: no queue', value: small.quotesPerSec, kind: 'floor' },
       { label: 'floor: PutRecords (records/s)', value: putFloor.recordsPerSec, kind: 'floor' },
+      { label: 'ceiling: put + get (records/s)', value: putFloor.putThenGetRecordsPerSec, kind: 'floor' },
     ]);
     await writeFile(path.join(RESULTS, 'throughput.svg'), svg);
     process.stdout.write(JSON.stringify(result) + '\n');
