@@ -11,11 +11,12 @@
  * It prints a table, then one JSON line (last line of stdout), and writes bench/results/.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedStack, type EmbeddedStack } from '../infra/embedded-stack.ts';
+import { cpuSeconds, peakRssMb } from '../infra/process-stats.ts';
 import { createLogger } from '../lib/logging/logger.ts';
 import { barChartSvg } from './chart.ts';
 import type { NoQueueResult } from './no-queue-floor.ts';
@@ -81,22 +82,6 @@ function runChild<T>(script: string, args: string[], nodeFlags: string[] = []): 
   });
 }
 
-/** Peak resident set (VmHWM) of a live process, MB; undefined if it cannot be read. */
-async function vmHwmMb(pid: number): Promise<number | undefined> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
-  const kb = status === undefined ? undefined : /VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1];
-  return kb === undefined ? undefined : round(Number(kb) / 1024, 1);
-}
-
-/** CPU seconds (user + system) a live process has used so far; undefined if unreadable. */
-async function cpuSeconds(pid: number): Promise<number | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (fields === undefined || fields.length < 13) return undefined;
-  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
-}
-
 interface StackRun<T> {
   result: T;
   emulatorRssMb: number | undefined;
@@ -111,7 +96,7 @@ async function withStack<T>(dir: string, body: (stack: EmbeddedStack) => Promise
     const result = await body(stack);
     const cpuAfter = await cpuSeconds(stack.pid);
     const emulatorCpuSeconds = cpuBefore === undefined || cpuAfter === undefined ? undefined : round(cpuAfter - cpuBefore, 2);
-    return { result, emulatorRssMb: await vmHwmMb(stack.pid), emulatorCpuSeconds };
+    return { result, emulatorRssMb: await peakRssMb(stack.pid), emulatorCpuSeconds };
   } finally {
     await stack.stop();
   }

@@ -6,11 +6,11 @@
  * hand, checkpoint and release their leases), SIGKILL after a grace period.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describeExit, exitWithin, type ChildExit } from '../../infra/child-exit.ts';
+import { peakRssMb } from '../../infra/process-stats.ts';
 import type { Config } from '../config.ts';
 import { TickReplayError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -43,13 +43,6 @@ export interface WorkerPool {
   alive(): number;
   /** Stops every worker; resolves to the peak RSS (MB) of each that was still running. */
   stop(): Promise<number[]>;
-}
-
-/** Peak resident set (VmHWM) of a live process in MB, where /proc exists. */
-export async function peakRssMb(pid: number | undefined): Promise<number | undefined> {
-  const status = pid === undefined ? undefined : await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
-  const kb = status === undefined ? undefined : /VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1];
-  return kb === undefined ? undefined : Math.round(Number(kb) / 102.4) / 10;
 }
 
 /** The `consume --worker` command line for one worker (flags rather than env: visible in `ps`). */

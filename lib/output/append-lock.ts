@@ -22,6 +22,7 @@ import { unlinkSync } from 'node:fs';
 import { link, readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { processIsRunning } from '../../infra/process-stats.ts';
 import { errorCode, OutputError } from '../errors.ts';
 
 export const LOCK_FILE = '.append.lock';
@@ -49,19 +50,6 @@ const ME: Holder = { pid: process.pid, host: os.hostname(), nonce: PROCESS_NONCE
 const ME_TEXT = JSON.stringify(ME);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Zombies still answer kill(pid, 0): read the process state where /proc exists. */
-async function isRunning(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return errorCode(error) === 'EPERM';
-  }
-  const procStat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  // Field 3, after the parenthesised command name (which may itself contain spaces or parens).
-  const state = procStat?.slice(procStat.lastIndexOf(')') + 2, procStat.lastIndexOf(')') + 3);
-  return state !== 'Z' && state !== 'X';
-}
 
 function parseHolder(text: string): Holder | undefined {
   try {
@@ -183,7 +171,7 @@ export class AppendLock {
 
   private async isAbandoned(text: string, file: string): Promise<boolean> {
     const holder = parseHolder(text);
-    if (holder !== undefined && holder.host === ME.host) return !(await isRunning(holder.pid));
+    if (holder !== undefined && holder.host === ME.host) return !processIsRunning(holder.pid);
     // Another host, or unreadable content (a holder file is written before it is ever linked, so
     // this is not a lock in the making): judge by age. link(2) updates the inode's ctime.
     const info = await stat(file).catch(() => undefined);
