@@ -52,3 +52,12 @@ export function isRetryableError(error: unknown): boolean {
 export function isRetryableRecordError(errorCode: string): boolean {
   return errorCode === 'ProvisionedThroughputExceededException' || errorCode === 'InternalFailure' || errorCode === 'KMSThrottlingException';
 }
+
+/**
+ * A conditional DynamoDB write that lost (ConditionalCheckFailedException): not a failure to
+ * retry but an answer — someone else owns the item, or it moved on. By name as well as class, so
+ * that an error that crossed a module boundary (another SDK copy) is recognised too.
+ */
+export function isConditionalCheckFailure(error: unknown): boolean {
+  return errorName(error) === 'ConditionalCheckFailedException';
+}

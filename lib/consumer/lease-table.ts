@@ -10,13 +10,12 @@
  */
 import {
   BatchGetItemCommand,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { errorName } from '../errors.ts';
+import { isConditionalCheckFailure } from '../aws/retryable.ts';
 
 export interface Lease {
   shardId: string;
@@ -50,10 +49,6 @@ export class LeaseLostError extends Error {
 type Item = Record<string, AttributeValue>;
 
 const BATCH_GET_LIMIT = 100;
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || errorName(error) === 'ConditionalCheckFailedException';
-}
 
 /** What a worker's coordinator needs of the lease table (an interface, so tests can script it). */
 export type LeaseStore = Pick<LeaseTable, 'list' | 'take' | 'renew' | 'checkpoint' | 'release' | 'requestHandoff' | 'transfer'>;
@@ -126,7 +121,7 @@ export class LeaseTable {
       );
       return LeaseTable.toLease(lease.shardId, out.Attributes);
     } catch (error) {
-      if (isConditionFailure(error)) return undefined;
+      if (isConditionalCheckFailure(error)) return undefined;
       throw error;
     }
   }
@@ -165,7 +160,7 @@ export class LeaseTable {
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionalCheckFailure(error)) return false;
       throw error;
     }
   }
@@ -204,7 +199,7 @@ export class LeaseTable {
         }),
       );
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      if (!isConditionalCheckFailure(error)) throw error;
     }
   }
 
@@ -228,7 +223,7 @@ export class LeaseTable {
       );
       return LeaseTable.toLease(shardId, out.Attributes);
     } catch (error) {
-      if (isConditionFailure(error)) throw new LeaseLostError(shardId, owner);
+      if (isConditionalCheckFailure(error)) throw new LeaseLostError(shardId, owner);
       throw error;
     }
   }

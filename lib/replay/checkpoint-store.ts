@@ -5,12 +5,12 @@
  * the name of the owner, and a replayer that lost its lease stops instead of overwriting.
  */
 import {
-  ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { isConditionalCheckFailure } from '../aws/retryable.ts';
 import { TickReplayError } from '../errors.ts';
 import type { HistoricalPosition } from './ack-tracker.ts';
 
@@ -98,7 +98,7 @@ export class DynamoCheckpointStore {
       const body = out.Attributes?.checkpoint?.S;
       return body === undefined ? undefined : (JSON.parse(body) as StoredCheckpoint);
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionalCheckFailure(error)) throw error;
       const holder = await this.holder(sourceId);
       throw new CheckpointOwnershipError(
         `${sourceId} is being replayed by ${holder?.owner ?? 'another replayer'} (lease until ${new Date(holder?.leaseUntil ?? 0).toISOString()}); ` +
@@ -128,7 +128,7 @@ export class DynamoCheckpointStore {
         }),
       );
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionalCheckFailure(error)) throw error;
       const holder = await this.holder(checkpoint.sourceId);
       throw new CheckpointOwnershipError(
         `lost the lease on ${checkpoint.sourceId} to ${holder?.owner ?? 'another replayer'}; stopping without writing`,
@@ -165,7 +165,7 @@ export class DynamoCheckpointStore {
         }),
       );
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionalCheckFailure(error)) throw error;
     }
   }
 }
