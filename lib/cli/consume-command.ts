@@ -10,28 +10,10 @@ import { resolveConfig, type Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { prepareOutputDir } from '../output/log-files.ts';
-import { recordHasPrefix, recordPrefixForRun, RUN_STAMPED_PREFIX } from '../quotes/record.ts';
-import type { _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
-import type { StartingPosition } from '../consumer/event-source-mapping.ts';
 import { openAwsEnvironment } from './aws-environment.ts';
 import { startWorkerPool, type WorkerStart } from './consumer-workers.ts';
-import { createLocalConsumer } from './local-consumer.ts';
+import { DEFAULT_APP, startLocalWorker } from './consumer-application.ts';
 import { addCommonOptions, commonOverrides, createCliLogger, interruptSignal, type CommonFlags } from './session.ts';
-
-/** The consumer application of the long-running stack (its checkpoints persist across restarts). */
-export const DEFAULT_APP = 'mid-price';
-
-const STARTS: Record<WorkerStart, StartingPosition> = { 'trim-horizon': 'TRIM_HORIZON', latest: 'LATEST', floor: 'FLOOR' };
-
-/**
- * Which records a consumer application sees: a one-shot run's own (stamped with its id), or,
- * for a long-running application, everything except the records of one-shot runs.
- */
-export function consumerFilter(run: string | undefined): (record: KinesisRecord) => boolean {
-  if (run === undefined) return (record) => !recordHasPrefix(record.Data, RUN_STAMPED_PREFIX);
-  const prefix = recordPrefixForRun(run);
-  return (record) => recordHasPrefix(record.Data, prefix);
-}
 
 export interface ConsumerWorkerOptions {
   config: Config;
@@ -50,15 +32,7 @@ export async function runConsumerWorker(options: ConsumerWorkerOptions): Promise
   await prepareOutputDir(config.outputDir, { truncate: false });
   const aws = await openAwsEnvironment(config, logger);
   try {
-    const { mapping, workerId } = createLocalConsumer({
-      aws,
-      config,
-      logger,
-      app: options.app,
-      startingPosition: STARTS[options.from],
-      filter: consumerFilter(options.run),
-    });
-    await mapping.start();
+    const { mapping, workerId } = await startLocalWorker({ aws, config, logger, app: options.app, from: options.from, run: options.run });
     const log = logger.child('consumer', { app: options.app, worker: workerId });
     const stats = setInterval(() => log.info('consumer worker stats', { held: mapping.heldShards(), ...mapping.stats }), options.statsEveryMs ?? 10_000);
     await new Promise<void>((resolve) => {
@@ -106,7 +80,7 @@ export const workersOption = (): Option =>
 type ConsumeFlags = CommonFlags & {
   app: string;
   workers: number;
-  from: Exclude<WorkerStart, 'floor'>;
+  from: WorkerStart;
   run?: string;
   worker?: boolean;
   out?: string;
@@ -138,11 +112,9 @@ async function consumeCommand(flags: ConsumeFlags): Promise<void> {
   // The channel must not keep a stopped worker alive.
   process.channel?.unref();
   const signal = AbortSignal.any([interrupt.signal, orphaned.signal]);
-  // A run's workers wait for the floor the run sets on each shard (see LeaseTable.setFloor).
-  const from: WorkerStart = flags.run === undefined ? flags.from : 'floor';
   try {
     if (flags.worker === true || flags.workers === 1) {
-      await runConsumerWorker({ config, app: flags.app, from, run: flags.run, logger, signal });
+      await runConsumerWorker({ config, app: flags.app, from: flags.from, run: flags.run, logger, signal });
       return;
     }
     process.stdout.write(`tick-replay: ${flags.workers} consumer workers for application "${flags.app}" on ${config.endpointUrl ?? 'AWS'}, writing to ${config.outputDir}; Ctrl-C stops them\n`);

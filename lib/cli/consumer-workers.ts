@@ -17,8 +17,8 @@ import type { Logger } from '../logging/logger.ts';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/tick-replay.js');
 
-/** `--from` of `consume`: Lambda's starting positions, plus `floor` for a one-shot run. */
-export type WorkerStart = 'trim-horizon' | 'latest' | 'floor';
+/** `--from` of `consume`: Lambda's starting positions (a one-shot run's workers start at its floors). */
+export type WorkerStart = 'trim-horizon' | 'latest';
 
 export interface WorkerPoolOptions {
   count: number;
@@ -26,7 +26,7 @@ export interface WorkerPoolOptions {
   endpointUrl: string;
   config: Config;
   app: string;
-  from: Exclude<WorkerStart, 'floor'>;
+  from: WorkerStart;
   /** Consume only the records of this `run` (its id), from the floor the run sets. */
   run?: string;
   logger: Logger;

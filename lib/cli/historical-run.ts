@@ -12,17 +12,16 @@ import { KinesisProducer } from '../aws/producer.ts';
 import { listShards, loadShardMap } from '../aws/shard-map.ts';
 import { waitForCheckpoints } from '../consumer/checkpoint-wait.ts';
 import type { Config } from '../config.ts';
-import { AwsCallError, ConfigError, errorCode, TickReplayError } from '../errors.ts';
+import { AwsCallError, errorCode, TickReplayError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { DEAD_LETTERS_FILE, ERRORS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../output/log-files.ts';
 import { systemClock, type Clock } from '../replay/clock.ts';
 import { HistoricalSource, scanCsv, type CsvScan } from '../replay/historical-source.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
 import { replay, type QuoteEntry } from '../replay/replayer.ts';
-import { openAwsEnvironment, type AwsEnvironment } from './aws-environment.ts';
-import { consumerLeases, createLocalConsumer } from './local-consumer.ts';
-import { consumerFilter } from './consume-command.ts';
-import { startWorkerPool } from './consumer-workers.ts';
+import { openAwsEnvironment } from './aws-environment.ts';
+import { startConsumerApplication, type ConsumerApplication } from './consumer-application.ts';
+import { consumerLeases } from './local-consumer.ts';
 
 export interface HistoricalRunOptions {
   config: Config;
@@ -85,46 +84,6 @@ function graceAfter(signal: AbortSignal | undefined, ms: number): AbortSignal {
   return controller.signal;
 }
 
-interface RunConsumer {
-  start(): Promise<void>;
-  /** Resolves to the peak RSS of each worker process (none in-process). */
-  stop(): Promise<number[]>;
-  /** Aborted when no consumer is left (every worker process died). */
-  failed: AbortSignal;
-}
-
-/**
- * The run's consumer application: one worker in this process, or N worker processes sharing the
- * shards. Either way it starts at the run's floors and consumes only the run's records.
- */
-function startRunConsumer(options: {
-  aws: AwsEnvironment;
-  config: Config;
-  logger: Logger;
-  app: string;
-  run: string;
-  workers: number;
-  clock: Clock;
-}): RunConsumer {
-  const { aws, config, logger, app, run } = options;
-  if (options.workers === 1) {
-    const { mapping } = createLocalConsumer({ aws, config, logger, app, startingPosition: 'FLOOR', filter: consumerFilter(run), clock: options.clock });
-    return { start: () => mapping.start(), stop: async () => (await mapping.stop(), []), failed: new AbortController().signal };
-  }
-  if (aws.endpointUrl === undefined) throw new ConfigError('--workers needs an AWS endpoint its worker processes can reach (AWS_ENDPOINT_URL)', { name: 'workers' });
-  const failed = new AbortController();
-  let pool: ReturnType<typeof startWorkerPool> | undefined;
-  return {
-    start: () => {
-      pool = startWorkerPool({ count: options.workers, endpointUrl: aws.endpointUrl ?? '', config, app, from: 'trim-horizon', run, logger });
-      pool.allDied.catch((error: unknown) => failed.abort(error));
-      return Promise.resolve();
-    },
-    stop: async () => (await pool?.stop()) ?? [],
-    failed: failed.signal,
-  };
-}
-
 export async function runHistorical(options: HistoricalRunOptions): Promise<RunSummary> {
   const { config, logger, signal } = options;
   const clock = options.clock ?? systemClock;
@@ -158,12 +117,12 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
   // Set on each shard once Kinesis acknowledged the run's first record there; the outcome is an
   // error or undefined, so that a failure waits to be reported after the flush (never unhandled).
   const floors = new Map<string, Promise<Error | undefined>>();
-  let consumer: RunConsumer | undefined;
+  let consumer: ConsumerApplication | undefined;
 
   try {
-    consumer = startRunConsumer({ aws, config, logger, app, run, workers: options.workers ?? 1, clock });
     await prepareOutputDir(config.outputDir, { truncate: true });
-    await consumer.start();
+    // The run's throw-away application: only its records, each shard from the run's floor.
+    consumer = await startConsumerApplication({ aws, config, logger, app, workers: options.workers ?? 1, from: 'trim-horizon', run, clock });
     const consumerFailed = consumer.failed;
     const source = new HistoricalSource(scan, { logger: logger.child('historical-source') });
     const producer = new KinesisProducer<QuoteEntry>({

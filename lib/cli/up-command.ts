@@ -18,9 +18,8 @@ import type { KinesisProducer } from '../aws/producer.ts';
 import type { QuoteEntry } from '../replay/replayer.ts';
 import { openAwsEnvironment, type AwsEnvironment } from './aws-environment.ts';
 import { waitForCheckpoints } from '../consumer/checkpoint-wait.ts';
-import { consumerFilter, DEFAULT_APP } from './consume-command.ts';
-import { startWorkerPool } from './consumer-workers.ts';
-import { consumerLeases, createLocalConsumer } from './local-consumer.ts';
+import { DEFAULT_APP, startConsumerApplication } from './consumer-application.ts';
+import { consumerLeases } from './local-consumer.ts';
 import { startLocalModeApi } from './local-mode-api.ts';
 import { createReplayEngine } from './replay-engine-setup.ts';
 import { startDashboardServer } from '../dashboard/dashboard-server.ts';
@@ -59,34 +58,6 @@ export interface UpOptions {
 
 /** How long a stopping stack waits for the consumer to drain what was sent. */
 const DRAIN_MS = 10_000;
-
-/** One in-process worker, or a pool of worker processes (a dead pool is fatal). */
-async function startStackConsumer(
-  options: UpOptions,
-  aws: AwsEnvironment,
-  fatal: AbortController,
-  metrics: StackMetrics,
-): Promise<{ stop(): Promise<unknown>; mapping?: EventSourceMapping }> {
-  const { config, logger } = options;
-  const workers = options.workers ?? 1;
-  if (workers === 1) {
-    const { mapping } = createLocalConsumer({
-      aws,
-      config,
-      logger,
-      app: DEFAULT_APP,
-      startingPosition: 'TRIM_HORIZON',
-      filter: consumerFilter(undefined),
-      onBatch: (result) => metrics.onBatch(result),
-    });
-    await mapping.start();
-    return { stop: () => mapping.stop(), mapping };
-  }
-  // Worker processes: their consumer metrics stay in them (the dashboard shows the replayer's).
-  const pool = startWorkerPool({ count: workers, endpointUrl: aws.endpointUrl ?? '', config, app: DEFAULT_APP, from: 'trim-horizon', logger });
-  pool.allDied.catch((error: unknown) => fatal.abort(error));
-  return pool;
-}
 
 export async function runUp(options: UpOptions): Promise<void> {
   const { config, logger, signal } = options;
@@ -140,8 +111,18 @@ export async function runUp(options: UpOptions): Promise<void> {
         consumer: () => parts.mapping,
       },
     });
-    const consumer = await startStackConsumer(options, aws, fatal, metrics);
-    parts.mapping = consumer.mapping;
+    const consumer = await startConsumerApplication({
+      aws,
+      config,
+      logger,
+      app: DEFAULT_APP,
+      workers: options.workers ?? 1,
+      from: 'trim-horizon',
+      // Worker processes keep their consumer metrics (the dashboard shows the replayer's).
+      onBatch: (result) => metrics.onBatch(result),
+    });
+    consumer.failed.addEventListener('abort', () => fatal.abort(consumer.failed.reason), { once: true });
+    parts.mapping = consumer.local?.mapping;
     // Registered at once: whatever fails next, the consumer is stopped.
     const drainTargets: { producer?: KinesisProducer<QuoteEntry> } = {};
     stops.push({
