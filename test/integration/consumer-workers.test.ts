@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { writeSyntheticCsv } from '../../bench/synthetic.ts';
-import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-stack.ts';
 import { openAwsEnvironment } from '../../lib/cli/aws-environment.ts';
 import { runHistorical } from '../../lib/cli/historical-run.ts';
 import { KinesisProducer } from '../../lib/aws/producer.ts';
@@ -19,7 +18,7 @@ import { replay, type QuoteEntry } from '../../lib/replay/replayer.ts';
 import { captureLogs } from '../support/capture-logs.ts';
 import { readLines } from '../support/lines.ts';
 import { isAlive, waitUntil } from '../support/processes.ts';
-import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { useEmbeddedStack } from '../support/stack-fixture.ts';
 
 const LEASE_MS = 1_500;
 const SAMPLE = 'data/historical_sample.csv';
@@ -62,31 +61,27 @@ function cli(args: string[], env: Record<string, string> = {}): { child: ChildPr
 }
 
 describe('consumer worker processes', () => {
-  let tmp: TempDir;
-  let stack: EmbeddedStack;
-  let config: Config;
   const children: ChildProcess[] = [];
-
-  before(async () => {
-    tmp = await makeTempDir();
-    stack = await startEmbeddedStack({ stateDir: tmp.join('state'), edgePort: 0, logger: silentLogger });
-    config = resolveConfig({}, { endpointUrl: stack.endpointUrl, outputDir: tmp.join('ref'), logLevel: 'INFO', leaseDurationMs: LEASE_MS });
-  });
-
-  after(async () => {
+  // Registered before the stack fixture, so it runs first (after hooks run in order): no child
+  // outlives the stack it talks to.
+  after(() => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await stack.stop();
-    await tmp.remove();
+  });
+  const env = useEmbeddedStack();
+  let config: Config;
+
+  before(() => {
+    config = resolveConfig({}, { endpointUrl: env.stack.endpointUrl, outputDir: env.tmp.join('ref'), logLevel: 'INFO', leaseDurationMs: LEASE_MS });
   });
 
   it('run --workers 2 loses nothing when one worker is killed -9 mid-run', { timeout: 180_000 }, async (t) => {
-    const csv = tmp.join('syn.csv');
+    const csv = env.tmp.join('syn.csv');
     await writeSyntheticCsv(csv, 30_000, 7);
-    await runHistorical({ config: { ...config, outputDir: tmp.join('ref') }, file: csv, speed: 'max', logger: silentLogger });
-    const reference = await output(tmp.join('ref'));
+    await runHistorical({ config: { ...config, outputDir: env.tmp.join('ref') }, file: csv, speed: 'max', logger: silentLogger });
+    const reference = await output(env.tmp.join('ref'));
 
     const { logger, lines } = captureLogs();
-    const outDir = tmp.join('two');
+    const outDir = env.tmp.join('two');
     let killed: number | undefined;
     const run = runHistorical({ config: { ...config, outputDir: outDir }, file: csv, speed: 'max', logger, workers: 2 });
     const killer = (async () => {
@@ -120,8 +115,8 @@ describe('consumer worker processes', () => {
   });
 
   it('gives two --app consumer applications the whole stream each, independently', { timeout: 120_000 }, async () => {
-    await runHistorical({ config: { ...config, outputDir: tmp.join('sample-ref') }, file: SAMPLE, speed: 'max', logger: silentLogger });
-    const reference = await output(tmp.join('sample-ref'));
+    await runHistorical({ config: { ...config, outputDir: env.tmp.join('sample-ref') }, file: SAMPLE, speed: 'max', logger: silentLogger });
+    const reference = await output(env.tmp.join('sample-ref'));
     const stream = 'apps-stream';
     // Put the sample on a stream of its own, unstamped, as `up` does.
     const aws = await openAwsEnvironment({ ...config, streamName: stream }, silentLogger);
@@ -132,21 +127,21 @@ describe('consumer worker processes', () => {
     } finally {
       await aws.close();
     }
-    const common = ['consume', '--endpoint', stack.endpointUrl, '--stream', stream, '--table', config.tableName, '--lease-ms', String(LEASE_MS)];
-    const a = cli([...common, '--app', 'audit', '--out', tmp.join('app-a')]);
-    const b = cli([...common, '--app', 'research', '--workers', '2', '--out', tmp.join('app-b')]);
+    const common = ['consume', '--endpoint', env.stack.endpointUrl, '--stream', stream, '--table', config.tableName, '--lease-ms', String(LEASE_MS)];
+    const a = cli([...common, '--app', 'audit', '--out', env.tmp.join('app-a')]);
+    const b = cli([...common, '--app', 'research', '--workers', '2', '--out', env.tmp.join('app-b')]);
     children.push(a.child, b.child);
     const total = async (dir: string): Promise<number> => {
       const o = await output(dir).catch(() => ({ mids: [], errors: [] }));
       return o.mids.length + o.errors.length;
     };
-    await waitUntil('both applications complete', async () => (await total(tmp.join('app-a'))) >= 6_000 && (await total(tmp.join('app-b'))) >= 6_000, 90_000);
+    await waitUntil('both applications complete', async () => (await total(env.tmp.join('app-a'))) >= 6_000 && (await total(env.tmp.join('app-b'))) >= 6_000, 90_000);
     a.child.kill('SIGTERM');
     b.child.kill('SIGTERM');
     assert.equal(await a.exited, 0, a.stderr().slice(-2000));
     assert.equal(await b.exited, 0, b.stderr().slice(-2000));
     for (const dir of ['app-a', 'app-b']) {
-      const actual = await output(tmp.join(dir));
+      const actual = await output(env.tmp.join(dir));
       assert.deepEqual(compare(reference.mids, actual.mids), { missing: 0, extra: 0, foreign: 0 }, dir);
       assert.deepEqual(compare(reference.errors, actual.errors), { missing: 0, extra: 0, foreign: 0 }, dir);
     }
@@ -154,19 +149,19 @@ describe('consumer worker processes', () => {
   });
 
   it('up --workers 2 writes the complete output and stops cleanly', { timeout: 150_000 }, async () => {
-    const reference = await output(tmp.join('sample-ref'));
+    const reference = await output(env.tmp.join('sample-ref'));
     const up = cli(
-      ['up', '--historical', SAMPLE, '--speed', 'max', '--workers', '2', '--out', tmp.join('up'), '--state-dir', tmp.join('up-state'), '--edge-port', '0', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0'],
+      ['up', '--historical', SAMPLE, '--speed', 'max', '--workers', '2', '--out', env.tmp.join('up'), '--state-dir', env.tmp.join('up-state'), '--edge-port', '0', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0'],
       { AWS_ENDPOINT_URL: '', LEASE_DURATION_MS: String(LEASE_MS) },
     );
     children.push(up.child);
     await waitUntil('the whole file written', async () => {
-      const o = await output(tmp.join('up')).catch(() => ({ mids: [], errors: [] }));
+      const o = await output(env.tmp.join('up')).catch(() => ({ mids: [], errors: [] }));
       return o.mids.length + o.errors.length >= 6_000;
     }, 120_000);
     up.child.kill('SIGINT');
     assert.equal(await up.exited, 0, up.stderr().slice(-3000));
-    const actual = await output(tmp.join('up'));
+    const actual = await output(env.tmp.join('up'));
     assert.deepEqual(compare(reference.mids, actual.mids), { missing: 0, extra: 0, foreign: 0 });
     assert.deepEqual(compare(reference.errors, actual.errors), { missing: 0, extra: 0, foreign: 0 });
     const workers = new Set([...up.stderr().matchAll(/"message":"event source mapping started".*?"worker":"([^"]+)"/g)].map((m) => m[1]));

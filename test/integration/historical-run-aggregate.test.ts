@@ -4,48 +4,39 @@
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
-import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-stack.ts';
+import { before, describe, it } from 'node:test';
 import { runHistorical } from '../../lib/cli/historical-run.ts';
 import { resolveConfig, type Config } from '../../lib/config.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
 import { readLines as lines } from '../support/lines.ts';
-import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { useEmbeddedStack } from '../support/stack-fixture.ts';
 
 describe('historical run with KPL aggregation', () => {
-  let tmp: TempDir;
-  let stack: EmbeddedStack;
+  const env = useEmbeddedStack();
   let config: Config;
 
-  before(async () => {
-    tmp = await makeTempDir();
-    stack = await startEmbeddedStack({ stateDir: tmp.join('state'), edgePort: 0, logger: silentLogger });
-    config = resolveConfig({}, { endpointUrl: stack.endpointUrl, outputDir: tmp.join('out'), logLevel: 'SILENT', latencyThresholdMs: 20 });
-  });
-
-  after(async () => {
-    await stack.stop();
-    await tmp.remove();
+  before(() => {
+    config = resolveConfig({}, { endpointUrl: env.stack.endpointUrl, outputDir: env.tmp.join('out'), logLevel: 'SILENT', latencyThresholdMs: 20 });
   });
 
   it('writes exactly the same lines for the committed sample as an unaggregated run, each ticker in arrival order', async () => {
     const file = 'data/historical_sample.csv';
-    const plain = await runHistorical({ config: { ...config, outputDir: tmp.join('plain') }, file, speed: 'max', logger: silentLogger });
-    const agg = await runHistorical({ config: { ...config, outputDir: tmp.join('agg') }, file, speed: 'max', logger: silentLogger, aggregate: true });
+    const plain = await runHistorical({ config: { ...config, outputDir: env.tmp.join('plain') }, file, speed: 'max', logger: silentLogger });
+    const agg = await runHistorical({ config: { ...config, outputDir: env.tmp.join('agg') }, file, speed: 'max', logger: silentLogger, aggregate: true });
     assert.equal(agg.sent, plain.sent);
     assert.equal(agg.acknowledged, plain.sent);
     assert.equal(agg.deadLetters, 0);
     for (const name of ['mid_prices.log', 'errors.log']) {
-      const p = await lines(tmp.join('plain', name));
-      const a = await lines(tmp.join('agg', name));
+      const p = await lines(env.tmp.join('plain', name));
+      const a = await lines(env.tmp.join('agg', name));
       assert.deepEqual([...a].sort(), [...p].sort(), `${name}: same multiset`);
     }
     // Per-ticker order: group the input's expected lines by ticker (lines carry no ticker) and
     // check each ticker's uniquely-owned lines come out in the same order in both outputs.
     const rows = (await readFile(file, 'utf8')).trim().split('\n').slice(1).map((l) => l.split(','));
     const owner = new Map<string, Set<string>>();
-    const mids = await lines(tmp.join('agg', 'mid_prices.log'));
-    const plainMids = await lines(tmp.join('plain', 'mid_prices.log'));
+    const mids = await lines(env.tmp.join('agg', 'mid_prices.log'));
+    const plainMids = await lines(env.tmp.join('plain', 'mid_prices.log'));
     const tsTicker = rows.map(([, ts, ticker]) => [ts as string, ticker as string] as const);
     for (const [ts, ticker] of tsTicker) owner.set(ts, (owner.get(ts) ?? new Set()).add(ticker));
     const tickerOf = (line: string): string | undefined => {
@@ -62,18 +53,18 @@ describe('historical run with KPL aggregation', () => {
   });
 
   it('keeps concurrent runs on one stream apart when one aggregates and the other does not', async () => {
-    const a = tmp.join('a.csv');
-    const b = tmp.join('b.csv');
+    const a = env.tmp.join('a.csv');
+    const b = env.tmp.join('b.csv');
     const body = (year: number): string =>
       ['timestamp,ticker,bid,ask', ...Array.from({ length: 2_000 }, (_, i) => `${year}-01-01 00:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(3, '0').slice(-3)},T${i % 5},1,2`)].join('\n');
     await writeFile(a, body(2025));
     await writeFile(b, body(2030));
     const [ra, rb] = await Promise.all([
-      runHistorical({ config: { ...config, outputDir: tmp.join('out-a') }, file: a, speed: 'max', logger: silentLogger, aggregate: true }),
-      runHistorical({ config: { ...config, outputDir: tmp.join('out-b') }, file: b, speed: 'max', logger: silentLogger }),
+      runHistorical({ config: { ...config, outputDir: env.tmp.join('out-a') }, file: a, speed: 'max', logger: silentLogger, aggregate: true }),
+      runHistorical({ config: { ...config, outputDir: env.tmp.join('out-b') }, file: b, speed: 'max', logger: silentLogger }),
     ]);
-    const outA = await lines(tmp.join('out-a', 'mid_prices.log'));
-    const outB = await lines(tmp.join('out-b', 'mid_prices.log'));
+    const outA = await lines(env.tmp.join('out-a', 'mid_prices.log'));
+    const outB = await lines(env.tmp.join('out-b', 'mid_prices.log'));
     assert.equal(ra.midLines, 2_000);
     assert.equal(rb.midLines, 2_000);
     assert.equal(outA.length, 2_000);

@@ -4,14 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
-import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-stack.ts';
+import { before, describe, it } from 'node:test';
 import { runHistorical } from '../../lib/cli/historical-run.ts';
 import { resolveConfig, type Config } from '../../lib/config.ts';
 import { InputError } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
 import { readLines as lines } from '../support/lines.ts';
-import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { useEmbeddedStack } from '../support/stack-fixture.ts';
 
 const CSV = [
   '\uFEFFindex,timestamp,ticker,ask_amount,ask_price,bid_price,bid_amount,latency',
@@ -31,24 +30,16 @@ function subsequence(all: string[], wanted: string[]): string[] {
 }
 
 describe('historical run through Kinesis', () => {
-  let tmp: TempDir;
-  let stack: EmbeddedStack;
+  // An endpoint started outside the run stands for LocalStack or any other AWS endpoint.
+  const env = useEmbeddedStack();
   let config: Config;
 
-  before(async () => {
-    tmp = await makeTempDir();
-    // An endpoint started outside the run stands for LocalStack or any other AWS endpoint.
-    stack = await startEmbeddedStack({ stateDir: tmp.join('external-state'), edgePort: 0, logger: silentLogger });
-    config = resolveConfig({}, { endpointUrl: stack.endpointUrl, outputDir: tmp.join('out'), logLevel: 'SILENT', latencyThresholdMs: 20 });
-  });
-
-  after(async () => {
-    await stack.stop();
-    await tmp.remove();
+  before(() => {
+    config = resolveConfig({}, { endpointUrl: env.stack.endpointUrl, outputDir: env.tmp.join('out'), logLevel: 'SILENT', latencyThresholdMs: 20 });
   });
 
   it('writes exact mids, latency errors and per-ticker arrival order, rejecting bad rows without stopping', async () => {
-    const file = tmp.join('quotes.csv');
+    const file = env.tmp.join('quotes.csv');
     await writeFile(file, CSV);
     const summary = await runHistorical({ config, file, speed: 'max', logger: silentLogger });
 
@@ -59,25 +50,25 @@ describe('historical run through Kinesis', () => {
     assert.equal(summary.errorLines, 1);
     assert.equal(summary.deadLetters, 0);
 
-    const mids = await lines(tmp.join('out', 'mid_prices.log'));
+    const mids = await lines(env.tmp.join('out', 'mid_prices.log'));
     const aaa = ['2025-01-01 00:00:00.050, 9.5', '2025-01-01 00:00:00.200, 0.15'];
     const bbb = ['2025-01-01 00:00:00.150, 50.375', '2025-01-01 00:00:00.700, 100.075'];
     const ccc = ['2025-01-01 00:00:00.400123, 2.5'];
     assert.deepEqual([...mids].sort(), [...aaa, ...bbb, ...ccc].sort());
     assert.deepEqual(subsequence(mids, aaa), aaa);
     assert.deepEqual(subsequence(mids, bbb), bbb);
-    assert.deepEqual(await lines(tmp.join('out', 'errors.log')), [
+    assert.deepEqual(await lines(env.tmp.join('out', 'errors.log')), [
       'No mid price at 2025-01-01 00:00:00.000 as latency 120ms is bigger than 20ms',
     ]);
   });
 
   it('starts each run with fresh output files and consumes only what it produced', async () => {
-    const file = tmp.join('small.csv');
+    const file = env.tmp.join('small.csv');
     await writeFile(file, 'timestamp,symbol,bid,ask\n2025-01-01 00:00:01.5,ZZZ,1.1,1.2\n');
     const summary = await runHistorical({ config, file, speed: 'max', logger: silentLogger });
     assert.equal(summary.sent, 1);
-    assert.deepEqual(await lines(tmp.join('out', 'mid_prices.log')), ['2025-01-01 00:00:01.500, 1.15']);
-    assert.deepEqual(await lines(tmp.join('out', 'errors.log')), []);
+    assert.deepEqual(await lines(env.tmp.join('out', 'mid_prices.log')), ['2025-01-01 00:00:01.500, 1.15']);
+    assert.deepEqual(await lines(env.tmp.join('out', 'errors.log')), []);
   });
 
   it('replays the committed sample: every valid row exactly once, each ticker in arrival order, as an independent calculation says', async () => {
@@ -99,8 +90,8 @@ describe('historical run through Kinesis', () => {
         return { ticker: ticker as string, line, arrival: Date.parse(`${(ts as string).replace(' ', 'T')}Z`) + Number(latency), index };
       })
       .sort((a, b) => a.arrival - b.arrival || a.index - b.index);
-    const mids = await lines(tmp.join('out', 'mid_prices.log'));
-    const errors = await lines(tmp.join('out', 'errors.log'));
+    const mids = await lines(env.tmp.join('out', 'mid_prices.log'));
+    const errors = await lines(env.tmp.join('out', 'errors.log'));
     assert.equal(summary.rejected, 0);
     assert.equal(summary.sent, rows.length);
     const isError = (line: string): boolean => line.startsWith('No mid price');
@@ -125,18 +116,18 @@ describe('historical run through Kinesis', () => {
   });
 
   it('keeps concurrent runs on one stream apart: each output has only its own quotes', async () => {
-    const a = tmp.join('a.csv');
-    const b = tmp.join('b.csv');
+    const a = env.tmp.join('a.csv');
+    const b = env.tmp.join('b.csv');
     const body = (year: number): string =>
       ['timestamp,ticker,bid,ask', ...Array.from({ length: 2_000 }, (_, i) => `${year}-01-01 00:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(3, '0').slice(-3)},T${i % 5},1,2`)].join('\n');
     await writeFile(a, body(2025));
     await writeFile(b, body(2030));
     const [ra, rb] = await Promise.all([
-      runHistorical({ config: { ...config, outputDir: tmp.join('out-a') }, file: a, speed: 'max', logger: silentLogger }),
-      runHistorical({ config: { ...config, outputDir: tmp.join('out-b') }, file: b, speed: 'max', logger: silentLogger }),
+      runHistorical({ config: { ...config, outputDir: env.tmp.join('out-a') }, file: a, speed: 'max', logger: silentLogger }),
+      runHistorical({ config: { ...config, outputDir: env.tmp.join('out-b') }, file: b, speed: 'max', logger: silentLogger }),
     ]);
-    const outA = await lines(tmp.join('out-a', 'mid_prices.log'));
-    const outB = await lines(tmp.join('out-b', 'mid_prices.log'));
+    const outA = await lines(env.tmp.join('out-a', 'mid_prices.log'));
+    const outB = await lines(env.tmp.join('out-b', 'mid_prices.log'));
     assert.equal(ra.midLines, 2_000);
     assert.equal(rb.midLines, 2_000);
     assert.equal(outA.length, 2_000);
@@ -147,7 +138,7 @@ describe('historical run through Kinesis', () => {
 
   it('refuses a missing file before starting anything', async () => {
     await assert.rejects(
-      runHistorical({ config, file: tmp.join('nope.csv'), speed: 'max', logger: silentLogger }),
+      runHistorical({ config, file: env.tmp.join('nope.csv'), speed: 'max', logger: silentLogger }),
       (error: unknown) => error instanceof InputError && /nope\.csv/.test(error.message),
     );
   });
