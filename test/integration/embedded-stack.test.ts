@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -23,7 +23,7 @@ import type { EmbeddedStack } from '../../infra/embedded-stack.ts';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import type { AwsClients } from '../../lib/aws/clients.ts';
 import { createLogger } from '../../lib/logging/logger.ts';
-import { firstStdoutLine, isAlive, listenOn, portIsFree, waitUntil } from '../support/processes.ts';
+import { firstStdoutLine, isAlive, listenOn, portIsFree, spawnModuleScript, waitUntil } from '../support/processes.ts';
 
 const logger = createLogger({ service: 'embedded-stack-test', level: 'WARN' });
 const names: ResourceNames = { streamName: 'it-quotes', shardCount: 4, tableName: 'it-state' };
@@ -228,17 +228,12 @@ describe('embedded AWS stack', () => {
       process.stdout.write(JSON.stringify({ pid: stack.pid, edgePort: stack.edgePort }) + '\\n');
       setInterval(() => {}, 60_000);
     `;
-    const parent = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        STACK_MODULE: import.meta.resolve('../../infra/embedded-stack.ts'),
-        LOGGER_MODULE: import.meta.resolve('../../lib/logging/logger.ts'),
-        STATE_DIR: await tempDir(),
-      },
+    const { child: parent, exited: parentExited } = spawnModuleScript(script, {
+      STACK_MODULE: import.meta.resolve('../../infra/embedded-stack.ts'),
+      LOGGER_MODULE: import.meta.resolve('../../lib/logging/logger.ts'),
+      STATE_DIR: await tempDir(),
     });
     parents.push(parent);
-    const parentExited = new Promise((resolve) => parent.once('exit', resolve));
     const line = await firstStdoutLine(parent);
     const { pid, edgePort } = JSON.parse(line) as { pid: number; edgePort: number };
     orphanCandidates.push(pid);

@@ -4,7 +4,6 @@
  * HTTP; then its lifecycle (stop frees the port, a killed parent leaves no osls behind).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +19,7 @@ import { registerModeCommands } from '../../lib/cli/mode-commands.ts';
 import { ControlStore, type ReplayStatus } from '../../lib/control/control-store.ts';
 import { createLogger, silentLogger } from '../../lib/logging/logger.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
-import { firstStdoutLine, isAlive, listenOn, portIsFree, waitUntil } from '../support/processes.ts';
+import { firstStdoutLine, isAlive, listenOn, portIsFree, spawnModuleScript, waitUntil } from '../support/processes.ts';
 
 const logger = createLogger({ service: 'mode-api-test', level: 'WARN' });
 const TABLE = 'mode-api-state';
@@ -181,18 +180,13 @@ describe('mode API (osls offline)', () => {
       process.stdout.write(JSON.stringify({ pid: api.pid, wrapperPid: api.wrapperPid, port: api.port, buildDir: api.buildDir }) + '\\n');
       setInterval(() => {}, 60_000);
     `;
-    const parent = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        API_MODULE: import.meta.resolve('../../infra/offline-api.ts'),
-        LOGGER_MODULE: import.meta.resolve('../../lib/logging/logger.ts'),
-        ENDPOINT: stack.endpointUrl,
-        TABLE,
-      },
+    const { child: parent, exited: parentExited } = spawnModuleScript(script, {
+      API_MODULE: import.meta.resolve('../../infra/offline-api.ts'),
+      LOGGER_MODULE: import.meta.resolve('../../lib/logging/logger.ts'),
+      ENDPOINT: stack.endpointUrl,
+      TABLE,
     });
     parents.push(parent);
-    const parentExited = new Promise((resolve) => parent.once('exit', resolve));
     const line = await firstStdoutLine(parent);
     const { pid, wrapperPid, port, buildDir } = JSON.parse(line) as { pid: number; wrapperPid: number; port: number; buildDir: string };
     assert.equal(existsSync(buildDir), true);

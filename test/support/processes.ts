@@ -1,6 +1,6 @@
 /** Process and port checks shared by the integration tests that start child processes and servers. */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { processIsRunning } from '../../infra/process-stats.ts';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -45,4 +45,16 @@ export function firstStdoutLine(child: ChildProcess): Promise<string> {
     });
     child.once('exit', (code) => reject(new Error(`child exited before printing a line (code ${String(code)})`)));
   });
+}
+
+/**
+ * A parent process for the "killed with SIGKILL" tests: runs `script` (an ES module, TypeScript
+ * imports allowed through tsx) with `env` added, stdout piped for its first line, stderr shown.
+ */
+export function spawnModuleScript(script: string, env: Record<string, string>): { child: ChildProcess; exited: Promise<unknown> } {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  return { child, exited: new Promise((resolve) => child.once('exit', resolve)) };
 }
