@@ -3,12 +3,13 @@
  * the consumer's filter and the handler see through them, and the output is the same as without.
  */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { before, describe, it } from 'node:test';
 import { runHistorical } from '../../lib/cli/historical-run.ts';
 import { resolveConfig, type Config } from '../../lib/config.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
 import { readLines as lines } from '../support/lines.ts';
+import { assertConcurrentRunsApart } from '../support/concurrent-runs.ts';
 import { useEmbeddedStack } from '../support/stack-fixture.ts';
 
 describe('historical run with KPL aggregation', () => {
@@ -53,23 +54,6 @@ describe('historical run with KPL aggregation', () => {
   });
 
   it('keeps concurrent runs on one stream apart when one aggregates and the other does not', async () => {
-    const a = env.tmp.join('a.csv');
-    const b = env.tmp.join('b.csv');
-    const body = (year: number): string =>
-      ['timestamp,ticker,bid,ask', ...Array.from({ length: 2_000 }, (_, i) => `${year}-01-01 00:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(3, '0').slice(-3)},T${i % 5},1,2`)].join('\n');
-    await writeFile(a, body(2025));
-    await writeFile(b, body(2030));
-    const [ra, rb] = await Promise.all([
-      runHistorical({ config: { ...config, outputDir: env.tmp.join('out-a') }, file: a, speed: 'max', logger: silentLogger, aggregate: true }),
-      runHistorical({ config: { ...config, outputDir: env.tmp.join('out-b') }, file: b, speed: 'max', logger: silentLogger }),
-    ]);
-    const outA = await lines(env.tmp.join('out-a', 'mid_prices.log'));
-    const outB = await lines(env.tmp.join('out-b', 'mid_prices.log'));
-    assert.equal(ra.midLines, 2_000);
-    assert.equal(rb.midLines, 2_000);
-    assert.equal(outA.length, 2_000);
-    assert.equal(outB.length, 2_000);
-    assert.ok(outA.every((l) => l.startsWith('2025-')));
-    assert.ok(outB.every((l) => l.startsWith('2030-')));
+    await assertConcurrentRunsApart(env.tmp, config, { aggregateFirst: true });
   });
 });

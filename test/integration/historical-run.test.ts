@@ -10,6 +10,7 @@ import { resolveConfig, type Config } from '../../lib/config.ts';
 import { InputError } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
 import { readLines as lines } from '../support/lines.ts';
+import { assertConcurrentRunsApart } from '../support/concurrent-runs.ts';
 import { useEmbeddedStack } from '../support/stack-fixture.ts';
 
 const CSV = [
@@ -116,24 +117,7 @@ describe('historical run through Kinesis', () => {
   });
 
   it('keeps concurrent runs on one stream apart: each output has only its own quotes', async () => {
-    const a = env.tmp.join('a.csv');
-    const b = env.tmp.join('b.csv');
-    const body = (year: number): string =>
-      ['timestamp,ticker,bid,ask', ...Array.from({ length: 2_000 }, (_, i) => `${year}-01-01 00:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(3, '0').slice(-3)},T${i % 5},1,2`)].join('\n');
-    await writeFile(a, body(2025));
-    await writeFile(b, body(2030));
-    const [ra, rb] = await Promise.all([
-      runHistorical({ config: { ...config, outputDir: env.tmp.join('out-a') }, file: a, speed: 'max', logger: silentLogger }),
-      runHistorical({ config: { ...config, outputDir: env.tmp.join('out-b') }, file: b, speed: 'max', logger: silentLogger }),
-    ]);
-    const outA = await lines(env.tmp.join('out-a', 'mid_prices.log'));
-    const outB = await lines(env.tmp.join('out-b', 'mid_prices.log'));
-    assert.equal(ra.midLines, 2_000);
-    assert.equal(rb.midLines, 2_000);
-    assert.equal(outA.length, 2_000);
-    assert.equal(outB.length, 2_000);
-    assert.ok(outA.every((l) => l.startsWith('2025-')));
-    assert.ok(outB.every((l) => l.startsWith('2030-')));
+    await assertConcurrentRunsApart(env.tmp, config, { aggregateFirst: false });
   });
 
   it('refuses a missing file before starting anything', async () => {
