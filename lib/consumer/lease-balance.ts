@@ -67,16 +67,21 @@ export function planLeases(
 ): LeasePlan {
   const expired: Lease[] = [];
   const heldBy = new Map<string, Lease[]>();
+  const hold = (owner: string, lease: Lease): void => {
+    const held = heldBy.get(owner);
+    if (held === undefined) heldBy.set(owner, [lease]);
+    else held.push(lease);
+  };
   for (const lease of leases) {
     if (lease.owner === me) {
-      heldBy.set(me, [...(heldBy.get(me) ?? []), lease]);
+      hold(me, lease);
       continue;
     }
     const observation = observations.get(lease.shardId);
     if (observation === undefined || isExpired(observation, now, leaseDurationMs)) expired.push(lease);
     // Being handed over to this worker by a live owner: counts as its own already.
-    else if (lease.pendingOwner === me) heldBy.set(me, [...(heldBy.get(me) ?? []), lease]);
-    else heldBy.set(lease.owner ?? '', [...(heldBy.get(lease.owner ?? '') ?? []), lease]);
+    else if (lease.pendingOwner === me) hold(me, lease);
+    else hold(lease.owner ?? '', lease);
   }
   const liveWorkers = new Set([...heldBy.keys(), me]).size;
   const target = Math.ceil(leases.length / liveWorkers);
