@@ -105,7 +105,7 @@ async function consumeCommand(flags: ConsumeFlags): Promise<void> {
   const { logger, logFile } = createCliLogger(resolved, flags.worker !== true && process.stderr.isTTY === true);
   if (logFile !== undefined) process.stderr.write(`tick-replay: logs in ${logFile}\n`);
   const config = await attachEndpoint(resolved);
-  const interrupt = interruptSignal(logger);
+  const interrupt = interruptSignal(logger, { supervised: flags.worker === true });
   // A worker whose supervisor is gone (even kill -9) stops too: its IPC channel closes.
   const orphaned = new AbortController();
   process.once('disconnect', () => orphaned.abort());

@@ -55,15 +55,20 @@ export function createCliLogger(config: Config, tty: boolean): { logger: Logger;
   return { logger: createLogger({ service: 'tick-replay', level: config.logLevel, sink }), logFile };
 }
 
-/** First Ctrl-C / SIGTERM stops cleanly (flush, drain); a second one exits at once. */
-export function interruptSignal(logger: Logger): { signal: AbortSignal; dispose(): void } {
+/**
+ * First Ctrl-C / SIGTERM stops cleanly (flush, drain); a second one exits at once. A supervised
+ * worker is stopped with SIGTERM by its supervisor as a matter of course (end of a run, Ctrl-C
+ * in the supervisor's terminal): that is logged as information, not as a warning to a user.
+ */
+export function interruptSignal(logger: Logger, options: { supervised?: boolean } = {}): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals): void => {
     if (controller.signal.aborted) {
       process.stderr.write(`\ntick-replay: second ${name}, exiting now\n`);
       process.exit(130);
     }
-    logger.warn('stopping: flushing buffers and draining the consumer (press Ctrl-C again to exit at once)', { signal: name });
+    if (options.supervised === true) logger.info('stopping as asked by the supervisor: finishing the batch in hand, then releasing the leases', { signal: name });
+    else logger.warn('stopping: flushing buffers and draining the consumer (press Ctrl-C again to exit at once)', { signal: name });
     controller.abort();
   };
   process.on('SIGINT', onSignal);

@@ -3,9 +3,9 @@
  * worker processes through shard leases (lease-coordinator.ts) as the Kinesis Client Library does.
  *
  * For every shard this worker holds the lease of: GetShardIterator (after the lease's checkpoint,
- * at its floor, or at the starting position), then GetRecords up to `batchSize`, invoke the
- * handler with a real `KinesisStreamEvent`, and advance the checkpoint in the lease only after the
- * handler succeeded. With ReportBatchItemFailures semantics the checkpoint moves up to the record
+ * at its floor, or at the starting position), then GetRecords up to `batchSize` (one page read
+ * ahead while the handler runs), invoke the handler with a real `KinesisStreamEvent`, and advance
+ * the checkpoint in the lease only after the handler succeeded. With ReportBatchItemFailures semantics the checkpoint moves up to the record
  * before the first reported failure and the batch is retried from that record; a thrown error (or
  * an unknown item identifier) retries the whole batch. Retries back off with capped, jittered
  * exponential delays and never skip a record: Lambda's default (retry until success) — a poison
@@ -66,6 +66,11 @@ export interface EventSourceMappingOptions {
   clock?: Clock;
   logger?: Logger;
 }
+
+/** A GetRecords call's outcome (the call itself never rejects, see `getPage`). */
+type PageOutcome =
+  | { ok: true; records: KinesisRecord[]; next: string | undefined; millisBehind: number | undefined }
+  | { ok: false; error: unknown };
 
 export interface MappingStats {
   invocations: number;
@@ -265,6 +270,21 @@ export class EventSourceMapping {
     }
   }
 
+  /** One GetRecords call; never rejects, so a prefetch that is abandoned cannot go unhandled. */
+  private getPage(iterator: string): Promise<PageOutcome> {
+    return this.opts.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.opts.batchSize })).then(
+      (out) => ({ ok: true as const, records: out.Records ?? [], next: out.NextShardIterator, millisBehind: out.MillisBehindLatest }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+  }
+
+  /**
+   * Reads the shard page by page, one page ahead: the next GetRecords is already on its way while
+   * the handler works on the current page, as the KCL's prefetching and Lambda's poller do, so the
+   * emulator (or Kinesis) is not left idle during every invocation. The page ahead is the same
+   * request the loop would send right after the invocation, so no call is added; it is discarded
+   * unread when the shard stops (nothing of it was processed or checkpointed, so nothing is lost).
+   */
   private async pollShard(
     shardId: string,
     firstIterator: string | undefined,
@@ -276,53 +296,62 @@ export class EventSourceMapping {
   ): Promise<void> {
     const { clock } = this.opts;
     let iterator = firstIterator;
+    let ahead: Promise<PageOutcome> | undefined;
     let pending: KinesisRecord[] = [];
-    while (!stop.aborted) {
-      if (pending.length === 0) {
-        if (iterator === undefined) {
-          log.info('shard closed and fully consumed');
-          return;
-        }
-        try {
-          const out = await this.opts.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.opts.batchSize }));
-          pending = out.Records ?? [];
-          iterator = out.NextShardIterator;
-          if (out.MillisBehindLatest !== undefined) this.lag.set(shardId, out.MillisBehindLatest);
-          resetAttempts();
-        } catch (error) {
-          if (errorName(error) === 'ExpiredIteratorException') {
-            const checkpoint = this.processed.get(shardId);
-            log.info('shard iterator expired, resuming from the checkpoint', { checkpoint });
-            iterator = await this.resumeIterator(shardId, checkpoint, lease, stop, pause);
+    try {
+      while (!stop.aborted) {
+        if (pending.length === 0) {
+          if (iterator === undefined) {
+            log.info('shard closed and fully consumed');
+            return;
+          }
+          const page = await (ahead ?? this.getPage(iterator));
+          ahead = undefined;
+          if (!page.ok) {
+            const { error } = page;
+            if (errorName(error) === 'ExpiredIteratorException') {
+              const checkpoint = this.processed.get(shardId);
+              log.info('shard iterator expired, resuming from the checkpoint', { checkpoint });
+              iterator = await this.resumeIterator(shardId, checkpoint, lease, stop, pause);
+              continue;
+            }
+            if (!isRetryableError(error)) log.error('GetRecords failed with a non-retryable error; retrying', { error });
+            await pause('GetRecords failed, retrying', error);
             continue;
           }
-          if (!isRetryableError(error)) log.error('GetRecords failed with a non-retryable error; retrying', { error });
-          await pause('GetRecords failed, retrying', error);
-          continue;
+          pending = page.records;
+          iterator = page.next;
+          if (page.millisBehind !== undefined) this.lag.set(shardId, page.millisBehind);
+          resetAttempts();
+          if (pending.length === 0) {
+            if (iterator !== undefined) await clock.sleep(this.opts.idlePollMs, stop);
+            continue;
+          }
+          if (iterator !== undefined && !stop.aborted) ahead = this.getPage(iterator);
         }
-        if (pending.length === 0) {
-          if (iterator !== undefined) await clock.sleep(this.opts.idlePollMs, stop);
-          continue;
-        }
-      }
 
-      const failureIndex = await this.invoke(shardId, pending, log);
-      if (failureIndex === undefined) {
-        await this.commit(lease, pending[pending.length - 1] as KinesisRecord, stop, pause);
-        this.stats.records += pending.length;
-        pending = [];
-        resetAttempts();
-        continue;
+        const failureIndex = await this.invoke(shardId, pending, log);
+        if (failureIndex === undefined) {
+          await this.commit(lease, pending[pending.length - 1] as KinesisRecord, stop, pause);
+          this.stats.records += pending.length;
+          pending = [];
+          resetAttempts();
+          continue;
+        }
+        if (failureIndex > 0) {
+          await this.commit(lease, pending[failureIndex - 1] as KinesisRecord, stop, pause);
+          this.stats.records += failureIndex;
+        }
+        pending = pending.slice(failureIndex);
+        this.stats.retriedRecords += pending.length;
+        await pause('handler reported a failure, retrying the batch from the first failed record', {
+          firstFailedSequence: pending[0]?.SequenceNumber,
+        });
       }
-      if (failureIndex > 0) {
-        await this.commit(lease, pending[failureIndex - 1] as KinesisRecord, stop, pause);
-        this.stats.records += failureIndex;
-      }
-      pending = pending.slice(failureIndex);
-      this.stats.retriedRecords += pending.length;
-      await pause('handler reported a failure, retrying the batch from the first failed record', {
-        firstFailedSequence: pending[0]?.SequenceNumber,
-      });
+    } finally {
+      // Let a page still on its way land before the shard is reported stopped (no request
+      // outlives stop()); its records are dropped: the next owner starts after the checkpoint.
+      await ahead;
     }
   }
 

@@ -181,4 +181,53 @@ describe('EventSourceMapping', () => {
     assert.equal(lease?.owner, undefined);
     assert.equal(lease?.checkpoint, last?.SequenceNumber);
   });
+  it('reads the next page while the handler works, and a stop with that page in hand loses none of it', async () => {
+    const names = await streamWith(12);
+    const real = env.clients.kinesis;
+    let sent = 0;
+    let answered = 0;
+    const send = async (command: Parameters<KinesisClient['send']>[0]): Promise<unknown> => {
+      if (!(command instanceof GetRecordsCommand)) return real.send(command);
+      sent++;
+      const out: unknown = await real.send(command);
+      answered++;
+      return out;
+    };
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let callsWhenInvoked = -1;
+    const seen: string[][] = [];
+    const esm = new EventSourceMapping({
+      ...options(names, async (event) => {
+        seen.push(payloads(event));
+        callsWhenInvoked = sent;
+        await held;
+      }),
+      kinesis: { send } as Pick<KinesisClient, 'send'>,
+    });
+    await esm.start();
+    const deadline = Date.now() + 20_000;
+    // The first page is in the handler; the second was asked for without waiting for it.
+    while (answered < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(seen, [['r1', 'r2', 'r3', 'r4']]);
+    assert.equal(answered, 2, 'the page after the one in the handler was read while the handler ran');
+    assert.ok(callsWhenInvoked <= 2, `GetRecords calls when the handler started: ${callsWhenInvoked}`);
+
+    const stopped = esm.stop();
+    release();
+    await stopped;
+    assert.equal(sent, answered, 'no GetRecords call outlives stop()');
+    assert.equal(sent, 2, 'nothing read after the stop was asked for');
+    assert.deepEqual(seen, [['r1', 'r2', 'r3', 'r4']], 'the page read ahead was not delivered');
+
+    // The page read ahead was never processed, so it was never checkpointed: the next worker of
+    // the application starts right after r4 and gets everything else, once.
+    const again: string[] = [];
+    const resumed = mapping(names, (event) => {
+      again.push(...payloads(event));
+      return Promise.resolve();
+    });
+    await runUntil(resumed, () => again.length >= 8);
+    assert.deepEqual(again, Array.from({ length: 8 }, (_, i) => `r${i + 5}`));
+  });
 });
