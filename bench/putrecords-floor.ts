@@ -1,6 +1,14 @@
 /**
- * Raw PutRecords capacity of the embedded Kinesis: 500 small records per call, 4 calls in flight,
- * for a fixed time, through the edge endpoint — no producer logic, no consumer.
+ * Raw PutRecords capacity of the embedded Kinesis on the benchmark's own data: the same number of
+ * records as the pipeline variants put, each one the bytes the producer sends for a quote of the
+ * run's CSV (`encodeQuote` with a run id, partition key = ticker), 500 per call, 4 calls in flight,
+ * through the edge endpoint — no producer logic, no consumer.
+ *
+ * Why the same data and the same count: an earlier version put a fixed 190-byte record for 4 s.
+ * Real records are about 300 bytes, and over 4 s the emulator is still warming up (the same
+ * emulator put 13–15 k records/s over 4 s, 18 k over 12 s), so the floor swung ±20 % between runs
+ * and did not describe the work the pipeline asks of the emulator. Records are cycled from the
+ * first `SAMPLE` quotes of the CSV so that the client's own work stays negligible.
  *
  * Then, on the same stream, the raw GetRecords capacity: every record just put read back, the
  * 4 shards in parallel, `getLimit` records per call (the pipeline's batch size). Without
@@ -8,6 +16,7 @@
  * records / (put seconds + get seconds) is the most the unaggregated pipeline could reach on this
  * emulator: reported next to the PutRecords floor, which the benchmark's target is defined on.
  */
+import { randomUUID } from 'node:crypto';
 import {
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
@@ -15,20 +24,53 @@ import {
   GetShardIteratorCommand,
   ListShardsCommand,
   PutRecordsCommand,
+  type PutRecordsRequestEntry,
 } from '@aws-sdk/client-kinesis';
 import { createAwsClients } from '../lib/aws/clients.ts';
+import { encodeQuote } from '../lib/quotes/record.ts';
+import { HistoricalSource, scanCsv } from '../lib/replay/historical-source.ts';
 
 export interface PutRecordsFloor {
   records: number;
   calls: number;
   seconds: number;
   recordsPerSec: number;
+  /** Mean bytes of one record's data (what the pipeline's records weigh too). */
+  recordBytes: number;
   /** Reading the same records back: GetRecords capacity, and put + get of each record. */
   get: { records: number; calls: number; seconds: number; recordsPerSec: number; limit: number };
   putThenGetRecordsPerSec: number;
 }
 
-export async function measurePutRecordsFloor(endpointUrl: string, getLimit: number, durationMs = 4_000, inFlight = 4, perCall = 500): Promise<PutRecordsFloor> {
+export interface PutRecordsFloorOptions {
+  /** The benchmark's CSV: its quotes, encoded as the producer encodes them, are what is put. */
+  csv: string;
+  /** How many records to put (the pipeline variants' quote count). */
+  records: number;
+  /** GetRecords `Limit` when reading back (the pipeline's batch size). */
+  getLimit: number;
+  inFlight?: number;
+  perCall?: number;
+}
+
+/** Distinct records cycled through; enough for realistic sizes and keys, small enough to hold. */
+const SAMPLE = 10_000;
+
+async function sampleRecords(csv: string, count: number): Promise<PutRecordsRequestEntry[]> {
+  const run = randomUUID();
+  const out: PutRecordsRequestEntry[] = [];
+  for await (const quote of new HistoricalSource(await scanCsv(csv))) {
+    out.push({ PartitionKey: quote.ticker, Data: encodeQuote(quote, { run }) });
+    if (out.length >= count) break;
+  }
+  if (out.length === 0) throw new Error(`${csv}: no quotes to put`);
+  return out;
+}
+
+export async function measurePutRecordsFloor(endpointUrl: string, options: PutRecordsFloorOptions): Promise<PutRecordsFloor> {
+  const { records: total, getLimit, inFlight = 4, perCall = 500 } = options;
+  const sample = await sampleRecords(options.csv, Math.min(SAMPLE, total));
+  const recordBytes = Math.round(sample.reduce((n, r) => n + (r.Data?.byteLength ?? 0), 0) / sample.length);
   const clients = createAwsClients({ endpointUrl, region: 'us-east-1' });
   const streamName = 'bench-putrecords-floor';
   try {
@@ -38,19 +80,19 @@ export async function measurePutRecordsFloor(endpointUrl: string, getLimit: numb
       if (s?.StreamStatus === 'ACTIVE') break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    const tickers = ['AAPL', 'MSFT', 'GOOG', 'AMZN'];
-    // ≈ the size of a real quote record.
-    const data = Buffer.from(JSON.stringify({ v: 1, ticker: 'AAPL', timestamp: '2025-01-02T14:30:00.000Z', bid: '243.12', ask: '243.14', latencyMs: 12, pad: 'x'.repeat(150) }));
-    const records = Array.from({ length: perCall }, (_, i) => ({ PartitionKey: tickers[i % 4], Data: data }));
     let calls = 0;
     let put = 0;
+    let next = 0;
     const started = performance.now();
-    const deadline = started + durationMs;
     const worker = async (): Promise<void> => {
-      while (performance.now() < deadline) {
-        const out = await clients.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: records }));
+      while (next < total) {
+        const n = Math.min(perCall, total - next);
+        const batch = Array.from({ length: n }, (_, i) => sample[(next + i) % sample.length] as PutRecordsRequestEntry);
+        next += n;
+        const out = await clients.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: batch }));
         calls++;
-        put += perCall - (out.FailedRecordCount ?? 0);
+        // A throttled entry is not capacity: it is counted as not put (kinesalite does not throttle).
+        put += n - (out.FailedRecordCount ?? 0);
       }
     };
     await Promise.all(Array.from({ length: inFlight }, worker));
@@ -81,6 +123,7 @@ export async function measurePutRecordsFloor(endpointUrl: string, getLimit: numb
       calls,
       seconds,
       recordsPerSec: Math.round(put / seconds),
+      recordBytes,
       get: { records: got, calls: getCalls, seconds: getSeconds, recordsPerSec: Math.round(got / getSeconds), limit: getLimit },
       putThenGetRecordsPerSec: Math.round(Math.min(put, got) / (seconds + getSeconds)),
     };

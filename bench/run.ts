@@ -190,7 +190,7 @@ async function main(): Promise<void> {
 
     log('PutRecords floor');
     const { result: putFloor, emulatorRssMb: putFloorEmuRss } = await withStack(path.join(work, 'putfloor-stack'), (stack) =>
-      measurePutRecordsFloor(stack.endpointUrl, batchSize),
+      measurePutRecordsFloor(stack.endpointUrl, { csv, records: quotes, getLimit: batchSize }),
     );
 
     const variants: VariantRow[] = [];
