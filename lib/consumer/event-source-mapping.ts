@@ -5,13 +5,13 @@
  * For every shard this worker holds the lease of: GetShardIterator (after the lease's checkpoint,
  * at its floor, or at the starting position), then GetRecords up to `batchSize` (one page read
  * ahead while the handler runs), invoke the handler with a real `KinesisStreamEvent`, and advance
- * the checkpoint in the lease only after the handler succeeded. With ReportBatchItemFailures semantics the checkpoint moves up to the record
- * before the first reported failure and the batch is retried from that record; a thrown error (or
- * an unknown item identifier) retries the whole batch. Retries back off with capped, jittered
- * exponential delays and never skip a record: Lambda's default (retry until success) — a poison
- * record must be dead-lettered by the handler. A lost lease stops the shard after the invocation
- * in progress; its checkpoint is refused, so the new owner resumes from the last one (at most
- * that batch is processed twice).
+ * the checkpoint in the lease only after the handler succeeded. With ReportBatchItemFailures
+ * semantics the checkpoint moves up to the record before the first reported failure and the
+ * batch is retried from that record; a thrown error (or an unknown item identifier) retries the
+ * whole batch. Retries back off with capped, jittered exponential delays and never skip a record:
+ * Lambda's default (retry until success) — a poison record must be dead-lettered by the handler.
+ * A lost lease stops the shard after the invocation in progress; its checkpoint is refused, so
+ * the new owner resumes from the last one (at most that batch is processed twice).
  */
 import {
   GetRecordsCommand,
