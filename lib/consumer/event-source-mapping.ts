@@ -67,6 +67,21 @@ export interface EventSourceMappingOptions {
   logger?: Logger;
 }
 
+/**
+ * The next page is read ahead only while pages are this small. Small pages are where the round
+ * trip dominates and reading ahead pays; a large page (aggregated records: up to 1,000 × 50 KB
+ * here, since kinesalite has no 10 MB per-call cap) already carries enough work to amortise it,
+ * and a second one in memory would double the consumer's largest buffer for nothing (in one pair of
+ * runs with aggregation at 1 M quotes: +130 MB peak RSS, the same throughput).
+ */
+const READ_AHEAD_MAX_PAGE_BYTES = 1024 * 1024;
+
+function pageBytes(records: readonly KinesisRecord[]): number {
+  let bytes = 0;
+  for (const record of records) bytes += record.Data?.byteLength ?? 0;
+  return bytes;
+}
+
 /** A GetRecords call's outcome (the call itself never rejects, see `getPage`). */
 type PageOutcome =
   | { ok: true; records: KinesisRecord[]; next: string | undefined; millisBehind: number | undefined }
@@ -279,9 +294,10 @@ export class EventSourceMapping {
   }
 
   /**
-   * Reads the shard page by page, one page ahead: the next GetRecords is already on its way while
-   * the handler works on the current page, as the KCL's prefetching and Lambda's poller do, so the
-   * emulator (or Kinesis) is not left idle during every invocation. The page ahead is the same
+   * Reads the shard page by page, one page ahead (while pages are small, see
+   * READ_AHEAD_MAX_PAGE_BYTES): the next GetRecords is already on its way while the handler works
+   * on the current page, as the KCL's prefetching and Lambda's poller do, so the emulator (or
+   * Kinesis) is not left idle during every invocation. The page ahead is the same
    * request the loop would send right after the invocation, so no call is added; it is discarded
    * unread when the shard stops (nothing of it was processed or checkpointed, so nothing is lost).
    */
@@ -327,7 +343,8 @@ export class EventSourceMapping {
             if (iterator !== undefined) await clock.sleep(this.opts.idlePollMs, stop);
             continue;
           }
-          if (iterator !== undefined && !stop.aborted) ahead = this.getPage(iterator);
+          const readAhead = !stop.aborted && pageBytes(pending) <= READ_AHEAD_MAX_PAGE_BYTES;
+          if (iterator !== undefined && readAhead) ahead = this.getPage(iterator);
         }
 
         const failureIndex = await this.invoke(shardId, pending, log);
