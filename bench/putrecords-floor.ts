@@ -131,3 +131,22 @@ export async function measurePutRecordsFloor(endpointUrl: string, options: PutRe
     clients.destroy();
   }
 }
+
+/**
+ * Several measurements of the floor as one: the mean of each rate. The bench measures it before
+ * and after the pipeline variants, so that load which comes or goes during the run (this machine
+ * is shared) weighs on the floor as it does on the variants, and one unlucky sample does not
+ * decide the ratio alone.
+ */
+export function meanFloor(samples: readonly PutRecordsFloor[]): PutRecordsFloor & { samples: number[] } {
+  const first = samples[0];
+  if (first === undefined) throw new Error('meanFloor: no samples');
+  const mean = (pick: (f: PutRecordsFloor) => number): number => Math.round(samples.reduce((n, f) => n + pick(f), 0) / samples.length);
+  return {
+    ...first,
+    recordsPerSec: mean((f) => f.recordsPerSec),
+    get: { ...first.get, recordsPerSec: mean((f) => f.get.recordsPerSec) },
+    putThenGetRecordsPerSec: mean((f) => f.putThenGetRecordsPerSec),
+    samples: samples.map((f) => f.recordsPerSec),
+  };
+}

@@ -4,10 +4,12 @@
  * On one synthetic data set (bench/synthetic.ts) it measures, in this order:
  *   1. the no-queue floor (bench/no-queue-floor.ts) in a child process, on N rows;
  *   2. replayer RSS flatness: the same on 5N rows in another child, peak RSS compared;
- *   3. the embedded Kinesis's raw PutRecords capacity (bench/putrecords-floor.ts);
+ *   3. the embedded Kinesis's raw PutRecords capacity on the same N records
+ *      (bench/putrecords-floor.ts), a first time;
  *   4. the real pipeline (`runHistorical`, --speed max) per variant, each in a child process
  *      against a fresh embedded stack started here (so its pid, hence its VmHWM, is known);
- *   5. pacing accuracy at --speed 1 (bench/pacing.ts).
+ *   5. the PutRecords capacity a second time (the floor reported is the mean of the two);
+ *   6. pacing accuracy at --speed 1 (bench/pacing.ts).
  * It prints a table, then one JSON line (last line of stdout), and writes bench/results/.
  */
 import { spawn } from 'node:child_process';
@@ -21,7 +23,7 @@ import { createLogger } from '../lib/logging/logger.ts';
 import { barChartSvg } from './chart.ts';
 import type { NoQueueResult } from './no-queue-floor.ts';
 import { measurePacing } from './pacing.ts';
-import { measurePutRecordsFloor } from './putrecords-floor.ts';
+import { meanFloor, measurePutRecordsFloor, type PutRecordsFloor } from './putrecords-floor.ts';
 import { round } from './stats.ts';
 import { writeSyntheticCsv } from './synthetic.ts';
 import type { VariantArgs, VariantResult } from './variant.ts';
@@ -155,6 +157,11 @@ async function runVariant(spec: VariantSpec, csv: string, work: string, batchSiz
   }
 }
 
+const maxOf = (xs: Array<number | null | undefined>): number | null => {
+  const ok = xs.filter((x): x is number => typeof x === 'number');
+  return ok.length === 0 ? null : Math.max(...ok);
+};
+
 const fmt = (v: number | null | undefined, unit = ''): string => (v === null || v === undefined ? 'n/a' : `${v.toLocaleString('en-US')}${unit}`);
 
 async function main(): Promise<void> {
@@ -188,10 +195,14 @@ async function main(): Promise<void> {
       await rm(bigCsv, { force: true });
     }
 
-    log('PutRecords floor');
-    const { result: putFloor, emulatorRssMb: putFloorEmuRss } = await withStack(path.join(work, 'putfloor-stack'), (stack) =>
-      measurePutRecordsFloor(stack.endpointUrl, { csv, records: quotes, getLimit: batchSize }),
-    );
+    const floorRuns: Array<StackRun<PutRecordsFloor>> = [];
+    const measurePutFloor = async (): Promise<void> => {
+      log(`PutRecords floor (${floorRuns.length + 1} of 2)`);
+      const dir = path.join(work, `putfloor-stack-${floorRuns.length + 1}`);
+      floorRuns.push(await withStack(dir, (stack) => measurePutRecordsFloor(stack.endpointUrl, { csv, records: quotes, getLimit: batchSize })));
+      await rm(dir, { recursive: true, force: true });
+    };
+    await measurePutFloor();
 
     const variants: VariantRow[] = [];
     const specs: VariantSpec[] = [
@@ -204,6 +215,9 @@ async function main(): Promise<void> {
       log(`variant: ${spec.name}`);
       variants.push(await runVariant(spec, csv, work, batchSize));
     }
+    await measurePutFloor();
+    const putFloor = meanFloor(floorRuns.map((r) => r.result));
+    const putFloorEmuRss = maxOf(floorRuns.map((r) => r.emulatorRssMb));
 
     log('pacing at --speed 1');
     const pacingCsv = path.join(work, 'pacing.csv');
@@ -215,10 +229,6 @@ async function main(): Promise<void> {
     const headline = off;
     const ratio = (a: number | null | undefined, b: number): number | null => (a === null || a === undefined ? null : round(a / b, 3));
     const rssRatio = large === undefined ? null : round(large.peakRssMb / small.peakRssMb, 3);
-    const maxOf = (xs: Array<number | null | undefined>): number | null => {
-      const ok = xs.filter((x): x is number => typeof x === 'number');
-      return ok.length === 0 ? null : Math.max(...ok);
-    };
     const result = {
       quotes,
       batchSize,
@@ -234,6 +244,9 @@ async function main(): Promise<void> {
       },
       floorNoQueueQuotesPerSec: small.quotesPerSec,
       floorEmulatorPutRecordsPerSec: putFloor.recordsPerSec,
+      // The two measurements the floor is the mean of (before and after the variants).
+      floorEmulatorPutRecordsSamples: putFloor.samples,
+      recordBytes: putFloor.recordBytes,
       // Not a target: the most the unaggregated pipeline could reach (each quote is put and got).
       ceilingEmulatorPutThenGetRecordsPerSec: putFloor.putThenGetRecordsPerSec,
       emulatorGetRecordsPerSec: putFloor.get.recordsPerSec,
@@ -267,7 +280,7 @@ async function main(): Promise<void> {
         v.cpuCores === null ? 'n/a' : `${v.cpuCores.replayer} / ${fmt(v.cpuCores.emulators)}`,
       ]),
       ['floor: no queue (1 process)', fmt(small.quotesPerSec), '', '', '', fmt(round(small.peakRssMb, 1)), '', '', ''],
-      ['floor: PutRecords 500×4', fmt(putFloor.recordsPerSec), '', '', '', '', '', fmt(putFloorEmuRss), ''],
+      [`floor: PutRecords 500×4 (mean of ${putFloor.samples.map((v) => fmt(v)).join(', ')})`, fmt(putFloor.recordsPerSec), '', '', '', '', '', fmt(putFloorEmuRss), ''],
       [`emulator: GetRecords ${batchSize}×4 shards`, fmt(putFloor.get.recordsPerSec), '', '', '', '', '', '', ''],
       ['ceiling: put + get of each record', fmt(putFloor.putThenGetRecordsPerSec), '', '', '', '', '', '', ''],
     ];
