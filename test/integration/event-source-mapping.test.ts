@@ -22,12 +22,12 @@ describe('EventSourceMapping', () => {
   let streamArn: string;
   let stream = 0;
 
-  /** A fresh one-shard stream with `count` records `r1..rN` on it. */
-  async function streamWith(count: number): Promise<{ streamName: string; tableName: string }> {
+  /** A fresh one-shard stream with `count` records on it, `r1..rN` unless `data` says otherwise. */
+  async function streamWith(count: number, data = (n: number): Buffer => Buffer.from(`r${n}`)): Promise<{ streamName: string; tableName: string }> {
     const streamName = `esm-${++stream}`;
     const tableName = 'esm-state';
     ({ streamArn } = await bootstrapResources(env.clients, { streamName, shardCount: 1, tableName }, silentLogger));
-    const records = Array.from({ length: count }, (_, i) => ({ Data: Buffer.from(`r${i + 1}`), PartitionKey: 'K' }));
+    const records = Array.from({ length: count }, (_, i) => ({ Data: data(i + 1), PartitionKey: 'K' }));
     await env.clients.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: records }));
     return { streamName, tableName };
   }
@@ -231,15 +231,8 @@ describe('EventSourceMapping', () => {
     assert.deepEqual(again, Array.from({ length: 8 }, (_, i) => `r${i + 5}`));
   });
   it('does not read ahead after a large page (over 1 MiB of data), so aggregated pages are not held twice', async () => {
-    const streamName = `esm-${++stream}`;
-    const names = { streamName, tableName: 'esm-state' };
-    ({ streamArn } = await bootstrapResources(env.clients, { streamName, shardCount: 1, tableName: names.tableName }, silentLogger));
     // 8 records of 300 KB: a page of 4 (the batch size) holds 1.2 MB.
-    const big = (i: number): Buffer => Buffer.concat([Buffer.from(`r${i} `), Buffer.alloc(300 * 1024, 120)]);
-    for (const half of [0, 4]) {
-      const records = Array.from({ length: 4 }, (_, i) => ({ Data: big(half + i + 1), PartitionKey: 'K' }));
-      await env.clients.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: records }));
-    }
+    const names = await streamWith(8, (n) => Buffer.concat([Buffer.from(`r${n} `), Buffer.alloc(300 * 1024, 120)]));
     const real = env.clients.kinesis;
     let sent = 0;
     const send = (command: Parameters<KinesisClient['send']>[0]): Promise<unknown> => {
