@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { InputError } from '../../lib/errors.ts';
 import { HistoricalSource, scanCsv } from '../../lib/replay/historical-source.ts';
 import { captureLogs, type LogLine } from '../support/capture-logs.ts';
-import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { useTempDir } from '../support/temp-dir.ts';
 
 interface Outcome {
   kept: string[];
@@ -23,16 +23,8 @@ interface Outcome {
 const HEADER = 'timestamp,ticker,bid,ask,latency';
 
 describe('bad CSV input', () => {
-  let tmp: TempDir;
+  const tmp = useTempDir();
   let files = 0;
-
-  before(async () => {
-    tmp = await makeTempDir();
-  });
-
-  after(async () => {
-    await tmp.remove();
-  });
 
   async function write(text: string): Promise<string> {
     const file = tmp.join(`corpus-${++files}.csv`);

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { lstat, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { startEmbeddedStack } from '../../infra/embedded-stack.ts';
 import { startOfflineApi } from '../../infra/offline-api.ts';
 import { resolveConfig } from '../../lib/config.ts';
@@ -18,7 +18,7 @@ import { StackMetrics } from '../../lib/dashboard/stack-metrics.ts';
 import { startFeedServer } from '../../lib/live/feed-server.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
 import { appendBatch, MID_PRICES_FILE, prepareOutputDir } from '../../lib/output/log-files.ts';
-import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { useTempDir } from '../support/temp-dir.ts';
 
 /** Local addresses of the sockets listening on `port` (IPv4 and IPv6), from the kernel's tables. */
 function listeningAddresses(port: number): string[] {
@@ -37,15 +37,7 @@ function listeningAddresses(port: number): string[] {
 }
 
 describe('security basics', { skip: process.platform !== 'linux' ? 'reads /proc/net/tcp' : false }, () => {
-  let tmp: TempDir;
-
-  before(async () => {
-    tmp = await makeTempDir();
-  });
-
-  after(async () => {
-    await tmp.remove();
-  });
+  const tmp = useTempDir();
 
   it('binds the edge, both emulators, the live feed, the mode API and the dashboard to 127.0.0.1 by default', async () => {
     const stack = await startEmbeddedStack({ stateDir: tmp.join('state'), edgePort: 0, logger: silentLogger, logLevel: 'WARN' });

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { appendBatch, ERRORS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../../lib/output/log-files.ts';
-import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { useTempDir } from '../support/temp-dir.ts';
 import { lineFor } from '../support/append-writer.ts';
 
 function writer(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
@@ -20,13 +20,7 @@ function writer(args: string[]): Promise<{ code: number | null; signal: NodeJS.S
 }
 
 describe('appends shared between processes', () => {
-  let tmp: TempDir;
-  before(async () => {
-    tmp = await makeTempDir();
-  });
-  after(async () => {
-    await tmp.remove();
-  });
+  const tmp = useTempDir();
 
   it('keeps every line whole and every batch contiguous with four processes appending at once', async () => {
     const dir = tmp.join('shared');

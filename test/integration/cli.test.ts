@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { describe, it } from 'node:test';
+import { useTempDir } from '../support/temp-dir.ts';
 
 interface Result {
   code: number | null;
@@ -45,13 +45,7 @@ function freePort(): Promise<number> {
 }
 
 describe('tick-replay run (CLI)', () => {
-  let tmp: TempDir;
-  before(async () => {
-    tmp = await makeTempDir();
-  });
-  after(async () => {
-    await tmp.remove();
-  });
+  const tmp = useTempDir();
 
   it('replays a file on its own embedded stack and ends stdout with a JSON summary', async () => {
     const file = tmp.join('q.csv');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { WebSocket, WebSocketServer, type ServerOptions } from 'ws';
 import { startFeedServer } from '../../lib/live/feed-server.ts';
 import { LiveSourceError } from '../../lib/live/live-errors.ts';
@@ -14,7 +14,7 @@ import { LiveSource, type LiveSourceOptions } from '../../lib/live/live-source.t
 import type { Logger } from '../../lib/logging/logger.ts';
 import { systemClock, type Clock } from '../../lib/replay/clock.ts';
 import type { PacedQuote } from '../../lib/replay/replay-source.ts';
-import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { useTempDir } from '../support/temp-dir.ts';
 import { captureLogs, waitFor, type LogLine } from '../support/capture-logs.ts';
 
 /** `promise`, or a failure naming `what` after `timeoutMs`: a broken source fails, never hangs. */
@@ -98,13 +98,7 @@ class CountingClock implements Clock {
 }
 
 void describe('LiveSource', () => {
-  let tmp: TempDir;
-  before(async () => {
-    tmp = await makeTempDir();
-  });
-  after(async () => {
-    await tmp.remove();
-  });
+  const tmp = useTempDir();
 
   void it('yields the feed quotes in order, stamped live with increasing seq', async () => {
     const csv = tmp.join('live.csv');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamEvent } from 'aws-lambda';
@@ -11,7 +11,7 @@ import { toKinesisStreamEvent } from '../../../lib/consumer/kinesis-event.ts';
 import { prepareOutputDir } from '../../../lib/output/log-files.ts';
 import type { Quote } from '../../../lib/quotes/quote.ts';
 import { encodeQuote } from '../../../lib/quotes/record.ts';
-import { makeTempDir, type TempDir } from '../../support/temp-dir.ts';
+import { useTempDir } from '../../support/temp-dir.ts';
 
 const quiet = new Logger({ serviceName: 'mid-price-test', logLevel: 'SILENT' });
 // No EMF lines on the test runner's stdout, except in the test that checks them.
@@ -46,13 +46,7 @@ function event(quotes: Array<Partial<Quote> | string>): KinesisStreamEvent {
 }
 
 describe('mid-price handler', () => {
-  let tmp: TempDir;
-  before(async () => {
-    tmp = await makeTempDir();
-  });
-  after(async () => {
-    await tmp.remove();
-  });
+  const tmp = useTempDir();
 
   it('appends mids, latency errors and dead letters, and reports no failure', async () => {
     const dir = tmp.join('out');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createMidPriceHandler } from '../../../functions/mid-price.ts';
 import { encodeAggregated } from '../../../lib/aws/kpl-format.ts';
@@ -10,7 +10,7 @@ import { processBatch, type BatchRecord } from '../../../lib/midprice/process-ba
 import { prepareOutputDir } from '../../../lib/output/log-files.ts';
 import type { Quote } from '../../../lib/quotes/quote.ts';
 import { encodeQuote, recordHasPrefix, recordPrefixForRun, RUN_STAMPED_PREFIX } from '../../../lib/quotes/record.ts';
-import { makeTempDir, type TempDir } from '../../support/temp-dir.ts';
+import { useTempDir } from '../../support/temp-dir.ts';
 
 function quote(seq: number, overrides: Partial<Quote> = {}): Quote {
   return {
@@ -75,13 +75,7 @@ describe('de-aggregation in processBatch and the handler', () => {
   });
 
   describe('the handler', () => {
-    let tmp: TempDir;
-    before(async () => {
-      tmp = await makeTempDir();
-    });
-    after(async () => {
-      await tmp.remove();
-    });
+    const tmp = useTempDir();
 
     it('de-aggregates transparently and dead-letters corrupt aggregates without failing the batch', async () => {
       const dir = tmp.join('out');

@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { AckTracker, START_POSITION, type HistoricalPosition } from '../../../lib/replay/ack-tracker.ts';
 import { HistoricalSource, scanCsv, type CsvScan } from '../../../lib/replay/historical-source.ts';
 import type { PacedQuote } from '../../../lib/replay/replay-source.ts';
 import { mulberry32 } from '../../../data/generate.ts';
-import { makeTempDir, type TempDir } from '../../support/temp-dir.ts';
+import { useTempDir } from '../../support/temp-dir.ts';
 
 /** A CSV whose rows overtake each other (latency up to 300 ms), with a few bad rows. */
 function csv(rows: number, seed: number, sorted: boolean): string {
@@ -35,13 +35,7 @@ async function drain(source: HistoricalSource, limit = Infinity): Promise<PacedQ
 }
 
 describe('historical resume', () => {
-  let tmp: TempDir;
-  before(async () => {
-    tmp = await makeTempDir();
-  });
-  after(async () => {
-    await tmp.remove();
-  });
+  const tmp = useTempDir();
 
   for (const sorted of [true, false]) {
     it(`resumes after a partial, out-of-order acknowledgement without loss or repeats (${sorted ? 'sorted' : 'unsorted'} input)`, async () => {
