@@ -64,7 +64,7 @@ export class AckTracker {
 
   /** A quote handed to the producer (or, with `acked`, one skipped because it was acknowledged before). */
   emitted(key: QuoteKey, row: RowPosition, acked = false): void {
-    const entry: Entry = { ...row, arrivalUs: key.arrivalUs, acked };
+    const entry: Entry = { seq: row.seq, offset: row.offset, line: row.line, arrivalUs: key.arrivalUs, acked };
     this.entries.push(entry);
     if (!acked) this.bySeq.set(row.seq, entry);
     this.advance();

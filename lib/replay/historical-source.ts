@@ -75,7 +75,15 @@ export async function scanCsv(file: string, options: CsvOptions = {}): Promise<C
 /** Crossed quotes are legal and can be common: the first ones are logged, all are counted. */
 const CROSSED_LOG_LIMIT = 1_000;
 
-type Buffered = PacedQuote & { timestampUs: number; offset: number; line: number };
+/** A quote in the reorder buffer, with what ordering and bookkeeping need beside it. */
+interface Buffered {
+  quote: PacedQuote;
+  arrivalUs: number;
+  timestampUs: number;
+  seq: number;
+  offset: number;
+  line: number;
+}
 
 export interface HistoricalSourceOptions extends CsvOptions {
   logger?: Logger;
@@ -187,17 +195,14 @@ export class HistoricalSource implements ReplaySource {
         }
       }
       this.unemitted.push(at);
-      buffer.push({
-        ...row.fields,
-        arrival: formatIsoTimestamp(row.arrivalUs, row.precision),
-        mode: 'historical',
-        source: this.sourceId,
-        seq,
-        arrivalUs: row.arrivalUs,
-        timestampUs: row.timestampUs,
-        offset: row.offset,
-        line: row.line,
-      });
+      // The row's fields object becomes the quote: one object per quote, not a copy of it.
+      const quote = row.fields as PacedQuote;
+      quote.arrival = formatIsoTimestamp(row.arrivalUs, row.precision);
+      quote.mode = 'historical';
+      quote.source = this.sourceId;
+      quote.seq = seq;
+      quote.arrivalUs = row.arrivalUs;
+      buffer.push({ quote, arrivalUs: row.arrivalUs, timestampUs: row.timestampUs, seq, offset: row.offset, line: row.line });
       for (let next = buffer.popReady(); next !== undefined; next = buffer.popReady()) {
         const quote = this.emit(next);
         if (quote === undefined) continue;
@@ -226,8 +231,7 @@ export class HistoricalSource implements ReplaySource {
     this.tracker.emitted({ arrivalUs: item.arrivalUs, seq: item.seq }, row, acked);
     if (acked) return undefined;
     this.stats.emitted++;
-    const { timestampUs: _t, offset: _o, line: _l, ...quote } = item;
-    return quote;
+    return item.quote;
   }
 
   /**
