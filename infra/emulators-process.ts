@@ -7,7 +7,8 @@
  * Runs kinesalite and dynalite on ephemeral loopback ports, each persisting to LevelDB under
  * `stateDir`, and one EDGE server (like LocalStack's port 4566) that routes each request to the
  * right emulator by its `X-Amz-Target` header, or else by the service in the SigV4 credential
- * scope. Reports `ready`/`error` to the parent over IPC (or prints it on stdout when run by hand).
+ * scope, and hands it to that emulator's request handler in this process (see `dispatch`).
+ * Reports `ready`/`error` to the parent over IPC (or prints it on stdout when run by hand).
  *
  * Lifetime: it stops cleanly (servers closed, LevelDB stores closed) on SIGTERM/SIGINT and when
  * the IPC channel disconnects. The OS closes that channel whenever the parent dies, even by
@@ -17,6 +18,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import dynalite from 'dynalite';
@@ -58,7 +60,6 @@ const TARGET_PREFIXES: ReadonlyArray<readonly [string, Service]> = [
 ];
 /** `Credential=AKID/20240101/us-east-1/kinesis/aws4_request` → `kinesis`. */
 const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/[^/,\s]+\/([^/,\s]+)\/aws4_request/;
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade']);
 const HEALTH_PATHS = new Set(['/_health', '/_localstack/health']);
 
 /** A start-up failure with a stable code the parent can show as is. */
@@ -115,7 +116,7 @@ let edge: Server | undefined;
 let kinesisServer: Server | undefined;
 let dynamodbServer: Server | undefined;
 const ports: Record<Service, number> = { kinesis: 0, dynamodb: 0 };
-/** Keep-alive connections from the edge to the emulators. */
+/** For the start-up probes, which call each emulator on its own port. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 // ---------------------------------------------------------------------------------------------
@@ -140,43 +141,27 @@ function routeRequest(headers: IncomingMessage['headers']): Service | undefined 
   return undefined;
 }
 
-function withoutHopByHop(rawHeaders: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] ?? '';
-    if (!HOP_BY_HOP.has(name.toLowerCase())) out.push(name, rawHeaders[i + 1] ?? '');
-  }
-  return out;
-}
-
-function proxy(req: IncomingMessage, res: ServerResponse, service: Service): void {
-  const headers = { ...req.headers };
-  for (const name of HOP_BY_HOP) delete headers[name];
-  const upstream = http.request(
-    { host: options.host, port: ports[service], method: req.method, path: req.url, headers, agent },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, withoutHopByHop(answer.rawHeaders));
-      answer.pipe(res);
-      answer.on('error', (error) => res.destroy(error));
-    },
-  );
-  upstream.on('error', (error) => {
-    // A client that went away is routine; an emulator that fails to answer is not.
-    const clientGone = res.destroyed || req.destroyed;
-    if (clientGone) log.debug('proxy error after the client left', { target: service, error });
-    else log.warn('proxy error', { target: service, error });
-    if (!res.headersSent) {
-      sendJson(res, 502, { __type: 'BadGateway', message: `${service} emulator did not answer: ${error.message}` });
-    } else {
-      res.destroy(error);
-    }
-  });
-  // The client went away before its answer was complete: abandon the upstream request too.
-  res.on('close', () => {
-    if (!res.writableFinished) upstream.destroy();
-  });
-  req.on('error', () => upstream.destroy());
-  req.pipe(upstream);
+/**
+ * Hands a request to an emulator's own request handler, in this process. It used to be proxied
+ * over HTTP to the emulator's port: a second parse, and every body and answer copied through one
+ * more loopback socket. GetRecords answers are the biggest payloads (≈ 550 bytes per record), so
+ * that hop cost the pipeline more than it cost a PutRecords-only load; in alternating runs of the
+ * benchmark's aggregation-off variant (200k quotes) in-process dispatch was faster in 5 of 5 pairs
+ * (+2 % to +20 %) and the stack used 3-18 % less CPU for the same work.
+ *
+ * The body goes through a PassThrough rather than the client's request itself: kinesalite and
+ * dynalite both do `req.on('error', (e) => { throw e })`, so a client that disconnects in the
+ * middle of a body would throw out of the emulator (into the uncaught-error filter at the end of
+ * this file, at best). Here that error ends at the edge, and the emulator simply never sees the
+ * end of a body nobody waits for any more.
+ */
+function dispatch(req: IncomingMessage, res: ServerResponse, server: Server): void {
+  const body = new PassThrough();
+  req.on('error', () => body.destroy());
+  req.pipe(body);
+  // The emulators read only these three fields, the body events and removeAllListeners.
+  const request = Object.assign(body, { headers: req.headers, method: req.method, url: req.url });
+  server.emit('request', request, res);
 }
 
 function handleEdgeRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -206,7 +191,12 @@ function handleEdgeRequest(req: IncomingMessage, res: ServerResponse): void {
     });
     return;
   }
-  proxy(req, res, service);
+  const server = service === 'kinesis' ? kinesisServer : dynamodbServer;
+  if (server === undefined) {
+    sendJson(res, 503, { __type: 'ServiceUnavailable', message: `${service} emulator is not started` });
+    return;
+  }
+  dispatch(req, res, server);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,7 +360,7 @@ async function start(): Promise<EmulatorsMessage> {
     updateTableMs: TRANSITION_MS,
   });
   for (const server of [kinesisServer, dynamodbServer]) {
-    // Outlive the edge agent's idle sockets so a reused socket is never closed under a request.
+    // Direct callers of an emulator's own port (the probes, a user) get the edge's keep-alive.
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
   }

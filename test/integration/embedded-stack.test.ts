@@ -176,6 +176,30 @@ describe('embedded AWS stack', () => {
     );
   });
 
+  it('keeps serving both emulators after clients disconnect in the middle of a request body', async () => {
+    // kinesalite and dynalite throw on a request stream error: the edge must keep that from them.
+    const targets = ['Kinesis_20131202.PutRecords', 'DynamoDB_20120810.PutItem'];
+    for (const target of targets) {
+      await new Promise<void>((resolve) => {
+        const req = http.request(`${stack.endpointUrl}/`, {
+          method: 'POST',
+          agent: false,
+          headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': target, 'Content-Length': '1000' },
+        });
+        req.on('error', () => resolve()); // the socket we destroy below
+        req.write('{"StreamName":', () => setTimeout(() => req.destroy(), 50));
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(isAlive(stack.pid), true);
+    // Reads only: a later test counts the records on the stream.
+    assert.deepEqual(await readRecords(clients, quoteShard), [quote]);
+    const got = await clients.dynamodb.send(
+      new GetItemCommand({ TableName: names.tableName, Key: { pk: { S: 'control#mode' } }, ConsistentRead: true }),
+    );
+    assert.equal(got.Item?.mode?.S, 'historical');
+  });
+
   it('refuses a second stack on a state dir that a running stack uses', async () => {
     await assert.rejects(startStack(stateDir, 0, true), (error: unknown) => {
       assert.ok(error instanceof EmbeddedStackError);
