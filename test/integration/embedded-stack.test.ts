@@ -186,7 +186,8 @@ describe('embedded AWS stack', () => {
           agent: false,
           headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': target, 'Content-Length': '1000' },
         });
-        req.on('error', () => resolve()); // the socket we destroy below
+        req.on('error', () => undefined); // the socket we destroy below
+        req.on('close', () => resolve());
         req.write('{"StreamName":', () => setTimeout(() => req.destroy(), 50));
       });
     }
