@@ -23,7 +23,7 @@ import { createLogger } from '../lib/logging/logger.ts';
 import { barChartSvg } from './chart.ts';
 import type { NoQueueResult } from './no-queue-floor.ts';
 import { measurePacing } from './pacing.ts';
-import { meanFloor, measurePutRecordsFloor, type PutRecordsFloor } from './putrecords-floor.ts';
+import { meanFloor, measurePutRecordsFloor, sampleRecords, type PutRecordsFloor } from './putrecords-floor.ts';
 import { round } from './stats.ts';
 import { writeSyntheticCsv } from './synthetic.ts';
 import type { VariantArgs, VariantResult } from './variant.ts';
@@ -196,10 +196,12 @@ async function main(): Promise<void> {
     }
 
     const floorRuns: Array<StackRun<PutRecordsFloor>> = [];
+    log('PutRecords floor: encoding a sample of the data set');
+    const floorSample = await sampleRecords(csv, quotes);
     const measurePutFloor = async (): Promise<void> => {
       log(`PutRecords floor (${floorRuns.length + 1} of 2)`);
       const dir = path.join(work, `putfloor-stack-${floorRuns.length + 1}`);
-      floorRuns.push(await withStack(dir, (stack) => measurePutRecordsFloor(stack.endpointUrl, { csv, records: quotes, getLimit: batchSize })));
+      floorRuns.push(await withStack(dir, (stack) => measurePutRecordsFloor(stack.endpointUrl, { sample: floorSample, records: quotes, getLimit: batchSize })));
       await rm(dir, { recursive: true, force: true });
     };
     await measurePutFloor();
