@@ -81,8 +81,8 @@ interface Buffered {
   arrivalUs: number;
   timestampUs: number;
   seq: number;
-  offset: number;
-  line: number;
+  /** Where the row starts: the same object as in `unemitted`, handed to the tracker on emit. */
+  at: RowPosition;
 }
 
 export interface HistoricalSourceOptions extends CsvOptions {
@@ -202,7 +202,7 @@ export class HistoricalSource implements ReplaySource {
       quote.source = this.sourceId;
       quote.seq = seq;
       quote.arrivalUs = row.arrivalUs;
-      buffer.push({ quote, arrivalUs: row.arrivalUs, timestampUs: row.timestampUs, seq, offset: row.offset, line: row.line });
+      buffer.push({ quote, arrivalUs: row.arrivalUs, timestampUs: row.timestampUs, seq, at });
       for (let next = buffer.popReady(); next !== undefined; next = buffer.popReady()) {
         const quote = this.emit(next);
         if (quote === undefined) continue;
@@ -223,12 +223,11 @@ export class HistoricalSource implements ReplaySource {
 
   /** Records the emission; returns the quote to send, or undefined when it was acknowledged before. */
   private emit(item: Buffered): PacedQuote | undefined {
-    const row: RowPosition = { seq: item.seq, offset: item.offset, line: item.line };
     this.emittedSeqs.add(item.seq);
     // Pruned on the way too, not only when a position is asked for (a one-shot run never asks).
     if (this.emittedSeqs.size >= 4_096) this.prune();
     const acked = this.skip.delete(item.seq);
-    this.tracker.emitted({ arrivalUs: item.arrivalUs, seq: item.seq }, row, acked);
+    this.tracker.emitted({ arrivalUs: item.arrivalUs, seq: item.seq }, item.at, acked);
     if (acked) return undefined;
     this.stats.emitted++;
     return item.quote;
