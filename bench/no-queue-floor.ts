@@ -19,7 +19,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processBatch, type BatchRecord } from '../lib/midprice/process-batch.ts';
-import { encodeQuote } from '../lib/quotes/record.ts';
+import { encodeQuote } from '../lib/records/quote-record.ts';
 import { HistoricalSource, scanCsv } from '../lib/replay/historical-source.ts';
 
 export interface NoQueueResult {

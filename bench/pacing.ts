@@ -4,7 +4,7 @@
  * was released (what Pacer.wait reports).
  */
 import { Pacer } from '../lib/replay/pacer.ts';
-import { systemClock } from '../lib/replay/clock.ts';
+import { systemClock } from '../lib/time/clock.ts';
 import { HistoricalSource, scanCsv } from '../lib/replay/historical-source.ts';
 import { percentile, round } from './stats.ts';
 

@@ -27,7 +27,7 @@ import {
   type PutRecordsRequestEntry,
 } from '@aws-sdk/client-kinesis';
 import { createAwsClients } from '../lib/aws/clients.ts';
-import { encodeQuote } from '../lib/quotes/record.ts';
+import { encodeQuote } from '../lib/records/quote-record.ts';
 import { HistoricalSource, scanCsv } from '../lib/replay/historical-source.ts';
 
 export interface PutRecordsFloor {

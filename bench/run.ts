@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedStack, type EmbeddedStack } from '../infra/embedded-stack.ts';
-import { cpuSeconds, peakRssMb } from '../infra/process-stats.ts';
+import { cpuSeconds, peakRssMb } from '../lib/system/process-stats.ts';
 import { createLogger } from '../lib/logging/logger.ts';
 import { barChartSvg } from './chart.ts';
 import type { NoQueueResult } from './no-queue-floor.ts';

@@ -12,7 +12,7 @@ import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamo
 import type { TableDescription } from '@aws-sdk/client-dynamodb';
 import { setTimeout as delay } from 'node:timers/promises';
 import { errorName, TickReplayError } from '../lib/errors.ts';
-import type { Clock } from '../lib/replay/clock.ts';
+import type { Clock } from '../lib/time/clock.ts';
 import type { Logger } from '../lib/logging/logger.ts';
 import type { AwsClients } from '../lib/aws/clients.ts';
 

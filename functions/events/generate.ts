@@ -3,7 +3,7 @@
  *
  *   npx tsx functions/events/generate.ts        (or `npm run events:generate`)
  *
- * The Kinesis batch is built with the record encoder the replayer uses (lib/quotes/record.ts), so
+ * The Kinesis batch is built with the record encoder the replayer uses (lib/records/quote-record.ts), so
  * its base64 data is exactly what the handler receives from the stream; the API Gateway events are
  * REST (v1) proxy events as API Gateway and serverless-offline send them. Output is deterministic
  * (no clock, no randomness); `test/unit/functions/sample-events.test.ts` checks the committed files.
@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { Quote } from '../../lib/quotes/quote.ts';
-import { encodeQuote } from '../../lib/quotes/record.ts';
+import { encodeQuote } from '../../lib/records/quote-record.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';

@@ -11,7 +11,7 @@
  * trade-off as the KPL (see README "Reliability").
  *
  * Aggregation (`aggregate: true`): a lane packs consecutive entries into KPL aggregated records
- * (lib/aws/kpl-format.ts; ≤ `maxAggregatedRecords` entries, ≤ `maxAggregatedBytes` each) and sends
+ * (lib/records/kpl-format.ts; ≤ `maxAggregatedRecords` entries, ≤ `maxAggregatedBytes` each) and sends
  * those in PutRecords batches as above. An aggregate's partition key is its first entry's: every
  * entry of a lane maps to the lane's shard, so the aggregate lands on that shard too (as long as
  * the shard map is current; after a reshard an aggregate may land on the key's new shard, which is
@@ -23,9 +23,9 @@
 import { PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 import { TickReplayError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
-import { systemClock, type Clock } from '../replay/clock.ts';
-import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from './backoff.ts';
-import { aggregatedSizeBound, encodeAggregated } from './kpl-format.ts';
+import { systemClock, type Clock } from '../time/clock.ts';
+import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from '../time/backoff.ts';
+import { aggregatedSizeBound, encodeAggregated } from '../records/kpl-format.ts';
 import { isRetryableError, isRetryableRecordError } from './retryable.ts';
 import type { ShardMap } from './shard-map.ts';
 

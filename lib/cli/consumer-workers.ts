@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describeExit, exitWithin, type ChildExit } from '../../infra/child-exit.ts';
-import { peakRssMb } from '../../infra/process-stats.ts';
+import { peakRssMb } from '../system/process-stats.ts';
 import type { Config } from '../config.ts';
 import { TickReplayError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';

@@ -15,7 +15,7 @@ import type { Config } from '../config.ts';
 import { AwsCallError, errorCode, TickReplayError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { DEAD_LETTERS_FILE, ERRORS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../output/log-files.ts';
-import { systemClock, type Clock } from '../replay/clock.ts';
+import { systemClock, type Clock } from '../time/clock.ts';
 import { HistoricalSource, scanCsv, type CsvScan } from '../replay/historical-source.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
 import { replay, type QuoteEntry } from '../replay/replayer.ts';

@@ -14,7 +14,7 @@ import { createLocalContext } from '../consumer/lambda-context.ts';
 import { LeaseTable } from '../consumer/lease-table.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createPowertoolsLogger } from '../logging/powertools-sink.ts';
-import type { Clock } from '../replay/clock.ts';
+import type { Clock } from '../time/clock.ts';
 import type { AwsEnvironment } from './aws-environment.ts';
 
 export interface LocalConsumerOptions {

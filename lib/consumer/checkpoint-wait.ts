@@ -3,7 +3,7 @@
  * every shard's checkpoint reached a target sequence number. It does not matter which worker
  * process holds which shard, or whether one died and another took over: the leases are the truth.
  */
-import { systemClock, type Clock } from '../replay/clock.ts';
+import { systemClock, type Clock } from '../time/clock.ts';
 import type { LeaseTable } from './lease-table.ts';
 
 export interface CheckpointWaitOptions {

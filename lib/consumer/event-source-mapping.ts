@@ -23,8 +23,8 @@ import {
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { errorName } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
-import { systemClock, type Clock } from '../replay/clock.ts';
-import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from '../aws/backoff.ts';
+import { systemClock, type Clock } from '../time/clock.ts';
+import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from '../time/backoff.ts';
 import { isRetryableError } from '../aws/retryable.ts';
 import { listShards } from '../aws/shard-map.ts';
 import { toKinesisStreamEvent } from './kinesis-event.ts';

@@ -8,7 +8,7 @@
  */
 import { errorName } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
-import { systemClock, type Clock } from '../replay/clock.ts';
+import { systemClock, type Clock } from '../time/clock.ts';
 import { observeLeases, planLeases, type LeaseObservation } from './lease-balance.ts';
 import { LeaseLostError, type Lease, type LeaseStore } from './lease-table.ts';
 

@@ -19,7 +19,7 @@ import { errorCode } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { readQuoteRows } from '../quotes/csv-reader.ts';
 import type { RowResult } from '../quotes/row.ts';
-import { systemClock, type Clock } from '../replay/clock.ts';
+import { systemClock, type Clock } from '../time/clock.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
 import { encodeLiveMessage } from './live-message.ts';
 import { FeedServerError } from './live-errors.ts';

@@ -23,10 +23,10 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { WebSocket, type RawData } from 'ws';
-import { backoffDelayMs, type BackoffPolicy } from '../aws/backoff.ts';
+import { backoffDelayMs, type BackoffPolicy } from '../time/backoff.ts';
 import { ConfigError, errorCode } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import { systemClock, type Clock } from '../replay/clock.ts';
+import { systemClock, type Clock } from '../time/clock.ts';
 import type { PacedQuote, ReplaySource, SourceStats } from '../replay/replay-source.ts';
 import { LiveSourceError } from './live-errors.ts';
 import { QuoteIntake } from './quote-intake.ts';

@@ -2,12 +2,12 @@
  * The mid-price processor's logic, free of I/O: decode each record, then either a mid-price
  * line, a latency error line (historical records over the threshold), or a dead letter with the
  * reason. Lines keep record order, which is per-shard arrival order. KPL aggregated records
- * (lib/aws/kpl-format.ts) are expanded into their user records, in order; one whose digest or
+ * (lib/records/kpl-format.ts) are expanded into their user records, in order; one whose digest or
  * protobuf is bad is dead-lettered whole with that reason.
  */
-import { decodeAggregated, isAggregated, KplFormatError, type UserRecord } from '../aws/kpl-format.ts';
+import { decodeAggregated, isAggregated, KplFormatError, type UserRecord } from '../records/kpl-format.ts';
 import { midPrice } from '../quotes/decimal.ts';
-import { decodeQuote, RecordDecodeError } from '../quotes/record.ts';
+import { decodeQuote, RecordDecodeError } from '../records/quote-record.ts';
 import { latencyErrorLine, midPriceLine } from '../output/lines.ts';
 import type { BatchLines } from '../output/log-files.ts';
 

@@ -22,7 +22,7 @@ import { unlinkSync } from 'node:fs';
 import { link, readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { processIsRunning } from '../../infra/process-stats.ts';
+import { processIsRunning } from '../system/process-stats.ts';
 import { errorCode, OutputError } from '../errors.ts';
 
 export const LOCK_FILE = '.append.lock';

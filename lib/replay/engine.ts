@@ -11,18 +11,17 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { KinesisProducer } from '../aws/producer.ts';
 import type { Mode, ModeControl, ReplayStatus } from '../control/control-store.ts';
 import { describeFsError, InputError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import { START_POSITION, type HistoricalPosition } from './ack-tracker.ts';
 import { CheckpointOwnershipError, type DynamoCheckpointStore, type StoredCheckpoint } from './checkpoint-store.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock } from '../time/clock.ts';
 import { HistoricalSource, scanCsv, sourceIdFor, type CsvScan } from './historical-source.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import type { ReplaySource } from './replay-source.ts';
-import { replay, type QuoteAck, type QuoteEntry } from './replayer.ts';
-import { DEFAULT_BACKOFF, backoffDelayMs } from '../aws/backoff.ts';
+import { replay, type QuoteAck, type QuoteSink } from './replayer.ts';
+import { DEFAULT_BACKOFF, backoffDelayMs } from '../time/backoff.ts';
 import { isRetryableError } from '../aws/retryable.ts';
 
 /** What the engine needs of the control item and status item (lib/control/control-store.ts). */
@@ -41,7 +40,7 @@ export interface LiveSourceLike extends ReplaySource {
 
 export interface EngineOptions {
   control: ControlPort;
-  producer: KinesisProducer<QuoteEntry>;
+  producer: QuoteSink;
   checkpoints: CheckpointPort;
   historicalFile: string;
   speed: Speed;

@@ -8,7 +8,7 @@
  * after a pause (mode switch, backpressure), `reanchor` avoids a burst that catches up.
  */
 import { ConfigError } from '../errors.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../time/clock.ts';
 
 export type Speed = number | 'max';
 

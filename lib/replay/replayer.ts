@@ -2,21 +2,38 @@
  * Pulls quotes from a ReplaySource, paces them, and hands them to the producer. Awaiting
  * `producer.put` is the backpressure: when Kinesis is slow the source is simply not read.
  */
-import type { AckedEntry, KinesisProducer, ProducerEntry } from '../aws/producer.ts';
-import { encodeQuote } from '../quotes/record.ts';
+import { encodeQuote } from '../records/quote-record.ts';
 import type { Pacer } from './pacer.ts';
 import type { PacedQuote, ReplaySource } from './replay-source.ts';
 
 /** What the producer carries per entry: enough to know which quote an acknowledgement is for. */
-export interface QuoteEntry extends ProducerEntry {
+export interface QuoteEntry {
+  partitionKey: string;
+  /** The encoded Kinesis record (lib/records/quote-record.ts). */
+  data: Uint8Array;
   source: string;
   seq: number;
 }
 
-export type QuoteAck = AckedEntry<QuoteEntry>;
+/** An acknowledgement as the replay side reads it (the producer's `AckedEntry<QuoteEntry>` is one). */
+export interface QuoteAck {
+  readonly entry: QuoteEntry;
+}
+
+/**
+ * Where replayed quotes go: the Kinesis producer (lib/aws/producer.ts) in the stack. The replay
+ * side depends on these two methods, not on the producer class, so it meets the consumer side
+ * only through Kinesis and the record contract.
+ */
+export interface QuoteSink {
+  /** Queues one entry; resolves when there is room for more (the backpressure). */
+  put(entry: QuoteEntry): Promise<void>;
+  /** Resolves when everything put so far is acknowledged, or when `signal` aborts. */
+  flush(signal?: AbortSignal): Promise<void>;
+}
 
 export interface ReplayOptions {
-  producer: KinesisProducer<QuoteEntry>;
+  producer: QuoteSink;
   /** Without a pacer quotes go as fast as the producer takes them. */
   pacer?: Pacer;
   signal?: AbortSignal;

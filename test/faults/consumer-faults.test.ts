@@ -16,7 +16,7 @@ import { LeaseTable } from '../../lib/consumer/lease-table.ts';
 import { createPowertoolsLogger } from '../../lib/logging/powertools-sink.ts';
 import { DEAD_LETTERS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../../lib/output/log-files.ts';
 import { quickRetries } from '../support/quick-retries.ts';
-import { encodeQuote } from '../../lib/quotes/record.ts';
+import { encodeQuote } from '../../lib/records/quote-record.ts';
 import type { LogLine } from '../support/capture-logs.ts';
 import { readLines } from '../support/lines.ts';
 import { waitUntil } from '../support/processes.ts';

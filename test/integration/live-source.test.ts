@@ -12,7 +12,7 @@ import { startFeedServer } from '../../lib/live/feed-server.ts';
 import { LiveSourceError } from '../../lib/live/live-errors.ts';
 import { LiveSource, type LiveSourceOptions } from '../../lib/live/live-source.ts';
 import type { Logger } from '../../lib/logging/logger.ts';
-import { systemClock, type Clock } from '../../lib/replay/clock.ts';
+import { systemClock, type Clock } from '../../lib/time/clock.ts';
 import type { PacedQuote } from '../../lib/replay/replay-source.ts';
 import { useTempDir } from '../support/temp-dir.ts';
 import { captureLogs, waitFor, type LogLine } from '../support/capture-logs.ts';

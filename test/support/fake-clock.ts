@@ -1,5 +1,5 @@
 /** A clock whose time moves only when slept on (or advanced by the test); records every sleep. */
-import type { Clock } from '../../lib/replay/clock.ts';
+import type { Clock } from '../../lib/time/clock.ts';
 
 export class FakeClock implements Clock {
   readonly sleeps: number[] = [];

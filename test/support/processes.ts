@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { processIsRunning } from '../../infra/process-stats.ts';
+import { processIsRunning } from '../../lib/system/process-stats.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /** Alive = signalable and not a zombie (an orphan's reaper may be slow or absent in containers). */

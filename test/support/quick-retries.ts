@@ -1,5 +1,5 @@
 /** Real time for polling, but every sleep capped at 20 ms so retried work comes back quickly. */
-import { systemClock, type Clock } from '../../lib/replay/clock.ts';
+import { systemClock, type Clock } from '../../lib/time/clock.ts';
 
 export const quickRetries: Clock = {
   now: () => systemClock.now(),

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PutRecordsCommand, PutRecordsCommandOutput, PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
-import { decodeAggregated, isAggregated } from '../../../lib/aws/kpl-format.ts';
+import { decodeAggregated, isAggregated } from '../../../lib/records/kpl-format.ts';
 import { KinesisProducer, type AckedEntry, type ProducerEntry } from '../../../lib/aws/producer.ts';
 import { ShardMap } from '../../../lib/aws/shard-map.ts';
-import type { Clock } from '../../../lib/replay/clock.ts';
+import type { Clock } from '../../../lib/time/clock.ts';
 
 const fastClock: Clock = { now: () => performance.now(), sleep: () => new Promise((resolve) => setImmediate(resolve)) };
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { PutRecordsCommand, PutRecordsCommandOutput, PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 import { KinesisProducer, ProducerError, type ProducerEntry } from '../../../lib/aws/producer.ts';
 import { ShardMap } from '../../../lib/aws/shard-map.ts';
-import type { Clock } from '../../../lib/replay/clock.ts';
+import type { Clock } from '../../../lib/time/clock.ts';
 
 interface SentRequest {
   keys: string[];

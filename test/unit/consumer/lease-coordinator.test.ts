@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LeaseCoordinator, type HeldLease } from '../../../lib/consumer/lease-coordinator.ts';
 import { LeaseLostError, type Lease, type LeaseStore } from '../../../lib/consumer/lease-table.ts';
-import type { Clock } from '../../../lib/replay/clock.ts';
+import type { Clock } from '../../../lib/time/clock.ts';
 
 /** Sleepers wake only when the test advances time (the coordinator's loop never spins). */
 class ManualClock implements Clock {

@@ -10,7 +10,7 @@ import { createLocalContext } from '../../../lib/consumer/lambda-context.ts';
 import { toKinesisStreamEvent } from '../../../lib/consumer/kinesis-event.ts';
 import { prepareOutputDir } from '../../../lib/output/log-files.ts';
 import type { Quote } from '../../../lib/quotes/quote.ts';
-import { encodeQuote } from '../../../lib/quotes/record.ts';
+import { encodeQuote } from '../../../lib/records/quote-record.ts';
 import { useTempDir } from '../../support/temp-dir.ts';
 
 const quiet = new Logger({ serviceName: 'mid-price-test', logLevel: 'SILENT' });

@@ -5,7 +5,7 @@ import type { APIGatewayProxyEvent, KinesisStreamEvent } from 'aws-lambda';
 import { sampleEvents } from '../../../functions/events/generate.ts';
 import { parseModeRequest } from '../../../lib/control/mode-request.ts';
 import { processBatch } from '../../../lib/midprice/process-batch.ts';
-import { decodeQuote, RecordDecodeError } from '../../../lib/quotes/record.ts';
+import { decodeQuote, RecordDecodeError } from '../../../lib/records/quote-record.ts';
 
 function committed(name: string): string {
   return readFileSync(new URL(`../../../functions/events/${name}`, import.meta.url), 'utf8');

@@ -3,13 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createMidPriceHandler } from '../../../functions/mid-price.ts';
-import { encodeAggregated } from '../../../lib/aws/kpl-format.ts';
+import { encodeAggregated } from '../../../lib/records/kpl-format.ts';
 import { createLocalContext } from '../../../lib/consumer/lambda-context.ts';
 import { toKinesisStreamEvent } from '../../../lib/consumer/kinesis-event.ts';
 import { processBatch, type BatchRecord } from '../../../lib/midprice/process-batch.ts';
 import { prepareOutputDir } from '../../../lib/output/log-files.ts';
 import type { Quote } from '../../../lib/quotes/quote.ts';
-import { encodeQuote, recordHasPrefix, recordPrefixForRun, RUN_STAMPED_PREFIX } from '../../../lib/quotes/record.ts';
+import { encodeQuote, recordHasPrefix, recordPrefixForRun, RUN_STAMPED_PREFIX } from '../../../lib/records/quote-record.ts';
 import { useTempDir } from '../../support/temp-dir.ts';
 
 function quote(seq: number, overrides: Partial<Quote> = {}): Quote {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { processBatch, type BatchRecord } from '../../../lib/midprice/process-batch.ts';
 import type { Quote } from '../../../lib/quotes/quote.ts';
-import { encodeQuote } from '../../../lib/quotes/record.ts';
+import { encodeQuote } from '../../../lib/records/quote-record.ts';
 
 function quote(overrides: Partial<Quote>): Quote {
   return {

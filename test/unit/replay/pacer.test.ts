@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../../lib/errors.ts';
-import type { Clock } from '../../../lib/replay/clock.ts';
+import type { Clock } from '../../../lib/time/clock.ts';
 import { Pacer, parseSpeed } from '../../../lib/replay/pacer.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 

@@ -10,7 +10,7 @@
  *
  * then the MD5 of the protobuf bytes. Hand-written (varints and length-delimited fields only)
  * rather than `aws-kinesis-agg`, whose API is callback-based, pins an old protobufjs and ships
- * types that import the v2 `aws-sdk`; test/unit/aws/kpl-format.test.ts checks it against bytes
+ * types that import the v2 `aws-sdk`; test/unit/records/kpl-format.test.ts checks it against bytes
  * that library produced.
  */
 import { createHash } from 'node:crypto';

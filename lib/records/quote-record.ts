@@ -1,13 +1,15 @@
 /**
  * The Kinesis record contract: one JSON quote per record, `v: 1`, prices as decimal strings.
  * Decoding validates everything the handler relies on, so a malformed record is rejected with a
- * reason (and dead-lettered) instead of producing a wrong line.
+ * reason (and dead-lettered) instead of producing a wrong line. It lives in lib/records/ with the
+ * KPL aggregation format because it is what the producer side (replayer) and the consumer side
+ * (handler, event source mapping filter) share: the two meet only here and in Kinesis.
  */
-import { firstAggregatedData, isAggregated } from '../aws/kpl-format.ts';
+import { firstAggregatedData, isAggregated } from './kpl-format.ts';
 import { TickReplayError } from '../errors.ts';
-import { parseDecimal } from './decimal.ts';
-import type { Quote } from './quote.ts';
-import { parseTimestamp, type ParsedTimestamp } from './timestamp.ts';
+import { parseDecimal } from '../quotes/decimal.ts';
+import type { Quote } from '../quotes/quote.ts';
+import { parseTimestamp, type ParsedTimestamp } from '../quotes/timestamp.ts';
 
 export const RECORD_VERSION = 1;
 

@@ -2,11 +2,12 @@
  * What Linux's /proc says about a process: whether it still runs, its peak resident set and its
  * CPU time. Shared by the output lock (is a lock holder alive?), the consumer worker pool and the
  * benchmark (peak RSS, CPU), and the tests (is a child gone?). Elsewhere /proc is absent and the
- * answers degrade as each function says.
+ * answers degrade as each function says. It lives in lib/ rather than infra/ because the output
+ * lock runs inside the Lambda handler, whose bundle must not pull in the embedded stack.
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { errorCode } from '../lib/errors.ts';
+import { errorCode } from '../errors.ts';
 
 /** The fields of /proc/<pid>/stat after the parenthesised command name (which may hold spaces). */
 function statFields(text: string): string[] {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { decodeAggregated, encodeAggregated, firstAggregatedData, isAggregated, KplFormatError, type UserRecord } from '../../../lib/aws/kpl-format.ts';
+import { decodeAggregated, encodeAggregated, firstAggregatedData, isAggregated, KplFormatError, type UserRecord } from '../../../lib/records/kpl-format.ts';
 
 /**
  * Produced by the awslabs library itself (aws-kinesis-agg 4.2.8, `aggregate()` on the records of
