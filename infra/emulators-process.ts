@@ -24,6 +24,7 @@ import path from 'node:path';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
 import { appendFileSync } from 'node:fs';
+import { TickReplayError } from '../lib/errors.ts';
 import { createLogger, isLogLevel } from '../lib/logging/logger.ts';
 import type { LogLevel } from '../lib/logging/logger.ts';
 
@@ -63,13 +64,13 @@ const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/[^/,\s]+\/([^/,\s]+)\/aws4
 const HEALTH_PATHS = new Set(['/_health', '/_localstack/health']);
 
 /** A start-up failure with a stable code the parent can show as is. */
-class StartError extends Error {
+class StartError extends TickReplayError {
   constructor(
     readonly code: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, { code }, options);
   }
 }
 

@@ -1,13 +1,29 @@
 /**
  * Error types shared across the project. Each carries enough context to print a one-line,
- * specific message (what, where) and an optional `cause`.
+ * specific message (what, where), an optional `cause`, and whether it is worth retrying.
  */
+export interface TickReplayErrorOptions {
+  cause?: unknown;
+  /** Whether the failed operation may succeed if done again unchanged (see `retryable`). */
+  retryable?: boolean;
+}
+
+/** The project's base error: every error class of the project extends it. */
 export class TickReplayError extends Error {
   readonly context: Record<string, unknown>;
-  constructor(message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  /**
+   * Whether the operation that failed may succeed if it is done again unchanged; the retry
+   * predicate (lib/aws/retryable.ts) answers with it for a project error. The thrower says so when
+   * it knows (an AwsCallError carries its AWS cause's classification); otherwise a wrapped project
+   * error's answer holds, else false: most project errors are about input, configuration or
+   * ownership, which another try does not change.
+   */
+  readonly retryable: boolean;
+  constructor(message: string, context: Record<string, unknown> = {}, options?: TickReplayErrorOptions) {
     super(message, options);
     this.name = new.target.name;
     this.context = context;
+    this.retryable = options?.retryable ?? (options?.cause instanceof TickReplayError ? options.cause.retryable : false);
   }
 }
 
@@ -17,7 +33,10 @@ export class ConfigError extends TickReplayError {}
 /** An input file cannot be used at all (missing, unreadable, no usable columns). Fatal. */
 export class InputError extends TickReplayError {}
 
-/** An AWS API call failed for good (not retryable, or the endpoint went away). */
+/**
+ * An AWS API call failed. Throwers pass `retryable: isRetryableError(cause)` so the wrapper is
+ * classified as the SDK error it wraps.
+ */
 export class AwsCallError extends TickReplayError {}
 
 /** The output directory cannot be used. Fatal at start-up, retryable inside the handler. */

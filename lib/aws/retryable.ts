@@ -3,7 +3,7 @@
  * throttling, service-side 5xx and network failures are transient; everything else (missing
  * stream, validation, access denied) is fatal and must surface at once.
  */
-import { errorCode, errorName } from '../errors.ts';
+import { errorCode, errorName, TickReplayError } from '../errors.ts';
 
 const RETRYABLE_NAMES = new Set([
   'ProvisionedThroughputExceededException',
@@ -40,6 +40,8 @@ interface ErrorShape {
 /** True for failures of a whole request that may succeed if sent again. */
 export function isRetryableError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
+  // A project error says for itself (an AwsCallError took its AWS cause's classification).
+  if (error instanceof TickReplayError) return error.retryable;
   if (RETRYABLE_NAMES.has(errorName(error))) return true;
   if (RETRYABLE_NETWORK_CODES.has(errorCode(error) ?? '')) return true;
   const e = error as ErrorShape;

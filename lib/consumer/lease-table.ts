@@ -16,6 +16,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailure } from '../aws/retryable.ts';
+import { TickReplayError } from '../errors.ts';
 
 export interface Lease {
   shardId: string;
@@ -36,13 +37,12 @@ export interface Lease {
 }
 
 /** This worker no longer owns the lease (taken over or stolen): stop processing the shard. */
-export class LeaseLostError extends Error {
-  override readonly name = 'LeaseLostError';
+export class LeaseLostError extends TickReplayError {
   constructor(
     readonly shardId: string,
     readonly owner: string,
   ) {
-    super(`lease on ${shardId} is no longer held by ${owner}`);
+    super(`lease on ${shardId} is no longer held by ${owner}`, { shardId, owner });
   }
 }
 

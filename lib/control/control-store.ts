@@ -8,11 +8,12 @@
  *   JSON string so its shape can grow without a table change.
  *
  * Reads are strongly consistent: a `GET /mode` right after a `POST /mode` sees the new version.
- * A failed DynamoDB call surfaces as an {@link AwsCallError} whose `cause` is the SDK error (so
- * `isRetryableError` still classifies it).
+ * A failed DynamoDB call surfaces as an {@link AwsCallError} whose `cause` is the SDK error and
+ * whose `retryable` is that error's classification.
  */
 import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { isRetryableError } from '../aws/retryable.ts';
 import { AwsCallError, errorName, TickReplayError } from '../errors.ts';
 
 export type Mode = 'historical' | 'live';
@@ -193,7 +194,7 @@ export class ControlStore {
       throw new AwsCallError(
         `DynamoDB ${operation} on table ${this.tableName} failed: ${name}: ${message}`,
         { tableName: this.tableName, operation, errorName: name },
-        { cause: error },
+        { cause: error, retryable: isRetryableError(error) },
       );
     }
   }

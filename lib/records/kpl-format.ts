@@ -14,6 +14,7 @@
  * that library produced.
  */
 import { createHash } from 'node:crypto';
+import { TickReplayError } from '../errors.ts';
 
 export const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
 const DIGEST_BYTES = 16;
@@ -25,10 +26,9 @@ export interface UserRecord {
 }
 
 /** An aggregated record that cannot be read: `reason` says why (dead-letter it). */
-export class KplFormatError extends Error {
+export class KplFormatError extends TickReplayError {
   constructor(readonly reason: string) {
-    super(reason);
-    this.name = 'KplFormatError';
+    super(reason, { reason });
   }
 }
 

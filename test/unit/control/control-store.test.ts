@@ -126,6 +126,7 @@ describe('ControlStore', () => {
       assert.ok(error instanceof AwsCallError);
       assert.match(error.message, /DynamoDB UpdateItem on table some-table failed: ThrottlingException: Rate exceeded/);
       assert.equal(error.cause, throttled);
+      assert.equal(error.retryable, true);
       assert.equal(isRetryableError(error), true);
       return true;
     });
