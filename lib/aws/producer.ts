@@ -24,7 +24,8 @@ import { PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry } fro
 import { TickReplayError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
-import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from '../time/backoff.ts';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../time/backoff.ts';
+import { Backoff } from '../time/retry.ts';
 import { aggregatedSizeBound, encodeAggregated } from '../records/kpl-format.ts';
 import { isRetryableError, isRetryableRecordError } from './retryable.ts';
 import type { ShardMap } from './shard-map.ts';
@@ -359,7 +360,8 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
 
   private async send(lane: Lane<E>, batch: OutRecord<E>[]): Promise<void> {
     let pending = batch;
-    let attempt = 0;
+    // Whole-request retries and entry resends of this batch share one growing delay.
+    const backoff = new Backoff({ policy: this.backoff, clock: this.clock, random: this.random });
     while (pending.length > 0 && this.failure === undefined) {
       let results: PutRecordsResultEntry[];
       try {
@@ -380,10 +382,10 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
           this.fail(error, lane.shardId);
           return;
         }
-        const delay = backoffDelayMs(attempt++, this.backoff, this.random);
         this.stats.retriedRequests++;
-        this.logger.warn('PutRecords failed, retrying', { shard: lane.shardId, records: pending.length, attempt, delayMs: delay, error });
-        await this.clock.sleep(delay);
+        await backoff.pause(undefined, ({ attempt, delayMs }) =>
+          this.logger.warn('PutRecords failed, retrying', { shard: lane.shardId, records: pending.length, attempt, delayMs, error }),
+        );
         continue;
       }
 
@@ -412,16 +414,16 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
         return;
       }
       if (failed.length > 0) {
-        const delay = backoffDelayMs(attempt++, this.backoff, this.random);
         this.stats.retriedEntries += failedEntries;
-        this.logger.debug('PutRecords entries rejected, resending only those', {
-          shard: lane.shardId,
-          failed: failed.length,
-          failedEntries,
-          of: pending.length,
-          delayMs: delay,
-        });
-        await this.clock.sleep(delay);
+        await backoff.pause(undefined, ({ delayMs }) =>
+          this.logger.debug('PutRecords entries rejected, resending only those', {
+            shard: lane.shardId,
+            failed: failed.length,
+            failedEntries,
+            of: pending.length,
+            delayMs,
+          }),
+        );
       }
       pending = failed;
     }

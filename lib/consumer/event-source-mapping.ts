@@ -23,9 +23,10 @@ import {
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { errorName } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
-import { systemClock, type Clock } from '../time/clock.ts';
-import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from '../time/backoff.ts';
 import { isRetryableError } from '../aws/retryable.ts';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../time/backoff.ts';
+import { systemClock, type Clock } from '../time/clock.ts';
+import { Backoff, retry } from '../time/retry.ts';
 import { listShards } from '../aws/shard-map.ts';
 import { toKinesisStreamEvent } from './kinesis-event.ts';
 import { DEFAULT_LEASE_DURATION_MS, LeaseCoordinator, type HeldLease } from './lease-coordinator.ts';
@@ -92,6 +93,16 @@ export interface MappingStats {
   records: number;
   failedInvocations: number;
   retriedRecords: number;
+}
+
+/** What the loops of one held shard share. */
+interface ShardRun {
+  lease: HeldLease;
+  /** The mapping stopped or the lease was lost. */
+  stop: AbortSignal;
+  log: Logger;
+  /** Shared by every retry of the shard; a success resets it. */
+  backoff: Backoff;
 }
 
 /** Index of the first record Lambda would retry from, or undefined when the batch succeeded. */
@@ -233,52 +244,55 @@ export class EventSourceMapping {
   /** Processes one held lease until it is lost or the mapping stops. */
   private async runShard(lease: HeldLease, pinned: () => void): Promise<void> {
     const { clock, logger, backoff, random } = this.opts;
-    const shardId = lease.shardId;
-    const stop = AbortSignal.any([this.stopController.signal, lease.signal]);
-    const log = logger.child(logger === silentLogger ? 'silent' : 'event-source-mapping', { shard: shardId });
-    let attempt = 0;
-    const pause = async (reason: string, error?: unknown): Promise<void> => {
-      const delay = backoffDelayMs(attempt++, backoff, random);
-      log.warn(reason, { attempt, delayMs: delay, error });
-      await clock.sleep(delay, stop);
+    const shard: ShardRun = {
+      lease,
+      stop: AbortSignal.any([this.stopController.signal, lease.signal]),
+      log: logger.child(logger === silentLogger ? 'silent' : 'event-source-mapping', { shard: lease.shardId }),
+      backoff: new Backoff({ policy: backoff, clock, random }),
     };
     try {
-      await this.processLease(lease, stop, log, pause, () => (attempt = 0), pinned);
+      await this.processLease(shard, pinned);
     } finally {
-      this.lag.delete(shardId);
+      this.lag.delete(lease.shardId);
       // Last checkpoint written: a lease another worker asked for can be handed over now.
       await lease.stopped();
     }
   }
 
-  private async processLease(
-    lease: HeldLease,
-    stop: AbortSignal,
-    log: Logger,
-    pause: (reason: string, error?: unknown) => Promise<void>,
-    resetAttempts: () => void,
-    pinned: () => void,
-  ): Promise<void> {
+  /** Waits out a failure with the shard's backoff (cut short by a stop), logging `reason`. */
+  private pause(shard: ShardRun, reason: string, error?: unknown): Promise<void> {
+    return shard.backoff.pause(shard.stop, ({ attempt, delayMs }) => shard.log.warn(reason, { attempt, delayMs, error }));
+  }
+
+  /**
+   * Retries `call` with the shard's backoff until it succeeds (Lambda's poller does not give up
+   * either), rethrowing only what `fatal` picks. Once stopped it settles: a call that a stop
+   * interrupted the wait of runs once more, and a failure after the stop resolves undefined.
+   */
+  private retryShardCall<T>(shard: ShardRun, reason: string, call: () => Promise<T>, fatal: (error: unknown) => boolean = () => false): Promise<T | undefined> {
+    return retry(call, {
+      backoff: shard.backoff,
+      retryable: (error) => !fatal(error),
+      signal: shard.stop,
+      onStop: 'settle',
+      onRetry: (error, { attempt, delayMs }) => shard.log.warn(reason, { attempt, delayMs, error }),
+    });
+  }
+
+  private async processLease(shard: ShardRun, pinned: () => void): Promise<void> {
+    const { lease, stop, log } = shard;
     const shardId = lease.shardId;
     // A FLOOR start waits for the run to set the floor, which it does only once start() returned.
     if (this.opts.startingPosition === 'FLOOR') pinned();
     let iterator: string | undefined;
     try {
-      for (;;) {
-        try {
-          iterator = await this.initialIterator(lease, stop);
-          break;
-        } catch (error) {
-          if (stop.aborted) return;
-          await pause('GetShardIterator failed, retrying', error);
-        }
-      }
+      iterator = await this.retryShardCall(shard, 'GetShardIterator failed, retrying', () => this.initialIterator(lease, stop));
     } finally {
       pinned();
     }
     if (stop.aborted) return;
     try {
-      await this.pollShard(shardId, iterator, lease, stop, log, pause, resetAttempts);
+      await this.pollShard(shard, iterator);
     } catch (error) {
       if (!(error instanceof LeaseLostError)) throw error;
       log.warn('lease lost mid-batch; the new owner resumes from the last checkpoint', { checkpoint: this.processed.get(shardId) });
@@ -301,16 +315,10 @@ export class EventSourceMapping {
    * request the loop would send right after the invocation, so no call is added; it is discarded
    * unread when the shard stops (nothing of it was processed or checkpointed, so nothing is lost).
    */
-  private async pollShard(
-    shardId: string,
-    firstIterator: string | undefined,
-    lease: HeldLease,
-    stop: AbortSignal,
-    log: Logger,
-    pause: (reason: string, error?: unknown) => Promise<void>,
-    resetAttempts: () => void,
-  ): Promise<void> {
+  private async pollShard(shard: ShardRun, firstIterator: string | undefined): Promise<void> {
     const { clock } = this.opts;
+    const { lease, stop, log, backoff } = shard;
+    const shardId = lease.shardId;
     let iterator = firstIterator;
     let ahead: Promise<PageOutcome> | undefined;
     let pending: KinesisRecord[] = [];
@@ -328,17 +336,17 @@ export class EventSourceMapping {
             if (errorName(error) === 'ExpiredIteratorException') {
               const checkpoint = this.processed.get(shardId);
               log.info('shard iterator expired, resuming from the checkpoint', { checkpoint });
-              iterator = await this.resumeIterator(shardId, checkpoint, lease, stop, pause);
+              iterator = await this.resumeIterator(shard, checkpoint);
               continue;
             }
             if (!isRetryableError(error)) log.error('GetRecords failed with a non-retryable error; retrying', { error });
-            await pause('GetRecords failed, retrying', error);
+            await this.pause(shard, 'GetRecords failed, retrying', error);
             continue;
           }
           pending = page.records;
           iterator = page.next;
           if (page.millisBehind !== undefined) this.lag.set(shardId, page.millisBehind);
-          resetAttempts();
+          backoff.reset();
           if (pending.length === 0) {
             if (iterator !== undefined) await clock.sleep(this.opts.idlePollMs, stop);
             continue;
@@ -349,19 +357,19 @@ export class EventSourceMapping {
 
         const failureIndex = await this.invoke(shardId, pending, log);
         if (failureIndex === undefined) {
-          await this.commit(lease, pending[pending.length - 1] as KinesisRecord, stop, pause);
+          await this.commit(shard, pending[pending.length - 1] as KinesisRecord);
           this.stats.records += pending.length;
           pending = [];
-          resetAttempts();
+          backoff.reset();
           continue;
         }
         if (failureIndex > 0) {
-          await this.commit(lease, pending[failureIndex - 1] as KinesisRecord, stop, pause);
+          await this.commit(shard, pending[failureIndex - 1] as KinesisRecord);
           this.stats.records += failureIndex;
         }
         pending = pending.slice(failureIndex);
         this.stats.retriedRecords += pending.length;
-        await pause('handler reported a failure, retrying the batch from the first failed record', {
+        await this.pause(shard, 'handler reported a failure, retrying the batch from the first failed record', {
           firstFailedSequence: pending[0]?.SequenceNumber,
         });
       }
@@ -372,23 +380,12 @@ export class EventSourceMapping {
     }
   }
 
-  private async resumeIterator(
-    shardId: string,
-    checkpoint: string | undefined,
-    lease: HeldLease,
-    stop: AbortSignal,
-    pause: (reason: string, error?: unknown) => Promise<void>,
-  ): Promise<string | undefined> {
-    for (;;) {
-      try {
-        if (checkpoint !== undefined) return await this.getIterator(shardId, 'AFTER_SEQUENCE_NUMBER', checkpoint);
-        // Nothing processed yet: where this lease started.
-        return await this.initialIterator(lease, stop);
-      } catch (error) {
-        if (stop.aborted) return undefined;
-        await pause('GetShardIterator failed, retrying', error);
-      }
-    }
+  private resumeIterator(shard: ShardRun, checkpoint: string | undefined): Promise<string | undefined> {
+    const { lease, stop } = shard;
+    return this.retryShardCall(shard, 'GetShardIterator failed, retrying', () =>
+      // Nothing processed yet: where this lease started.
+      checkpoint !== undefined ? this.getIterator(lease.shardId, 'AFTER_SEQUENCE_NUMBER', checkpoint) : this.initialIterator(lease, stop),
+    );
   }
 
   private async invoke(shardId: string, records: KinesisRecord[], log: Logger): Promise<number | undefined> {
@@ -419,24 +416,19 @@ export class EventSourceMapping {
    * Writes the checkpoint (retrying until it sticks: moving on without it would lose the
    * position). Throws LeaseLostError when the lease went to another worker.
    */
-  private async commit(
-    lease: HeldLease,
-    record: KinesisRecord,
-    stop: AbortSignal,
-    pause: (reason: string, error?: unknown) => Promise<void>,
-  ): Promise<void> {
+  private async commit(shard: ShardRun, record: KinesisRecord): Promise<void> {
     const sequenceNumber = record.SequenceNumber ?? '';
-    for (;;) {
-      try {
-        await lease.checkpoint(sequenceNumber);
-        break;
-      } catch (error) {
-        if (error instanceof LeaseLostError) throw error;
-        // Stopping: leave the checkpoint where it was; the batch is processed again next time.
-        if (stop.aborted) return;
-        await pause('checkpoint write failed, retrying', error);
-      }
-    }
-    this.processed.set(lease.shardId, sequenceNumber);
+    const written = await this.retryShardCall(
+      shard,
+      'checkpoint write failed, retrying',
+      async () => {
+        await shard.lease.checkpoint(sequenceNumber);
+        return true;
+      },
+      (error) => error instanceof LeaseLostError,
+    );
+    // Stopped first: the checkpoint stays where it was; the batch is processed again next time.
+    if (written === undefined) return;
+    this.processed.set(shard.lease.shardId, sequenceNumber);
   }
 }

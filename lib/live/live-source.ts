@@ -23,7 +23,8 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { WebSocket, type RawData } from 'ws';
-import { backoffDelayMs, type BackoffPolicy } from '../time/backoff.ts';
+import type { BackoffPolicy } from '../time/backoff.ts';
+import { Backoff } from '../time/retry.ts';
 import { ConfigError, errorCode } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
@@ -239,24 +240,23 @@ export class LiveSource implements ReplaySource {
 
   /** Connect, wait for the connection to end, back off, again, until close(). Never rejects. */
   private async run(): Promise<void> {
-    let attempt = 0;
+    const backoff = new Backoff({ policy: this.backoff, clock: this.clock, random: this.random });
     try {
       while (!this.closed) {
         const received = await this.connectOnce();
         if (this.closed) return;
         // A connection that delivered data proved the feed healthy: start the backoff afresh.
         // One that opened and closed without a message (a feed rejecting us) keeps backing off.
-        if (received > 0) attempt = 0;
-        attempt++;
-        const delayMs = backoffDelayMs(attempt - 1, this.backoff, this.random);
+        if (received > 0) backoff.reset();
         this.liveStats.reconnects++;
-        this.logger.warn('reconnecting to the live feed', {
-          attempt,
-          delayMs,
-          lastCloseCode: this.liveStats.lastCloseCode,
-          lastError: this.liveStats.lastError,
-        });
-        await this.clock.sleep(delayMs, this.stop.signal);
+        await backoff.pause(this.stop.signal, ({ attempt, delayMs }) =>
+          this.logger.warn('reconnecting to the live feed', {
+            attempt,
+            delayMs,
+            lastCloseCode: this.liveStats.lastCloseCode,
+            lastError: this.liveStats.lastError,
+          }),
+        );
       }
     } catch (error) {
       // Only a bug gets here (ws reports failures as events); say so instead of hanging silently.

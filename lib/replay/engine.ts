@@ -21,8 +21,8 @@ import { HistoricalSource, scanCsv, sourceIdFor, type CsvScan } from './historic
 import { Pacer, type Speed } from './pacer.ts';
 import type { ReplaySource } from './replay-source.ts';
 import { replay, type QuoteAck, type QuoteSink } from './replayer.ts';
-import { DEFAULT_BACKOFF, backoffDelayMs } from '../time/backoff.ts';
 import { isRetryableError } from '../aws/retryable.ts';
+import { Backoff, retry } from '../time/retry.ts';
 
 /** What the engine needs of the control item and status item (lib/control/control-store.ts). */
 export interface ControlPort {
@@ -49,6 +49,8 @@ export interface EngineOptions {
   createLiveSource: (url: string) => LiveSourceLike;
   logger?: Logger;
   clock?: Clock;
+  /** For the backoff jitter: a value in [0, 1). */
+  random?: () => number;
   /** Control polling period (ms). */
   pollMs?: number;
   /**
@@ -126,6 +128,7 @@ export class ReplayEngine {
       ...options,
       logger: options.logger ?? silentLogger,
       clock: options.clock ?? systemClock,
+      random: options.random ?? Math.random,
       pollMs: options.pollMs ?? 200,
       checkpointMs: options.checkpointMs ?? 50,
       statusMs: options.statusMs ?? 1_000,
@@ -286,23 +289,23 @@ export class ReplayEngine {
     }
   }
 
-  /** Loads (or builds) the scan and the checkpoint, taking the lease; waits out a dead owner's lease. */
-  /** Retries transient AWS failures with backoff until they succeed or `signal` aborts. */
-  private async retrying<T>(what: string, signal: AbortSignal, call: () => Promise<T>): Promise<T | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (!isRetryableError(error) || signal.aborted) throw error;
-        const delayMs = backoffDelayMs(attempt, DEFAULT_BACKOFF, Math.random);
-        this.o.logger.warn(`cannot ${what} yet; retrying`, { attempt: attempt + 1, delayMs, error });
-        await this.o.clock.sleep(delayMs, signal);
-        if (signal.aborted) return undefined;
-      }
-    }
+  /**
+   * Retries transient AWS failures with backoff until they succeed or `signal` aborts (undefined
+   * then; a failure that finds the session already cancelled is rethrown).
+   */
+  private retrying<T>(what: string, signal: AbortSignal, call: () => Promise<T>): Promise<T | undefined> {
+    return retry(call, {
+      backoff: new Backoff({ clock: this.o.clock, random: this.o.random }),
+      retryable: isRetryableError,
+      signal,
+      onRetry: (error, { attempt, delayMs }) => this.o.logger.warn(`cannot ${what} yet; retrying`, { attempt, delayMs, error }),
+    });
   }
 
-  /** Undefined when the session was cancelled (switch or stop) before the source could open. */
+  /**
+   * Loads (or builds) the scan and the checkpoint, taking the lease; waits out a dead owner's
+   * lease. Undefined when the session was cancelled (switch or stop) before the source could open.
+   */
   private async openHistorical(
     control: ModeControl,
     signal: AbortSignal,

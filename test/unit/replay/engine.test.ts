@@ -1,7 +1,7 @@
 /**
  * ReplayEngine decisions that the emulators cannot provoke on demand: a lease held by someone
  * else while the user switches modes or stops; the historical gate (npm run demo) at an exact
- * quote count.
+ * quote count; throttled and failing checkpoint calls.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -13,6 +13,8 @@ import { CheckpointOwnershipError, type StoredCheckpoint } from '../../../lib/re
 import { ReplayEngine, type CheckpointPort, type EngineOptions, type LiveSourceLike } from '../../../lib/replay/engine.ts';
 import type { PacedQuote, SourceStats } from '../../../lib/replay/replay-source.ts';
 import type { QuoteEntry } from '../../../lib/replay/replayer.ts';
+import { systemClock, type Clock } from '../../../lib/time/clock.ts';
+import { captureLogs } from '../../support/capture-logs.ts';
 import { makeTempDir, type TempDir } from '../../support/temp-dir.ts';
 
 class FakeControl {
@@ -212,5 +214,97 @@ describe('ReplayEngine historical gate', () => {
     }
     assert.deepEqual(sentSeqs, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assert.deepEqual(heldAt, [4]);
+  });
+});
+
+describe('ReplayEngine retries of its checkpoint calls', () => {
+  let tmp: TempDir;
+  before(async () => {
+    tmp = await makeTempDir();
+    await writeFile(tmp.join('q.csv'), 'timestamp,ticker,bid,ask\n2025-01-01 00:00:00,A,1,2\n2025-01-01 00:00:01,B,3,4\n');
+  });
+  after(async () => {
+    await tmp.remove();
+  });
+
+  const acking = {
+    send: (command: PutRecordsCommand): Promise<PutRecordsCommandOutput> =>
+      Promise.resolve({ Records: (command.input.Records ?? []).map((_, i) => ({ ShardId: 'shardId-000000000000', SequenceNumber: String(i + 1) })), $metadata: {} }),
+  };
+
+  /** Checkpoints in memory whose lookup fails with `failures` first. */
+  function flakyLookup(failures: Error[]): CheckpointPort {
+    let stored: StoredCheckpoint | undefined;
+    return {
+      leaseMs: 10_000,
+      findByFile: () => {
+        const failure = failures.shift();
+        return failure === undefined ? Promise.resolve(undefined) : Promise.reject(failure);
+      },
+      acquire: () => Promise.resolve(stored),
+      save: (checkpoint) => {
+        stored = checkpoint;
+        return Promise.resolve();
+      },
+      release: () => Promise.resolve(),
+    };
+  }
+
+  const awsError = (name: string): Error => Object.assign(new Error(`${name} from DynamoDB`), { name });
+
+  it('retries a throttled lookup with the injected clock and random source, then replays the file', async () => {
+    const { logger, lines } = captureLogs();
+    const sleeps: number[] = [];
+    // Real time (the engine's polling runs on it too), each sleep recorded and capped short.
+    const clock: Clock = { now: () => systemClock.now(), sleep: (ms, signal) => (sleeps.push(ms), systemClock.sleep(Math.min(ms, 10), signal)) };
+    const engineRef: { current?: ReplayEngine } = {};
+    const e = new ReplayEngine({
+      control: new FakeControl(),
+      producer: new KinesisProducer<QuoteEntry>({ client: acking, streamName: 's', lingerMs: 0, onAck: (acked) => engineRef.current?.onAck(acked) }),
+      checkpoints: flakyLookup([awsError('ThrottlingException'), awsError('ProvisionedThroughputExceededException')]),
+      ...quickEngineOptions(tmp.join('q.csv'), []),
+      // Periods distinct from the expected backoff delays, so the sleeps tell them apart.
+      statusMs: 1_000,
+      checkpointMs: 40,
+      logger,
+      clock,
+      random: () => 0.5,
+    });
+    engineRef.current = e;
+    const stop = new AbortController();
+    const running = e.run(stop.signal);
+    try {
+      await until('the end of the file', () => e.status().historical.completed && e.status().historical.done === 2);
+    } finally {
+      stop.abort();
+      await running;
+    }
+    const retries = lines.filter((l) => l.message === 'cannot look up the checkpoint yet; retrying');
+    // DEFAULT_BACKOFF (50 ms base) with full jitter at 0.5: 25 ms, then 50 ms.
+    assert.deepEqual(
+      retries.map((l) => [l.level, l.attempt, l.delayMs]),
+      [
+        ['WARN', 1, 25],
+        ['WARN', 2, 50],
+      ],
+    );
+    assert.deepEqual(
+      sleeps.filter((ms) => ![10, 40, 1_000].includes(ms)),
+      [25, 50],
+      'the backoff waited on the injected clock',
+    );
+  });
+
+  it('fails at once on a lookup failure that another try cannot fix', async () => {
+    const { logger, lines } = captureLogs();
+    const e = new ReplayEngine({
+      control: new FakeControl(),
+      producer: new KinesisProducer<QuoteEntry>({ client: acking, streamName: 's' }),
+      checkpoints: flakyLookup([awsError('ValidationException')]),
+      ...quickEngineOptions(tmp.join('q.csv'), []),
+      logger,
+    });
+    await assert.rejects(e.run(new AbortController().signal), { name: 'ValidationException' });
+    assert.equal(lines.filter((l) => l.message.endsWith('retrying')).length, 0);
   });
 });
