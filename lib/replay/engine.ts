@@ -6,32 +6,26 @@
  * checkpoint, and starts the other source. Historical replay resumes from its checkpoint (lease-
  * protected, see checkpoint-store.ts) with a re-anchored pacing clock, so historical → live →
  * historical continues exactly where it stopped — also after a crash or a restart of the stack.
+ * A historical session (lease, checkpoints, send window) is historical-session.ts.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { Mode, ModeControl, ReplayStatus } from '../control/control-store.ts';
-import { describeFsError, InputError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
-import { START_POSITION, type HistoricalPosition } from './ack-tracker.ts';
-import { CheckpointOwnershipError, type DynamoCheckpointStore, type StoredCheckpoint } from './checkpoint-store.ts';
+import { untilAborted } from '../time/abort.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
-import { HistoricalSource, scanCsv, sourceIdFor, type CsvScan } from './historical-source.ts';
-import { Pacer, type Speed } from './pacer.ts';
+import { HistoricalSession, openHistorical, type CheckpointPort, type HistoricalSessionOptions } from './historical-session.ts';
+import type { Speed } from './pacer.ts';
 import type { ReplaySource } from './replay-source.ts';
 import { replay, type QuoteAck, type QuoteSink } from './replayer.ts';
-import { isRetryableError } from '../aws/retryable.ts';
-import { Backoff, retry } from '../time/retry.ts';
+
+export { SEND_WINDOW, type CheckpointPort } from './historical-session.ts';
 
 /** What the engine needs of the control item and status item (lib/control/control-store.ts). */
 export interface ControlPort {
   getMode(): Promise<ModeControl>;
   putStatus(status: ReplayStatus): Promise<void>;
 }
-
-/** What the engine needs of the checkpoint store (lib/replay/checkpoint-store.ts). */
-export type CheckpointPort = Pick<DynamoCheckpointStore, 'findByFile' | 'acquire' | 'save' | 'release' | 'leaseMs'>;
 
 /** A live source plus its connection state, for the status. */
 export interface LiveSourceLike extends ReplaySource {
@@ -74,13 +68,6 @@ export interface EngineOptions {
 /** How long a stopping engine keeps flushing what was read to Kinesis. */
 const FLUSH_GRACE_MS = 10_000;
 
-/**
- * Quotes that may be outside the last durable checkpoint at any moment: those it saw sent but not
- * acknowledged, plus those sent since it was written. A crash re-sends at most these (only the
- * ones Kinesis had stored become duplicates): the duplicate bound logged on resume.
- */
-export const SEND_WINDOW = 500;
-
 /** Aborts `ms` after `signal` aborted. */
 function graceAfter(signal: AbortSignal, ms: number): AbortSignal {
   const controller = new AbortController();
@@ -92,21 +79,9 @@ function graceAfter(signal: AbortSignal, ms: number): AbortSignal {
   return controller.signal;
 }
 
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-}
-
 /** A unique, readable replayer identity for leases. */
 export function replayerIdentity(): string {
   return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-}
-
-interface HistoricalState {
-  source: HistoricalSource;
-  scan: CsvScan;
 }
 
 export class ReplayEngine {
@@ -114,10 +89,10 @@ export class ReplayEngine {
     Pick<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate'>;
   private control: ModeControl | undefined;
   private appliedVersion = -1;
-  private historical: HistoricalState | undefined;
+  /** The current or last historical session (its source's progress stays in the status while live). */
+  private historical: HistoricalSession | undefined;
   private live: LiveSourceLike | undefined;
   private liveReceived = 0;
-  private completed = false;
   private mode: Mode = 'historical';
   private failure: Error | undefined;
   /** Aborts FLUSH_GRACE_MS after the engine was told to stop: flushes never hang a shutdown. */
@@ -173,7 +148,7 @@ export class ReplayEngine {
             await this.runHistorical(control, session.signal);
           }
           // The source ended on its own (historical file done): idle until the mode changes.
-          if (!session.signal.aborted && this.failure === undefined) await aborted(session.signal);
+          if (!session.signal.aborted && this.failure === undefined) await untilAborted(session.signal);
         } finally {
           signal.removeEventListener('abort', onStop);
           session.abort();
@@ -235,7 +210,7 @@ export class ReplayEngine {
         done: h?.source.done ?? 0,
         total: h?.source.total ?? 0,
         rejected: h?.source.stats.rejected ?? 0,
-        completed: this.completed,
+        completed: h?.completed ?? false,
         position: h === undefined ? undefined : { ...h.source.position() },
       },
       live: {
@@ -289,205 +264,31 @@ export class ReplayEngine {
     }
   }
 
-  /**
-   * Retries transient AWS failures with backoff until they succeed or `signal` aborts (undefined
-   * then; a failure that finds the session already cancelled is rethrown).
-   */
-  private retrying<T>(what: string, signal: AbortSignal, call: () => Promise<T>): Promise<T | undefined> {
-    return retry(call, {
-      backoff: new Backoff({ clock: this.o.clock, random: this.o.random }),
-      retryable: isRetryableError,
-      signal,
-      onRetry: (error, { attempt, delayMs }) => this.o.logger.warn(`cannot ${what} yet; retrying`, { attempt, delayMs, error }),
-    });
-  }
-
-  /**
-   * Loads (or builds) the scan and the checkpoint, taking the lease; waits out a dead owner's
-   * lease. Undefined when the session was cancelled (switch or stop) before the source could open.
-   */
-  private async openHistorical(
-    control: ModeControl,
-    signal: AbortSignal,
-  ): Promise<{ scan: CsvScan; start: HistoricalPosition; rewindsHonoured: number } | undefined> {
-    const file = path.resolve(this.o.historicalFile);
-    const { checkpoints, logger, clock } = this.o;
-    const quick = await stat(file).catch((error: unknown) => {
-      throw new InputError(`cannot read ${file}: ${describeFsError(error)}`, { file }, { cause: error });
-    });
-    const known = await this.retrying('look up the checkpoint', signal, () => checkpoints.findByFile(file, quick.size, quick.mtimeMs));
-    if (signal.aborted) return undefined;
-    const scan: CsvScan =
-      known !== undefined
-        ? { file, fingerprint: known.fingerprint, records: known.records, validRows: known.validRows, rejectedRows: known.records - known.validRows, disorderUs: known.disorderUs, size: known.size, mtimeMs: known.mtimeMs }
-        : await scanCsv(file);
-    const sourceId = sourceIdFor(scan.fingerprint);
-    let stored: StoredCheckpoint | undefined;
-    const deadline = this.o.now() + checkpoints.leaseMs + 1_000;
-    for (;;) {
-      if (signal.aborted) return undefined;
-      try {
-        stored = await this.retrying('take the checkpoint lease', signal, () => checkpoints.acquire(sourceId));
-        break;
-      } catch (error) {
-        // A replayer killed without releasing its lease: wait for it to expire (bounded). A switch
-        // or a stop meanwhile simply ends this session.
-        if (!(error instanceof CheckpointOwnershipError) || this.o.now() > deadline) throw error;
-        logger.warn('waiting for the previous owner of this source to release it or for its lease to expire', { sourceId, error });
-        await clock.sleep(500, signal);
-      }
-    }
-    if (signal.aborted) return undefined;
-    // "from start" applies once per request: the checkpoint counts the rewinds it honoured, so a
-    // restart does not rewind again, and a rewind followed at once by another request is not lost.
-    const honoured = stored?.rewindsHonoured ?? 0;
-    const fromStart = control.rewinds > honoured;
-    const start = fromStart || stored === undefined ? START_POSITION : stored.position;
-    const rewindsHonoured = fromStart ? control.rewinds : honoured;
-    if (fromStart) logger.info('replaying the historical file from the start', { sourceId });
-    else if (stored !== undefined) {
-      logger.info('resuming historical replay from its checkpoint', {
-        sourceId,
-        done: start.done,
-        resumeAt: start.resumeAt,
-        completed: start.completed,
-        // Sent but not acknowledged when the checkpoint was taken: sent again now, so these many
-        // duplicates at most (0 after a graceful stop, which flushes first).
-        possibleDuplicates: start.unacknowledged ?? 0,
-      });
-    }
-    return { scan, start, rewindsHonoured };
-  }
-
   private async runHistorical(control: ModeControl, signal: AbortSignal): Promise<void> {
-    const { logger, producer, checkpoints } = this.o;
-    const opened = await this.openHistorical(control, signal);
+    const { checkpoints, producer, historicalFile, speed, logger, clock, random, now, checkpointMs, onProgress, historicalGate } = this.o;
+    const options: HistoricalSessionOptions = {
+      checkpoints,
+      producer,
+      historicalFile,
+      speed,
+      logger,
+      clock,
+      random,
+      now,
+      checkpointMs,
+      onProgress,
+      historicalGate,
+      flushDeadline: this.flushDeadline,
+      onSent: this.logSwitchLatency(control),
+    };
+    const opened = await openHistorical(options, control, signal);
     if (opened === undefined) return;
-    const { scan, start, rewindsHonoured } = opened;
-    const source = new HistoricalSource(scan, { logger: logger.child('historical-source'), start });
-    this.historical = { source, scan };
-    this.completed = start.completed;
-
-    // The send window: quotes outside the last durable checkpoint (unacknowledged when it was
-    // written, or sent since) are capped, so that a crash re-sends a known, bounded number of them
-    // (logged on resume as possibleDuplicates).
-    let durableEmitted = source.stats.emitted;
-    // Sent but unacknowledged when the durable checkpoint was written: still outside it.
-    let durableOutstanding = 0;
-    const windowWaiters: Array<() => void> = [];
-    /**
-     * `final`: the session has stopped sending (replay ended, producer flushed), so nothing beyond
-     * this checkpoint can be in flight and the duplicate bound is just what is still unacknowledged
-     * (0 after a complete flush) instead of that plus a whole send window.
-     */
-    const save = async (final = false): Promise<void> => {
-      const emitted = source.stats.emitted;
-      const position = source.position();
-      const checkpoint: StoredCheckpoint = {
-        sourceId: source.sourceId,
-        fingerprint: scan.fingerprint,
-        file: scan.file,
-        size: scan.size,
-        mtimeMs: scan.mtimeMs,
-        records: scan.records,
-        validRows: scan.validRows,
-        disorderUs: scan.disorderUs,
-        rewindsHonoured,
-        // While sending goes on, the window holds everything a crash after this checkpoint can re-send.
-        position: { ...position, unacknowledged: final ? (position.unacknowledged ?? 0) : SEND_WINDOW },
-      };
-      await checkpoints.save(checkpoint);
-      this.completed = checkpoint.position.completed;
-      durableEmitted = emitted;
-      durableOutstanding = position.unacknowledged ?? 0;
-      for (const wake of windowWaiters.splice(0)) wake();
-    };
-    await save();
-    this.o.onProgress?.(source.done, source.total);
-
-    // Periodic saves (they also renew the lease). Losing the lease stops the replay at once.
-    const lost = new AbortController();
-    const stopSaver = new AbortController();
-    const renewEveryMs = Math.max(this.o.checkpointMs, checkpoints.leaseMs / 4);
-    const saver = (async () => {
-      let savedDone = source.done;
-      let savedAt = this.o.clock.now();
-      while (!stopSaver.signal.aborted) {
-        await this.o.clock.sleep(this.o.checkpointMs, stopSaver.signal);
-        if (stopSaver.signal.aborted) return;
-        // Save when something was acknowledged or the window is waiting; otherwise only to renew the lease.
-        if (source.done === savedDone && windowWaiters.length === 0 && this.o.clock.now() - savedAt < renewEveryMs) continue;
-        try {
-          savedDone = source.done;
-          savedAt = this.o.clock.now();
-          await save();
-        } catch (error) {
-          if (error instanceof CheckpointOwnershipError) {
-            this.failure = error;
-            lost.abort();
-            return;
-          }
-          logger.warn('checkpoint save failed; will retry', { error });
-        }
-      }
-    })();
-    const sendSignal = AbortSignal.any([signal, lost.signal]);
-    const firstQuote = this.logSwitchLatency(control);
-    let sentThisSession = 0;
-    const sendWindow = (): Promise<void> | undefined =>
-      durableOutstanding + source.stats.emitted - durableEmitted < SEND_WINDOW
-        ? undefined
-        : new Promise<void>((resolve) => {
-            windowWaiters.push(resolve);
-            sendSignal.addEventListener('abort', () => resolve(), { once: true });
-          });
-    const gate = (): Promise<void> | undefined => {
-      const held = this.o.historicalGate?.(sentThisSession);
-      return held === undefined ? undefined : Promise.race([held, aborted(sendSignal)]);
-    };
+    const session = new HistoricalSession(opened, options);
+    this.historical = session;
     try {
-      const result = await replay(source, {
-        producer,
-        // A fresh pacer per session: a resume starts on time, with no burst to catch up.
-        pacer: this.o.speed === 'max' ? undefined : new Pacer(this.o.speed, this.o.clock),
-        signal: sendSignal,
-        beforeSend: () => {
-          const window = sendWindow();
-          const held = gate();
-          if (held === undefined) return window;
-          return window === undefined ? held : Promise.all([window, held]).then(() => undefined);
-        },
-        onSent: () => {
-          sentThisSession++;
-          firstQuote();
-        },
-      });
-      // The saver keeps the lease alive while the producer flushes; it is stopped before the final
-      // save so that an older snapshot cannot land after it.
-      await producer.flush(this.flushDeadline);
-      stopSaver.abort();
-      await saver;
-      if (this.failure !== undefined) return;
-      try {
-        await save(true);
-      } catch (error) {
-        if (!(error instanceof CheckpointOwnershipError)) throw error;
-        this.failure = error;
-        return;
-      }
-      if (!result.interrupted) {
-        logger.info('historical file exhausted; idling in historical mode (live is still available)', {
-          sourceId: source.sourceId,
-          done: source.done,
-          total: source.total,
-        });
-      }
+      await session.run(signal);
     } finally {
-      stopSaver.abort();
-      await saver;
-      await source.close();
-      // Let another replayer (or our own restart) take the source at once.
-      if (this.failure === undefined) await checkpoints.release(source.sourceId).catch(() => undefined);
+      this.failure ??= session.failure;
     }
   }
 }
