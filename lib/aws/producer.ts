@@ -23,6 +23,7 @@
 import { PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 import { TickReplayError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
+import type { Resolved } from '../options.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../time/backoff.ts';
 import { Backoff } from '../time/retry.ts';
@@ -119,22 +120,7 @@ function entrySize(entry: ProducerEntry): number {
 }
 
 export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
-  private readonly client: Pick<KinesisClient, 'send'>;
-  private readonly streamName: string;
-  private readonly shardMap: ShardMap | undefined;
-  private readonly maxInFlight: number;
-  private readonly maxBatchRecords: number;
-  private readonly maxBatchBytes: number;
-  private readonly maxBuffered: number;
-  private readonly lingerMs: number;
-  private readonly backoff: BackoffPolicy;
-  private readonly random: () => number;
-  private readonly clock: Clock;
-  private readonly logger: Logger;
-  private readonly onAck: ((acked: AckedEntry<E>[]) => void) | undefined;
-  private readonly aggregate: boolean;
-  private readonly maxAggRecords: number;
-  private readonly maxAggBytes: number;
+  private readonly options: Resolved<ProducerOptions<E>, 'shardMap' | 'onAck'>;
 
   private readonly lanes = new Map<string, Lane<E>>();
   private readonly lastSequence = new Map<string, string>();
@@ -158,25 +144,27 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
   };
 
   constructor(options: ProducerOptions<E>) {
-    this.client = options.client;
-    this.streamName = options.streamName;
-    this.shardMap = options.shardMap;
-    this.maxInFlight = options.maxInFlight ?? 4;
-    this.maxBatchRecords = Math.min(options.maxBatchRecords ?? MAX_RECORDS_PER_REQUEST, MAX_RECORDS_PER_REQUEST);
-    this.maxBatchBytes = Math.min(options.maxBatchBytes ?? MAX_BYTES_PER_REQUEST, MAX_BYTES_PER_REQUEST);
-    this.aggregate = options.aggregate ?? false;
-    this.maxAggRecords = Math.max(1, options.maxAggregatedRecords ?? DEFAULT_AGGREGATED_RECORDS);
-    this.maxAggBytes = Math.min(options.maxAggregatedBytes ?? DEFAULT_AGGREGATED_BYTES, MAX_BYTES_PER_RECORD);
-    // Aggregated requests carry many entries each: allow enough of them in flight to fill requests.
-    this.maxBuffered =
-      options.maxBufferedRecords ?? this.maxInFlight * this.maxBatchRecords * 2 * (this.aggregate ? Math.min(this.maxAggRecords, 10) : 1);
-    this.lingerMs = options.lingerMs ?? 20;
-    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.random = options.random ?? Math.random;
-    this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? silentLogger;
-    this.onAck = options.onAck;
-    if (this.maxInFlight < 1 || this.maxBuffered < 1) throw new RangeError('maxInFlight and maxBufferedRecords must be >= 1');
+    const maxInFlight = options.maxInFlight ?? 4;
+    const maxBatchRecords = Math.min(options.maxBatchRecords ?? MAX_RECORDS_PER_REQUEST, MAX_RECORDS_PER_REQUEST);
+    const aggregate = options.aggregate ?? false;
+    const maxAggregatedRecords = Math.max(1, options.maxAggregatedRecords ?? DEFAULT_AGGREGATED_RECORDS);
+    this.options = {
+      ...options,
+      maxInFlight,
+      maxBatchRecords,
+      maxBatchBytes: Math.min(options.maxBatchBytes ?? MAX_BYTES_PER_REQUEST, MAX_BYTES_PER_REQUEST),
+      aggregate,
+      maxAggregatedRecords,
+      maxAggregatedBytes: Math.min(options.maxAggregatedBytes ?? DEFAULT_AGGREGATED_BYTES, MAX_BYTES_PER_RECORD),
+      // Aggregated requests carry many entries each: allow enough of them in flight to fill requests.
+      maxBufferedRecords: options.maxBufferedRecords ?? maxInFlight * maxBatchRecords * 2 * (aggregate ? Math.min(maxAggregatedRecords, 10) : 1),
+      lingerMs: options.lingerMs ?? 20,
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      random: options.random ?? Math.random,
+      clock: options.clock ?? systemClock,
+      logger: options.logger ?? silentLogger,
+    };
+    if (this.options.maxInFlight < 1 || this.options.maxBufferedRecords < 1) throw new RangeError('maxInFlight and maxBufferedRecords must be >= 1');
   }
 
   /** Highest acknowledged sequence number per shard (what a consumer must reach to have seen everything). */
@@ -197,20 +185,20 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
         partitionKey: entry.partitionKey,
       });
     }
-    const laneId = this.shardMap === undefined ? SINGLE_LANE : this.shardMap.shardFor(entry.partitionKey);
+    const laneId = this.options.shardMap === undefined ? SINGLE_LANE : this.options.shardMap.shardFor(entry.partitionKey);
     let lane = this.lanes.get(laneId);
     if (lane === undefined) {
       lane = { shardId: laneId, queue: [], bytes: 0, oldestAt: 0, busy: false };
       this.lanes.set(laneId, lane);
     }
-    if (lane.queue.length === 0) lane.oldestAt = this.clock.now();
+    if (lane.queue.length === 0) lane.oldestAt = this.options.clock.now();
     lane.queue.push(entry);
     lane.bytes += size;
     this.stats.accepted++;
     this.stats.unacked++;
     if (this.stats.unacked > this.stats.maxUnacked) this.stats.maxUnacked = this.stats.unacked;
     this.pump();
-    if (this.stats.unacked >= this.maxBuffered) await this.waitFor(() => this.stats.unacked < this.maxBuffered);
+    if (this.stats.unacked >= this.options.maxBufferedRecords) await this.waitFor(() => this.stats.unacked < this.options.maxBufferedRecords);
   }
 
   /**
@@ -266,24 +254,24 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
   /** Dispatches every lane that is due and not busy, within the in-flight limit. */
   private pump(): void {
     if (this.failure !== undefined) return;
-    const now = this.clock.now();
+    const now = this.options.clock.now();
     let nextDue = Infinity;
     for (const lane of this.lanes.values()) {
       if (lane.busy || lane.queue.length === 0) continue;
       const due =
         this.flushing > 0 ||
-        lane.queue.length >= this.maxBatchRecords * (this.aggregate ? this.maxAggRecords : 1) ||
-        lane.bytes >= this.maxBatchBytes ||
-        now - lane.oldestAt >= this.lingerMs;
-      if (due && this.stats.inFlightRequests < this.maxInFlight) {
+        lane.queue.length >= this.options.maxBatchRecords * (this.options.aggregate ? this.options.maxAggregatedRecords : 1) ||
+        lane.bytes >= this.options.maxBatchBytes ||
+        now - lane.oldestAt >= this.options.lingerMs;
+      if (due && this.stats.inFlightRequests < this.options.maxInFlight) {
         this.dispatch(lane);
       } else if (!due) {
-        nextDue = Math.min(nextDue, lane.oldestAt + this.lingerMs);
+        nextDue = Math.min(nextDue, lane.oldestAt + this.options.lingerMs);
       }
     }
     if (nextDue !== Infinity && !this.lingerArmed) {
       this.lingerArmed = true;
-      void this.clock.sleep(Math.max(0, nextDue - now)).then(() => {
+      void this.options.clock.sleep(Math.max(0, nextDue - now)).then(() => {
         this.lingerArmed = false;
         this.pump();
       });
@@ -291,10 +279,10 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
   }
 
   private dispatch(lane: Lane<E>): void {
-    const { records, entries, bytes } = this.aggregate ? this.takeAggregated(lane) : this.takePlain(lane);
+    const { records, entries, bytes } = this.options.aggregate ? this.takeAggregated(lane) : this.takePlain(lane);
     lane.queue.splice(0, entries);
     lane.bytes -= bytes;
-    lane.oldestAt = this.clock.now();
+    lane.oldestAt = this.options.clock.now();
     lane.busy = true;
     this.stats.inFlightRequests++;
     if (this.stats.inFlightRequests > this.stats.maxInFlightRequests) this.stats.maxInFlightRequests = this.stats.inFlightRequests;
@@ -309,10 +297,10 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
   private takePlain(lane: Lane<E>): { records: OutRecord<E>[]; entries: number; bytes: number } {
     const records: OutRecord<E>[] = [];
     let bytes = 0;
-    while (records.length < lane.queue.length && records.length < this.maxBatchRecords) {
+    while (records.length < lane.queue.length && records.length < this.options.maxBatchRecords) {
       const entry = lane.queue[records.length] as E;
       const size = entrySize(entry);
-      if (records.length > 0 && bytes + size > this.maxBatchBytes) break;
+      if (records.length > 0 && bytes + size > this.options.maxBatchBytes) break;
       bytes += size;
       records.push({ partitionKey: entry.partitionKey, data: entry.data, entries: [entry] });
     }
@@ -329,12 +317,12 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
     let taken = 0;
     let entryBytes = 0;
     let requestBytes = 0;
-    while (taken < queue.length && records.length < this.maxBatchRecords) {
+    while (taken < queue.length && records.length < this.options.maxBatchRecords) {
       let count = 0;
       let bytes = 0;
-      while (taken + count < queue.length && count < this.maxAggRecords) {
+      while (taken + count < queue.length && count < this.options.maxAggregatedRecords) {
         const size = entrySize(queue[taken + count] as E);
-        if (aggregatedSizeBound(count + 1, bytes + size) > this.maxAggBytes) break;
+        if (aggregatedSizeBound(count + 1, bytes + size) > this.options.maxAggregatedBytes) break;
         bytes += size;
         count++;
       }
@@ -349,7 +337,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
         record = { partitionKey: first.partitionKey, data: encodeAggregated(entries), entries };
       }
       const size = record.data.byteLength + Buffer.byteLength(record.partitionKey, 'utf8');
-      if (records.length > 0 && requestBytes + size > this.maxBatchBytes) break;
+      if (records.length > 0 && requestBytes + size > this.options.maxBatchBytes) break;
       records.push(record);
       requestBytes += size;
       entryBytes += bytes;
@@ -361,15 +349,15 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
   private async send(lane: Lane<E>, batch: OutRecord<E>[]): Promise<void> {
     let pending = batch;
     // Whole-request retries and entry resends of this batch share one growing delay.
-    const backoff = new Backoff({ policy: this.backoff, clock: this.clock, random: this.random });
+    const backoff = new Backoff({ policy: this.options.backoff, clock: this.options.clock, random: this.options.random });
     while (pending.length > 0 && this.failure === undefined) {
       let results: PutRecordsResultEntry[];
       try {
         this.stats.requests++;
         this.stats.kinesisRecords += pending.length;
-        const response = await this.client.send(
+        const response = await this.options.client.send(
           new PutRecordsCommand({
-            StreamName: this.streamName,
+            StreamName: this.options.streamName,
             Records: pending.map((r) => ({ Data: r.data, PartitionKey: r.partitionKey })),
           }),
         );
@@ -384,7 +372,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
         }
         this.stats.retriedRequests++;
         await backoff.pause(undefined, ({ attempt, delayMs }) =>
-          this.logger.warn('PutRecords failed, retrying', { shard: lane.shardId, records: pending.length, attempt, delayMs, error }),
+          this.options.logger.warn('PutRecords failed, retrying', { shard: lane.shardId, records: pending.length, attempt, delayMs, error }),
         );
         continue;
       }
@@ -416,7 +404,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
       if (failed.length > 0) {
         this.stats.retriedEntries += failedEntries;
         await backoff.pause(undefined, ({ delayMs }) =>
-          this.logger.debug('PutRecords entries rejected, resending only those', {
+          this.options.logger.debug('PutRecords entries rejected, resending only those', {
             shard: lane.shardId,
             failed: failed.length,
             failedEntries,
@@ -441,7 +429,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
     }
     this.stats.acked += acked.length;
     this.stats.unacked -= acked.length;
-    this.onAck?.(acked);
+    this.options.onAck?.(acked);
     this.wake();
   }
 
@@ -450,8 +438,8 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
     this.failure =
       error instanceof TickReplayError
         ? error
-        : new ProducerError(`PutRecords to stream "${this.streamName}" failed: ${(error as Error).message ?? String(error)}`, { shardId }, { cause: error });
-    this.logger.error('producer stopped on a non-retryable error', { shard: shardId, error: this.failure });
+        : new ProducerError(`PutRecords to stream "${this.options.streamName}" failed: ${(error as Error).message ?? String(error)}`, { shardId }, { cause: error });
+    this.options.logger.error('producer stopped on a non-retryable error', { shard: shardId, error: this.failure });
     this.wake();
   }
 }

@@ -23,6 +23,7 @@ import {
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { errorName } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
+import type { Resolved } from '../options.ts';
 import { isRetryableError } from '../aws/retryable.ts';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../time/backoff.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
@@ -123,7 +124,7 @@ export function firstFailureIndex(
 }
 
 export class EventSourceMapping {
-  private readonly opts: Required<Omit<EventSourceMappingOptions, 'filter'>> & Pick<EventSourceMappingOptions, 'filter'>;
+  private readonly options: Resolved<EventSourceMappingOptions, 'filter'>;
   private readonly processed = new Map<string, string>();
   private readonly stopController = new AbortController();
   private readonly loops = new Set<Promise<void>>();
@@ -134,7 +135,7 @@ export class EventSourceMapping {
 
   constructor(options: EventSourceMappingOptions) {
     // `??` rather than spreading over defaults: an explicit `undefined` option keeps the default.
-    this.opts = {
+    this.options = {
       ...options,
       idlePollMs: options.idlePollMs ?? 200,
       leaseDurationMs: options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
@@ -151,16 +152,16 @@ export class EventSourceMapping {
    * then are pinned, so records put after `start()` resolved are seen even with `LATEST`.
    */
   async start(): Promise<void> {
-    const shards = await listShards(this.opts.kinesis, this.opts.streamName);
+    const shards = await listShards(this.options.kinesis, this.options.streamName);
     const pinned: Promise<unknown>[] = [];
     this.coordinator = new LeaseCoordinator({
-      table: this.opts.leases,
-      workerId: this.opts.workerId,
+      table: this.options.leases,
+      workerId: this.options.workerId,
       shardIds: shards.map((s) => s.ShardId ?? ''),
-      leaseDurationMs: this.opts.leaseDurationMs,
-      clock: this.opts.clock,
-      random: this.opts.random,
-      logger: this.opts.logger.child('leases', { worker: this.opts.workerId }),
+      leaseDurationMs: this.options.leaseDurationMs,
+      clock: this.options.clock,
+      random: this.options.random,
+      logger: this.options.logger.child('leases', { worker: this.options.workerId }),
       onAcquired: (lease) => {
         let ready = (): void => undefined;
         pinned.push(new Promise<void>((resolve) => (ready = resolve)));
@@ -170,13 +171,13 @@ export class EventSourceMapping {
     });
     await this.coordinator.start();
     await Promise.all(pinned);
-    this.opts.logger.info('event source mapping started', {
-      stream: this.opts.streamName,
-      app: this.opts.leases.app,
-      worker: this.opts.workerId,
+    this.options.logger.info('event source mapping started', {
+      stream: this.options.streamName,
+      app: this.options.leases.app,
+      worker: this.options.workerId,
       shards: shards.length,
       held: this.coordinator.heldShards().length,
-      batchSize: this.opts.batchSize,
+      batchSize: this.options.batchSize,
     });
   }
 
@@ -203,9 +204,9 @@ export class EventSourceMapping {
   }
 
   private async getIterator(shardId: string, type: ShardIteratorType, sequenceNumber?: string): Promise<string | undefined> {
-    const out = await this.opts.kinesis.send(
+    const out = await this.options.kinesis.send(
       new GetShardIteratorCommand({
-        StreamName: this.opts.streamName,
+        StreamName: this.options.streamName,
         ShardId: shardId,
         ShardIteratorType: type,
         StartingSequenceNumber: sequenceNumber,
@@ -221,14 +222,14 @@ export class EventSourceMapping {
   private async initialIterator(lease: HeldLease, stop: AbortSignal): Promise<string | undefined> {
     const { shardId } = lease;
     let { checkpoint, floor } = lease.taken;
-    while (checkpoint === undefined && floor === undefined && this.opts.startingPosition === 'FLOOR') {
-      await this.opts.clock.sleep(this.opts.idlePollMs, stop);
+    while (checkpoint === undefined && floor === undefined && this.options.startingPosition === 'FLOOR') {
+      await this.options.clock.sleep(this.options.idlePollMs, stop);
       if (stop.aborted) return undefined;
       ({ checkpoint, floor } = await lease.refresh());
     }
     if (checkpoint === undefined) {
       if (floor !== undefined) return this.getIterator(shardId, 'AT_SEQUENCE_NUMBER', floor);
-      return this.getIterator(shardId, this.opts.startingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON');
+      return this.getIterator(shardId, this.options.startingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON');
     }
     this.processed.set(shardId, checkpoint);
     try {
@@ -236,14 +237,14 @@ export class EventSourceMapping {
     } catch (error) {
       // The checkpointed record was trimmed by retention: the oldest record left is next.
       if (errorName(error) !== 'InvalidArgumentException') throw error;
-      this.opts.logger.warn('checkpoint no longer in the stream, resuming at TRIM_HORIZON', { shard: shardId, checkpoint });
+      this.options.logger.warn('checkpoint no longer in the stream, resuming at TRIM_HORIZON', { shard: shardId, checkpoint });
       return this.getIterator(shardId, 'TRIM_HORIZON');
     }
   }
 
   /** Processes one held lease until it is lost or the mapping stops. */
   private async runShard(lease: HeldLease, pinned: () => void): Promise<void> {
-    const { clock, logger, backoff, random } = this.opts;
+    const { clock, logger, backoff, random } = this.options;
     const shard: ShardRun = {
       lease,
       stop: AbortSignal.any([this.stopController.signal, lease.signal]),
@@ -283,7 +284,7 @@ export class EventSourceMapping {
     const { lease, stop, log } = shard;
     const shardId = lease.shardId;
     // A FLOOR start waits for the run to set the floor, which it does only once start() returned.
-    if (this.opts.startingPosition === 'FLOOR') pinned();
+    if (this.options.startingPosition === 'FLOOR') pinned();
     let iterator: string | undefined;
     try {
       iterator = await this.retryShardCall(shard, 'GetShardIterator failed, retrying', () => this.initialIterator(lease, stop));
@@ -301,7 +302,7 @@ export class EventSourceMapping {
 
   /** One GetRecords call; never rejects, so a prefetch that is abandoned cannot go unhandled. */
   private getPage(iterator: string): Promise<PageOutcome> {
-    return this.opts.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.opts.batchSize })).then(
+    return this.options.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.options.batchSize })).then(
       (out) => ({ ok: true as const, records: out.Records ?? [], next: out.NextShardIterator, millisBehind: out.MillisBehindLatest }),
       (error: unknown) => ({ ok: false as const, error }),
     );
@@ -316,7 +317,7 @@ export class EventSourceMapping {
    * unread when the shard stops (nothing of it was processed or checkpointed, so nothing is lost).
    */
   private async pollShard(shard: ShardRun, firstIterator: string | undefined): Promise<void> {
-    const { clock } = this.opts;
+    const { clock } = this.options;
     const { lease, stop, log, backoff } = shard;
     const shardId = lease.shardId;
     let iterator = firstIterator;
@@ -348,7 +349,7 @@ export class EventSourceMapping {
           if (page.millisBehind !== undefined) this.lag.set(shardId, page.millisBehind);
           backoff.reset();
           if (pending.length === 0) {
-            if (iterator !== undefined) await clock.sleep(this.opts.idlePollMs, stop);
+            if (iterator !== undefined) await clock.sleep(this.options.idlePollMs, stop);
             continue;
           }
           const readAhead = !stop.aborted && pageBytes(pending) <= READ_AHEAD_MAX_PAGE_BYTES;
@@ -389,19 +390,19 @@ export class EventSourceMapping {
   }
 
   private async invoke(shardId: string, records: KinesisRecord[], log: Logger): Promise<number | undefined> {
-    const filter = this.opts.filter;
+    const filter = this.options.filter;
     const matching = filter === undefined ? records : records.filter(filter);
     if (matching.length === 0) return undefined;
     // Failure identifiers are sequence numbers, so they index into the unfiltered batch.
     const event = toKinesisStreamEvent(matching, {
-      streamArn: this.opts.streamArn,
+      streamArn: this.options.streamArn,
       shardId,
-      region: this.opts.region,
-      functionArn: this.opts.functionArn,
+      region: this.options.region,
+      functionArn: this.options.functionArn,
     });
     this.stats.invocations++;
     try {
-      const response = await this.opts.invoke(event);
+      const response = await this.options.invoke(event);
       const index = firstFailureIndex(response, records);
       if (index !== undefined) this.stats.failedInvocations++;
       return index;

@@ -8,6 +8,7 @@
  */
 import { errorName } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
+import type { Resolved } from '../options.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { observeLeases, planLeases, type LeaseObservation } from './lease-balance.ts';
 import { LeaseLostError, type Lease, type LeaseStore } from './lease-table.ts';
@@ -51,21 +52,21 @@ export class LeaseCoordinator {
   private observations = new Map<string, LeaseObservation>();
   private readonly stopController = new AbortController();
   private loop: Promise<void> | undefined;
-  private readonly leaseDurationMs: number;
-  private readonly clock: Clock;
-  private readonly random: () => number;
-  private readonly logger: Logger;
+  private readonly options: Resolved<LeaseCoordinatorOptions>;
   readonly stats = { taken: 0, handedOver: 0, received: 0, lost: 0, renewals: 0 };
 
-  constructor(private readonly opts: LeaseCoordinatorOptions) {
-    this.leaseDurationMs = opts.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS;
-    this.clock = opts.clock ?? systemClock;
-    this.random = opts.random ?? Math.random;
-    this.logger = opts.logger ?? silentLogger;
+  constructor(options: LeaseCoordinatorOptions) {
+    this.options = {
+      ...options,
+      leaseDurationMs: options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
+      clock: options.clock ?? systemClock,
+      random: options.random ?? Math.random,
+      logger: options.logger ?? silentLogger,
+    };
   }
 
   get workerId(): string {
-    return this.opts.workerId;
+    return this.options.workerId;
   }
 
   heldShards(): string[] {
@@ -87,24 +88,24 @@ export class LeaseCoordinator {
     for (const h of holdings) h.controller.abort();
     await Promise.all(
       holdings.map((h) =>
-        this.opts.table.release(h.lease.shardId, this.opts.workerId).catch((error: unknown) => {
-          this.logger.warn('could not release a lease; it will expire instead', { shard: h.lease.shardId, error });
+        this.options.table.release(h.lease.shardId, this.options.workerId).catch((error: unknown) => {
+          this.options.logger.warn('could not release a lease; it will expire instead', { shard: h.lease.shardId, error });
         }),
       ),
     );
-    if (holdings.length > 0) this.logger.info('leases released', { shards: holdings.map((h) => h.lease.shardId) });
+    if (holdings.length > 0) this.options.logger.info('leases released', { shards: holdings.map((h) => h.lease.shardId) });
   }
 
   private async run(): Promise<void> {
-    const interval = this.leaseDurationMs / 3;
+    const interval = this.options.leaseDurationMs / 3;
     while (!this.stopController.signal.aborted) {
-      await this.clock.sleep(interval, this.stopController.signal);
+      await this.options.clock.sleep(interval, this.stopController.signal);
       if (this.stopController.signal.aborted) return;
       try {
         await this.round();
       } catch (error) {
         // A failed round is retried next time; held leases stay valid until they expire.
-        this.logger.warn('lease round failed; retrying', { error });
+        this.options.logger.warn('lease round failed; retrying', { error });
       }
     }
   }
@@ -114,12 +115,12 @@ export class LeaseCoordinator {
     if (holding === undefined) return;
     this.held.delete(shardId);
     this.stats.lost++;
-    holding.controller.abort(new LeaseLostError(shardId, this.opts.workerId));
-    this.logger.warn('lease lost; stopping the shard', { shard: shardId, reason });
+    holding.controller.abort(new LeaseLostError(shardId, this.options.workerId));
+    this.options.logger.warn('lease lost; stopping the shard', { shard: shardId, reason });
   }
 
   private async round(): Promise<void> {
-    const { table, workerId } = this.opts;
+    const { table, workerId } = this.options;
     await Promise.all(
       [...this.held.keys()].map(async (shardId) => {
         try {
@@ -127,13 +128,13 @@ export class LeaseCoordinator {
           this.stats.renewals++;
         } catch (error) {
           if (error instanceof LeaseLostError) this.lose(shardId, 'taken over by another worker');
-          else this.logger.warn('lease renewal failed; retrying next round', { shard: shardId, error: errorName(error) });
+          else this.options.logger.warn('lease renewal failed; retrying next round', { shard: shardId, error: errorName(error) });
         }
       }),
     );
     if (this.stopController.signal.aborted) return;
-    const leases = await table.list(this.opts.shardIds);
-    const now = this.clock.now();
+    const leases = await table.list(this.options.shardIds);
+    const now = this.options.clock.now();
     this.observations = observeLeases(this.observations, leases, now);
     // The table is the truth: a lease listed under another owner is not ours any more.
     for (const lease of leases) if (this.held.has(lease.shardId) && lease.owner !== workerId) this.lose(lease.shardId, `now owned by ${lease.owner ?? 'nobody'}`);
@@ -141,38 +142,38 @@ export class LeaseCoordinator {
     for (const lease of leases) {
       if (lease.owner === workerId && !this.held.has(lease.shardId) && !this.stopController.signal.aborted) {
         this.stats.received++;
-        this.logger.info('lease received', { shard: lease.shardId, checkpoint: lease.checkpoint });
+        this.options.logger.info('lease received', { shard: lease.shardId, checkpoint: lease.checkpoint });
         this.hold(lease);
       }
     }
-    const plan = planLeases(leases, this.observations, workerId, now, this.leaseDurationMs, this.random);
+    const plan = planLeases(leases, this.observations, workerId, now, this.options.leaseDurationMs, this.options.random);
     for (const lease of plan.take) await this.take(lease);
     if (plan.steal !== undefined && !this.stopController.signal.aborted && (await table.requestHandoff(plan.steal, workerId))) {
-      this.logger.info('lease requested from a busier worker', { shard: plan.steal.shardId, owner: plan.steal.owner, target: plan.target });
+      this.options.logger.info('lease requested from a busier worker', { shard: plan.steal.shardId, owner: plan.steal.owner, target: plan.target });
     }
   }
 
   /** Another worker asked for a lease held here: stop its shard; `stopped()` then transfers it. */
   private noticeHandoff(lease: Lease): void {
     const holding = this.held.get(lease.shardId);
-    if (holding === undefined || lease.pendingOwner === undefined || lease.pendingOwner === this.opts.workerId) return;
+    if (holding === undefined || lease.pendingOwner === undefined || lease.pendingOwner === this.options.workerId) return;
     if (holding.handoffTo !== undefined) return;
     holding.handoffTo = lease.pendingOwner;
-    this.logger.info('handing a lease over after the batch in hand', { shard: lease.shardId, to: lease.pendingOwner });
+    this.options.logger.info('handing a lease over after the batch in hand', { shard: lease.shardId, to: lease.pendingOwner });
     holding.controller.abort();
   }
 
   private async take(lease: Lease): Promise<void> {
     if (this.stopController.signal.aborted) return;
-    const taken = await this.opts.table.take(lease, this.opts.workerId);
+    const taken = await this.options.table.take(lease, this.options.workerId);
     if (taken === undefined) return;
     this.stats.taken++;
-    this.logger.info('lease taken', { shard: lease.shardId, from: lease.owner, checkpoint: taken.checkpoint });
+    this.options.logger.info('lease taken', { shard: lease.shardId, from: lease.owner, checkpoint: taken.checkpoint });
     this.hold(taken);
   }
 
   private hold(taken: Lease): void {
-    const { table, workerId } = this.opts;
+    const { table, workerId } = this.options;
     const lease = taken;
     const controller = new AbortController();
     const held: HeldLease = {
@@ -194,10 +195,10 @@ export class LeaseCoordinator {
         try {
           await table.transfer(lease.shardId, workerId, holding.handoffTo);
           this.stats.handedOver++;
-          this.logger.info('lease handed over', { shard: lease.shardId, to: holding.handoffTo });
+          this.options.logger.info('lease handed over', { shard: lease.shardId, to: holding.handoffTo });
         } catch (error) {
           // Lost meanwhile, or DynamoDB failed: either way the lease expires and is taken over.
-          this.logger.warn('lease handover failed; it will expire and be taken over', { shard: lease.shardId, error });
+          this.options.logger.warn('lease handover failed; it will expire and be taken over', { shard: lease.shardId, error });
         } finally {
           // Only now: while the transfer is in flight the lease is still ours in the table, and a
           // round must not mistake it for one handed to us and process it again.
@@ -206,6 +207,6 @@ export class LeaseCoordinator {
       },
     };
     this.held.set(lease.shardId, { lease: held, controller });
-    this.opts.onAcquired(held);
+    this.options.onAcquired(held);
   }
 }

@@ -27,6 +27,7 @@ import type { BackoffPolicy } from '../time/backoff.ts';
 import { Backoff } from '../time/retry.ts';
 import { ConfigError, errorCode } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { Resolved } from '../options.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import type { PacedQuote, ReplaySource, SourceStats } from '../replay/replay-source.ts';
 import { LiveSourceError } from './live-errors.ts';
@@ -122,18 +123,9 @@ export class LiveSource implements ReplaySource {
     paused: false,
   };
 
-  private readonly url: string;
+  /** `logger` is this source's child logger; `sessionId` is the one in `sourceId`. */
+  private readonly options: Resolved<LiveSourceOptions>;
   private readonly shownUrl: string;
-  private readonly logger: Logger;
-  private readonly clock: Clock;
-  private readonly random: () => number;
-  private readonly now: () => number;
-  private readonly maxPayload: number;
-  private readonly pingIntervalMs: number;
-  private readonly pongTimeoutMs: number;
-  private readonly connectTimeoutMs: number;
-  private readonly backoff: BackoffPolicy;
-  private readonly maxQueued: number;
 
   private readonly intake: QuoteIntake;
   /** Ends backoff sleeps and every connection's timers at close(). */
@@ -158,20 +150,24 @@ export class LiveSource implements ReplaySource {
     }
     // ws refuses a fragment when connecting; say so now rather than on the first next().
     if (url.hash !== '') throw new ConfigError(`live feed URL must not have a #fragment, got "${options.url}"`, { name: 'url' });
-    this.url = options.url;
     this.shownUrl = displayUrl(url);
-    this.sourceId = `live:${this.shownUrl}#${options.sessionId ?? randomBytes(4).toString('hex')}`;
-    this.logger = options.logger.child('live-source', { url: this.shownUrl });
-    this.clock = options.clock ?? systemClock;
-    this.random = options.random ?? Math.random;
-    this.now = options.now ?? Date.now;
-    this.maxPayload = positiveInteger('maxPayload', options.maxPayload, DEFAULTS.maxPayload);
-    this.pingIntervalMs = positiveInteger('pingIntervalMs', options.pingIntervalMs, DEFAULTS.pingIntervalMs);
-    this.pongTimeoutMs = positiveInteger('pongTimeoutMs', options.pongTimeoutMs, DEFAULTS.pongTimeoutMs);
-    this.connectTimeoutMs = positiveInteger('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs);
-    this.maxQueued = positiveInteger('maxQueued', options.maxQueued, DEFAULTS.maxQueued);
-    this.backoff = options.backoff ?? DEFAULT_LIVE_BACKOFF;
-    this.intake = new QuoteIntake({ sourceId: this.sourceId, maxQueued: this.maxQueued, stats: this.stats, logger: this.logger });
+    const sessionId = options.sessionId ?? randomBytes(4).toString('hex');
+    this.sourceId = `live:${this.shownUrl}#${sessionId}`;
+    this.options = {
+      url: options.url,
+      sessionId,
+      logger: options.logger.child('live-source', { url: this.shownUrl }),
+      clock: options.clock ?? systemClock,
+      random: options.random ?? Math.random,
+      now: options.now ?? Date.now,
+      maxPayload: positiveInteger('maxPayload', options.maxPayload, DEFAULTS.maxPayload),
+      pingIntervalMs: positiveInteger('pingIntervalMs', options.pingIntervalMs, DEFAULTS.pingIntervalMs),
+      pongTimeoutMs: positiveInteger('pongTimeoutMs', options.pongTimeoutMs, DEFAULTS.pongTimeoutMs),
+      connectTimeoutMs: positiveInteger('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs),
+      backoff: options.backoff ?? DEFAULT_LIVE_BACKOFF,
+      maxQueued: positiveInteger('maxQueued', options.maxQueued, DEFAULTS.maxQueued),
+    };
+    this.intake = new QuoteIntake({ sourceId: this.sourceId, maxQueued: this.options.maxQueued, stats: this.stats, logger: this.options.logger });
   }
 
   /** A snapshot of the connection state (what the engine's status shows). */
@@ -240,7 +236,7 @@ export class LiveSource implements ReplaySource {
 
   /** Connect, wait for the connection to end, back off, again, until close(). Never rejects. */
   private async run(): Promise<void> {
-    const backoff = new Backoff({ policy: this.backoff, clock: this.clock, random: this.random });
+    const backoff = new Backoff({ policy: this.options.backoff, clock: this.options.clock, random: this.options.random });
     try {
       while (!this.closed) {
         const received = await this.connectOnce();
@@ -250,7 +246,7 @@ export class LiveSource implements ReplaySource {
         if (received > 0) backoff.reset();
         this.liveStats.reconnects++;
         await backoff.pause(this.stop.signal, ({ attempt, delayMs }) =>
-          this.logger.warn('reconnecting to the live feed', {
+          this.options.logger.warn('reconnecting to the live feed', {
             attempt,
             delayMs,
             lastCloseCode: this.liveStats.lastCloseCode,
@@ -260,7 +256,7 @@ export class LiveSource implements ReplaySource {
       }
     } catch (error) {
       // Only a bug gets here (ws reports failures as events); say so instead of hanging silently.
-      this.logger.error('live source stopped unexpectedly', { error });
+      this.options.logger.error('live source stopped unexpectedly', { error });
       this.closed = true;
       this.wakeConsumer?.();
     }
@@ -278,15 +274,15 @@ export class LiveSource implements ReplaySource {
 
       this.liveStats.connection = 'connecting';
       // Compression off: quotes are small, and inflating untrusted frames costs memory and CPU.
-      const ws = new WebSocket(this.url, { maxPayload: this.maxPayload, perMessageDeflate: false });
+      const ws = new WebSocket(this.options.url, { maxPayload: this.options.maxPayload, perMessageDeflate: false });
       this.socket = ws;
       this.beat = beat;
 
       // Cancelled at open, so that no timer outlives its purpose.
       const handshake = new AbortController();
-      this.after(this.connectTimeoutMs, AbortSignal.any([handshake.signal, ended]), () => {
+      this.after(this.options.connectTimeoutMs, AbortSignal.any([handshake.signal, ended]), () => {
         if (ws.readyState !== WebSocket.CONNECTING) return;
-        this.liveStats.lastError = `not connected within ${this.connectTimeoutMs} ms`;
+        this.liveStats.lastError = `not connected within ${this.options.connectTimeoutMs} ms`;
         ws.terminate();
       });
 
@@ -295,7 +291,7 @@ export class LiveSource implements ReplaySource {
         opened = true;
         this.liveStats.connection = 'open';
         this.liveStats.lastError = undefined;
-        this.logger.info('connected to the live feed', { reconnects: this.liveStats.reconnects });
+        this.options.logger.info('connected to the live feed', { reconnects: this.liveStats.reconnects });
         // Still full from before the reconnect: do not read what cannot be queued.
         if (this.intake.full) this.pauseReading();
         void this.heartbeat(ws, beat, ended);
@@ -318,19 +314,19 @@ export class LiveSource implements ReplaySource {
         if (errorCode(error) === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
           this.liveStats.oversize++;
           this.intake.countUnreadable();
-          this.logger.warn('message larger than maxPayload: connection closed with 1009, will reconnect', {
-            maxPayload: this.maxPayload,
+          this.options.logger.warn('message larger than maxPayload: connection closed with 1009, will reconnect', {
+            maxPayload: this.options.maxPayload,
             oversize: this.liveStats.oversize,
             rejected: this.stats.rejected,
           });
         } else {
           // Refused or reset connections are routine while a feed restarts; the reconnect line
           // carries the error, this one is for debugging.
-          this.logger.debug('live feed connection error', { error });
+          this.options.logger.debug('live feed connection error', { error });
         }
         // ws has sent a close frame (or is failing the handshake) and emits 'close' once the peer
         // answers; a peer that never answers must not hold the reconnect (ws's own wait is 30 s).
-        if (ws.readyState === WebSocket.CLOSING) this.after(this.pongTimeoutMs, ended, () => ws.terminate());
+        if (ws.readyState === WebSocket.CLOSING) this.after(this.options.pongTimeoutMs, ended, () => ws.terminate());
       });
 
       ws.on('close', (code, reason) => {
@@ -343,7 +339,7 @@ export class LiveSource implements ReplaySource {
         this.liveStats.paused = false;
         this.liveStats.lastCloseCode = code;
         if (opened && !this.closed) {
-          this.logger.warn('live feed connection closed', { code, reason: reason.toString('utf8'), received });
+          this.options.logger.warn('live feed connection closed', { code, reason: reason.toString('utf8'), received });
         }
         resolve(received);
       });
@@ -359,43 +355,43 @@ export class LiveSource implements ReplaySource {
    * read, so silence then is not held against the peer.
    */
   private async heartbeat(ws: WebSocket, beat: Beat, ended: AbortSignal): Promise<void> {
-    await this.clock.sleep(this.pingIntervalMs, ended);
+    await this.options.clock.sleep(this.options.pingIntervalMs, ended);
     while (!ended.aborted && ws.readyState === WebSocket.OPEN) {
       if (this.liveStats.paused) {
-        await this.clock.sleep(this.pingIntervalMs, ended);
+        await this.options.clock.sleep(this.options.pingIntervalMs, ended);
         continue;
       }
       beat.awaitingPong = true;
       beat.pausedSincePing = false;
       ws.ping();
-      await this.clock.sleep(this.pongTimeoutMs, ended);
+      await this.options.clock.sleep(this.options.pongTimeoutMs, ended);
       // Timers run before socket reads in each event-loop turn: after a stall of our own (GC, a
       // busy CPU) the pong may be sitting unread in the kernel. One turn of I/O first, then judge.
       if (beat.awaitingPong) await setImmediatePromise();
       if (ended.aborted || ws.readyState !== WebSocket.OPEN) return;
       if (beat.awaitingPong && !beat.pausedSincePing) {
         this.liveStats.pongTimeouts++;
-        this.logger.warn('no pong from the live feed: terminating the connection', {
-          pongTimeoutMs: this.pongTimeoutMs,
+        this.options.logger.warn('no pong from the live feed: terminating the connection', {
+          pongTimeoutMs: this.options.pongTimeoutMs,
           pongTimeouts: this.liveStats.pongTimeouts,
         });
         ws.terminate();
         return;
       }
-      await this.clock.sleep(Math.max(0, this.pingIntervalMs - this.pongTimeoutMs), ended);
+      await this.options.clock.sleep(Math.max(0, this.options.pingIntervalMs - this.options.pongTimeoutMs), ended);
     }
   }
 
   /** Runs `action` after `ms` on the injected clock unless `signal` aborts first. */
   private after(ms: number, signal: AbortSignal, action: () => void): void {
-    void this.clock.sleep(ms, signal).then(() => {
+    void this.options.clock.sleep(ms, signal).then(() => {
       if (!signal.aborted) action();
     });
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
     if (this.closed) return;
-    const full = this.intake.offer({ data, isBinary, receivedAtMs: this.now() });
+    const full = this.intake.offer({ data, isBinary, receivedAtMs: this.options.now() });
     this.liveStats.queued = this.intake.queued;
     this.liveStats.held = this.intake.held;
     if (full) this.pauseReading();
@@ -416,13 +412,13 @@ export class LiveSource implements ReplaySource {
     if (this.liveStats.paused || this.socket?.readyState !== WebSocket.OPEN) return;
     this.socket.pause();
     this.liveStats.paused = true;
-    this.logger.debug('queue full: paused reading the live feed', { queued: this.intake.queued, maxQueued: this.maxQueued });
+    this.options.logger.debug('queue full: paused reading the live feed', { queued: this.intake.queued, maxQueued: this.options.maxQueued });
   }
 
   private resumeReading(): void {
     this.liveStats.paused = false;
     this.socket?.resume();
-    this.logger.debug('queue drained: resumed reading the live feed', { queued: this.intake.queued });
+    this.options.logger.debug('queue drained: resumed reading the live feed', { queued: this.intake.queued });
   }
 
   /** Close handshake bounded by pongTimeoutMs, then terminate. Resolves on the socket's 'close'. */
@@ -441,7 +437,7 @@ export class LiveSource implements ReplaySource {
       // Reading must run for the peer's close frame to be seen, even if we had paused it.
       ws.resume();
       if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'client closing');
-      this.after(this.pongTimeoutMs, done.signal, () => ws.terminate());
+      this.after(this.options.pongTimeoutMs, done.signal, () => ws.terminate());
     });
   }
 }

@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { processIsRunning } from '../system/process-stats.ts';
 import { errorCode, OutputError } from '../errors.ts';
+import type { Resolved } from '../options.ts';
 
 export const LOCK_FILE = '.append.lock';
 export const JOURNAL_FILE = '.append.journal';
@@ -82,11 +83,13 @@ export class AppendLock {
   /** This process's holder file, hard-linked as the lock on every acquisition. */
   private readonly mine: string;
   private mineWritten = false;
+  private readonly options: Resolved<AppendLockOptions>;
 
   constructor(
     private readonly dir: string,
-    private readonly options: AppendLockOptions = {},
+    options: AppendLockOptions = {},
   ) {
+    this.options = { foreignStaleMs: options.foreignStaleMs ?? 30_000, waitLimitMs: options.waitLimitMs ?? 30_000 };
     this.lockPath = path.join(dir, LOCK_FILE);
     this.breakPath = path.join(dir, `${LOCK_FILE}.break`);
     this.journalPath = path.join(dir, JOURNAL_FILE);
@@ -141,7 +144,7 @@ export class AppendLock {
         }
       });
     }
-    const waitLimit = this.options.waitLimitMs ?? 30_000;
+    const waitLimit = this.options.waitLimitMs;
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
@@ -175,7 +178,7 @@ export class AppendLock {
     // Another host, or unreadable content (a holder file is written before it is ever linked, so
     // this is not a lock in the making): judge by age. link(2) updates the inode's ctime.
     const info = await stat(file).catch(() => undefined);
-    return info !== undefined && Date.now() - info.ctimeMs > (this.options.foreignStaleMs ?? 30_000);
+    return info !== undefined && Date.now() - info.ctimeMs > this.options.foreignStaleMs;
   }
 
   /** Removes the lock file if it is still the abandoned one that was seen. */

@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Mode, ModeControl, ReplayStatus } from '../control/control-store.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
+import type { Resolved } from '../options.ts';
 import { untilAborted } from '../time/abort.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { HistoricalSession, openHistorical, type CheckpointPort, type HistoricalSessionOptions } from './historical-session.ts';
@@ -85,8 +86,7 @@ export function replayerIdentity(): string {
 }
 
 export class ReplayEngine {
-  private readonly o: Required<Omit<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate'>> &
-    Pick<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate'>;
+  private readonly options: Resolved<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate'>;
   private control: ModeControl | undefined;
   private appliedVersion = -1;
   /** The current or last historical session (its source's progress stays in the status while live). */
@@ -99,7 +99,7 @@ export class ReplayEngine {
   private flushDeadline: AbortSignal = new AbortController().signal;
 
   constructor(options: EngineOptions) {
-    this.o = {
+    this.options = {
       ...options,
       logger: options.logger ?? silentLogger,
       clock: options.clock ?? systemClock,
@@ -116,14 +116,14 @@ export class ReplayEngine {
     const current = this.historical;
     if (current === undefined) return;
     for (const a of acked) if (a.entry.source === current.source.sourceId) current.source.acknowledge(a.entry.seq);
-    this.o.onProgress?.(current.source.done, current.source.total);
+    this.options.onProgress?.(current.source.done, current.source.total);
   }
 
   /** Runs until `signal` aborts; then flushes, checkpoints and releases the lease. */
   async run(signal: AbortSignal): Promise<void> {
-    const { logger } = this.o;
+    const { logger } = this.options;
     this.flushDeadline = graceAfter(signal, FLUSH_GRACE_MS);
-    this.control = await this.o.control.getMode();
+    this.control = await this.options.control.getMode();
     // Background loops stop with the engine, also when a session fails.
     const background = new AbortController();
     const stop = AbortSignal.any([signal, background.signal]);
@@ -138,11 +138,11 @@ export class ReplayEngine {
         const watch = this.watchForSwitch(control.version, session);
         try {
           this.appliedVersion = control.version;
-          const live = control.mode === 'live' && this.o.liveUrl !== undefined;
+          const live = control.mode === 'live' && this.options.liveUrl !== undefined;
           // The status reports the mode actually run, not merely the one requested.
           this.mode = live ? 'live' : 'historical';
           logger.info('mode applied', { mode: this.mode, version: control.version, fromStart: control.fromStart });
-          if (live) await this.runLive(this.o.liveUrl as string, control, session.signal);
+          if (live) await this.runLive(this.options.liveUrl as string, control, session.signal);
           else {
             if (control.mode === 'live') logger.warn('live mode requested but no live feed is configured (--live-url / --live-file); staying historical');
             await this.runHistorical(control, session.signal);
@@ -166,15 +166,15 @@ export class ReplayEngine {
   private async pollControl(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
-      await this.o.clock.sleep(this.o.pollMs, signal);
+      await this.options.clock.sleep(this.options.pollMs, signal);
       if (signal.aborted) return;
       try {
-        this.control = await this.o.control.getMode();
-        if (failures > 0) this.o.logger.info('mode control item readable again', { failedReads: failures });
+        this.control = await this.options.control.getMode();
+        if (failures > 0) this.options.logger.info('mode control item readable again', { failedReads: failures });
         failures = 0;
       } catch (error) {
         // Polled every few hundred ms: log the first failure and then one in 50, not each one.
-        if (failures++ % 50 === 0) this.o.logger.warn('cannot read the mode control item; keeping the current mode', { failedReads: failures, error });
+        if (failures++ % 50 === 0) this.options.logger.warn('cannot read the mode control item; keeping the current mode', { failedReads: failures, error });
       }
     }
   }
@@ -183,18 +183,18 @@ export class ReplayEngine {
   private async watchForSwitch(version: number, session: AbortController): Promise<void> {
     while (!session.signal.aborted) {
       if ((this.control?.version ?? version) !== version) {
-        this.o.logger.info('mode change requested', { from: this.mode, to: this.control?.mode, version: this.control?.version });
+        this.options.logger.info('mode change requested', { from: this.mode, to: this.control?.mode, version: this.control?.version });
         session.abort();
         return;
       }
-      await this.o.clock.sleep(Math.max(10, this.o.pollMs / 4), session.signal);
+      await this.options.clock.sleep(Math.max(10, this.options.pollMs / 4), session.signal);
     }
   }
 
   private async reportStatus(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.writeStatus().catch((error: unknown) => this.o.logger.warn('cannot write the replay status', { error }));
-      await this.o.clock.sleep(this.o.statusMs, signal);
+      await this.writeStatus().catch((error: unknown) => this.options.logger.warn('cannot write the replay status', { error }));
+      await this.options.clock.sleep(this.options.statusMs, signal);
     }
   }
 
@@ -205,7 +205,7 @@ export class ReplayEngine {
       mode: this.mode,
       appliedVersion: this.appliedVersion,
       historical: {
-        file: this.o.historicalFile,
+        file: this.options.historicalFile,
         source: h?.source.sourceId,
         done: h?.source.done ?? 0,
         total: h?.source.total ?? 0,
@@ -214,18 +214,18 @@ export class ReplayEngine {
         position: h === undefined ? undefined : { ...h.source.position() },
       },
       live: {
-        url: this.o.liveUrl,
+        url: this.options.liveUrl,
         connection: live?.connection ?? 'closed',
         received: this.liveReceived,
         rejected: this.live?.stats.rejected ?? 0,
         reconnects: live?.reconnects ?? 0,
       },
-      updatedAt: new Date(this.o.now()).toISOString(),
+      updatedAt: new Date(this.options.now()).toISOString(),
     };
   }
 
   private writeStatus(): Promise<void> {
-    return this.o.control.putStatus(this.status());
+    return this.options.control.putStatus(this.status());
   }
 
   private logSwitchLatency(control: ModeControl): () => void {
@@ -235,20 +235,20 @@ export class ReplayEngine {
       first = false;
       const requested = Date.parse(control.requestedAt);
       if (Number.isFinite(requested)) {
-        this.o.logger.info('first quote of the new mode sent', { mode: control.mode, version: control.version, sinceRequestMs: this.o.now() - requested });
+        this.options.logger.info('first quote of the new mode sent', { mode: control.mode, version: control.version, sinceRequestMs: this.options.now() - requested });
       }
     };
   }
 
   private async runLive(url: string, control: ModeControl, signal: AbortSignal): Promise<void> {
-    const source = this.o.createLiveSource(url);
+    const source = this.options.createLiveSource(url);
     this.live = source;
     const firstQuote = this.logSwitchLatency(control);
     const onAbort = (): void => void source.close();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       await replay(source, {
-        producer: this.o.producer,
+        producer: this.options.producer,
         signal,
         onSent: () => {
           this.liveReceived++;
@@ -259,13 +259,13 @@ export class ReplayEngine {
       signal.removeEventListener('abort', onAbort);
       await source.close();
       // Live is live: nothing read is kept for later, but what was read is delivered.
-      await this.o.producer.flush(this.flushDeadline);
+      await this.options.producer.flush(this.flushDeadline);
       this.live = undefined;
     }
   }
 
   private async runHistorical(control: ModeControl, signal: AbortSignal): Promise<void> {
-    const { checkpoints, producer, historicalFile, speed, logger, clock, random, now, checkpointMs, onProgress, historicalGate } = this.o;
+    const { checkpoints, producer, historicalFile, speed, logger, clock, random, now, checkpointMs, onProgress, historicalGate } = this.options;
     const options: HistoricalSessionOptions = {
       checkpoints,
       producer,

@@ -12,6 +12,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../logging/logger.ts';
+import type { Resolved } from '../options.ts';
 import { readQuoteRows } from '../quotes/csv-reader.ts';
 import { formatIsoTimestamp } from '../quotes/timestamp.ts';
 import { AckTracker, compareKeys, START_POSITION, type HistoricalPosition, type RowPosition } from './ack-tracker.ts';
@@ -95,10 +96,10 @@ export class HistoricalSource implements ReplaySource {
   readonly mode = 'historical' as const;
   readonly sourceId: string;
   readonly stats: SourceStats = { read: 0, rejected: 0, crossed: 0, emitted: 0 };
-  private readonly logger: Logger;
+  /** `maxRecordSize` undefined: the CSV reader's default. */
+  private readonly options: Resolved<HistoricalSourceOptions, 'maxRecordSize'>;
   private readonly controller = new AbortController();
   private readonly tracker: AckTracker;
-  private readonly start: HistoricalPosition;
   /** Rows read but not emitted, in file order (lazily pruned): the head is where to resume. */
   private readonly unemitted: RowPosition[] = [];
   private unemittedHead = 0;
@@ -110,15 +111,15 @@ export class HistoricalSource implements ReplaySource {
 
   constructor(
     private readonly scan: CsvScan,
-    private readonly options: HistoricalSourceOptions = {},
+    options: HistoricalSourceOptions = {},
   ) {
     this.sourceId = sourceIdFor(scan.fingerprint);
-    this.logger = options.logger ?? silentLogger;
-    this.start = options.start ?? START_POSITION;
-    this.tracker = new AckTracker(this.start);
-    this.skip = new Set(this.start.ackedBeyond);
+    this.options = { ...options, logger: options.logger ?? silentLogger, start: options.start ?? START_POSITION };
+    const { start } = this.options;
+    this.tracker = new AckTracker(start);
+    this.skip = new Set(start.ackedBeyond);
     // A checkpoint with nothing left to read is a finished replay.
-    this.exhausted = this.start.completed;
+    this.exhausted = start.completed;
   }
 
   /** Valid quotes in the file (progress total). */
@@ -151,7 +152,7 @@ export class HistoricalSource implements ReplaySource {
 
   private pendingRow(): RowPosition | undefined {
     this.prune();
-    return this.unemitted[this.unemittedHead] ?? this.lastRead ?? this.start.resumeAt;
+    return this.unemitted[this.unemittedHead] ?? this.lastRead ?? this.options.start.resumeAt;
   }
 
   /** Drops bookkeeping for rows already emitted, so memory stays bounded by the reorder window. */
@@ -167,11 +168,11 @@ export class HistoricalSource implements ReplaySource {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<PacedQuote> {
-    if (this.start.completed) return;
+    if (this.options.start.completed) return;
     const buffer = new ArrivalOrderBuffer<Buffered>(this.scan.disorderUs);
     const file = path.relative(process.cwd(), this.scan.file) || this.scan.file;
     const signal = this.controller.signal;
-    const { ackedThrough, resumeAt } = this.start;
+    const { ackedThrough, resumeAt } = this.options.start;
     let seq = resumeAt === undefined ? 0 : resumeAt.seq - 1;
     const startAt = resumeAt === undefined ? undefined : { offset: resumeAt.offset, line: resumeAt.line };
     for await (const row of readQuoteRows(this.scan.file, { maxRecordSize: this.options.maxRecordSize, signal, startAt })) {
@@ -181,7 +182,7 @@ export class HistoricalSource implements ReplaySource {
       if (!row.ok) {
         this.stats.rejected++;
         // Every rejection is reported: the user needs each line number to fix the file.
-        this.logger.warn('row rejected', { file, line: row.line, field: row.field, reason: row.reason });
+        this.options.logger.warn('row rejected', { file, line: row.line, field: row.field, reason: row.reason });
         continue;
       }
       const at: RowPosition = { seq, offset: row.offset, line: row.line };
@@ -191,7 +192,7 @@ export class HistoricalSource implements ReplaySource {
       if (row.crossed) {
         this.stats.crossed++;
         if (this.stats.crossed <= CROSSED_LOG_LIMIT) {
-          this.logger.warn('crossed quote (bid > ask) kept', { file, line: row.line, bid: row.fields.bid, ask: row.fields.ask });
+          this.options.logger.warn('crossed quote (bid > ask) kept', { file, line: row.line, bid: row.fields.bid, ask: row.fields.ask });
         }
       }
       this.unemitted.push(at);
@@ -240,10 +241,10 @@ export class HistoricalSource implements ReplaySource {
   private async checkUnchanged(lateCount: number, file: string): Promise<void> {
     const info = await stat(this.scan.file).catch(() => undefined);
     if (info === undefined || info.size !== this.scan.size || info.mtimeMs !== this.scan.mtimeMs) {
-      this.logger.error('input file changed while it was replayed; order and counts may be wrong', { file });
+      this.options.logger.error('input file changed while it was replayed; order and counts may be wrong', { file });
     }
     if (lateCount > 0) {
-      this.logger.error('quotes emitted after later arrivals (the file changed since it was scanned?)', { file, outOfOrder: lateCount });
+      this.options.logger.error('quotes emitted after later arrivals (the file changed since it was scanned?)', { file, outOfOrder: lateCount });
     }
   }
 }
