@@ -17,6 +17,18 @@ function failing(...errors: Error[]): { call: () => Promise<string>; calls: () =
   };
 }
 
+/** A clock whose every wait is cut short by `stop` aborting (as a stop during the backoff would). */
+function stopDuringWait(): { stop: AbortController; clock: FakeClock } {
+  const stop = new AbortController();
+  const clock = new FakeClock();
+  clock.sleep = (ms) => {
+    stop.abort();
+    clock.sleeps.push(ms);
+    return Promise.resolve();
+  };
+  return { stop, clock };
+}
+
 const transient = new Error('transient');
 const fatal = new Error('fatal');
 const retryable = (error: unknown): boolean => error === transient;
@@ -72,13 +84,7 @@ describe('retry', () => {
   });
 
   it('rethrow policy: a stop during the wait ends the loop with no further call', async () => {
-    const stop = new AbortController();
-    const clock = new FakeClock();
-    clock.sleep = (ms) => {
-      stop.abort();
-      clock.sleeps.push(ms);
-      return Promise.resolve();
-    };
+    const { stop, clock } = stopDuringWait();
     const { call, calls } = failing(transient, transient);
     assert.equal(await retry(call, { backoff: new Backoff({ clock }), retryable, signal: stop.signal }), undefined);
     assert.equal(calls(), 1);
@@ -92,13 +98,7 @@ describe('retry', () => {
   });
 
   it('settle policy: after a stop cut the wait short the call runs once more, and a failure then resolves undefined', async () => {
-    const stop = new AbortController();
-    const clock = new FakeClock();
-    clock.sleep = (ms) => {
-      stop.abort();
-      clock.sleeps.push(ms);
-      return Promise.resolve();
-    };
+    const { stop, clock } = stopDuringWait();
     const settles = failing(transient);
     assert.equal(await retry(settles.call, { backoff: new Backoff({ clock }), retryable, signal: stop.signal, onStop: 'settle' }), 'done');
     assert.equal(settles.calls(), 2);
