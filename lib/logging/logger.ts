@@ -1,9 +1,12 @@
 /**
  * Structured JSON logger for the local components (replayer, producer, consumer, embedded stack).
  * Same keys as the Powertools Logger used by the Lambda handlers (timestamp, level, service,
- * message), so one log pipeline reads both. Lines go to an injectable sink (stderr by default) so
- * that stdout stays free for command results.
+ * message), and errors written as Powertools writes them (lib/logging/json-line.ts), so one log
+ * pipeline reads both. One line per call, always valid JSON. Lines go to an injectable sink
+ * (stderr by default) so that stdout stays free for command results.
  */
+import { jsonLine } from './json-line.ts';
+
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 
 const LEVEL_RANK: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40, SILENT: 100 };
@@ -40,16 +43,6 @@ export const stderrSink: LogSink = (line) => {
   process.stderr.write(line + '\n');
 };
 
-/** Errors do not serialise with JSON.stringify; keep what a reader needs. */
-function serialise(value: unknown): unknown {
-  if (value instanceof Error) {
-    const out: Record<string, unknown> = { name: value.name, message: value.message };
-    if (value.cause !== undefined) out.cause = serialise(value.cause);
-    return out;
-  }
-  return value;
-}
-
 export function createLogger(options: LoggerOptions): Logger {
   const level = options.level ?? 'INFO';
   const sink = options.sink ?? stderrSink;
@@ -59,15 +52,7 @@ export function createLogger(options: LoggerOptions): Logger {
 
   const write = (lvl: LogLevel, message: string, context?: LogContext): void => {
     if (LEVEL_RANK[lvl] < threshold) return;
-    const entry: Record<string, unknown> = {
-      timestamp: now().toISOString(),
-      level: lvl,
-      service: options.service,
-      message,
-    };
-    // Context never overwrites the fixed fields: a colliding key is kept under a prefix.
-    for (const [key, value] of Object.entries({ ...base, ...context })) entry[key in entry ? `context.${key}` : key] = serialise(value);
-    sink(JSON.stringify(entry));
+    sink(jsonLine({ timestamp: now().toISOString(), level: lvl, service: options.service, message }, base, context));
   };
 
   return {
