@@ -90,7 +90,10 @@ export const handler: MidPriceHandler = async (event, context) => {
   const ready = (configured ??= (async () => {
     const config = resolveConfig();
     await prepareOutputDir(config.outputDir, { truncate: false });
-    return createMidPriceHandler({ outputDir: config.outputDir, latencyThresholdMs: config.latencyThresholdMs });
+    // The resolved level (POWERTOOLS_LOG_LEVEL, else LOG_LEVEL, validated); Lambda's Advanced
+    // Logging Controls still override it inside Powertools.
+    const logger = new Logger({ serviceName: 'mid-price', logLevel: config.logLevel });
+    return createMidPriceHandler({ outputDir: config.outputDir, latencyThresholdMs: config.latencyThresholdMs, logger });
   })());
   let configuredHandler: MidPriceHandler;
   try {

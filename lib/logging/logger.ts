@@ -7,9 +7,16 @@
  */
 import { jsonLine } from './json-line.ts';
 
-export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+/**
+ * Powertools' level names. TRACE and CRITICAL exist so that a POWERTOOLS_LOG_LEVEL valid for the
+ * handlers is valid everywhere: this logger has no trace or critical calls, so TRACE shows what
+ * DEBUG shows and CRITICAL shows none of its lines, as a Powertools logger set to them would.
+ */
+export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';
 
-const LEVEL_RANK: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40, SILENT: 100 };
+const LEVEL_RANK: Record<LogLevel, number> = { TRACE: 5, DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40, CRITICAL: 50, SILENT: 100 };
+
+export const LOG_LEVELS = Object.keys(LEVEL_RANK) as readonly LogLevel[];
 
 export type LogContext = Record<string, unknown>;
 

@@ -146,4 +146,16 @@ describe('logger: errors keep their story', () => {
     assert.equal(line['context.message'], 'from context');
     assert.equal(line['context.level'], 'DEBUG');
   });
+
+  it("reads Powertools' level names: TRACE shows debug lines, CRITICAL none of this logger's", () => {
+    const seen = (level: 'TRACE' | 'CRITICAL'): string[] => {
+      const lines: string[] = [];
+      const logger = createLogger({ service: 'test', level, sink: (line) => lines.push(line) });
+      logger.debug('d');
+      logger.error('e');
+      return lines.map((l) => (JSON.parse(l) as Json).message as string);
+    };
+    assert.deepEqual(seen('TRACE'), ['d', 'e']);
+    assert.deepEqual(seen('CRITICAL'), []);
+  });
 });
