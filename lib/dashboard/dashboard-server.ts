@@ -3,7 +3,8 @@
  *
  *   GET  /                the dashboard page (lib/dashboard/public/)
  *   GET  /dashboard.js, /dashboard.css, /vendor/uPlot.*   static assets (uPlot from node_modules)
- *   GET  /metrics         the current snapshot as JSON
+ *   GET  /metrics         the metrics in the Prometheus text exposition format (0.0.4)
+ *   GET  /api/snapshot    the current snapshot as JSON (what the page renders)
  *   GET  /events          server-sent events: a snapshot every `intervalMs`
  *   GET|POST /api/mode    proxied to the mode API (serverless-offline), so the page has one origin
  */
@@ -14,14 +15,16 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { DashboardSnapshot } from './stack-metrics.ts';
+import { EXPOSITION_CONTENT_TYPE } from '../metrics/prometheus.ts';
+import type { StackMetrics } from './stack-metrics.ts';
 
 export interface DashboardServerOptions {
   port: number;
   host?: string;
   /** The mode API base URL (…/mode is appended). */
   modeApiUrl: string;
-  snapshot: () => DashboardSnapshot;
+  /** The snapshot (page, events) and the exposition (/metrics). */
+  metrics: Pick<StackMetrics, 'sample' | 'exposition'>;
   logger: Logger;
   intervalMs?: number;
 }
@@ -64,7 +67,7 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 }
 
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
-  const { logger } = options;
+  const { logger, metrics } = options;
   const intervalMs = options.intervalMs ?? 1_000;
   const streams = new Set<ServerResponse>();
 
@@ -93,10 +96,14 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname === '/api/mode' && (req.method === 'GET' || req.method === 'POST')) return proxyMode(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed' });
-    if (pathname === '/metrics') return sendJson(res, 200, options.snapshot());
+    if (pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'cache-control': 'no-store' });
+      return void res.end(metrics.exposition());
+    }
+    if (pathname === '/api/snapshot') return sendJson(res, 200, metrics.sample());
     if (pathname === '/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      res.write(`retry: 1000\ndata: ${JSON.stringify(options.snapshot())}\n\n`);
+      res.write(`retry: 1000\ndata: ${JSON.stringify(metrics.sample())}\n\n`);
       streams.add(res);
       req.on('close', () => streams.delete(res));
       return;
@@ -121,7 +128,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   });
   const timer = setInterval(() => {
     if (streams.size === 0) return;
-    const data = `data: ${JSON.stringify(options.snapshot())}\n\n`;
+    const data = `data: ${JSON.stringify(metrics.sample())}\n\n`;
     for (const res of streams) res.write(data);
   }, intervalMs);
   timer.unref();

@@ -5,7 +5,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { createMidPriceHandler, METRICS_NAMESPACE } from '../../../functions/mid-price.ts';
-import type { BatchResult } from '../../../lib/midprice/process-batch.ts';
+import type { BatchResult, BatchTiming } from '../../../lib/midprice/process-batch.ts';
 import { createLocalContext } from '../../../lib/consumer/lambda-context.ts';
 import { toKinesisStreamEvent } from '../../../lib/consumer/kinesis-event.ts';
 import { prepareOutputDir } from '../../../lib/output/log-files.ts';
@@ -98,6 +98,30 @@ describe('mid-price handler', () => {
       { ticker: 'AAPL', micros: Date.UTC(2025, 0, 1, 0, 0, 0, 120) * 1000, mid: '1.2' },
       { ticker: 'AAPL', micros: Date.UTC(2025, 0, 1, 0, 0, 0, 120) * 1000, mid: '2.5' },
     ]]);
+  });
+
+  it("times each written batch and each live quote's delivery (arrival off the socket to line written) for onBatch", async () => {
+    const dir = tmp.join('timing');
+    await prepareOutputDir(dir, { truncate: true });
+    const timings: BatchTiming[] = [];
+    const ticks = [1_000, 1_040];
+    const handler = createMidPriceHandler({
+      outputDir: dir,
+      latencyThresholdMs: 20,
+      logger: quiet,
+      onBatch: (_, timing) => timings.push(timing),
+      now: () => Date.UTC(2030, 0, 1, 0, 0, 0, 250),
+      monotonic: () => ticks.shift() ?? Number.NaN,
+    });
+    await handler(
+      event([
+        { mode: 'live', arrival: '2030-01-01T00:00:00.000Z', latencyMs: undefined },
+        {},
+        { mode: 'live', arrival: '2030-01-01T00:00:00.200Z', latencyMs: undefined },
+      ]),
+      createLocalContext('midPrice', 'us-east-1'),
+    );
+    assert.deepEqual(timings, [{ handledSeconds: 0.04, deliverySeconds: [0.25, 0.05] }], 'the historical quote has no wall-clock arrival to time');
   });
 
   it('rolls back the files it already appended when a later one fails, so the retry duplicates nothing', async () => {
