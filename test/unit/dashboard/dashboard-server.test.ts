@@ -109,6 +109,7 @@ describe('dashboard server', () => {
     assert.equal(byName.get('delivery_latency_seconds')?.type, 'histogram');
     assert.ok((value('delivery_latency_seconds_count', { mode: 'live' }) ?? 0) >= 2);
     assert.equal(value('delivery_latency_seconds_bucket', { mode: 'live', le: '0.025' }), 1, 'the 20 ms delivery, not the 300 ms one');
+    assert.equal(byName.get('dashboard_sse_clients_dropped_total')?.type, 'counter');
   });
 
   it('pushes snapshots as server-sent events', async () => {
