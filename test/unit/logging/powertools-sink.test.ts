@@ -8,14 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdir, rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { ResourceNotFoundException } from '@aws-sdk/client-kinesis';
-import type { KinesisStreamEvent } from 'aws-lambda';
 import { createMidPriceHandler } from '../../../functions/mid-price.ts';
 import { createLocalContext } from '../../../lib/consumer/lambda-context.ts';
-import { toKinesisStreamEvent } from '../../../lib/consumer/kinesis-event.ts';
 import { AwsCallError } from '../../../lib/errors.ts';
 import { createPowertoolsLogger } from '../../../lib/logging/powertools-sink.ts';
 import { prepareOutputDir } from '../../../lib/output/log-files.ts';
-import { encodeQuote } from '../../../lib/quotes/record.ts';
+import { kinesisQuoteEvent } from '../../support/kinesis-quote-event.ts';
 import { useTempDir } from '../../support/temp-dir.ts';
 
 type Json = Record<string, unknown>;
@@ -39,16 +37,6 @@ async function capturingStdio<T>(fn: () => Promise<T> | T): Promise<{ result: T;
     process.stdout.write = out;
     process.stderr.write = err;
   }
-}
-
-function oneQuoteEvent(): KinesisStreamEvent {
-  const data = encodeQuote({ ticker: 'AAPL', timestamp: '2025-01-01T00:00:00.120Z', arrival: '2025-01-01T00:00:00.125Z', bid: '1', ask: '2', mode: 'historical', source: 'hist:t', seq: 1 });
-  return toKinesisStreamEvent([{ SequenceNumber: '1000', PartitionKey: 'AAPL', Data: data }], {
-    streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/s',
-    shardId: 'shardId-000000000000',
-    region: 'us-east-1',
-    functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:midPrice',
-  });
 }
 
 describe("the handler's Powertools logger", () => {
@@ -88,7 +76,7 @@ describe("the handler's Powertools logger", () => {
     await mkdir(tmp.join('out', 'mid_prices.log'));
     const lines: string[] = [];
     const handler = createMidPriceHandler({ outputDir: dir, latencyThresholdMs: 20, logger: createPowertoolsLogger('mid-price', 'INFO', (line) => lines.push(line)) });
-    const { result, printed } = await capturingStdio(() => handler(oneQuoteEvent(), createLocalContext('midPrice', 'us-east-1')));
+    const { result, printed } = await capturingStdio(() => handler(kinesisQuoteEvent([{}]), createLocalContext('midPrice', 'us-east-1')));
     assert.deepEqual(result, { batchItemFailures: [{ itemIdentifier: '1000' }] });
     assert.equal(printed, '', 'nothing on stdout or stderr');
     const errors = lines.map((l) => JSON.parse(l) as Json).filter((l) => l.level === 'ERROR');
