@@ -8,6 +8,7 @@ import type { BatchResult, BatchTiming } from '../../../lib/midprice/process-bat
 import { createLocalContext } from '../../../lib/consumer/lambda-context.ts';
 import { prepareOutputDir } from '../../../lib/output/log-files.ts';
 import { kinesisQuoteEvent } from '../../support/kinesis-quote-event.ts';
+import { jsonLinesPrinted } from '../../support/stdio-lines.ts';
 import { useTempDir } from '../../support/temp-dir.ts';
 
 const quiet = new Logger({ serviceName: 'mid-price-test', logLevel: 'SILENT' });
@@ -44,16 +45,13 @@ describe('mid-price handler', () => {
     const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mid-price' });
     const batches: BatchResult[] = [];
     const handler = createMidPriceHandler({ outputDir: dir, latencyThresholdMs: 20, logger: quiet, metrics, onBatch: (b) => batches.push(b) });
-    const printed: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = (chunk: string | Uint8Array): boolean => {
-      printed.push(String(chunk));
-      return true;
-    };
+    let printed: string[];
     try {
-      await handler(kinesisQuoteEvent([{}, { latencyMs: 25 }, '{"v":1}', { bid: '2', ask: '3' }]), createLocalContext('midPrice', 'us-east-1'));
+      ({ lines: printed } = await jsonLinesPrinted(
+        () => handler(kinesisQuoteEvent([{}, { latencyMs: 25 }, '{"v":1}', { bid: '2', ask: '3' }]), createLocalContext('midPrice', 'us-east-1')),
+        [process.stdout],
+      ));
     } finally {
-      process.stdout.write = write;
       process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     }
     const emf = printed.map((line) => JSON.parse(line) as Record<string, unknown>).find((o) => '_aws' in o);

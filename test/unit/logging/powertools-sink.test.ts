@@ -14,30 +14,12 @@ import { AwsCallError } from '../../../lib/errors.ts';
 import { createPowertoolsLogger } from '../../../lib/logging/powertools-sink.ts';
 import { prepareOutputDir } from '../../../lib/output/log-files.ts';
 import { kinesisQuoteEvent } from '../../support/kinesis-quote-event.ts';
+import { jsonLinesPrinted } from '../../support/stdio-lines.ts';
 import { useTempDir } from '../../support/temp-dir.ts';
 
 type Json = Record<string, unknown>;
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-
-/** Runs `fn` with process.stdout and process.stderr captured; returns what was written to them. */
-async function capturingStdio<T>(fn: () => Promise<T> | T): Promise<{ result: T; printed: string }> {
-  let printed = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  const capture = (chunk: string | Uint8Array): boolean => {
-    printed += String(chunk);
-    return true;
-  };
-  process.stdout.write = capture;
-  process.stderr.write = capture;
-  try {
-    return { result: await fn(), printed };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
 
 describe("the handler's Powertools logger", () => {
   const tmp = useTempDir();
@@ -46,12 +28,12 @@ describe("the handler's Powertools logger", () => {
     const lines: string[] = [];
     const logger = createPowertoolsLogger('mid-price', 'INFO', (line) => lines.push(line));
     const cause = new ResourceNotFoundException({ message: 'Stream x not found.', $metadata: { httpStatusCode: 400, requestId: 'req-42' } });
-    const { printed } = await capturingStdio(() => {
+    const { lines: printed } = await jsonLinesPrinted(() => {
       logger.error('cannot read the stream', { error: new AwsCallError('GetShardIterator on x failed', { stream: 'x' }, { cause }) });
       logger.createChild({ persistentKeys: { shard: 'shardId-000000000000' } }).warn('from a child');
       logger.debug('below the level');
     });
-    assert.equal(printed, '', 'nothing on stdout or stderr');
+    assert.deepEqual(printed, [], 'no log line on stdout or stderr');
     assert.equal(lines.length, 2);
     const line = JSON.parse(lines[0] as string) as Json;
     assert.deepEqual([line.level, line.message, line.service], ['ERROR', 'cannot read the stream', 'mid-price']);
@@ -76,9 +58,9 @@ describe("the handler's Powertools logger", () => {
     await mkdir(tmp.join('out', 'mid_prices.log'));
     const lines: string[] = [];
     const handler = createMidPriceHandler({ outputDir: dir, latencyThresholdMs: 20, logger: createPowertoolsLogger('mid-price', 'INFO', (line) => lines.push(line)) });
-    const { result, printed } = await capturingStdio(() => handler(kinesisQuoteEvent([{}]), createLocalContext('midPrice', 'us-east-1')));
+    const { result, lines: printed } = await jsonLinesPrinted(() => handler(kinesisQuoteEvent([{}]), createLocalContext('midPrice', 'us-east-1')));
     assert.deepEqual(result, { batchItemFailures: [{ itemIdentifier: '1000' }] });
-    assert.equal(printed, '', 'nothing on stdout or stderr');
+    assert.deepEqual(printed, [], 'no log line on stdout or stderr');
     const errors = lines.map((l) => JSON.parse(l) as Json).filter((l) => l.level === 'ERROR');
     assert.equal(errors.length, 1);
     const line = errors[0] as Json;
@@ -95,8 +77,8 @@ describe("the handler's Powertools logger", () => {
   it('follows the level it is given (the resolved LOG_LEVEL / POWERTOOLS_LOG_LEVEL)', async () => {
     const lines: string[] = [];
     const logger = createPowertoolsLogger('mid-price', 'DEBUG', (line) => lines.push(line));
-    const { printed } = await capturingStdio(() => logger.debug('batch processed', { records: 3 }));
-    assert.equal(printed, '');
+    const { lines: printed } = await jsonLinesPrinted(() => logger.debug('batch processed', { records: 3 }));
+    assert.deepEqual(printed, []);
     assert.deepEqual(lines.map((l) => (JSON.parse(l) as Json).message), ['batch processed']);
   });
 });
