@@ -8,6 +8,13 @@
  * `stateDir`, and one EDGE server (like LocalStack's port 4566) that routes each request to the
  * right emulator by its `X-Amz-Target` header, or else by the service in the SigV4 credential
  * scope, and hands it to that emulator's request handler in this process (see `dispatch`).
+ * The edge also serves API Gateway for the REST API in serverless.yml (infra/apigateway/): its
+ * control plane (SigV4 service `apigateway`, `/restapis…`) and its invoke URLs, which run the
+ * real handler here with this stack as its DynamoDB.
+ *
+ * Every server here answers only loopback `Host`s (and `*.localhost.localstack.cloud` on the
+ * edge, LocalStack's invoke-URL names), refuses foreign `Origin`s, and takes a state-changing
+ * request only with a JSON content type or a SigV4 signature (lib/http/local-request-guard.ts).
  * Reports `ready`/`error` to the parent over IPC (or prints it on stdout when run by hand).
  *
  * Lifetime: it stops cleanly (servers closed, LevelDB stores closed) on SIGTERM/SIGINT and when
@@ -24,8 +31,16 @@ import path from 'node:path';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
 import { appendFileSync } from 'node:fs';
+import { resolveConfig } from '../lib/config.ts';
+import { parseAllowedHosts } from '../lib/http/allowed-hosts.ts';
+import { urlHost } from '../lib/http/local-url.ts';
+import { checkLocalRequest, guardServer, type LocalRequestPolicy, type Refusal } from '../lib/http/local-request-guard.ts';
 import { createLogger, isLogLevel } from '../lib/logging/logger.ts';
 import type { LogLevel } from '../lib/logging/logger.ts';
+import { ApiGatewayService, invokeTarget } from './apigateway/api-gateway-service.ts';
+import { LambdaRunner } from './apigateway/lambda-runner.ts';
+import { buildRestApi, LOCAL_STAGE } from './apigateway/rest-api.ts';
+import { readServerlessHttpApi } from './apigateway/serverless-http-api.ts';
 
 /** The single JSON argument. */
 export interface EmulatorsProcessOptions {
@@ -38,6 +53,12 @@ export interface EmulatorsProcessOptions {
   logLevel: LogLevel;
   /** Append log lines to this file instead of stderr (the CLI's log file when a progress bar owns the terminal). */
   logFile?: string;
+  /** Extra `Host` names the servers answer, in ALLOWED_HOSTS syntax (`feed,localstack:4566`). */
+  allowedHosts?: string;
+  /** The serverless.yml whose REST API the edge serves (default: the project's). */
+  serviceFile?: string;
+  /** What the API's functions get as TABLE_NAME, STREAM_NAME and AWS_REGION (default: the configuration's defaults). */
+  functions?: { tableName: string; streamName: string; region: string };
 }
 
 export type EmulatorsMessage =
@@ -45,6 +66,7 @@ export type EmulatorsMessage =
   | { type: 'error'; code: string; message: string };
 
 type Service = 'kinesis' | 'dynamodb';
+type Route = Service | 'apigateway';
 
 /** Lifecycle states in emulator creation and state-transition timings (ms): fast, not instant. */
 const TRANSITION_MS = 10;
@@ -61,6 +83,14 @@ const TARGET_PREFIXES: ReadonlyArray<readonly [string, Service]> = [
 /** `Credential=AKID/20240101/us-east-1/kinesis/aws4_request` → `kinesis`. */
 const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/[^/,\s]+\/([^/,\s]+)\/aws4_request/;
 const HEALTH_PATHS = new Set(['/_health', '/_localstack/health']);
+const DEFAULT_SERVICE_FILE = path.resolve(import.meta.dirname, '..', 'serverless.yml');
+/** LocalStack's names for itself; its invoke URLs are `<api id>.execute-api.localhost.localstack.cloud`. */
+const EDGE_HOST_SUFFIXES = ['.localhost.localstack.cloud'];
+const REFUSAL_TYPES: Readonly<Record<Refusal['error'], string>> = {
+  misdirected_request: 'MisdirectedRequest',
+  cross_origin_refused: 'AccessDeniedException',
+  unsupported_media_type: 'UnsupportedMediaTypeException',
+};
 
 /** A start-up failure with a stable code the parent can show as is. */
 class StartError extends Error {
@@ -73,7 +103,7 @@ class StartError extends Error {
   }
 }
 
-function parseOptions(raw: string | undefined): EmulatorsProcessOptions {
+function parseOptions(raw: string | undefined): ResolvedOptions {
   if (raw === undefined) throw new StartError('BAD_OPTIONS', 'expected one JSON argument with stateDir and edgePort');
   let value: unknown;
   try {
@@ -93,6 +123,24 @@ function parseOptions(raw: string | undefined): EmulatorsProcessOptions {
   if (typeof o.stateDir !== 'string' || o.stateDir === '') throw new StartError('BAD_OPTIONS', 'option stateDir is required');
   const logLevel = o.logLevel ?? 'INFO';
   if (typeof logLevel !== 'string' || !isLogLevel(logLevel)) throw new StartError('BAD_OPTIONS', 'option logLevel is invalid');
+  const text = (name: string, fallback: string): string => {
+    const v = o[name] ?? fallback;
+    if (typeof v !== 'string' || v === '') throw new StartError('BAD_OPTIONS', `option ${name} must be a non-empty string`);
+    return v;
+  };
+  const functions = typeof o.functions === 'object' && o.functions !== null ? (o.functions as Record<string, unknown>) : {};
+  const functionText = (name: string, fallback: string): string => {
+    const v = functions[name];
+    return typeof v === 'string' && v !== '' ? v : fallback;
+  };
+  // The configuration's own defaults (tick-replay-state, tick-replay-quotes, us-east-1).
+  const defaults = resolveConfig({});
+  const allowedHosts = typeof o.allowedHosts === 'string' ? o.allowedHosts : '';
+  try {
+    parseAllowedHosts(allowedHosts, 'option allowedHosts');
+  } catch (error) {
+    throw new StartError('BAD_OPTIONS', (error as Error).message, { cause: error });
+  }
   return {
     stateDir: path.resolve(o.stateDir),
     edgePort: int('edgePort', 4566, 0, 65_535),
@@ -100,15 +148,27 @@ function parseOptions(raw: string | undefined): EmulatorsProcessOptions {
     shardLimit: int('shardLimit', 50, 1, 10_000),
     logLevel,
     logFile: typeof o.logFile === 'string' && o.logFile !== '' ? path.resolve(o.logFile) : undefined,
+    allowedHosts,
+    serviceFile: path.resolve(text('serviceFile', DEFAULT_SERVICE_FILE)),
+    functions: {
+      tableName: functionText('tableName', defaults.tableName),
+      streamName: functionText('streamName', defaults.streamName),
+      region: functionText('region', defaults.region),
+    },
   };
 }
 
-let options: EmulatorsProcessOptions = {
+type ResolvedOptions = EmulatorsProcessOptions & Required<Pick<EmulatorsProcessOptions, 'serviceFile' | 'functions'>>;
+
+let options: ResolvedOptions = {
   stateDir: '',
   edgePort: 0,
   host: '127.0.0.1',
   shardLimit: 50,
   logLevel: 'INFO',
+  allowedHosts: '',
+  serviceFile: DEFAULT_SERVICE_FILE,
+  functions: { tableName: '', streamName: '', region: '' },
 };
 let log = createLogger({ service: 'embedded-stack', context: { pid: process.pid } });
 let phase: 'starting' | 'running' | 'stopping' = 'starting';
@@ -116,6 +176,11 @@ let edge: Server | undefined;
 let kinesisServer: Server | undefined;
 let dynamodbServer: Server | undefined;
 const ports: Record<Service, number> = { kinesis: 0, dynamodb: 0 };
+/** Each emulator's own request listener, unguarded: the edge has checked the request already. */
+const emulatorListeners: Partial<Record<Service, (req: IncomingMessage, res: ServerResponse) => void>> = {};
+let edgePolicy: LocalRequestPolicy = {};
+/** API Gateway, or why it could not be built from serverless.yml. */
+let apiGateway: ApiGatewayService | Error | undefined;
 /** For the start-up probes, which call each emulator on its own port. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -128,7 +193,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function routeRequest(headers: IncomingMessage['headers']): Service | undefined {
+function routeRequest(headers: IncomingMessage['headers'], pathname: string): Route | undefined {
   const target = headers['x-amz-target'];
   if (typeof target === 'string') {
     for (const [prefix, service] of TARGET_PREFIXES) if (target.startsWith(prefix)) return service;
@@ -136,9 +201,26 @@ function routeRequest(headers: IncomingMessage['headers']): Service | undefined 
   const authorization = headers.authorization;
   if (typeof authorization === 'string') {
     const scope = CREDENTIAL_SCOPE.exec(authorization)?.[1];
-    if (scope === 'kinesis' || scope === 'dynamodb') return scope;
+    if (scope === 'kinesis' || scope === 'dynamodb' || scope === 'apigateway') return scope;
   }
+  // API Gateway's REST control plane is path-based (GET /restapis, …).
+  if (pathname === '/restapis' || pathname.startsWith('/restapis/')) return 'apigateway';
   return undefined;
+}
+
+/** Runs an API Gateway request, or says why API Gateway is not available. */
+function serveApiGateway(req: IncomingMessage, res: ServerResponse, serve: (service: ApiGatewayService) => Promise<void>): void {
+  if (!(apiGateway instanceof ApiGatewayService)) {
+    req.resume();
+    const why = apiGateway instanceof Error ? apiGateway.message : 'it is not started';
+    sendJson(res, 503, { __type: 'ServiceUnavailableException', message: `API Gateway is not available: ${why}` });
+    return;
+  }
+  serve(apiGateway).catch((error: unknown) => {
+    log.error('api gateway request failed', { url: req.url, error });
+    if (!res.headersSent) sendJson(res, 500, { __type: 'InternalFailure', message: 'internal error in the embedded API Gateway' });
+    else res.destroy();
+  });
 }
 
 /**
@@ -155,16 +237,27 @@ function routeRequest(headers: IncomingMessage['headers']): Service | undefined 
  * this file, at best). Here that error ends at the edge, and the emulator simply never sees the
  * end of a body nobody waits for any more.
  */
-function dispatch(req: IncomingMessage, res: ServerResponse, server: Server): void {
+function dispatch(req: IncomingMessage, res: ServerResponse, service: Service): void {
   const body = new PassThrough();
   req.on('error', () => body.destroy());
   req.pipe(body);
   // The emulators read only these three fields, the body events and removeAllListeners.
   const request = Object.assign(body, { headers: req.headers, method: req.method, url: req.url });
-  server.emit('request', request, res);
+  const listener = emulatorListeners[service];
+  if (listener === undefined) {
+    sendJson(res, 503, { __type: 'ServiceUnavailable', message: `${service} emulator is not started` });
+    return;
+  }
+  listener(request as unknown as IncomingMessage, res);
 }
 
 function handleEdgeRequest(req: IncomingMessage, res: ServerResponse): void {
+  const refusal = checkLocalRequest({ method: req.method, headers: req.headers, localPort: req.socket.localPort }, edgePolicy);
+  if (refusal !== undefined) {
+    req.resume();
+    sendJson(res, refusal.status, { __type: REFUSAL_TYPES[refusal.error], message: refusal.message });
+    return;
+  }
   const pathname = (req.url ?? '/').split('?')[0] ?? '/';
   if ((req.method === 'GET' || req.method === 'HEAD') && HEALTH_PATHS.has(pathname)) {
     const state = phase === 'running' ? 'running' : phase === 'starting' ? 'initializing' : 'stopping';
@@ -180,23 +273,52 @@ function handleEdgeRequest(req: IncomingMessage, res: ServerResponse): void {
     sendJson(res, 503, { __type: 'ServiceUnavailable', message: `embedded stack is ${phase}` });
     return;
   }
-  const service = routeRequest(req.headers);
-  if (service === undefined) {
+  const invoke = invokeTarget(req.headers.host, req.url ?? '/');
+  if (invoke !== undefined) {
+    serveApiGateway(req, res, (service) => service.handleInvoke(req, res, invoke));
+    return;
+  }
+  const route = routeRequest(req.headers, pathname);
+  if (route === undefined) {
     req.resume();
     sendJson(res, 400, {
       __type: 'UnknownServiceException',
       message:
         'cannot route request: expected an X-Amz-Target header starting with Kinesis_20131202. or ' +
-        'DynamoDB_20120810., or an Authorization credential scope for kinesis or dynamodb',
+        'DynamoDB_20120810., an Authorization credential scope for kinesis, dynamodb or apigateway, ' +
+        'or an API Gateway path (/restapis…)',
     });
     return;
   }
-  const server = service === 'kinesis' ? kinesisServer : dynamodbServer;
-  if (server === undefined) {
-    sendJson(res, 503, { __type: 'ServiceUnavailable', message: `${service} emulator is not started` });
+  if (route === 'apigateway') {
+    serveApiGateway(req, res, (service) => service.handleControl(req, res));
     return;
   }
-  dispatch(req, res, server);
+  dispatch(req, res, route);
+}
+
+/** API Gateway for serverless.yml's REST API; its functions use this stack through the edge. */
+async function startApiGateway(edgePort: number): Promise<ApiGatewayService> {
+  const { serviceFile, functions } = options;
+  const definition = await readServerlessHttpApi(serviceFile);
+  const api = buildRestApi(definition, { stage: LOCAL_STAGE, region: functions.region, createdDate: Math.floor(Date.now() / 1000) });
+  const runner = new LambdaRunner({
+    serviceDir: path.dirname(serviceFile),
+    region: functions.region,
+    environment: {
+      AWS_ENDPOINT_URL: `http://${urlHost(options.host)}:${edgePort}`,
+      AWS_REGION: functions.region,
+      AWS_DEFAULT_REGION: functions.region,
+      // What LocalStack expects; the emulators accept any signature.
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      TABLE_NAME: functions.tableName,
+      STREAM_NAME: functions.streamName,
+      LOG_LEVEL: options.logLevel,
+    },
+  });
+  log.info('api gateway ready', { restApiId: api.id, name: api.name, stage: api.stage, resources: api.resources.map((r) => r.path) });
+  return new ApiGatewayService(api, runner, log.child('apigateway'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,6 +441,7 @@ async function start(): Promise<EmulatorsMessage> {
     sink: logFile === undefined ? undefined : (line) => appendFileSync(logFile, line + '\n'),
   });
   const { stateDir, host } = options;
+  edgePolicy = { allowedHosts: parseAllowedHosts(options.allowedHosts), allowedSuffixes: EDGE_HOST_SUFFIXES };
 
   // The edge first: a taken port is the most likely failure and needs no state.
   edge = http.createServer(handleEdgeRequest);
@@ -359,14 +482,22 @@ async function start(): Promise<EmulatorsMessage> {
     deleteTableMs: TRANSITION_MS,
     updateTableMs: TRANSITION_MS,
   });
-  for (const server of [kinesisServer, dynamodbServer]) {
+  for (const [service, server] of [['kinesis', kinesisServer], ['dynamodb', dynamodbServer]] as const) {
     // Direct callers of an emulator's own port (the probes, a user) get the edge's keep-alive.
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
+    emulatorListeners[service] = server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+    // Its own port answers the same requests as the edge does, no more.
+    guardServer(server, { allowedHosts: edgePolicy.allowedHosts });
   }
   ports.kinesis = await listen(kinesisServer, 0, host);
   ports.dynamodb = await listen(dynamodbServer, 0, host);
   await Promise.all([probeEmulator('kinesis'), probeEmulator('dynamodb')]);
+  // Kinesis and DynamoDB do not depend on serverless.yml: a bad one disables API Gateway only.
+  apiGateway = await startApiGateway(edgePort).catch((error: unknown) => {
+    log.error('api gateway disabled: cannot build the REST API from serverless.yml', { serviceFile: options.serviceFile, error });
+    return error instanceof Error ? error : new Error(String(error));
+  });
 
   phase = 'running';
   log.info('embedded stack ready', { stateDir, edgePort, kinesisPort: ports.kinesis, dynamodbPort: ports.dynamodb });
