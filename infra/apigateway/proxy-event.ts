@@ -45,6 +45,27 @@ function orNull<T extends object>(value: T): T | null {
   return Object.keys(value).length === 0 ? null : value;
 }
 
+/** `requestContext.identity`: an anonymous caller, or an IAM one (test-invoke-method, `aws_iam` routes). */
+export function proxyIdentity(sourceIp: string, userAgent: string | null, caller?: { accessKey: string }): APIGatewayProxyEvent['requestContext']['identity'] {
+  return {
+    accessKey: caller?.accessKey ?? null,
+    accountId: caller === undefined ? null : LOCAL_ACCOUNT_ID,
+    apiKey: null,
+    apiKeyId: null,
+    caller: caller?.accessKey ?? null,
+    clientCert: null,
+    cognitoAuthenticationProvider: null,
+    cognitoAuthenticationType: null,
+    cognitoIdentityId: null,
+    cognitoIdentityPoolId: null,
+    principalOrgId: null,
+    sourceIp,
+    user: caller?.accessKey ?? null,
+    userAgent,
+    userArn: caller === undefined ? null : `arn:aws:iam::${LOCAL_ACCOUNT_ID}:root`,
+  };
+}
+
 export function buildProxyEvent(api: RestApi, resource: RestApiResource, request: ProxyRequest): APIGatewayProxyEvent {
   const headers = grouped(request.headers);
   const query = grouped(request.query.entries());
@@ -65,23 +86,7 @@ export function buildProxyEvent(api: RestApi, resource: RestApiResource, request
       authorizer: null,
       protocol: 'HTTP/1.1',
       httpMethod: request.method,
-      identity: {
-        accessKey: request.caller?.accessKey ?? null,
-        accountId: request.caller === undefined ? null : LOCAL_ACCOUNT_ID,
-        apiKey: null,
-        apiKeyId: null,
-        caller: request.caller?.accessKey ?? null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: request.sourceIp,
-        user: request.caller?.accessKey ?? null,
-        userAgent,
-        userArn: request.caller === undefined ? null : `arn:aws:iam::${LOCAL_ACCOUNT_ID}:root`,
-      },
+      identity: proxyIdentity(request.sourceIp, userAgent, request.caller),
       path: `/${request.stage}${request.path}`,
       stage: request.stage,
       requestId: request.requestId,
