@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { TickReplayError } from '../lib/errors.ts';
 import { formatAllowedHosts, type AllowedHost } from '../lib/http/allowed-hosts.ts';
 import type { Logger, LogLevel } from '../lib/logging/logger.ts';
-import type { EmulatorsMessage, EmulatorsProcessOptions } from './emulators-process.ts';
+import type { EmulatorsProcessOptions } from './emulators-options.ts';
+import type { EmulatorsMessage } from './emulators-process.ts';
 
 /** The embedded stack could not start, or stopped unexpectedly. */
 export class EmbeddedStackError extends TickReplayError {}

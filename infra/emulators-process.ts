@@ -31,35 +31,12 @@ import path from 'node:path';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
 import { appendFileSync } from 'node:fs';
-import { resolveConfig } from '../lib/config.ts';
 import { parseAllowedHosts } from '../lib/http/allowed-hosts.ts';
 import { urlHost } from '../lib/http/local-url.ts';
 import { checkLocalRequest, guardServer, type LocalRequestPolicy, type Refusal } from '../lib/http/local-request-guard.ts';
-import { createLogger, isLogLevel } from '../lib/logging/logger.ts';
-import type { LogLevel } from '../lib/logging/logger.ts';
-import { ApiGatewayService, invokeTarget } from './apigateway/api-gateway-service.ts';
-import { LambdaRunner } from './apigateway/lambda-runner.ts';
-import { buildRestApi, LOCAL_STAGE } from './apigateway/rest-api.ts';
-import { readServerlessHttpApi } from './apigateway/serverless-http-api.ts';
-
-/** The single JSON argument. */
-export interface EmulatorsProcessOptions {
-  stateDir: string;
-  /** 0 = ephemeral. */
-  edgePort: number;
-  host: string;
-  /** Kinesis open-shard limit across all streams. */
-  shardLimit: number;
-  logLevel: LogLevel;
-  /** Append log lines to this file instead of stderr (the CLI's log file when a progress bar owns the terminal). */
-  logFile?: string;
-  /** Extra `Host` names the servers answer, in ALLOWED_HOSTS syntax (`feed,localstack:4566`). */
-  allowedHosts?: string;
-  /** The serverless.yml whose REST API the edge serves (default: the project's). */
-  serviceFile?: string;
-  /** What the API's functions get as TABLE_NAME, STREAM_NAME and AWS_REGION (default: the configuration's defaults). */
-  functions?: { tableName: string; streamName: string; region: string };
-}
+import { createLogger } from '../lib/logging/logger.ts';
+import { ApiGatewayService, invokeTarget, startApiGateway } from './apigateway/api-gateway-service.ts';
+import { INITIAL_OPTIONS, parseOptions, StartError, type ResolvedOptions } from './emulators-options.ts';
 
 export type EmulatorsMessage =
   | { type: 'ready'; edgePort: number; kinesisPort: number; dynamodbPort: number }
@@ -83,7 +60,6 @@ const TARGET_PREFIXES: ReadonlyArray<readonly [string, Service]> = [
 /** `Credential=AKID/20240101/us-east-1/kinesis/aws4_request` → `kinesis`. */
 const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/[^/,\s]+\/([^/,\s]+)\/aws4_request/;
 const HEALTH_PATHS = new Set(['/_health', '/_localstack/health']);
-const DEFAULT_SERVICE_FILE = path.resolve(import.meta.dirname, '..', 'serverless.yml');
 /** LocalStack's names for itself; its invoke URLs are `<api id>.execute-api.localhost.localstack.cloud`. */
 const EDGE_HOST_SUFFIXES = ['.localhost.localstack.cloud'];
 const REFUSAL_TYPES: Readonly<Record<Refusal['error'], string>> = {
@@ -92,84 +68,7 @@ const REFUSAL_TYPES: Readonly<Record<Refusal['error'], string>> = {
   unsupported_media_type: 'UnsupportedMediaTypeException',
 };
 
-/** A start-up failure with a stable code the parent can show as is. */
-class StartError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-function parseOptions(raw: string | undefined): ResolvedOptions {
-  if (raw === undefined) throw new StartError('BAD_OPTIONS', 'expected one JSON argument with stateDir and edgePort');
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    throw new StartError('BAD_OPTIONS', `options argument is not JSON: ${raw}`, { cause: error });
-  }
-  if (typeof value !== 'object' || value === null) throw new StartError('BAD_OPTIONS', 'options must be a JSON object');
-  const o = value as Record<string, unknown>;
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const v = o[name] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new StartError('BAD_OPTIONS', `option ${name} must be an integer between ${min} and ${max}`);
-    }
-    return v;
-  };
-  if (typeof o.stateDir !== 'string' || o.stateDir === '') throw new StartError('BAD_OPTIONS', 'option stateDir is required');
-  const logLevel = o.logLevel ?? 'INFO';
-  if (typeof logLevel !== 'string' || !isLogLevel(logLevel)) throw new StartError('BAD_OPTIONS', 'option logLevel is invalid');
-  const text = (name: string, fallback: string): string => {
-    const v = o[name] ?? fallback;
-    if (typeof v !== 'string' || v === '') throw new StartError('BAD_OPTIONS', `option ${name} must be a non-empty string`);
-    return v;
-  };
-  const functions = typeof o.functions === 'object' && o.functions !== null ? (o.functions as Record<string, unknown>) : {};
-  const functionText = (name: string, fallback: string): string => {
-    const v = functions[name];
-    return typeof v === 'string' && v !== '' ? v : fallback;
-  };
-  // The configuration's own defaults (tick-replay-state, tick-replay-quotes, us-east-1).
-  const defaults = resolveConfig({});
-  const allowedHosts = typeof o.allowedHosts === 'string' ? o.allowedHosts : '';
-  try {
-    parseAllowedHosts(allowedHosts, 'option allowedHosts');
-  } catch (error) {
-    throw new StartError('BAD_OPTIONS', (error as Error).message, { cause: error });
-  }
-  return {
-    stateDir: path.resolve(o.stateDir),
-    edgePort: int('edgePort', 4566, 0, 65_535),
-    host: typeof o.host === 'string' && o.host !== '' ? o.host : '127.0.0.1',
-    shardLimit: int('shardLimit', 50, 1, 10_000),
-    logLevel,
-    logFile: typeof o.logFile === 'string' && o.logFile !== '' ? path.resolve(o.logFile) : undefined,
-    allowedHosts,
-    serviceFile: path.resolve(text('serviceFile', DEFAULT_SERVICE_FILE)),
-    functions: {
-      tableName: functionText('tableName', defaults.tableName),
-      streamName: functionText('streamName', defaults.streamName),
-      region: functionText('region', defaults.region),
-    },
-  };
-}
-
-type ResolvedOptions = EmulatorsProcessOptions & Required<Pick<EmulatorsProcessOptions, 'serviceFile' | 'functions'>>;
-
-let options: ResolvedOptions = {
-  stateDir: '',
-  edgePort: 0,
-  host: '127.0.0.1',
-  shardLimit: 50,
-  logLevel: 'INFO',
-  allowedHosts: '',
-  serviceFile: DEFAULT_SERVICE_FILE,
-  functions: { tableName: '', streamName: '', region: '' },
-};
+let options: ResolvedOptions = INITIAL_OPTIONS;
 let log = createLogger({ service: 'embedded-stack', context: { pid: process.pid } });
 let phase: 'starting' | 'running' | 'stopping' = 'starting';
 let edge: Server | undefined;
@@ -238,16 +137,17 @@ function serveApiGateway(req: IncomingMessage, res: ServerResponse, serve: (serv
  * end of a body nobody waits for any more.
  */
 function dispatch(req: IncomingMessage, res: ServerResponse, service: Service): void {
+  const listener = emulatorListeners[service];
+  if (listener === undefined) {
+    req.resume();
+    sendJson(res, 503, { __type: 'ServiceUnavailable', message: `${service} emulator is not started` });
+    return;
+  }
   const body = new PassThrough();
   req.on('error', () => body.destroy());
   req.pipe(body);
   // The emulators read only these three fields, the body events and removeAllListeners.
   const request = Object.assign(body, { headers: req.headers, method: req.method, url: req.url });
-  const listener = emulatorListeners[service];
-  if (listener === undefined) {
-    sendJson(res, 503, { __type: 'ServiceUnavailable', message: `${service} emulator is not started` });
-    return;
-  }
   listener(request as unknown as IncomingMessage, res);
 }
 
@@ -295,30 +195,6 @@ function handleEdgeRequest(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   dispatch(req, res, route);
-}
-
-/** API Gateway for serverless.yml's REST API; its functions use this stack through the edge. */
-async function startApiGateway(edgePort: number): Promise<ApiGatewayService> {
-  const { serviceFile, functions } = options;
-  const definition = await readServerlessHttpApi(serviceFile);
-  const api = buildRestApi(definition, { stage: LOCAL_STAGE, region: functions.region, createdDate: Math.floor(Date.now() / 1000) });
-  const runner = new LambdaRunner({
-    serviceDir: path.dirname(serviceFile),
-    region: functions.region,
-    environment: {
-      AWS_ENDPOINT_URL: `http://${urlHost(options.host)}:${edgePort}`,
-      AWS_REGION: functions.region,
-      AWS_DEFAULT_REGION: functions.region,
-      // What LocalStack expects; the emulators accept any signature.
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      TABLE_NAME: functions.tableName,
-      STREAM_NAME: functions.streamName,
-      LOG_LEVEL: options.logLevel,
-    },
-  });
-  log.info('api gateway ready', { restApiId: api.id, name: api.name, stage: api.stage, resources: api.resources.map((r) => r.path) });
-  return new ApiGatewayService(api, runner, log.child('apigateway'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -494,7 +370,13 @@ async function start(): Promise<EmulatorsMessage> {
   ports.dynamodb = await listen(dynamodbServer, 0, host);
   await Promise.all([probeEmulator('kinesis'), probeEmulator('dynamodb')]);
   // Kinesis and DynamoDB do not depend on serverless.yml: a bad one disables API Gateway only.
-  apiGateway = await startApiGateway(edgePort).catch((error: unknown) => {
+  apiGateway = await startApiGateway({
+    serviceFile: options.serviceFile,
+    functions: options.functions,
+    endpointUrl: `http://${urlHost(host)}:${edgePort}`,
+    logLevel: options.logLevel,
+    logger: log.child('apigateway'),
+  }).catch((error: unknown) => {
     log.error('api gateway disabled: cannot build the REST API from serverless.yml', { serviceFile: options.serviceFile, error });
     return error instanceof Error ? error : new Error(String(error));
   });

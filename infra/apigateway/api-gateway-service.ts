@@ -10,12 +10,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
 import type { Logger } from '../../lib/logging/logger.ts';
 import { sigV4AccessKey } from '../../lib/http/state-change.ts';
 import { awsError, handleControlRequest, type ControlAnswer, type TestInvocation } from './control-plane.ts';
-import type { LambdaRunner } from './lambda-runner.ts';
+import { LambdaRunner } from './lambda-runner.ts';
 import { BAD_GATEWAY, buildProxyEvent, proxyResponse, type ProxyRequest, type ProxyResponse } from './proxy-event.ts';
-import { functionName, matchResource, routeFor, type RestApi, type RestApiResource } from './rest-api.ts';
+import { buildRestApi, functionName, LOCAL_STAGE, matchResource, routeFor, type RestApi, type RestApiResource } from './rest-api.ts';
+import { readServerlessHttpApi } from './serverless-http-api.ts';
 
 /** API Gateway's own payload limit. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -200,4 +202,39 @@ export class ApiGatewayService {
     });
     reply(response);
   }
+}
+
+export interface ApiGatewayOptions {
+  /** The serverless.yml whose REST API is served. */
+  serviceFile: string;
+  /** The functions' TABLE_NAME, STREAM_NAME and AWS_REGION. */
+  functions: { tableName: string; streamName: string; region: string };
+  /** The stack's own edge: the functions' AWS_ENDPOINT_URL. */
+  endpointUrl: string;
+  logLevel: string;
+  logger: Logger;
+}
+
+/** API Gateway for serverless.yml's REST API (stage `local`); its functions use the stack through the edge. */
+export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGatewayService> {
+  const { serviceFile, functions } = options;
+  const definition = await readServerlessHttpApi(serviceFile);
+  const api = buildRestApi(definition, { stage: LOCAL_STAGE, region: functions.region, createdDate: Math.floor(Date.now() / 1000) });
+  const runner = new LambdaRunner({
+    serviceDir: path.dirname(serviceFile),
+    region: functions.region,
+    environment: {
+      AWS_ENDPOINT_URL: options.endpointUrl,
+      AWS_REGION: functions.region,
+      AWS_DEFAULT_REGION: functions.region,
+      // What LocalStack expects; the emulators accept any signature.
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      TABLE_NAME: functions.tableName,
+      STREAM_NAME: functions.streamName,
+      LOG_LEVEL: options.logLevel,
+    },
+  });
+  options.logger.info('api gateway ready', { restApiId: api.id, name: api.name, stage: api.stage, resources: api.resources.map((r) => r.path) });
+  return new ApiGatewayService(api, runner, options.logger);
 }
