@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { resolveConfig } from '../lib/config.ts';
+import { TickReplayError } from '../lib/errors.ts';
 import { parseAllowedHosts } from '../lib/http/allowed-hosts.ts';
 import { isLogLevel, type LogLevel } from '../lib/logging/logger.ts';
 
@@ -31,13 +32,13 @@ export type ResolvedOptions = EmulatorsProcessOptions & Required<Pick<EmulatorsP
 const DEFAULT_SERVICE_FILE = path.resolve(import.meta.dirname, '..', 'serverless.yml');
 
 /** A start-up failure with a stable code the parent can show as is. */
-export class StartError extends Error {
+export class StartError extends TickReplayError {
   constructor(
     readonly code: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, { code }, options);
   }
 }
 

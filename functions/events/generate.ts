@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { Quote } from '../../lib/quotes/quote.ts';
 import { encodeQuote } from '../../lib/quotes/record.ts';
-import { proxyIdentity } from '../../infra/apigateway/proxy-event.ts';
+import { proxyIdentity } from '../../lib/http/proxy-identity.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';

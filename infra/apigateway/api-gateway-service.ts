@@ -10,7 +10,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import path from 'node:path';
 import type { Logger } from '../../lib/logging/logger.ts';
 import { sigV4AccessKey } from '../../lib/http/state-change.ts';
 import { awsError, handleControlRequest, type ControlAnswer, type TestInvocation } from './control-plane.ts';
@@ -221,7 +220,6 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
   const definition = await readServerlessHttpApi(serviceFile);
   const api = buildRestApi(definition, { stage: LOCAL_STAGE, region: functions.region, createdDate: Math.floor(Date.now() / 1000) });
   const runner = new LambdaRunner({
-    serviceDir: path.dirname(serviceFile),
     region: functions.region,
     environment: {
       AWS_ENDPOINT_URL: options.endpointUrl,

@@ -5,7 +5,8 @@
  *
  * Pure routing: the test invocation itself is a callback (api-gateway-service.ts runs the handler).
  */
-import { LOCAL_ACCOUNT_ID, methodJson, resourceJson, restApiJson, routeFor, stageJson, type RestApi, type RestApiResource } from './rest-api.ts';
+import { LOCAL_ACCOUNT_ID } from '../../lib/http/proxy-identity.ts';
+import { methodJson, resourceJson, restApiJson, routeFor, stageJson, type RestApi, type RestApiResource } from './rest-api.ts';
 
 export interface ControlRequest {
   method: string;

@@ -1,17 +1,16 @@
 /**
  * Runs a function of serverless.yml in this process, as Lambda would run it: the handler module
- * named by `handler:` (`functions/mode.handler` → functions/mode.ts, export `handler`), the
- * function's environment, a Lambda-shaped context and its timeout.
+ * named by `handler:` (`functions/mode.handler` → functions/mode.ts, export `handler`, from
+ * handler-modules.ts), the function's environment, a Lambda-shaped context and its timeout.
  *
  * The environment goes into `process.env` once, before the first handler module loads (handlers
  * read their configuration there, as on Lambda). This runs inside the embedded stack's own
  * process, which nothing else configures through the environment.
  */
-import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { createLocalContext } from '../../lib/consumer/lambda-context.ts';
 import { TickReplayError } from '../../lib/errors.ts';
+import { HANDLER_MODULES, type HandlerModule } from './handler-modules.ts';
 import type { HttpRoute } from './serverless-http-api.ts';
 
 /** A handler could not be loaded, threw, or timed out. */
@@ -20,14 +19,12 @@ export class LambdaInvokeError extends TickReplayError {}
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 export interface LambdaRunnerOptions {
-  /** Where serverless.yml lives: handler paths are relative to it. */
-  serviceDir: string;
   /** Every function's environment (endpoint, table, region, credentials…). */
   environment: Readonly<Record<string, string>>;
   region: string;
+  /** By module path; default the project's handlers. */
+  modules?: Readonly<Record<string, () => Promise<HandlerModule>>>;
 }
-
-const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 /** Credentials that must not reach a handler talking to the emulators. */
 const DROPPED_VARIABLES = ['AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_SESSION_TOKEN'];
 
@@ -47,21 +44,19 @@ export class LambdaRunner {
   private async load(handler: string): Promise<Handler> {
     const dot = handler.lastIndexOf('.');
     if (dot <= 0) throw new LambdaInvokeError(`handler "${handler}" must be <module path>.<export>`, { handler });
-    const modulePath = path.resolve(this.options.serviceDir, handler.slice(0, dot));
+    const modulePath = path.posix.normalize(handler.slice(0, dot)).replace(/^\.\//, '');
     const exportName = handler.slice(dot + 1);
-    let file: string | undefined;
-    for (const extension of EXTENSIONS) {
-      const candidate = modulePath + extension;
-      if (await access(candidate).then(() => true, () => false)) {
-        file = candidate;
-        break;
-      }
+    const modules = this.options.modules ?? HANDLER_MODULES;
+    const load = modules[modulePath];
+    if (load === undefined) {
+      throw new LambdaInvokeError(
+        `handler module ${modulePath} is not one the embedded API Gateway can run (infra/apigateway/handler-modules.ts has ${Object.keys(modules).join(', ')})`,
+        { handler },
+      );
     }
-    if (file === undefined) throw new LambdaInvokeError(`handler module ${modulePath}{${EXTENSIONS.join(',')}} not found`, { handler });
     this.applyEnvironment();
-    const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-    const fn = module[exportName];
-    if (typeof fn !== 'function') throw new LambdaInvokeError(`${file} has no exported function "${exportName}"`, { handler });
+    const fn = (await load())[exportName];
+    if (typeof fn !== 'function') throw new LambdaInvokeError(`${modulePath} has no exported function "${exportName}"`, { handler });
     return fn as Handler;
   }
 

@@ -4,7 +4,8 @@
  * a body — or, when it is not a valid proxy result, the 502 API Gateway answers then.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { LOCAL_ACCOUNT_ID, type RestApi, type RestApiResource } from './rest-api.ts';
+import { LOCAL_ACCOUNT_ID, proxyIdentity } from '../../lib/http/proxy-identity.ts';
+import type { RestApi, RestApiResource } from './rest-api.ts';
 
 export interface ProxyRequest {
   method: string;
@@ -43,27 +44,6 @@ function grouped(pairs: Iterable<readonly [string, string]>): { single: Record<s
 
 function orNull<T extends object>(value: T): T | null {
   return Object.keys(value).length === 0 ? null : value;
-}
-
-/** `requestContext.identity`: an anonymous caller, or an IAM one (test-invoke-method, `aws_iam` routes). */
-export function proxyIdentity(sourceIp: string, userAgent: string | null, caller?: { accessKey: string }): APIGatewayProxyEvent['requestContext']['identity'] {
-  return {
-    accessKey: caller?.accessKey ?? null,
-    accountId: caller === undefined ? null : LOCAL_ACCOUNT_ID,
-    apiKey: null,
-    apiKeyId: null,
-    caller: caller?.accessKey ?? null,
-    clientCert: null,
-    cognitoAuthenticationProvider: null,
-    cognitoAuthenticationType: null,
-    cognitoIdentityId: null,
-    cognitoIdentityPoolId: null,
-    principalOrgId: null,
-    sourceIp,
-    user: caller?.accessKey ?? null,
-    userAgent,
-    userArn: caller === undefined ? null : `arn:aws:iam::${LOCAL_ACCOUNT_ID}:root`,
-  };
 }
 
 export function buildProxyEvent(api: RestApi, resource: RestApiResource, request: ProxyRequest): APIGatewayProxyEvent {

@@ -5,12 +5,11 @@
  * `get-rest-apis --query …` finds it either way.
  */
 import { createHash } from 'node:crypto';
+import { LOCAL_ACCOUNT_ID } from '../../lib/http/proxy-identity.ts';
 import type { AuthorizationType, HttpRoute, ServerlessHttpApi } from './serverless-http-api.ts';
 
 /** The stage the README's LocalStack commands use (`osls deploy --stage local`). */
 export const LOCAL_STAGE = 'local';
-/** The account id LocalStack and moto use. */
-export const LOCAL_ACCOUNT_ID = '000000000000';
 
 export interface RestApiResource {
   id: string;

@@ -7,6 +7,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { handleControlRequest, type ControlAnswer, type TestInvocation, type TestInvoke } from '../../../infra/apigateway/control-plane.ts';
 import { invokeTarget } from '../../../infra/apigateway/api-gateway-service.ts';
+import { HANDLER_MODULES } from '../../../infra/apigateway/handler-modules.ts';
+import { LambdaInvokeError, LambdaRunner } from '../../../infra/apigateway/lambda-runner.ts';
 import { buildProxyEvent, proxyResponse } from '../../../infra/apigateway/proxy-event.ts';
 import { buildRestApi, matchResource, routeFor, type RestApi } from '../../../infra/apigateway/rest-api.ts';
 import { httpApiFromServerlessConfig, readServerlessHttpApi, ServerlessConfigError } from '../../../infra/apigateway/serverless-http-api.ts';
@@ -32,6 +34,25 @@ describe('REST API from serverless.yml', () => {
     const post = mode?.methods.get('POST');
     assert.equal(post?.handler, 'functions/mode.handler');
     assert.equal(post?.timeoutSeconds, 10, 'provider.timeout');
+  });
+
+  it('can run every http function serverless.yml declares (its module is in handler-modules.ts, its export a function)', async () => {
+    const api = await projectApi();
+    const handlers = new Set(api.resources.flatMap((r) => [...r.methods.values()].map((route) => route.handler)));
+    assert.ok(handlers.size > 0);
+    for (const handler of handlers) {
+      const dot = handler.lastIndexOf('.');
+      const load = HANDLER_MODULES[handler.slice(0, dot)];
+      assert.ok(load !== undefined, `${handler}: add its module to infra/apigateway/handler-modules.ts`);
+      assert.equal(typeof (await load())[handler.slice(dot + 1)], 'function', handler);
+    }
+  });
+
+  it('names the handler modules it can run when serverless.yml names another', async () => {
+    const runner = new LambdaRunner({ environment: {}, region: 'us-east-1', modules: { 'functions/mode': () => Promise.resolve({}) } });
+    const route = { functionKey: 'x', handler: 'functions/other.handler', method: 'GET', path: '/x', authorizationType: 'NONE' as const, timeoutSeconds: 1 };
+    await assert.rejects(runner.invoke(route, 'x', {}), (e: unknown) => e instanceof LambdaInvokeError && /functions\/other is not one .* has functions\/mode/.test(e.message));
+    await assert.rejects(runner.invoke({ ...route, handler: 'functions/mode.handler' }, 'x', {}), /functions\/mode has no exported function "handler"/);
   });
 
   it('has ids like API Gateway’s, the same on every start', async () => {
