@@ -1,5 +1,5 @@
 /**
- * Writes the sample events for `serverless invoke local` (see README "Invoking the handlers"):
+ * Writes the sample events for `serverless invoke local` (see docs/deployment.md "Invoking the handlers locally"):
  *
  *   npx tsx functions/events/generate.ts        (or `npm run events:generate`)
  *

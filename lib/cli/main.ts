@@ -4,7 +4,7 @@
  * exit non-zero.
  */
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveAggregate, resolveConfig, type Config } from '../config.ts';
 import { TickReplayError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -162,7 +162,9 @@ async function stackCommand(flags: CommonFlags): Promise<void> {
 export function buildProgram(): Command {
   const program = new Command('tick-replay')
     .description('Replay historical and live market quotes through AWS Kinesis into a mid-price processor.')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors exit 2, like the errors the user can fix (commander's own default is 1).
+    .exitOverride();
 
   addCommonOptions(
     program
@@ -211,6 +213,11 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has printed its message (or the help, exit code 0).
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
     if (error instanceof TickReplayError) {
       process.stderr.write(`tick-replay: error: ${error.message}\n`);
       process.exitCode = 2;
