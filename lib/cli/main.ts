@@ -18,6 +18,7 @@ import { runUp } from './up-command.ts';
 import { startStatusLine, type StatusLine } from './status-line.ts';
 import { registerConsumeCommand, workersOption } from './consume-command.ts';
 import { addCommonOptions, commonOverrides, interruptSignal, startSession, type CommonFlags } from './session.ts';
+import { addInputOptions, inputNames, selectionFrom, type InputFlags } from './input-flags.ts';
 
 function speedOption(value: string): Speed {
   try {
@@ -28,8 +29,8 @@ function speedOption(value: string): Speed {
 }
 
 /** Flags shared by the commands that replay through Kinesis into the handler (`run`, `up`). */
-type PipelineFlags = CommonFlags & {
-  historical: string;
+type PipelineFlags = CommonFlags &
+  InputFlags & {
   out?: string;
   speed: Speed;
   threshold?: string;
@@ -50,15 +51,18 @@ function pipelineConfig(flags: PipelineFlags): { config: Config; aggregate: bool
 
 async function runCommand(flags: PipelineFlags): Promise<void> {
   const { config, aggregate } = pipelineConfig(flags);
+  const selection = selectionFrom(flags);
+  const files = await inputNames(flags);
   const { logger, logFile, progress, interrupt } = startSession(config);
   try {
     const summary = await runHistorical({
       config,
-      file: flags.historical,
+      file: files,
+      selection,
       speed: flags.speed,
       logger,
       signal: interrupt.signal,
-      onStart: (scan) => progress.start(scan.validRows),
+      onStart: (inputs) => progress.start(inputs.validRows),
       onProgress: (done) => progress.update(done),
       stackLogFile: logFile,
       aggregate,
@@ -83,6 +87,8 @@ function portOption(value: string): number {
 async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: string; livePort: number; apiPort: number; dashboardPort: number }): Promise<void> {
   if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new InvalidArgumentError('give --live-file or --live-url, not both');
   const { config, aggregate } = pipelineConfig(flags);
+  const selection = selectionFrom(flags);
+  const files = await inputNames(flags);
   const { logger, logFile, progress, interrupt } = startSession(config);
   // On a terminal one status line replaces the progress bar (logs already go to a file there).
   const tty = logFile !== undefined;
@@ -91,7 +97,8 @@ async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: s
   try {
     await runUp({
       config,
-      historicalFile: flags.historical,
+      historicalFile: files,
+      selection,
       liveFile: flags.liveFile,
       liveUrl: flags.liveUrl,
       livePort: flags.livePort,
@@ -106,7 +113,7 @@ async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: s
       onReady: ({ apiUrl, dashboardUrl, endpointUrl, liveUrl, snapshot }) => {
         process.stdout.write(
           [
-            `tick-replay is up: replaying ${flags.historical} (historical, speed ${String(flags.speed)}) into ${path.relative(process.cwd(), config.outputDir) || '.'}/`,
+            `tick-replay is up: replaying ${files.join(', ')} (historical, speed ${String(flags.speed)}) into ${path.relative(process.cwd(), config.outputDir) || '.'}/`,
             `  AWS endpoint   ${endpointUrl ?? 'AWS default endpoints'}`,
             `  live feed      ${liveUrl ?? 'none (give --live-file or --live-url)'}`,
             `  mode API       ${apiUrl}/mode`,
@@ -162,10 +169,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
 
   addCommonOptions(
-    program
-      .command('run')
-      .description('replay a CSV file through Kinesis into the mid-price handler, wait for the output, and exit')
-      .requiredOption('--historical <file>', 'CSV file of historical quotes')
+    addInputOptions(program.command('run').description('replay CSV files through Kinesis into the mid-price handler, wait for the output, and exit'))
       .option('--out <dir>', 'output directory for mid_prices.log and errors.log (env OUTPUT_DIR, default output)')
       .addOption(new Option('--speed <speed>', '"max" (no waits), 1 (real time) or N (N times faster)').argParser(speedOption).default('max'))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
@@ -175,10 +179,7 @@ export function buildProgram(): Command {
   ).action(runCommand);
 
   addCommonOptions(
-    program
-      .command('up')
-      .description('run the whole stack: embedded AWS, live feed, mode API, replayer and consumer, until Ctrl-C')
-      .requiredOption('--historical <file>', 'CSV file of historical quotes')
+    addInputOptions(program.command('up').description('run the whole stack: embedded AWS, live feed, mode API, replayer and consumer, until Ctrl-C'))
       .option('--live-file <file>', 'start the live feed simulator on this CSV and replay from it in live mode')
       .option('--live-url <url>', 'websocket URL of a live feed (instead of --live-file)')
       .addOption(new Option('--live-port <port>', 'port of the live feed simulator').argParser(portOption).default(8765))

@@ -13,13 +13,15 @@ import type { Logger } from '../logging/logger.ts';
 import { DynamoCheckpointStore } from '../replay/checkpoint-store.ts';
 import { ReplayEngine, replayerIdentity, type EngineOptions } from '../replay/engine.ts';
 import type { Speed } from '../replay/pacer.ts';
+import type { Selection } from '../replay/selection.ts';
 import type { QuoteAck, QuoteEntry } from '../replay/replayer.ts';
 import type { AwsEnvironment } from './aws-environment.ts';
 
 export interface ReplayEngineSetup {
   aws: AwsEnvironment;
   config: Config;
-  historicalFile: string;
+  historicalFile: string | readonly string[];
+  selection?: Selection;
   speed: Speed;
   liveUrl: string | undefined;
   logger: Logger;
@@ -49,7 +51,8 @@ export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ 
     control: new ControlStore(aws.clients.dynamodb, config.tableName),
     producer,
     checkpoints: new DynamoCheckpointStore(aws.clients.dynamodb, config.tableName, replayerIdentity()),
-    historicalFile: path.resolve(options.historicalFile),
+    historicalFile: typeof options.historicalFile === 'string' ? path.resolve(options.historicalFile) : options.historicalFile.map((file) => path.resolve(file)),
+    selection: options.selection,
     speed: options.speed,
     liveUrl: options.liveUrl,
     createLiveSource: (url) => new LiveSource({ url, logger: logger.child('live-source') }),

@@ -17,6 +17,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { WebSocket, WebSocketServer } from 'ws';
 import { errorCode } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
+import { openInput, sourceFor } from '../input/input.ts';
 import { readQuoteRows } from '../quotes/csv-reader.ts';
 import type { RowResult } from '../quotes/row.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
@@ -117,7 +118,8 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
 
   // Reading the first row opens the file and maps its header: a missing file or a header without
   // the required columns fails the start, not a stream nobody is watching.
-  let rows = readQuoteRows(options.file, { signal });
+  const input = await openInput(sourceFor(options.file));
+  let rows = readQuoteRows(input.bytes, { signal });
   const firstRow = await rows.next();
 
   const http = createServer(upgradeRequired);
@@ -229,7 +231,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
       logger.info('file done; looping', { file, pass, sent });
       // After the last row the next pass's first row goes out at once, not after a catch-up gap.
       pacer.reanchor();
-      rows = readQuoteRows(options.file, { signal });
+      rows = readQuoteRows(input.bytes, { signal });
       source = rows;
     }
   };

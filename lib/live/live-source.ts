@@ -172,7 +172,7 @@ export class LiveSource implements ReplaySource {
 
   /** A snapshot of the connection state (what the engine's status shows). */
   /** Live quotes need no acknowledgement bookkeeping: nothing is resumed. */
-  acknowledge(_seq: number): void {}
+  acknowledge(_source: string, _seq: number): void {}
 
   /** Live is live: there is no position to resume from. */
   position(): undefined {

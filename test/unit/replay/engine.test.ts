@@ -35,7 +35,7 @@ class FakeControl {
 /** A source someone else holds for good. */
 const heldElsewhere: CheckpointPort = {
   leaseMs: 10_000,
-  findByFile: () => Promise.resolve(undefined),
+  load: () => Promise.resolve(undefined),
   acquire: (sourceId) => Promise.reject(new CheckpointOwnershipError(`${sourceId} is being replayed by someone-else`)),
   save: () => Promise.reject(new Error('not reached')),
   release: () => Promise.resolve(),
@@ -170,7 +170,7 @@ describe('ReplayEngine historical gate', () => {
     let stored: StoredCheckpoint | undefined;
     const memoryCheckpoints: CheckpointPort = {
       leaseMs: 10_000,
-      findByFile: () => Promise.resolve(undefined),
+      load: () => Promise.resolve(undefined),
       acquire: () => Promise.resolve(stored),
       save: (checkpoint) => {
         stored = checkpoint;
@@ -237,7 +237,7 @@ describe('ReplayEngine retries of its checkpoint calls', () => {
     let stored: StoredCheckpoint | undefined;
     return {
       leaseMs: 10_000,
-      findByFile: () => {
+      load: () => {
         const failure = failures.shift();
         return failure === undefined ? Promise.resolve(undefined) : Promise.reject(failure);
       },

@@ -56,7 +56,7 @@ describe('historical resume', () => {
           // The last few are "in flight": acknowledged or not, at random.
           const inFlight = emitted.length - emitted.indexOf(q) <= 30;
           if (!inFlight || random() < 0.5) {
-            source.acknowledge(q.seq);
+            source.acknowledge(q.source, q.seq);
             delivered.push(q.seq);
           }
         }
@@ -66,7 +66,7 @@ describe('historical resume', () => {
       // A last session to the end, acknowledging everything.
       const last = new HistoricalSource(scan, { start: position });
       for (const q of await drain(last)) {
-        last.acknowledge(q.seq);
+        last.acknowledge(q.source, q.seq);
         delivered.push(q.seq);
       }
       assert.equal(last.position().completed, true);
@@ -84,7 +84,7 @@ describe('historical resume', () => {
     const full = (await drain(new HistoricalSource(scan))).map((q) => q.seq);
     const first = new HistoricalSource(scan);
     const head = await drain(first, 700);
-    for (const q of head) first.acknowledge(q.seq);
+    for (const q of head) first.acknowledge(q.source, q.seq);
     await first.close();
     const rest = (await drain(new HistoricalSource(scan, { start: first.position() }))).map((q) => q.seq);
     assert.deepEqual([...head.map((q) => q.seq), ...rest], full);
@@ -95,7 +95,7 @@ describe('historical resume', () => {
     await writeFile(file, csv(2_000, 5, true));
     const scan = await scanCsv(file);
     const first = new HistoricalSource(scan);
-    for (const q of await drain(first, 1_500)) first.acknowledge(q.seq);
+    for (const q of await drain(first, 1_500)) first.acknowledge(q.source, q.seq);
     await first.close();
     const position = first.position();
     assert.ok((position.resumeAt?.offset ?? 0) > 0);
