@@ -19,6 +19,7 @@ import { startStatusLine, type StatusLine } from './status-line.ts';
 import { registerConsumeCommand, workersOption } from './consume-command.ts';
 import { addCommonOptions, commonOverrides, interruptSignal, startSession, type CommonFlags } from './session.ts';
 import { addInputOptions, inputNames, selectionFrom, type InputFlags } from './input-flags.ts';
+import { venueMapper } from '../live/venues/venues.ts';
 
 function speedOption(value: string): Speed {
   try {
@@ -84,7 +85,9 @@ function portOption(value: string): number {
   return port;
 }
 
-async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: string; livePort: number; apiPort: number; dashboardPort: number }): Promise<void> {
+async function upCommand(
+  flags: PipelineFlags & { liveFile?: string; liveUrl?: string; liveFormat: string; liveSubscribe?: string; livePort: number; apiPort: number; dashboardPort: number },
+): Promise<void> {
   if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new InvalidArgumentError('give --live-file or --live-url, not both');
   const { config, aggregate } = pipelineConfig(flags);
   const selection = selectionFrom(flags);
@@ -101,6 +104,8 @@ async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: s
       selection,
       liveFile: flags.liveFile,
       liveUrl: flags.liveUrl,
+      liveFormat: venueMapper(flags.liveFormat).format,
+      liveSubscribe: flags.liveSubscribe,
       livePort: flags.livePort,
       apiPort: flags.apiPort,
       dashboardPort: flags.dashboardPort,
@@ -182,6 +187,8 @@ export function buildProgram(): Command {
     addInputOptions(program.command('up').description('run the whole stack: embedded AWS, live feed, mode API, replayer and consumer, until Ctrl-C'))
       .option('--live-file <file>', 'start the live feed simulator on this CSV and replay from it in live mode')
       .option('--live-url <url>', 'websocket URL of a live feed (instead of --live-file)')
+      .option('--live-format <format>', 'live message format: json (ours), binance (bookTicker), coinbase (Advanced Trade ticker), kraken (v2 ticker)', 'json')
+      .option('--live-subscribe <symbols|json>', 'sent after every connect: comma-separated symbols for the venue, or JSON message(s) as they are')
       .addOption(new Option('--live-port <port>', 'port of the live feed simulator').argParser(portOption).default(8765))
       .addOption(new Option('--api-port <port>', 'port of the mode API (serverless-offline)').argParser(portOption).default(3000))
       .addOption(new Option('--dashboard-port <port>', 'port of the dashboard and GET /metrics (0: any free port)').argParser(portOption).default(3001))

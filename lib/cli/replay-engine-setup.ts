@@ -9,6 +9,7 @@ import { loadShardMap } from '../aws/shard-map.ts';
 import type { Config } from '../config.ts';
 import { ControlStore } from '../control/control-store.ts';
 import { LiveSource } from '../live/live-source.ts';
+import type { LiveFormat } from '../live/venues/venue.ts';
 import type { Logger } from '../logging/logger.ts';
 import { DynamoCheckpointStore } from '../replay/checkpoint-store.ts';
 import { ReplayEngine, replayerIdentity, type EngineOptions } from '../replay/engine.ts';
@@ -24,6 +25,9 @@ export interface ReplayEngineSetup {
   selection?: Selection;
   speed: Speed;
   liveUrl: string | undefined;
+  /** How live messages become quotes, and what to subscribe to after each connect. */
+  liveFormat?: LiveFormat;
+  liveSubscribe?: string;
   logger: Logger;
   aggregate?: boolean;
   onProgress?: EngineOptions['onProgress'];
@@ -55,7 +59,7 @@ export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ 
     selection: options.selection,
     speed: options.speed,
     liveUrl: options.liveUrl,
-    createLiveSource: (url) => new LiveSource({ url, logger: logger.child('live-source') }),
+    createLiveSource: (url) => new LiveSource({ url, format: options.liveFormat, subscribe: options.liveSubscribe, logger: logger.child('live-source') }),
     logger: logger.child('replayer'),
     onProgress: options.onProgress,
     historicalGate: options.historicalGate,

@@ -8,6 +8,7 @@ import { describeExit, type ChildExit } from '../../infra/child-exit.ts';
 import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
 import type { Config } from '../config.ts';
 import { startFeedServer, type FeedServer } from '../live/feed-server.ts';
+import type { LiveFormat } from '../live/venues/venue.ts';
 import type { Logger } from '../logging/logger.ts';
 import { prepareOutputDir } from '../output/log-files.ts';
 import type { Speed } from '../replay/pacer.ts';
@@ -33,6 +34,9 @@ export interface UpOptions {
   selection?: Selection;
   liveFile?: string;
   liveUrl?: string;
+  /** `--live-format` (default json) and `--live-subscribe`. */
+  liveFormat?: LiveFormat;
+  liveSubscribe?: string;
   livePort: number;
   apiPort: number;
   /** Port of the dashboard (0: any free port). */
@@ -88,7 +92,7 @@ export async function runUp(options: UpOptions): Promise<void> {
 
     let feed: FeedServer | undefined;
     if (options.liveFile !== undefined) {
-      feed = await startFeedServer({ file: options.liveFile, port: options.livePort, speed: options.speed, loop: true, logger: logger.child('feed') });
+      feed = await startFeedServer({ file: options.liveFile, format: options.liveFormat, port: options.livePort, speed: options.speed, loop: true, logger: logger.child('feed') });
       stops.push({ what: 'live feed', stop: () => feed?.close() ?? Promise.resolve() });
     }
     const liveUrl = options.liveUrl ?? feed?.url;
@@ -140,6 +144,8 @@ export async function runUp(options: UpOptions): Promise<void> {
       selection: options.selection,
       speed: options.speed,
       liveUrl,
+      liveFormat: options.liveFormat,
+      liveSubscribe: options.liveSubscribe,
       logger,
       aggregate: options.aggregate,
       onProgress: options.onProgress,

@@ -33,6 +33,8 @@ export const METRIC = {
   liveConnected: 'live_connected',
   liveReconnects: 'live_reconnects_total',
   liveReceived: 'live_received_total',
+  liveSequenceGaps: 'live_sequence_gaps_total',
+  liveMissedMessages: 'live_sequence_missed_messages_total',
 } as const;
 
 export interface StackSources {
@@ -142,6 +144,8 @@ export class StackMetrics {
       r.set(METRIC.liveConnected, live.connection === 'open' ? 1 : 0);
       r.observeTotal(METRIC.liveReconnects, live.reconnects);
       r.observeTotal(METRIC.liveReceived, live.received);
+      r.observeTotal(METRIC.liveSequenceGaps, live.sequenceGaps ?? 0);
+      r.observeTotal(METRIC.liveMissedMessages, live.missedMessages ?? 0);
       r.observeTotal(METRIC.rejectedRows, live.rejected, { mode: 'live' });
     }
     if (producer !== undefined) {

@@ -32,7 +32,7 @@ export interface ControlPort {
 
 /** A live source plus its connection state, for the status. */
 export interface LiveSourceLike extends ReplaySource {
-  connectionState(): { connection: string; reconnects: number };
+  connectionState(): { connection: string; reconnects: number; sequenceGaps?: number; missedMessages?: number };
 }
 
 export interface EngineOptions {
@@ -228,6 +228,8 @@ export class ReplayEngine {
         received: this.liveReceived,
         rejected: this.live?.stats.rejected ?? 0,
         reconnects: live?.reconnects ?? 0,
+        sequenceGaps: live?.sequenceGaps ?? 0,
+        missedMessages: live?.missedMessages ?? 0,
       },
       updatedAt: new Date(this.options.now()).toISOString(),
     };

@@ -1,0 +1,14 @@
+/** Our own live format (live-message.ts) as a venue: one quote per message, no subscription. */
+import { encodeLiveMessage, parseLiveMessage } from '../live-message.ts';
+import type { VenueMapper, VenueMessage } from './venue.ts';
+
+export const jsonFeed: VenueMapper = {
+  format: 'json',
+  feed: { needsSubscribe: false, answerSubscribe: () => undefined, encode: (fields) => encodeLiveMessage(fields) },
+  subscribeMessages: () => [],
+  map(text): VenueMessage {
+    const result = parseLiveMessage(text);
+    if (!result.ok) return { kind: 'rejected', reason: result.reason };
+    return { kind: 'quotes', quotes: [{ fields: result.fields, crossed: result.crossed }] };
+  },
+};
