@@ -51,7 +51,7 @@ describe('venue feeds', () => {
     server.on('connection', (socket: WebSocket) => {
       const n = ++connections;
       socket.on('message', (data) => {
-        subscriptions.push(`${n}:${String(data)}`);
+        subscriptions.push(`${n}:${(data as Buffer).toString('utf8')}`);
         socket.send(`{"channel":"ticker","type":"update","data":[{"symbol":"BTC/USD","bid":9412${n}.4,"bid_qty":1,"ask":9412${n}.5,"ask_qty":1,"timestamp":"2025-01-02T14:00:0${n}.000000Z"}]}`);
         // The first connection dies after its first quote: the source must reconnect and subscribe again.
         if (n === 1) setTimeout(() => socket.terminate(), 20);
