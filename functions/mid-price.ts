@@ -10,8 +10,9 @@
  * `latencyErrors`, `deadLetters`, `quotes`, `outputWriteFailures`, flushed by middy's `logMetrics`
  * after each invocation. EMF is printed on stdout, so local runs (`up`, `run`, `consume`) disable
  * it with POWERTOOLS_METRICS_DISABLED (lib/cli/local-consumer.ts) and show the same numbers on the
- * dashboard instead.
+ * dashboard instead; `serverless invoke local` prints it on stderr (see `defaultMetrics`).
  */
+import { Console } from 'node:console';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -19,7 +20,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { resolveConfig } from '../lib/config.ts';
-import { processBatch, type BatchRecord, type BatchResult } from '../lib/midprice/process-batch.ts';
+import { processBatch, type BatchRecord, type BatchResult, type BatchTiming } from '../lib/midprice/process-batch.ts';
 import { appendBatch, prepareOutputDir } from '../lib/output/log-files.ts';
 
 export interface MidPriceHandlerOptions {
@@ -29,18 +30,40 @@ export interface MidPriceHandlerOptions {
   /** Powertools metrics (EMF); default: namespace TickReplay, service mid-price. */
   metrics?: Metrics;
   /** Told about every batch written (the local dashboard's consumer metrics). */
-  onBatch?: (result: BatchResult) => void;
+  onBatch?: (result: BatchResult, timing: BatchTiming) => void;
+  /** Milliseconds since the epoch (delivery latency); default Date.now. */
+  now?: () => number;
+  /** Milliseconds on a monotonic scale (handling time); default performance.now. */
+  monotonic?: () => number;
 }
 
 export const METRICS_NAMESPACE = 'TickReplay';
+
+/**
+ * Lambda reads EMF from stdout, so that is where it goes on AWS. `serverless invoke local` (osls
+ * sets IS_LOCAL=true) prints the handler's answer on stdout: there the EMF goes to stderr, where
+ * it cannot be mistaken for the answer.
+ */
+function defaultMetrics(env: Record<string, string | undefined> = process.env): Metrics {
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mid-price' });
+  if (env.IS_LOCAL === 'true') {
+    // Powertools has no option for its output stream: `console` is its (TypeScript-private) printer.
+    (metrics as unknown as { console: Console }).console = new Console({ stdout: process.stderr, stderr: process.stderr });
+  }
+  return metrics;
+}
 
 export type MidPriceHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
 
 export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPriceHandler {
   const logger = options.logger ?? new Logger({ serviceName: 'mid-price' });
-  const metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mid-price' });
+  const metrics = options.metrics ?? defaultMetrics();
+
+  const now = options.now ?? Date.now;
+  const monotonic = options.monotonic ?? (() => performance.now());
 
   const processEvent = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+    const started = monotonic();
     const records: BatchRecord[] = event.Records.map((r) => ({
       id: r.kinesis.sequenceNumber,
       partitionKey: r.kinesis.partitionKey,
@@ -62,7 +85,12 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
     metrics.addMetric('midLines', MetricUnit.Count, result.midLines.length);
     metrics.addMetric('latencyErrors', MetricUnit.Count, result.errorLines.length);
     metrics.addMetric('deadLetters', MetricUnit.Count, result.deadLetters);
-    options.onBatch?.(result);
+    if (options.onBatch !== undefined) {
+      const writtenMs = now();
+      // One clock locally; across machines a skewed clock could put an arrival after the write.
+      const deliverySeconds = result.liveArrivalsUs.map((us) => Math.max(0, writtenMs - us / 1000) / 1000);
+      options.onBatch(result, { handledSeconds: (monotonic() - started) / 1000, deliverySeconds });
+    }
     if (result.deadLetters > 0) {
       logger.warn('malformed records dead-lettered', { count: result.deadLetters, reasons: result.deadLetterReasons });
     }
@@ -90,7 +118,10 @@ export const handler: MidPriceHandler = async (event, context) => {
   const ready = (configured ??= (async () => {
     const config = resolveConfig();
     await prepareOutputDir(config.outputDir, { truncate: false });
-    return createMidPriceHandler({ outputDir: config.outputDir, latencyThresholdMs: config.latencyThresholdMs });
+    // The resolved level (POWERTOOLS_LOG_LEVEL, else LOG_LEVEL, validated); Lambda's Advanced
+    // Logging Controls still override it inside Powertools.
+    const logger = new Logger({ serviceName: 'mid-price', logLevel: config.logLevel });
+    return createMidPriceHandler({ outputDir: config.outputDir, latencyThresholdMs: config.latencyThresholdMs, logger });
   })());
   let configuredHandler: MidPriceHandler;
   try {

@@ -70,8 +70,19 @@ async function feedCommand(flags: FeedFlags): Promise<void> {
     // The listening socket keeps the process alive until close().
     if ((flags.file === undefined) === (flags.frames === undefined)) throw new InvalidArgumentError('give --file (quotes to stream) or --frames (recorded frames), one of them');
     const format = venueMapper(flags.format).format;
-    const server = await startFeedServer({ file: flags.file, frames: flags.frames, format, host: flags.host, port: flags.port, speed: flags.speed, loop: flags.loop === true, logger });
-    process.stdout.write(`live feed on ${server.url} (${flags.file ?? flags.frames}, ${format} format)\n`);
+    const server = await startFeedServer({
+      file: flags.file,
+      frames: flags.frames,
+      format,
+      host: flags.host,
+      port: flags.port,
+      speed: flags.speed,
+      loop: flags.loop === true,
+      logger,
+      allowedHosts: config.allowedHosts,
+    });
+    process.stdout.write(`live feed on ${server.url} (${flags.file ?? flags.frames}, ${format} format)
+`);
     await signals.stopped;
     await server.close();
     logger.info('live feed stopped', { sent: server.sent() });
@@ -88,9 +99,9 @@ export function registerFeedCommand(program: Command): void {
     .option('--frames <file>', 'recorded frames to send as they are, one per line (e.g. test/fixtures/venues/*.jsonl)')
     .option('--format <format>', 'json (ours), binance, coinbase or kraken: message format and subscription handshake', 'json')
     .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').argParser(portOption).default(DEFAULT_FEED_PORT))
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--host <host>', 'interface to listen on (beyond loopback, name the hosts clients use in ALLOWED_HOSTS)', '127.0.0.1')
     .addOption(new Option('--speed <speed>', '"max" (no waits), 1 (real time) or N (N times faster)').argParser(speedOption).default(1))
     .option('--loop', 'start over at the end of the file instead of going quiet')
-    .option('--log-level <level>', 'DEBUG, INFO, WARN, ERROR or SILENT (env LOG_LEVEL)')
+    .option('--log-level <level>', 'DEBUG, INFO, WARN, ERROR or SILENT (env POWERTOOLS_LOG_LEVEL, else LOG_LEVEL)')
     .action(feedCommand);
 }

@@ -86,7 +86,7 @@ function portOption(value: string): number {
 }
 
 async function upCommand(
-  flags: PipelineFlags & { liveFile?: string; liveUrl?: string; liveFormat: string; liveSubscribe?: string; livePort: number; apiPort: number; dashboardPort: number },
+  flags: PipelineFlags & { liveFile?: string; liveUrl?: string; liveFormat: string; liveSubscribe?: string; livePort: number; apiPort: number; dashboardPort: number; host: string },
 ): Promise<void> {
   if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new InvalidArgumentError('give --live-file or --live-url, not both');
   const { config, aggregate } = pipelineConfig(flags);
@@ -109,6 +109,7 @@ async function upCommand(
       livePort: flags.livePort,
       apiPort: flags.apiPort,
       dashboardPort: flags.dashboardPort,
+      host: flags.host,
       speed: flags.speed,
       logger,
       signal: interrupt.signal,
@@ -122,8 +123,8 @@ async function upCommand(
             `  AWS endpoint   ${endpointUrl ?? 'AWS default endpoints'}`,
             `  live feed      ${liveUrl ?? 'none (give --live-file or --live-url)'}`,
             `  mode API       ${apiUrl}/mode`,
-            `  dashboard      ${dashboardUrl}/   (metrics: ${dashboardUrl}/metrics)`,
-            `  flip modes     curl -X POST ${apiUrl}/mode -d '{"mode":"live"}'`,
+            `  dashboard      ${dashboardUrl}/   (Prometheus metrics: ${dashboardUrl}/metrics)`,
+            `  flip modes     curl --json '{"mode":"live"}' ${apiUrl}/mode`,
             `                 npx tick-replay mode live | npx tick-replay mode historical [--from-start]`,
             `  status         curl ${apiUrl}/mode   or   npx tick-replay status`,
             'Press Ctrl-C to stop (checkpoints are kept; the next start resumes).',
@@ -191,7 +192,8 @@ export function buildProgram(): Command {
       .option('--live-subscribe <symbols|json>', 'sent after every connect: comma-separated symbols for the venue, or JSON message(s) as they are')
       .addOption(new Option('--live-port <port>', 'port of the live feed simulator').argParser(portOption).default(8765))
       .addOption(new Option('--api-port <port>', 'port of the mode API (serverless-offline)').argParser(portOption).default(3000))
-      .addOption(new Option('--dashboard-port <port>', 'port of the dashboard and GET /metrics (0: any free port)').argParser(portOption).default(3001))
+      .addOption(new Option('--dashboard-port <port>', 'port of the dashboard, GET /metrics (Prometheus) and GET /api/snapshot (0: any free port)').argParser(portOption).default(3001))
+      .option('--host <host>', 'interface of the live feed, mode API and dashboard (beyond loopback, name the hosts clients use in ALLOWED_HOSTS)', '127.0.0.1')
       .option('--out <dir>', 'output directory (env OUTPUT_DIR, default output); files are appended to')
       .addOption(new Option('--speed <speed>', '"max", 1 (real time) or N (N times faster)').argParser(speedOption).default(1))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')

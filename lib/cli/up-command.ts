@@ -41,6 +41,8 @@ export interface UpOptions {
   apiPort: number;
   /** Port of the dashboard (0: any free port). */
   dashboardPort: number;
+  /** Interface of the live feed simulator, mode API and dashboard (default 127.0.0.1). */
+  host?: string;
   speed: Speed;
   logger: Logger;
   signal: AbortSignal;
@@ -92,12 +94,21 @@ export async function runUp(options: UpOptions): Promise<void> {
 
     let feed: FeedServer | undefined;
     if (options.liveFile !== undefined) {
-      feed = await startFeedServer({ file: options.liveFile, format: options.liveFormat, port: options.livePort, speed: options.speed, loop: true, logger: logger.child('feed') });
+      feed = await startFeedServer({
+        file: options.liveFile,
+        format: options.liveFormat,
+        host: options.host,
+        port: options.livePort,
+        speed: options.speed,
+        loop: true,
+        logger: logger.child('feed'),
+        allowedHosts: config.allowedHosts,
+      });
       stops.push({ what: 'live feed', stop: () => feed?.close() ?? Promise.resolve() });
     }
     const liveUrl = options.liveUrl ?? feed?.url;
 
-    const api = await startLocalModeApi({ aws, config, port: options.apiPort, logger });
+    const api = await startLocalModeApi({ aws, config, host: options.host, port: options.apiPort, logger });
     stops.push({ what: 'mode API', stop: () => api.stop() });
     watch('the mode API (serverless-offline)', api.exited);
     if (signal.aborted || fatal.signal.aborted) return;
@@ -122,7 +133,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       workers: options.workers ?? 1,
       from: 'trim-horizon',
       // Worker processes keep their consumer metrics (the dashboard shows the replayer's).
-      onBatch: (result) => metrics.onBatch(result),
+      onBatch: (result, timing) => metrics.onBatch(result, timing),
     });
     consumer.failed.addEventListener('abort', () => fatal.abort(consumer.failed.reason), { once: true });
     parts.mapping = consumer.local?.mapping;
@@ -155,9 +166,11 @@ export async function runUp(options: UpOptions): Promise<void> {
     parts.engine = engine;
     parts.producer = producer;
     const dashboard = await startDashboardServer({
+      host: options.host,
       port: options.dashboardPort,
+      allowedHosts: config.allowedHosts,
       modeApiUrl: api.url,
-      snapshot: () => metrics.sample(),
+      metrics,
       logger: logger.child('dashboard'),
     });
     stops.push({ what: 'dashboard', stop: () => dashboard.close() });

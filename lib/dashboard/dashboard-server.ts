@@ -3,9 +3,15 @@
  *
  *   GET  /                the dashboard page (lib/dashboard/public/)
  *   GET  /dashboard.js, /dashboard.css, /vendor/uPlot.*   static assets (uPlot from node_modules)
- *   GET  /metrics         the current snapshot as JSON
- *   GET  /events          server-sent events: a snapshot every `intervalMs`
+ *   GET  /metrics         the metrics in the Prometheus text exposition format (0.0.4)
+ *   GET  /api/snapshot    the current snapshot as JSON (what the page renders)
+ *   GET  /events          server-sent events: a snapshot every `intervalMs`, with backpressure
  *   GET|POST /api/mode    proxied to the mode API (serverless-offline), so the page has one origin
+ *
+ * Like every local server it answers loopback `Host`s only and refuses other origins
+ * (lib/http/local-request-guard.ts). A mode change (`POST /api/mode`) must also come from the
+ * page itself: its own `Origin`, JSON, and the {@link DASHBOARD_CLIENT_HEADER} header, which a page
+ * elsewhere cannot send without a preflight. No page may frame the dashboard (clickjacking).
  */
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -13,17 +19,27 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
+import type { AllowedHost } from '../http/allowed-hosts.ts';
+import { admitLocalRequest, sendRefusal } from '../http/local-request-guard.ts';
+import { urlHost } from '../http/local-url.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { DashboardSnapshot } from './stack-metrics.ts';
+import { EXPOSITION_CONTENT_TYPE } from '../metrics/prometheus.ts';
+import { EventStream } from './event-stream.ts';
+import type { StackMetrics } from './stack-metrics.ts';
 
 export interface DashboardServerOptions {
   port: number;
   host?: string;
   /** The mode API base URL (…/mode is appended). */
   modeApiUrl: string;
-  snapshot: () => DashboardSnapshot;
+  /** The snapshot (page, events), the exposition (/metrics), and the registry the server counts in. */
+  metrics: Pick<StackMetrics, 'sample' | 'exposition' | 'registry'>;
   logger: Logger;
   intervalMs?: number;
+  /** An event-stream client whose connection takes nothing for this long is dropped (default 10 s). */
+  sseStallLimitMs?: number;
+  /** `Host` names answered besides loopback ones (ALLOWED_HOSTS), for a dashboard bound beyond loopback. */
+  allowedHosts?: readonly AllowedHost[];
 }
 
 export interface DashboardServer {
@@ -31,6 +47,12 @@ export interface DashboardServer {
   port: number;
   close(): Promise<void>;
 }
+
+/** Sent by the dashboard's page with every mode request (lib/dashboard/public/dashboard.js). */
+export const DASHBOARD_CLIENT_HEADER = 'x-tick-replay-client';
+
+/** On every answer: no page may frame the dashboard and click its buttons for the user. */
+const FRAMING_HEADERS = { 'content-security-policy': "frame-ancestors 'none'", 'x-frame-options': 'DENY' } as const;
 
 /** Mode requests are tiny; the mode API itself answers 413 over 1 KiB. */
 const MAX_BODY = 4 * 1024;
@@ -64,11 +86,25 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 }
 
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
-  const { logger } = options;
-  const intervalMs = options.intervalMs ?? 1_000;
-  const streams = new Set<ServerResponse>();
+  const { logger, metrics } = options;
+  const events = new EventStream({
+    next: () => metrics.sample(),
+    intervalMs: options.intervalMs ?? 1_000,
+    stallLimitMs: options.sseStallLimitMs,
+    registry: metrics.registry,
+    logger,
+  });
 
   const proxyMode = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // The guard has refused other origins; a mode change must also show it comes from the page.
+    if (req.method === 'POST' && (req.headers.origin === undefined || req.headers[DASHBOARD_CLIENT_HEADER] !== 'dashboard')) {
+      sendRefusal(req, res, {
+        status: 403,
+        error: 'cross_origin_refused',
+        message: `mode changes through the dashboard come from its own page only (Origin and ${DASHBOARD_CLIENT_HEADER} headers)`,
+      });
+      return;
+    }
     const body = req.method === 'POST' ? await readBody(req) : undefined;
     if (req.method === 'POST' && body === undefined) {
       sendJson(res, 413, { error: 'payload_too_large', message: `a mode request is at most ${MAX_BODY} bytes` });
@@ -93,14 +129,12 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname === '/api/mode' && (req.method === 'GET' || req.method === 'POST')) return proxyMode(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed' });
-    if (pathname === '/metrics') return sendJson(res, 200, options.snapshot());
-    if (pathname === '/events') {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      res.write(`retry: 1000\ndata: ${JSON.stringify(options.snapshot())}\n\n`);
-      streams.add(res);
-      req.on('close', () => streams.delete(res));
-      return;
+    if (pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'cache-control': 'no-store' });
+      return void res.end(metrics.exposition());
     }
+    if (pathname === '/api/snapshot') return sendJson(res, 200, metrics.sample());
+    if (pathname === '/events') return events.add(req, res);
     const asset = ASSETS[pathname];
     if (asset === undefined) return sendJson(res, 404, { error: 'not_found' });
     res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
@@ -112,24 +146,20 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       .pipe(res);
   };
 
+  const policy = { allowedHosts: options.allowedHosts };
   const server = createServer((req, res) => {
+    for (const [name, value] of Object.entries(FRAMING_HEADERS)) res.setHeader(name, value);
+    if (!admitLocalRequest(req, res, policy)) return;
     route(req, res).catch((error: unknown) => {
       logger.error('dashboard request failed', { url: req.url, error });
       if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
       else res.destroy();
     });
   });
-  const timer = setInterval(() => {
-    if (streams.size === 0) return;
-    const data = `data: ${JSON.stringify(options.snapshot())}\n\n`;
-    for (const res of streams) res.write(data);
-  }, intervalMs);
-  timer.unref();
-
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
-      clearInterval(timer);
+      events.close();
       const why = error.code === 'EADDRINUSE' ? 'the port is already in use (give another --dashboard-port, or 0)' : error.message;
       reject(new InputError(`dashboard: cannot listen on ${host}:${options.port}: ${why}`, { host, port: options.port, code: error.code }, { cause: error }));
     };
@@ -140,15 +170,13 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     });
   });
   const address = server.address() as AddressInfo;
-  const url = `http://${address.address}:${address.port}`;
+  const url = `http://${urlHost(address.address)}:${address.port}`;
   logger.info('dashboard listening', { url });
   return {
     url,
     port: address.port,
     close: async () => {
-      clearInterval(timer);
-      for (const res of streams) res.end();
-      streams.clear();
+      events.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

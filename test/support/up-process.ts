@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 export interface UpProcess {
   child: ChildProcess;
   /** Resolves with the printed URLs once up is ready; rejects if it exits first. */
-  ready: Promise<{ apiUrl: string; dashboardUrl: string }>;
+  ready: Promise<{ apiUrl: string; dashboardUrl: string; endpointUrl: string }>;
   stderr: () => string;
   exited: Promise<number | null>;
   /** SIGKILL to the whole process group, if still running. */
@@ -29,12 +29,13 @@ export function startUpProcess(options: { outDir: string; stateDir: string; spee
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ready = new Promise<{ apiUrl: string; dashboardUrl: string }>((resolve, reject) => {
+  const ready = new Promise<{ apiUrl: string; dashboardUrl: string; endpointUrl: string }>((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
       const api = /mode API\s+(http:\/\/\S+)\/mode/.exec(stdout)?.[1];
       const dashboard = /dashboard\s+(http:\/\/[^\s/]+)\//.exec(stdout)?.[1];
-      if (api !== undefined && dashboard !== undefined) resolve({ apiUrl: api, dashboardUrl: dashboard });
+      const endpoint = /AWS endpoint\s+(http:\/\/\S+)/.exec(stdout)?.[1];
+      if (api !== undefined && dashboard !== undefined && endpoint !== undefined) resolve({ apiUrl: api, dashboardUrl: dashboard, endpointUrl: endpoint });
     });
     child.on('close', () => reject(new Error(`up exited before it was ready:\n${stderr.slice(-3000)}`)));
   });
