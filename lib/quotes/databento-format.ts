@@ -14,10 +14,8 @@
  */
 import { fixedPointToDecimalString } from './decimal.ts';
 import { HeaderIndex } from './header-index.ts';
-import type { QuoteFields } from './quote.ts';
 import type { RowFormat } from './row-format.ts';
-import { acceptedRow, addAmounts, checkedPrice, latencyBetween, priceCell, reject, tickerCell, timestampCell, type Price, type RowResult } from './row.ts';
-import { isoOf } from './timestamp.ts';
+import { checkedPrice, priceCell, reject, tickerCell, timedRow, type RowResult, type SideReader, type TimedColumns } from './row.ts';
 
 /** Databento's sentinel for "no price": i64::MAX. */
 export const UNDEF_PRICE = '9223372036854775807';
@@ -31,23 +29,29 @@ export function isDatabentoHeader(names: readonly string[]): boolean {
 }
 
 /** A price cell (trimmed): fixed-point integer or decimal; UNDEF and empty are "no price". */
-function price(cell: string, name: string, which: 'bid' | 'ask'): Price | string {
+const price: SideReader = (cell, name, which) => {
   if (cell.length === 0) return `${name} is empty (no ${which}: UNDEF_PRICE)`;
   if (!INTEGER.test(cell)) return priceCell(cell, name);
   if (cell === UNDEF_PRICE) return `${name} is UNDEF_PRICE (no ${which})`;
   const text = fixedPointToDecimalString(cell, FIXED_PRICE_SCALE) ?? '';
   return checkedPrice({ units: BigInt(cell), scale: FIXED_PRICE_SCALE }, text, cell, name);
-}
+};
 
 export function databentoFormat(names: readonly string[], file: string): RowFormat {
   const h = new HeaderIndex(names, file, 'Databento');
-  const tsRecv = h.required('ts_recv');
-  const tsEvent = h.required('ts_event');
-  const bidPx = h.required('bid_px_00', ' (MBP-1, BBO and TBBO exports have it)');
-  const askPx = h.required('ask_px_00', ' (MBP-1, BBO and TBBO exports have it)');
+  const columns: TimedColumns = {
+    event: h.required('ts_event'),
+    received: h.required('ts_recv'),
+    eventName: 'ts_event',
+    receivedName: 'ts_recv',
+    bid: h.required('bid_px_00', ' (MBP-1, BBO and TBBO exports have it)'),
+    ask: h.required('ask_px_00', ' (MBP-1, BBO and TBBO exports have it)'),
+    bidName: 'bid_px_00',
+    askName: 'ask_px_00',
+    amounts: { bid: h.optional('bid_sz_00'), ask: h.optional('ask_sz_00'), bidName: 'bid_sz_00', askName: 'ask_sz_00' },
+  };
   const symbolName = h.has('symbol') ? 'symbol' : 'instrument_id';
   const symbol = h.required(symbolName, ' (nor "symbol")');
-  const amounts = { bid: h.optional('bid_sz_00'), ask: h.optional('ask_sz_00'), bidName: 'bid_sz_00', askName: 'ask_sz_00' };
   const width = h.width;
 
   const parse = (record: string[], line: number): RowResult => {
@@ -55,23 +59,7 @@ export function databentoFormat(names: readonly string[], file: string): RowForm
     const ticker = tickerCell(record[symbol] ?? '', symbolName);
     if (typeof ticker === 'string') return reject(line, symbolName, ticker);
 
-    const event = timestampCell(record[tsEvent] ?? '', 'ts_event');
-    if (typeof event === 'string') return reject(line, 'ts_event', event);
-    const received = timestampCell(record[tsRecv] ?? '', 'ts_recv');
-    if (typeof received === 'string') return reject(line, 'ts_recv', received);
-    const latencyMs = latencyBetween(event, received, 'ts_event', 'ts_recv');
-    if (typeof latencyMs === 'string') return reject(line, 'ts_recv', latencyMs);
-
-    const bid = price((record[bidPx] ?? '').trim(), 'bid_px_00', 'bid');
-    if (typeof bid === 'string') return reject(line, 'bid_px_00', bid);
-    const ask = price((record[askPx] ?? '').trim(), 'ask_px_00', 'ask');
-    if (typeof ask === 'string') return reject(line, 'ask_px_00', ask);
-
-    const fields: QuoteFields = { ticker: ticker.ticker, timestamp: isoOf(event), bid: bid.text, ask: ask.text };
-    const badAmount = addAmounts(fields, record, amounts, line);
-    if (badAmount !== undefined) return badAmount;
-    fields.latencyMs = latencyMs;
-    return acceptedRow(line, fields, event, received.micros, received.nanos ?? 0, bid, ask);
+    return timedRow(record, line, ticker.ticker, columns, price);
   };
   return { name: 'databento', parse };
 }

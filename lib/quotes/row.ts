@@ -163,6 +163,44 @@ export function latencyBetween(event: ParsedTimestamp, received: ParsedTimestamp
   return ns / 1e6;
 }
 
+/** Columns of a format that carries an exchange time and a receive time (tardis, Databento). */
+export interface TimedColumns {
+  event: number;
+  received: number;
+  eventName: string;
+  receivedName: string;
+  bid: number;
+  ask: number;
+  bidName: string;
+  askName: string;
+  amounts: AmountColumns;
+}
+
+/** Reads one side's price cell (trimmed) the way the format writes prices. */
+export type SideReader = (cell: string, name: string, side: 'bid' | 'ask') => Price | string;
+
+/**
+ * The rest of a row once its ticker is known: timestamp = the exchange time, arrival = the receive
+ * time, latency = their difference (exact), prices read by the format's `price`, amounts.
+ */
+export function timedRow(record: readonly string[], line: number, ticker: string, columns: TimedColumns, price: SideReader): RowResult {
+  const event = timestampCell(record[columns.event] ?? '', columns.eventName);
+  if (typeof event === 'string') return reject(line, columns.eventName, event);
+  const received = timestampCell(record[columns.received] ?? '', columns.receivedName);
+  if (typeof received === 'string') return reject(line, columns.receivedName, received);
+  const latencyMs = latencyBetween(event, received, columns.eventName, columns.receivedName);
+  if (typeof latencyMs === 'string') return reject(line, columns.receivedName, latencyMs);
+  const bid = price((record[columns.bid] ?? '').trim(), columns.bidName, 'bid');
+  if (typeof bid === 'string') return reject(line, columns.bidName, bid);
+  const ask = price((record[columns.ask] ?? '').trim(), columns.askName, 'ask');
+  if (typeof ask === 'string') return reject(line, columns.askName, ask);
+  const fields: QuoteFields = { ticker, timestamp: isoOf(event), bid: bid.text, ask: ask.text };
+  const badAmount = addAmounts(fields, record, columns.amounts, line);
+  if (badAmount !== undefined) return badAmount;
+  fields.latencyMs = latencyMs;
+  return acceptedRow(line, fields, event, received.micros, received.nanos ?? 0, bid, ask);
+}
+
 /** A required timestamp cell, or the reason it is not one. */
 export function timestampCell(cell: string, name: string): ParsedTimestamp | string {
   const parsed = parseTimestamp(cell);

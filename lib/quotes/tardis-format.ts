@@ -10,30 +10,34 @@
  * (`20.001`). An empty side (no bid or no ask in the book) is rejected with that reason.
  */
 import { HeaderIndex } from './header-index.ts';
-import type { QuoteFields } from './quote.ts';
 import type { RowFormat } from './row-format.ts';
-import { acceptedRow, addAmounts, latencyBetween, priceCell, reject, tickerCell, timestampCell, type RowResult } from './row.ts';
-import { isoOf } from './timestamp.ts';
+import { priceCell, reject, tickerCell, timedRow, type RowResult, type SideReader, type TimedColumns } from './row.ts';
 
 /** The columns that tell a tardis export from other CSVs. */
 export function isTardisHeader(names: readonly string[]): boolean {
   return names.includes('exchange') && names.includes('local_timestamp');
 }
 
-function side(cell: string, name: string, which: 'bid' | 'ask'): ReturnType<typeof priceCell> {
+const side: SideReader = (cell, name, which) => {
   if (cell.length === 0) return `${name} is empty (no ${which} in the book)`;
   return priceCell(cell, name);
-}
+};
 
 export function tardisFormat(names: readonly string[], file: string): RowFormat {
   const h = new HeaderIndex(names, file, 'tardis.dev quotes');
   const exchange = h.required('exchange');
   const symbol = h.required('symbol');
-  const timestamp = h.required('timestamp');
-  const local = h.required('local_timestamp');
-  const bidPrice = h.required('bid_price');
-  const askPrice = h.required('ask_price');
-  const amounts = { bid: h.optional('bid_amount'), ask: h.optional('ask_amount'), bidName: 'bid_amount', askName: 'ask_amount' };
+  const columns: TimedColumns = {
+    event: h.required('timestamp'),
+    received: h.required('local_timestamp'),
+    eventName: 'timestamp',
+    receivedName: 'local_timestamp',
+    bid: h.required('bid_price'),
+    ask: h.required('ask_price'),
+    bidName: 'bid_price',
+    askName: 'ask_price',
+    amounts: { bid: h.optional('bid_amount'), ask: h.optional('ask_amount'), bidName: 'bid_amount', askName: 'ask_amount' },
+  };
   const width = h.width;
 
   const parse = (record: string[], line: number): RowResult => {
@@ -45,23 +49,7 @@ export function tardisFormat(names: readonly string[], file: string): RowFormat 
     const ticker = tickerCell(`${venue}:${instrument}`, 'ticker (exchange:symbol)');
     if (typeof ticker === 'string') return reject(line, 'symbol', ticker);
 
-    const event = timestampCell(record[timestamp] ?? '', 'timestamp');
-    if (typeof event === 'string') return reject(line, 'timestamp', event);
-    const received = timestampCell(record[local] ?? '', 'local_timestamp');
-    if (typeof received === 'string') return reject(line, 'local_timestamp', received);
-    const latencyMs = latencyBetween(event, received, 'timestamp', 'local_timestamp');
-    if (typeof latencyMs === 'string') return reject(line, 'local_timestamp', latencyMs);
-
-    const bid = side((record[bidPrice] ?? '').trim(), 'bid_price', 'bid');
-    if (typeof bid === 'string') return reject(line, 'bid_price', bid);
-    const ask = side((record[askPrice] ?? '').trim(), 'ask_price', 'ask');
-    if (typeof ask === 'string') return reject(line, 'ask_price', ask);
-
-    const fields: QuoteFields = { ticker: ticker.ticker, timestamp: isoOf(event), bid: bid.text, ask: ask.text };
-    const badAmount = addAmounts(fields, record, amounts, line);
-    if (badAmount !== undefined) return badAmount;
-    fields.latencyMs = latencyMs;
-    return acceptedRow(line, fields, event, received.micros, received.nanos ?? 0, bid, ask);
+    return timedRow(record, line, ticker.ticker, columns, side);
   };
   return { name: 'tardis', parse };
 }

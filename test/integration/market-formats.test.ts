@@ -6,34 +6,12 @@
  * test. One shard, so that the output order is the send order: the merged arrival order.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { databentoMbp1, expectedLine, inReplayOrder, tardisQuotes, zstdStored, type TruthRow } from '../support/market-files.ts';
+import { cli } from '../support/cli-process.ts';
 import { useTempDir } from '../support/temp-dir.ts';
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/tick-replay.js', ...args], { env: { ...process.env, AWS_ENDPOINT_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 function expectedOutput(rows: TruthRow[]): { mids: string; errors: string } {
   const lines = inReplayOrder(rows).map((row) => expectedLine(row, 20n));

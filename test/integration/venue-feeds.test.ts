@@ -11,18 +11,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { startFeedServer } from '../../lib/live/feed-server.ts';
 import { LiveSource } from '../../lib/live/live-source.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
-import type { PacedQuote } from '../../lib/replay/replay-source.ts';
+import { take } from '../support/take.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/venues/${name}`, import.meta.url));
 
-async function take(source: LiveSource, count: number): Promise<PacedQuote[]> {
-  const out: PacedQuote[] = [];
-  for await (const quote of source) {
-    out.push(quote);
-    if (out.length >= count) break;
-  }
-  return out;
-}
 
 describe('venue feeds', () => {
   it('coinbase: subscribes after connecting, gets the recorded ticker frames, counts the sequence gap', async () => {

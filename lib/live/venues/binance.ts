@@ -11,8 +11,8 @@
  * going backwards (a replayed or reordered message), not for gaps. The stream is chosen by the
  * URL; with `--live-subscribe SYMBOLS` a SUBSCRIBE message is sent instead (URL ending in `/ws`).
  */
-import { JsonNumber, decimalText, isObject, parseJsonText, type JsonObject } from './json-text.ts';
-import { clientRequest, epochMsOf, quoteFrom, receiveTime, venueTime, type VenueMapper, type VenueMessage } from './venue.ts';
+import { JsonNumber, isObject, parseJsonText, type JsonObject } from './json-text.ts';
+import { clientRequest, epochMsOf, quoteFromObject, receiveTime, venueTime, type VenueMapper, type VenueMessage } from './venue.ts';
 
 const NAMES = { ticker: 's', bid: 'b', ask: 'a', bidAmount: 'B', askAmount: 'A' };
 
@@ -56,15 +56,7 @@ export const binance: VenueMapper = {
     if (message.e !== undefined && message.e !== 'bookTicker') return { kind: 'ignored' };
     const time = timestampOf(message, receivedAtMs);
     if (typeof time === 'string') return { kind: 'rejected', reason: time };
-    const quote = quoteFrom({
-      ticker: typeof message.s === 'string' ? message.s : undefined,
-      bid: decimalText(message.b),
-      ask: decimalText(message.a),
-      bidAmount: decimalText(message.B),
-      askAmount: decimalText(message.A),
-      time,
-      names: NAMES,
-    });
+    const quote = quoteFromObject(message, NAMES, time);
     if (typeof quote === 'string') return { kind: 'rejected', reason: quote };
     const u = message.u instanceof JsonNumber ? Number(message.u.text) : Number.NaN;
     const sequence = Number.isSafeInteger(u) ? { stream: quote.fields.ticker, value: u, kind: 'increasing' as const } : undefined;

@@ -12,8 +12,8 @@
  * reconnect. `sequence_num` numbers every message of a connection, heartbeats included: a jump is
  * that many messages missed.
  */
-import { JsonNumber, decimalText, isObject, parseJsonText } from './json-text.ts';
-import { clientRequest, quoteFrom, venueTime, type VenueMapper, type VenueMessage, type VenueQuote } from './venue.ts';
+import { JsonNumber, isObject, parseJsonText } from './json-text.ts';
+import { clientRequest, quoteFromObject, venueTime, type VenueMapper, type VenueMessage, type VenueQuote } from './venue.ts';
 
 const NAMES = { ticker: 'product_id', bid: 'best_bid', ask: 'best_ask', bidAmount: 'best_bid_quantity', askAmount: 'best_ask_quantity' };
 
@@ -55,15 +55,7 @@ export const coinbase: VenueMapper = {
       const tickers = isObject(event) && Array.isArray(event.tickers) ? event.tickers : [];
       for (const ticker of tickers) {
         if (!isObject(ticker)) return { kind: 'rejected', reason: 'a ticker entry is not an object' };
-        const quote = quoteFrom({
-          ticker: typeof ticker.product_id === 'string' ? ticker.product_id : undefined,
-          bid: decimalText(ticker.best_bid),
-          ask: decimalText(ticker.best_ask),
-          bidAmount: decimalText(ticker.best_bid_quantity),
-          askAmount: decimalText(ticker.best_ask_quantity),
-          time,
-          names: NAMES,
-        });
+        const quote = quoteFromObject(ticker, NAMES, time);
         if (typeof quote === 'string') return { kind: 'rejected', reason: quote };
         quotes.push(quote);
       }

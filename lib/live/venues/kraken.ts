@@ -12,8 +12,8 @@
  * changes (`event_trigger: bbo`), again after every reconnect. v2 has no sequence numbers on
  * this channel.
  */
-import { decimalText, isObject, parseJsonText } from './json-text.ts';
-import { clientRequest, quoteFrom, receiveTime, venueTime, type VenueMapper, type VenueMessage, type VenueQuote } from './venue.ts';
+import { isObject, parseJsonText } from './json-text.ts';
+import { clientRequest, quoteFromObject, receiveTime, venueTime, type VenueMapper, type VenueMessage, type VenueQuote } from './venue.ts';
 
 const NAMES = { ticker: 'symbol', bid: 'bid', ask: 'ask', bidAmount: 'bid_qty', askAmount: 'ask_qty' };
 
@@ -55,15 +55,7 @@ export const kraken: VenueMapper = {
       if (!isObject(entry)) return { kind: 'rejected', reason: 'a data entry is not an object' };
       const time = typeof entry.timestamp === 'string' ? venueTime(entry.timestamp, 'timestamp') : receiveTime(receivedAtMs);
       if (typeof time === 'string') return { kind: 'rejected', reason: time };
-      const quote = quoteFrom({
-        ticker: typeof entry.symbol === 'string' ? entry.symbol : undefined,
-        bid: decimalText(entry.bid),
-        ask: decimalText(entry.ask),
-        bidAmount: decimalText(entry.bid_qty),
-        askAmount: decimalText(entry.ask_qty),
-        time,
-        names: NAMES,
-      });
+      const quote = quoteFromObject(entry, NAMES, time);
       if (typeof quote === 'string') return { kind: 'rejected', reason: quote };
       quotes.push(quote);
     }

@@ -5,6 +5,7 @@
  * subscribe messages and feeds it frames.
  */
 import type { QuoteFields } from '../../quotes/quote.ts';
+import { decimalText, type JsonObject } from './json-text.ts';
 import { addAmounts, priceCell, tickerCell } from '../../quotes/row.ts';
 import { isImplausibleCross } from '../../quotes/plausibility.ts';
 import { compareDecimal } from '../../quotes/decimal.ts';
@@ -88,6 +89,23 @@ export function quoteFrom(parts: QuoteParts): VenueQuote | string {
   const quote: VenueQuote = { fields, crossed };
   if (crossed && isImplausibleCross(bid.value, ask.value)) quote.implausible = true;
   return quote;
+}
+
+/** The field names a venue uses for the parts of a quote. */
+export type QuoteNames = QuoteParts['names'];
+
+/** quoteFrom over a venue's JSON object, reading the parts under the venue's names. */
+export function quoteFromObject(entry: JsonObject, names: QuoteNames, time: ParsedTimestamp): VenueQuote | string {
+  const ticker = entry[names.ticker];
+  return quoteFrom({
+    ticker: typeof ticker === 'string' ? ticker : undefined,
+    bid: decimalText(entry[names.bid]),
+    ask: decimalText(entry[names.ask]),
+    bidAmount: decimalText(entry[names.bidAmount]),
+    askAmount: decimalText(entry[names.askAmount]),
+    time,
+    names,
+  });
 }
 
 /** The receive time as a quote time (ms precision). */

@@ -11,6 +11,7 @@ import { MergedSource } from '../../../lib/replay/merged-source.ts';
 import type { PacedQuote } from '../../../lib/replay/replay-source.ts';
 import { DEFAULT_SELECTION, type Selection } from '../../../lib/replay/selection.ts';
 import { mulberry32 } from '../../../data/generate.ts';
+import { take } from '../../support/take.ts';
 import { useTempDir } from '../../support/temp-dir.ts';
 
 /** Rows with latencies up to 300 ms, so arrivals overtake each other, within and across files. */
@@ -25,14 +26,6 @@ function csv(rows: number, seed: number, ticker: string): string {
   return lines.join('\n') + '\n';
 }
 
-async function drain(source: MergedSource, limit = Infinity): Promise<PacedQuote[]> {
-  const out: PacedQuote[] = [];
-  for await (const quote of source) {
-    out.push(quote);
-    if (out.length >= limit) break;
-  }
-  return out;
-}
 
 describe('MergedSource', () => {
   const tmp = useTempDir();
@@ -47,7 +40,7 @@ describe('MergedSource', () => {
     await writeFile(tmp.join('b.csv'), csv(1_500, 2, 'B'));
     // Same content under another name would be the same source: a third file with exact ties.
     await writeFile(tmp.join('c.csv'), 'timestamp,ticker,bid,ask,latency\n2025-01-01T00:00:00.000Z,C0,1,2,5\n2025-01-01T00:00:00.005Z,C1,1,2,0\n');
-    const merged = await drain(await sources(['a.csv', 'b.csv', 'c.csv']));
+    const merged = await take(await sources(['a.csv', 'b.csv', 'c.csv']));
     assert.equal(merged.length, 3_002);
     const fileOf = (q: PacedQuote): number => (q.ticker.startsWith('A') ? 0 : q.ticker.startsWith('B') ? 1 : 2);
     for (let i = 1; i < merged.length; i++) {
@@ -61,16 +54,16 @@ describe('MergedSource', () => {
   });
 
   it('resumes every file from its own position: the rest of the merge is what an uninterrupted one would send', async () => {
-    const full = (await drain(await sources(['a.csv', 'b.csv']))).map((q) => `${q.source}#${q.seq}`);
+    const full = (await take(await sources(['a.csv', 'b.csv']))).map((q) => `${q.source}#${q.seq}`);
     const first = await sources(['a.csv', 'b.csv']);
-    const head = await drain(first, 1_234);
+    const head = await take(first, 1_234);
     const random = mulberry32(5);
     // The last 100 sent are in flight: acknowledged or not, at random; not acknowledged ones come again.
     const acked = head.filter((_, i) => i < head.length - 100 || random() < 0.5);
     for (const q of acked) first.acknowledge(q.source, q.seq);
     const positions = first.files.map((f) => f.position());
     await first.close();
-    const rest = (await drain(await sources(['a.csv', 'b.csv'], DEFAULT_SELECTION, positions))).map((q) => `${q.source}#${q.seq}`);
+    const rest = (await take(await sources(['a.csv', 'b.csv'], DEFAULT_SELECTION, positions))).map((q) => `${q.source}#${q.seq}`);
     const ackedKeys = new Set(acked.map((q) => `${q.source}#${q.seq}`));
     assert.deepEqual(rest, full.filter((k) => !ackedKeys.has(k)));
   });
@@ -79,11 +72,11 @@ describe('MergedSource', () => {
     const fromUs = (Date.UTC(2025, 0, 1) + 3_000) * 1000;
     const toUs = (Date.UTC(2025, 0, 1) + 9_000) * 1000;
     const selection: Selection = { ...DEFAULT_SELECTION, fromUs, toUs, tickers: new Set(['A1', 'B0']) };
-    const all = await drain(await sources(['a.csv', 'b.csv']));
+    const all = await take(await sources(['a.csv', 'b.csv']));
     const expected = all.filter((q) => q.arrivalUs >= fromUs && q.arrivalUs < toUs && (q.ticker === 'A1' || q.ticker === 'B0')).map((q) => `${q.ticker}#${q.seq}`);
     const source = await sources(['a.csv', 'b.csv'], selection);
     assert.equal(source.total, expected.length, 'the progress total counts the selected quotes');
-    assert.deepEqual((await drain(source)).map((q) => `${q.ticker}#${q.seq}`), expected);
+    assert.deepEqual((await take(source)).map((q) => `${q.ticker}#${q.seq}`), expected);
     assert.ok(expected.length > 10);
     // A selection is its own replay: its own source ids, so its own checkpoints.
     assert.notEqual(source.files[0]?.sourceId, (await sources(['a.csv'])).files[0]?.sourceId);
