@@ -155,8 +155,9 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
 
   // Reading the first row opens the file and maps its header: a missing file or a header without
   // the required columns fails the start, not a stream nobody is watching.
-  const input = await openInput(sourceFor(options.file ?? source));
-  let rows = frames === undefined ? readQuoteRows(input.bytes, { signal }) : emptyRows();
+  const input = frames === undefined ? await openInput(sourceFor(source)) : undefined;
+  const readRows = (): AsyncGenerator<RowResult> => (input === undefined ? emptyRows() : readQuoteRows(input.bytes, { signal }));
+  let rows = readRows();
   const firstRow = await rows.next();
 
   const policy = { allowedHosts: options.allowedHosts };
@@ -309,7 +310,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
       logger.info('file done; looping', { file, pass, sent });
       // After the last row the next pass's first row goes out at once, not after a catch-up gap.
       pacer.reanchor();
-      rows = readQuoteRows(input.bytes, { signal });
+      rows = readRows();
       source = rows;
     }
   };

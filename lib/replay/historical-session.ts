@@ -240,11 +240,6 @@ export class HistoricalSession {
     this.durableEmitted = this.source.stats.emitted;
   }
 
-  /** Each input's progress, for the status. */
-  fileStatus(): Array<{ file: string; source: string; done: number; total: number }> {
-    return this.files.map(({ source }) => ({ file: source.name, source: source.sourceId, done: source.done, total: source.total }));
-  }
-
   /** Replays until the inputs end, `signal` aborts or a lease is lost; then flushes, checkpoints and releases. */
   async run(signal: AbortSignal): Promise<void> {
     const { producer, checkpoints, logger } = this.options;

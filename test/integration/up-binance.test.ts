@@ -55,7 +55,7 @@ describe('tick-replay up --live-format binance', () => {
     const { apiUrl } = await up.ready;
     const mids = (): Promise<string> => readFile(tmp.join('out', 'mid_prices.log'), 'utf8').catch(() => '');
     await until('the historical quote', async () => (await mids()).includes('2025-01-02 13:00:00.000, 2'));
-    const flipped = await fetch(`${apiUrl}/mode`, { method: 'POST', body: '{"mode":"live"}' });
+    const flipped = await fetch(`${apiUrl}/mode`, { method: 'POST', body: '{"mode":"live"}', headers: { 'content-type': 'application/json' } });
     assert.equal(flipped.status, 200);
     await until('the three live mids', async () => (await mids()).split('\n').filter((l) => l.startsWith('2025-01-02 14:')).length >= 3);
     const live = (await mids()).split('\n').filter((l) => l.startsWith('2025-01-02 14:'));
