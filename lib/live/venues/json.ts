@@ -9,6 +9,7 @@ export const jsonFeed: VenueMapper = {
   map(text): VenueMessage {
     const result = parseLiveMessage(text);
     if (!result.ok) return { kind: 'rejected', reason: result.reason };
-    return { kind: 'quotes', quotes: [{ fields: result.fields, crossed: result.crossed }] };
+    const { fields, crossed, implausible } = result;
+    return { kind: 'quotes', quotes: [implausible === true ? { fields, crossed, implausible } : { fields, crossed }] };
   },
 };
