@@ -65,7 +65,7 @@ export async function measureNoQueueFloor(csv: string, outDir: string, options: 
     await write(mids, result.midLines.map((l) => l + '\n').join(''));
     await write(errors, result.errorLines.map((l) => l + '\n').join(''));
     if (acknowledge) {
-      for (const seq of seqs) source.acknowledge(seq);
+      for (const seq of seqs) source.acknowledge(source.sourceId, seq);
       if (quotes % 10_000 < batch.length) source.position();
     }
     batch = [];

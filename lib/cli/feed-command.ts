@@ -6,11 +6,14 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolveConfig } from '../config.ts';
 import { startFeedServer } from '../live/feed-server.ts';
+import { venueMapper } from '../live/venues/venues.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { parseSpeed, type Speed } from '../replay/pacer.ts';
 
 interface FeedFlags {
-  file: string;
+  file?: string;
+  frames?: string;
+  format: string;
   port: number;
   host: string;
   speed: Speed;
@@ -65,8 +68,12 @@ async function feedCommand(flags: FeedFlags): Promise<void> {
   const signals = untilSignal(logger);
   try {
     // The listening socket keeps the process alive until close().
+    if ((flags.file === undefined) === (flags.frames === undefined)) throw new InvalidArgumentError('give --file (quotes to stream) or --frames (recorded frames), one of them');
+    const format = venueMapper(flags.format).format;
     const server = await startFeedServer({
       file: flags.file,
+      frames: flags.frames,
+      format,
       host: flags.host,
       port: flags.port,
       speed: flags.speed,
@@ -74,7 +81,8 @@ async function feedCommand(flags: FeedFlags): Promise<void> {
       logger,
       allowedHosts: config.allowedHosts,
     });
-    process.stdout.write(`live feed on ${server.url} (${flags.file})\n`);
+    process.stdout.write(`live feed on ${server.url} (${flags.file ?? flags.frames}, ${format} format)
+`);
     await signals.stopped;
     await server.close();
     logger.info('live feed stopped', { sent: server.sent() });
@@ -86,8 +94,10 @@ async function feedCommand(flags: FeedFlags): Promise<void> {
 export function registerFeedCommand(program: Command): void {
   program
     .command('feed')
-    .description('serve a CSV file of quotes as a live websocket feed (one JSON message per quote) until Ctrl-C')
-    .requiredOption('--file <csv>', 'CSV file of quotes to stream (e.g. data/live_sample.csv)')
+    .description('serve a CSV file of quotes (or recorded frames) as a live websocket feed, in our JSON or a venue\'s format, until Ctrl-C')
+    .option('--file <csv>', 'CSV file of quotes to stream (e.g. data/live_sample.csv)')
+    .option('--frames <file>', 'recorded frames to send as they are, one per line (e.g. test/fixtures/venues/*.jsonl)')
+    .option('--format <format>', 'json (ours), binance, coinbase or kraken: message format and subscription handshake', 'json')
     .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').argParser(portOption).default(DEFAULT_FEED_PORT))
     .option('--host <host>', 'interface to listen on (beyond loopback, name the hosts clients use in ALLOWED_HOSTS)', '127.0.0.1')
     .addOption(new Option('--speed <speed>', '"max" (no waits), 1 (real time) or N (N times faster)').argParser(speedOption).default(1))

@@ -13,11 +13,13 @@ import { KinesisProducer } from '../aws/producer.ts';
 import { listShards, loadShardMap } from '../aws/shard-map.ts';
 import { waitForCheckpoints } from '../consumer/checkpoint-wait.ts';
 import type { Config } from '../config.ts';
-import { AwsCallError, errorCode, TickReplayError } from '../errors.ts';
+import { AwsCallError, errorCode, InputError, TickReplayError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { DEAD_LETTERS_FILE, ERRORS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../output/log-files.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
-import { HistoricalSource, scanCsv, type CsvScan } from '../replay/historical-source.ts';
+import { HistoricalSource, scanCsv, sourceIdFor, type CsvScan } from '../replay/historical-source.ts';
+import { MergedSource } from '../replay/merged-source.ts';
+import { DEFAULT_SELECTION, type Selection } from '../replay/selection.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
 import { replay, type QuoteEntry } from '../replay/replayer.ts';
 import { openAwsEnvironment } from './aws-environment.ts';
@@ -26,14 +28,17 @@ import { consumerLeases } from './local-consumer.ts';
 
 export interface HistoricalRunOptions {
   config: Config;
-  file: string;
+  /** One input, or several replayed as one stream merged by arrival (given order breaks ties). */
+  file: string | readonly string[];
+  /** Window, tickers, disorder bound (default: everything, 60 s). */
+  selection?: Selection;
   speed: Speed;
   logger: Logger;
   /** Aborting stops reading, flushes what was read, lets the consumer drain it, then stops. */
   signal?: AbortSignal;
   clock?: Clock;
-  /** Called once the input was scanned (total known) and the pipeline is about to start. */
-  onStart?: (scan: CsvScan) => void;
+  /** Called once the inputs were scanned (total known) and the pipeline is about to start. */
+  onStart?: (inputs: { validRows: number; scans: CsvScan[] }) => void;
   onProgress?: (sent: number) => void;
   /** Where the embedded stack's process logs (default: inherited stderr). */
   stackLogFile?: string;
@@ -44,7 +49,9 @@ export interface HistoricalRunOptions {
 }
 
 export interface RunSummary {
+  /** The inputs, comma-separated (see `files`). */
   file: string;
+  files: string[];
   outputDir: string;
   quotesRead: number;
   rejected: number;
@@ -88,20 +95,32 @@ function graceAfter(signal: AbortSignal | undefined, ms: number): AbortSignal {
 export async function runHistorical(options: HistoricalRunOptions): Promise<RunSummary> {
   const { config, logger, signal } = options;
   const clock = options.clock ?? systemClock;
-  const file = path.resolve(options.file);
+  const selection = options.selection ?? DEFAULT_SELECTION;
+  const names = typeof options.file === 'string' ? [options.file] : [...options.file];
+  const files = names.map((name) => path.resolve(name));
 
   // Fail on bad input or output before starting anything; empty the output files only once the
   // AWS side is up, so a failed start leaves earlier results alone.
-  const scan = await scanCsv(file);
+  const scans: CsvScan[] = [];
+  const bySource = new Map<string, string>();
+  for (const name of names) {
+    const scan = await scanCsv(name, { selection });
+    const twin = bySource.get(sourceIdFor(scan.fingerprint, selection));
+    if (twin !== undefined) throw new InputError(`${twin} and ${name} have the same content; give it once`, { files: [twin, name] });
+    bySource.set(sourceIdFor(scan.fingerprint, selection), name);
+    scans.push(scan);
+    logger.info('input scanned', {
+      file: scan.file,
+      format: scan.format,
+      compression: scan.compression,
+      rows: scan.records,
+      valid: scan.validRows,
+      rejected: scan.rejectedRows,
+      sortedByTimestamp: scan.disorderUs === 0,
+      fingerprint: scan.fingerprint.slice(0, 16),
+    });
+  }
   await prepareOutputDir(config.outputDir, { truncate: false });
-  logger.info('input scanned', {
-    file,
-    rows: scan.records,
-    valid: scan.validRows,
-    rejected: scan.rejectedRows,
-    sortedByTimestamp: scan.disorderUs === 0,
-    fingerprint: scan.fingerprint.slice(0, 16),
-  });
 
   const aws = await openAwsEnvironment(config, logger, { stackLogFile: options.stackLogFile });
   // A dead embedded stack would leave the producer and the consumer retrying forever: fail the run.
@@ -125,7 +144,8 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
     // The run's throw-away application: only its records, each shard from the run's floor.
     consumer = await startConsumerApplication({ aws, config, logger, app, workers: options.workers ?? 1, from: 'trim-horizon', run, clock });
     const consumerFailed = consumer.failed;
-    const source = new HistoricalSource(scan, { logger: logger.child('historical-source') });
+    const sourceLogger = logger.child('historical-source');
+    const source = new MergedSource(scans.map((scan) => new HistoricalSource(scan, { logger: sourceLogger, selection })));
     const producer = new KinesisProducer<QuoteEntry>({
       client: aws.clients.kinesis,
       streamName: config.streamName,
@@ -135,7 +155,7 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
       aggregate: options.aggregate ?? false,
       onAck: (acked) => {
         // Acknowledgements let the source drop its bookkeeping: memory stays flat as files grow.
-        for (const a of acked) source.acknowledge(a.entry.seq);
+        for (const a of acked) source.acknowledge(a.entry.source, a.entry.seq);
         // A one-shot run consumes only what it produced: each shard's lease starts at the run's
         // first record there (see LeaseTable.setFloor), whichever worker ends up holding it.
         for (const a of acked) {
@@ -144,7 +164,7 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
       },
     });
     failure.signal.addEventListener('abort', () => producer.abort(failure.signal.reason as Error), { once: true });
-    options.onStart?.(scan);
+    options.onStart?.({ validRows: source.total, scans });
 
     const started = clock.now();
     const result = await replay(source, {
@@ -178,7 +198,8 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
     const workerPeakRssMb = await consumer.stop();
     const out = (name: string): Promise<number> => countLines(path.join(config.outputDir, name));
     return {
-      file,
+      file: files.join(', '),
+      files,
       outputDir: config.outputDir,
       quotesRead: source.stats.read,
       rejected: source.stats.rejected,

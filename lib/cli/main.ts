@@ -18,6 +18,8 @@ import { runUp } from './up-command.ts';
 import { startStatusLine, type StatusLine } from './status-line.ts';
 import { registerConsumeCommand, workersOption } from './consume-command.ts';
 import { addCommonOptions, commonOverrides, interruptSignal, startSession, type CommonFlags } from './session.ts';
+import { addInputOptions, inputNames, selectionFrom, type InputFlags } from './input-flags.ts';
+import { venueMapper } from '../live/venues/venues.ts';
 
 function speedOption(value: string): Speed {
   try {
@@ -28,8 +30,8 @@ function speedOption(value: string): Speed {
 }
 
 /** Flags shared by the commands that replay through Kinesis into the handler (`run`, `up`). */
-type PipelineFlags = CommonFlags & {
-  historical: string;
+type PipelineFlags = CommonFlags &
+  InputFlags & {
   out?: string;
   speed: Speed;
   threshold?: string;
@@ -50,15 +52,18 @@ function pipelineConfig(flags: PipelineFlags): { config: Config; aggregate: bool
 
 async function runCommand(flags: PipelineFlags): Promise<void> {
   const { config, aggregate } = pipelineConfig(flags);
+  const selection = selectionFrom(flags);
+  const files = await inputNames(flags);
   const { logger, logFile, progress, interrupt } = startSession(config);
   try {
     const summary = await runHistorical({
       config,
-      file: flags.historical,
+      file: files,
+      selection,
       speed: flags.speed,
       logger,
       signal: interrupt.signal,
-      onStart: (scan) => progress.start(scan.validRows),
+      onStart: (inputs) => progress.start(inputs.validRows),
       onProgress: (done) => progress.update(done),
       stackLogFile: logFile,
       aggregate,
@@ -81,10 +86,12 @@ function portOption(value: string): number {
 }
 
 async function upCommand(
-  flags: PipelineFlags & { liveFile?: string; liveUrl?: string; livePort: number; apiPort: number; dashboardPort: number; host: string },
+  flags: PipelineFlags & { liveFile?: string; liveUrl?: string; liveFormat: string; liveSubscribe?: string; livePort: number; apiPort: number; dashboardPort: number; host: string },
 ): Promise<void> {
   if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new InvalidArgumentError('give --live-file or --live-url, not both');
   const { config, aggregate } = pipelineConfig(flags);
+  const selection = selectionFrom(flags);
+  const files = await inputNames(flags);
   const { logger, logFile, progress, interrupt } = startSession(config);
   // On a terminal one status line replaces the progress bar (logs already go to a file there).
   const tty = logFile !== undefined;
@@ -93,9 +100,12 @@ async function upCommand(
   try {
     await runUp({
       config,
-      historicalFile: flags.historical,
+      historicalFile: files,
+      selection,
       liveFile: flags.liveFile,
       liveUrl: flags.liveUrl,
+      liveFormat: venueMapper(flags.liveFormat).format,
+      liveSubscribe: flags.liveSubscribe,
       livePort: flags.livePort,
       apiPort: flags.apiPort,
       dashboardPort: flags.dashboardPort,
@@ -109,7 +119,7 @@ async function upCommand(
       onReady: ({ apiUrl, dashboardUrl, endpointUrl, liveUrl, snapshot }) => {
         process.stdout.write(
           [
-            `tick-replay is up: replaying ${flags.historical} (historical, speed ${String(flags.speed)}) into ${path.relative(process.cwd(), config.outputDir) || '.'}/`,
+            `tick-replay is up: replaying ${files.join(', ')} (historical, speed ${String(flags.speed)}) into ${path.relative(process.cwd(), config.outputDir) || '.'}/`,
             `  AWS endpoint   ${endpointUrl ?? 'AWS default endpoints'}`,
             `  live feed      ${liveUrl ?? 'none (give --live-file or --live-url)'}`,
             `  mode API       ${apiUrl}/mode`,
@@ -167,10 +177,7 @@ export function buildProgram(): Command {
     .exitOverride();
 
   addCommonOptions(
-    program
-      .command('run')
-      .description('replay a CSV file through Kinesis into the mid-price handler, wait for the output, and exit')
-      .requiredOption('--historical <file>', 'CSV file of historical quotes')
+    addInputOptions(program.command('run').description('replay CSV files through Kinesis into the mid-price handler, wait for the output, and exit'))
       .option('--out <dir>', 'output directory for mid_prices.log and errors.log (env OUTPUT_DIR, default output)')
       .addOption(new Option('--speed <speed>', '"max" (no waits), 1 (real time) or N (N times faster)').argParser(speedOption).default('max'))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
@@ -180,12 +187,11 @@ export function buildProgram(): Command {
   ).action(runCommand);
 
   addCommonOptions(
-    program
-      .command('up')
-      .description('run the whole stack: embedded AWS, live feed, mode API, replayer and consumer, until Ctrl-C')
-      .requiredOption('--historical <file>', 'CSV file of historical quotes')
+    addInputOptions(program.command('up').description('run the whole stack: embedded AWS, live feed, mode API, replayer and consumer, until Ctrl-C'))
       .option('--live-file <file>', 'start the live feed simulator on this CSV and replay from it in live mode')
       .option('--live-url <url>', 'websocket URL of a live feed (instead of --live-file)')
+      .option('--live-format <format>', 'live message format: json (ours), binance (bookTicker), coinbase (Advanced Trade ticker), kraken (v2 ticker)', 'json')
+      .option('--live-subscribe <symbols|json>', 'sent after every connect: comma-separated symbols for the venue, or JSON message(s) as they are')
       .addOption(new Option('--live-port <port>', 'port of the live feed simulator').argParser(portOption).default(8765))
       .addOption(new Option('--api-port <port>', 'port of the mode API (serverless-offline)').argParser(portOption).default(3000))
       .addOption(new Option('--dashboard-port <port>', 'port of the dashboard, GET /metrics (Prometheus) and GET /api/snapshot (0: any free port)').argParser(portOption).default(3001))

@@ -9,19 +9,25 @@ import { loadShardMap } from '../aws/shard-map.ts';
 import type { Config } from '../config.ts';
 import { ControlStore } from '../control/control-store.ts';
 import { LiveSource } from '../live/live-source.ts';
+import type { LiveFormat } from '../live/venues/venue.ts';
 import type { Logger } from '../logging/logger.ts';
 import { DynamoCheckpointStore } from '../replay/checkpoint-store.ts';
 import { ReplayEngine, replayerIdentity, type EngineOptions } from '../replay/engine.ts';
 import type { Speed } from '../replay/pacer.ts';
+import type { Selection } from '../replay/selection.ts';
 import type { QuoteAck, QuoteEntry } from '../replay/replayer.ts';
 import type { AwsEnvironment } from './aws-environment.ts';
 
 export interface ReplayEngineSetup {
   aws: AwsEnvironment;
   config: Config;
-  historicalFile: string;
+  historicalFile: string | readonly string[];
+  selection?: Selection;
   speed: Speed;
   liveUrl: string | undefined;
+  /** How live messages become quotes, and what to subscribe to after each connect. */
+  liveFormat?: LiveFormat;
+  liveSubscribe?: string;
   logger: Logger;
   aggregate?: boolean;
   onProgress?: EngineOptions['onProgress'];
@@ -49,10 +55,11 @@ export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ 
     control: new ControlStore(aws.clients.dynamodb, config.tableName),
     producer,
     checkpoints: new DynamoCheckpointStore(aws.clients.dynamodb, config.tableName, replayerIdentity()),
-    historicalFile: path.resolve(options.historicalFile),
+    historicalFile: typeof options.historicalFile === 'string' ? path.resolve(options.historicalFile) : options.historicalFile.map((file) => path.resolve(file)),
+    selection: options.selection,
     speed: options.speed,
     liveUrl: options.liveUrl,
-    createLiveSource: (url) => new LiveSource({ url, logger: logger.child('live-source') }),
+    createLiveSource: (url) => new LiveSource({ url, format: options.liveFormat, subscribe: options.liveSubscribe, logger: logger.child('live-source') }),
     logger: logger.child('replayer'),
     onProgress: options.onProgress,
     historicalGate: options.historicalGate,

@@ -5,7 +5,7 @@ import type { RunSummary } from './historical-run.ts';
 export function formatSummary(summary: RunSummary, cwd = process.cwd()): string {
   const rel = (p: string): string => path.relative(cwd, p) || '.';
   const lines = [
-    `tick-replay: ${rel(summary.file)} -> ${rel(summary.outputDir)}/${summary.interrupted ? ' (interrupted)' : ''}`,
+    `tick-replay: ${summary.files.map(rel).join(', ')} -> ${rel(summary.outputDir)}/${summary.interrupted ? ' (interrupted)' : ''}`,
     `  quotes read       ${summary.quotesRead} (rejected ${summary.rejected}, crossed ${summary.crossed})`,
     `  sent to Kinesis   ${summary.sent}${summary.acknowledged === summary.sent ? '' : ` (only ${summary.acknowledged} acknowledged)`}`,
     `  mid_prices.log    ${summary.midLines} lines`,

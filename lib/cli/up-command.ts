@@ -4,13 +4,11 @@
  * serverless.yml), the replayer (historical first) and the consumer (the mid-price handler behind
  * the local event source mapping). Ctrl-C stops it in reverse order, checkpointed and flushed.
  */
-import { constants as fsConstants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { describeExit, type ChildExit } from '../../infra/child-exit.ts';
 import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
 import type { Config } from '../config.ts';
-import { describeFsError, InputError } from '../errors.ts';
 import { startFeedServer, type FeedServer } from '../live/feed-server.ts';
+import type { LiveFormat } from '../live/venues/venue.ts';
 import type { Logger } from '../logging/logger.ts';
 import { prepareOutputDir } from '../output/log-files.ts';
 import type { Speed } from '../replay/pacer.ts';
@@ -26,12 +24,19 @@ import { startDashboardServer } from '../dashboard/dashboard-server.ts';
 import { StackMetrics, type DashboardSnapshot } from '../dashboard/stack-metrics.ts';
 import type { EventSourceMapping } from '../consumer/event-source-mapping.ts';
 import type { ReplayEngine } from '../replay/engine.ts';
+import { openNamedInput } from '../replay/historical-source.ts';
+import type { Selection } from '../replay/selection.ts';
 
 export interface UpOptions {
   config: Config;
-  historicalFile: string;
+  /** The historical input(s), globs already expanded. */
+  historicalFile: string | readonly string[];
+  selection?: Selection;
   liveFile?: string;
   liveUrl?: string;
+  /** `--live-format` (default json) and `--live-subscribe`. */
+  liveFormat?: LiveFormat;
+  liveSubscribe?: string;
   livePort: number;
   apiPort: number;
   /** Port of the dashboard (0: any free port). */
@@ -63,10 +68,8 @@ const DRAIN_MS = 10_000;
 
 export async function runUp(options: UpOptions): Promise<void> {
   const { config, logger, signal } = options;
-  // Fail on a missing input before starting anything (the replayer reads it only later).
-  await access(options.historicalFile, fsConstants.R_OK).catch((error: unknown) => {
-    throw new InputError(`cannot read ${options.historicalFile}: ${describeFsError(error)}`, { file: options.historicalFile }, { cause: error });
-  });
+  // Fail on a missing or unusable input before starting anything (the replayer reads it only later).
+  for (const file of typeof options.historicalFile === 'string' ? [options.historicalFile] : options.historicalFile) await openNamedInput(file);
   await prepareOutputDir(config.outputDir, { truncate: false });
   const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
   // A dead embedded stack or mode API would leave everything retrying forever: stop with its cause.
@@ -93,6 +96,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     if (options.liveFile !== undefined) {
       feed = await startFeedServer({
         file: options.liveFile,
+        format: options.liveFormat,
         host: options.host,
         port: options.livePort,
         speed: options.speed,
@@ -148,8 +152,11 @@ export async function runUp(options: UpOptions): Promise<void> {
       aws,
       config,
       historicalFile: options.historicalFile,
+      selection: options.selection,
       speed: options.speed,
       liveUrl,
+      liveFormat: options.liveFormat,
+      liveSubscribe: options.liveSubscribe,
       logger,
       aggregate: options.aggregate,
       onProgress: options.onProgress,

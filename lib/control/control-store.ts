@@ -54,7 +54,16 @@ export interface ReplayStatus {
     completed: boolean;
     position?: Record<string, unknown>;
   };
-  live: { url?: string; connection: string; received: number; rejected: number; reconnects: number };
+  live: {
+    url?: string;
+    connection: string;
+    received: number;
+    rejected: number;
+    reconnects: number;
+    /** Venue sequence gaps and the messages they skipped (absent in statuses of older versions). */
+    sequenceGaps?: number;
+    missedMessages?: number;
+  };
   updatedAt: string;
 }
 

@@ -35,6 +35,8 @@ export const METRIC = {
   liveConnected: 'live_connected',
   liveReconnects: 'live_reconnects_total',
   liveReceived: 'live_received_total',
+  liveSequenceGaps: 'live_sequence_gaps_total',
+  liveMissedMessages: 'live_sequence_missed_messages_total',
   batchDuration: 'handler_batch_duration_seconds',
   deliveryLatency: 'delivery_latency_seconds',
 } as const;
@@ -58,6 +60,8 @@ const HELP: Readonly<Record<(typeof METRIC)[keyof typeof METRIC], string>> = {
   live_connected: '1 while the live feed socket is open, else 0.',
   live_reconnects_total: 'Live feed reconnections.',
   live_received_total: 'Live feed messages received.',
+  live_sequence_gaps_total: 'Jumps in a venue\'s consecutive message numbers (Coinbase sequence_num): messages missed.',
+  live_sequence_missed_messages_total: 'Venue messages those sequence gaps skipped.',
   handler_batch_duration_seconds: 'Seconds from the mid-price handler receiving a batch to its lines being written (written batches only).',
   delivery_latency_seconds: "Seconds from a quote's arrival to its mid line being written. Live quotes: arrival is when the frame came off the feed socket.",
 };
@@ -247,6 +251,8 @@ export class StackMetrics {
       r.set(METRIC.liveConnected, live.connection === 'open' ? 1 : 0);
       r.observeTotal(METRIC.liveReconnects, live.reconnects);
       r.observeTotal(METRIC.liveReceived, live.received);
+      r.observeTotal(METRIC.liveSequenceGaps, live.sequenceGaps ?? 0);
+      r.observeTotal(METRIC.liveMissedMessages, live.missedMessages ?? 0);
       r.observeTotal(METRIC.rejectedRows, live.rejected, { mode: 'live' });
     }
     if (producer !== undefined) {

@@ -24,15 +24,28 @@ import type { AllowedHost } from '../http/allowed-hosts.ts';
 import { admitLocalRequest, checkLocalRequest } from '../http/local-request-guard.ts';
 import { urlHost } from '../http/local-url.ts';
 import type { Logger } from '../logging/logger.ts';
+import { openInput, sourceFor } from '../input/input.ts';
 import { readQuoteRows } from '../quotes/csv-reader.ts';
 import type { RowResult } from '../quotes/row.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
-import { encodeLiveMessage } from './live-message.ts';
 import { FeedServerError } from './live-errors.ts';
+import type { LiveFormat } from './venues/venue.ts';
+import { venueMapper } from './venues/venues.ts';
+import { readFile } from 'node:fs/promises';
+import { InputError } from '../errors.ts';
+import type { QuoteFields } from '../quotes/quote.ts';
 
 export interface FeedServerOptions {
-  file: string;
+  /** CSV file of quotes to stream (or `frames`). */
+  file?: string;
+  /**
+   * A file of recorded frames, one per line, sent verbatim once (to each client subscribed at the
+   * time), instead of quotes from `file`: a venue's documented messages, heartbeats and all.
+   */
+  frames?: string;
+  /** The protocol spoken (default json, ours): the venue's message format and subscription. */
+  format?: LiveFormat;
   /** Interface to listen on (default 127.0.0.1: a demo feed is not exposed by accident). */
   host?: string;
   /** `Host` names answered besides loopback ones (ALLOWED_HOSTS), e.g. `feed` in docker compose. */
@@ -99,6 +112,18 @@ function upgradeRequired(_request: IncomingMessage, response: ServerResponse): v
   response.end('tick-replay live feed: connect with a websocket client\n');
 }
 
+/** No rows: the recorded-frames mode reads no CSV. */
+function emptyRows(): AsyncGenerator<RowResult> {
+  return (async function* () {})();
+}
+
+/** What the feed keeps per client: whether it may receive quotes, and its message numbering. */
+interface ClientState {
+  peer: string;
+  subscribed: boolean;
+  sequence: number;
+}
+
 /** The rows of `first` (already started) and then the rest of its generator. */
 async function* resumed(first: IteratorResult<RowResult>, rest: AsyncGenerator<RowResult>): AsyncGenerator<RowResult> {
   if (first.done === true) return;
@@ -116,13 +141,23 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
   const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   const waitForClients = options.waitForClients ?? 0;
   const logger = options.logger.child('live-feed');
-  const file = path.relative(process.cwd(), options.file) || options.file;
+  const venue = venueMapper(options.format ?? 'json').feed;
+  const source = options.frames ?? options.file;
+  if (source === undefined) throw new InputError('the feed needs a CSV file of quotes or a file of recorded frames', {});
+  const file = path.relative(process.cwd(), source) || source;
   const stop = new AbortController();
   const signal = stop.signal;
 
+  // Recorded frames: one message per non-empty line, read now (fixtures are small).
+  const frames = options.frames === undefined ? undefined : (await readFile(options.frames, 'utf8').catch((error: unknown) => {
+    throw new InputError(`cannot read ${options.frames}: ${(error as Error).message}`, { file: options.frames }, { cause: error });
+  })).split('\n').filter((line) => line.trim().length > 0);
+
   // Reading the first row opens the file and maps its header: a missing file or a header without
   // the required columns fails the start, not a stream nobody is watching.
-  let rows = readQuoteRows(options.file, { signal });
+  const input = frames === undefined ? await openInput(sourceFor(source)) : undefined;
+  const readRows = (): AsyncGenerator<RowResult> => (input === undefined ? emptyRows() : readQuoteRows(input.bytes, { signal }));
+  let rows = readRows();
   const firstRow = await rows.next();
 
   const policy = { allowedHosts: options.allowedHosts };
@@ -158,12 +193,27 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     },
   });
   wss.on('error', (error) => logger.error('feed server error', { error }));
-  const peers = new WeakMap<WebSocket, string>();
+  const clientsState = new WeakMap<WebSocket, ClientState>();
   let clientsChanged: (() => void) | undefined;
 
   wss.on('connection', (client, request) => {
     const peer = peerOf(request);
-    peers.set(client, peer);
+    const state: ClientState = { peer, subscribed: !venue.needsSubscribe, sequence: 0 };
+    clientsState.set(client, state);
+    const next = (): number => state.sequence++;
+    // Venues that need one send nothing before a subscribe message; each is answered.
+    client.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+      const answer = venue.answerSubscribe(text, next);
+      if (answer === undefined) return;
+      client.send(answer);
+      if (!state.subscribed) {
+        state.subscribed = true;
+        logger.info('client subscribed', { peer });
+        clientsChanged?.();
+      }
+    });
     logger.info('client connected', { peer, clients: wss.clients.size });
     // A client socket error (reset, protocol error) must not take the feed down; 'close' follows.
     client.on('error', (error) => logger.warn('client error', { peer, error }));
@@ -172,14 +222,17 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
   });
 
   let sent = 0;
-  const broadcast = (payload: Buffer): void => {
+  /** Sends to every subscribed client: a quote in the venue's format, or a recorded frame as it is. */
+  const broadcast = (message: { fields: QuoteFields } | { frame: string }): void => {
     sent++;
     for (const client of wss.clients) {
-      if (client.readyState !== WebSocket.OPEN) continue;
+      const state = clientsState.get(client);
+      if (client.readyState !== WebSocket.OPEN || state?.subscribed !== true) continue;
+      const payload = 'frame' in message ? message.frame : venue.encode(message.fields, () => state.sequence++);
       client.send(payload, { binary: false });
       if (client.bufferedAmount > maxBufferedBytes) {
         logger.warn('slow consumer terminated: too much unsent data', {
-          peer: peers.get(client),
+          peer: state.peer,
           bufferedBytes: client.bufferedAmount,
           maxBufferedBytes,
         });
@@ -187,11 +240,12 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
       }
     }
   };
+  const subscribedClients = (): number => [...wss.clients].filter((c) => clientsState.get(c)?.subscribed === true).length;
 
   const waitForAudience = (): Promise<void> =>
     new Promise<void>((resolve) => {
       const check = (): void => {
-        if (wss.clients.size < waitForClients && !signal.aborted) return;
+        if (subscribedClients() < waitForClients && !signal.aborted) return;
         clientsChanged = undefined;
         signal.removeEventListener('abort', check);
         resolve();
@@ -205,6 +259,16 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     if (waitForClients > 0) {
       logger.info('waiting for clients before streaming', { waitForClients });
       await waitForAudience();
+    }
+    if (frames !== undefined) {
+      logger.info('streaming recorded frames', { file, frames: frames.length });
+      for (const frame of frames) {
+        if (signal.aborted) return;
+        broadcast({ frame });
+        await nextTurn();
+      }
+      logger.info('frames done; still accepting connections, sending nothing', { file, sent });
+      return;
     }
     const pacer = new Pacer(options.speed, clock);
     let source = resumed(firstRow, rows);
@@ -226,7 +290,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
         valid++;
         await pacer.wait(row.timestampUs, signal);
         if (signal.aborted) return;
-        broadcast(Buffer.from(encodeLiveMessage(row.fields), 'utf8'));
+        broadcast({ fields: row.fields });
         if (options.speed === 'max' && ++sinceTurn >= ROWS_PER_TURN) {
           sinceTurn = 0;
           await nextTurn();
@@ -246,7 +310,7 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
       logger.info('file done; looping', { file, pass, sent });
       // After the last row the next pass's first row goes out at once, not after a catch-up gap.
       pacer.reanchor();
-      rows = readQuoteRows(options.file, { signal });
+      rows = readRows();
       source = rows;
     }
   };

@@ -12,10 +12,11 @@
  * case-sensitive, so these exact spellings. Unknown keys are ignored (feeds add fields over
  * time), but a key given twice under two aliases is rejected: which one is right is a guess.
  */
-import { compareDecimal, formatDecimal, isNegative, normaliseDecimalString, parseDecimal } from '../quotes/decimal.ts';
+import { compareDecimal } from '../quotes/decimal.ts';
 import type { Decimal } from '../quotes/decimal.ts';
+import { isImplausibleCross, tickerProblem } from '../quotes/plausibility.ts';
 import type { QuoteFields } from '../quotes/quote.ts';
-import { MAX_TICKER_LENGTH } from '../quotes/row.ts';
+import { nonNegativeCanonical, priceCell } from '../quotes/row.ts';
 import { formatIsoTimestamp, parseTimestamp } from '../quotes/timestamp.ts';
 
 export type LiveMessageResult =
@@ -24,6 +25,8 @@ export type LiveMessageResult =
       fields: QuoteFields;
       /** bid > ask: kept (it is what the venue sent) but flagged so the caller can warn and count. */
       crossed: boolean;
+      /** bid > 10 × ask: kept and flagged louder. */
+      implausible?: true;
     }
   | { ok: false; reason: string };
 
@@ -41,13 +44,6 @@ const KEYS = {
 
 type Field = keyof typeof KEYS;
 
-/** Long values are cut in reasons so that one bad message cannot flood the log. */
-const MAX_VALUE_IN_REASON = 40;
-
-function shown(value: string): string {
-  return JSON.stringify(value.length > MAX_VALUE_IN_REASON ? value.slice(0, MAX_VALUE_IN_REASON) + '…' : value);
-}
-
 function fail(reason: string): { ok: false; reason: string } {
   return { ok: false, reason };
 }
@@ -63,15 +59,6 @@ function lookup(json: Json, field: Field): { key: string; value: unknown } | und
   return found;
 }
 
-/** C0 controls, DEL and C1 controls: invisible in logs and never part of a ticker. */
-function hasControlChar(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
-  }
-  return false;
-}
-
 /**
  * A decimal given as a string or a JSON number, as text. A number is converted with String(),
  * which prints the shortest decimal that reads back as the same double. That is exactly what the
@@ -84,18 +71,15 @@ function decimalText(key: string, value: unknown): string | { reason: string } {
   return { reason: `field "${key}" must be a decimal string` };
 }
 
-/** A required, non-negative price. */
-function price(json: Json, field: 'bid' | 'ask'): Decimal | string {
+/** A required price, with the plausibility rules of every format (positive, sane digits). */
+function price(json: Json, field: 'bid' | 'ask'): { value: Decimal; text: string } | string {
   const entry = lookup(json, field);
   if (typeof entry === 'string') return entry;
   if (entry === undefined) return `field "${field}" is missing`;
   const text = decimalText(entry.key, entry.value);
   if (typeof text !== 'string') return text.reason;
   if (text.length === 0) return `field "${entry.key}" is empty`;
-  const value = parseDecimal(text);
-  if (value === undefined) return `field "${entry.key}" ${shown(text)} is not a decimal number`;
-  if (isNegative(value)) return `field "${entry.key}" ${shown(text)} is negative`;
-  return value;
+  return priceCell(text, `field "${entry.key}"`);
 }
 
 /**
@@ -109,10 +93,7 @@ function amount(json: Json, field: 'bidAmount' | 'askAmount'): { text?: string }
   const text = decimalText(entry.key, entry.value);
   if (typeof text !== 'string') return text.reason;
   if (text.length === 0) return {};
-  const canonical = normaliseDecimalString(text);
-  if (canonical === undefined) return `field "${entry.key}" ${shown(text)} is not a decimal number`;
-  if (canonical.startsWith('-')) return `field "${entry.key}" ${shown(text)} is negative`;
-  return { text: canonical };
+  return nonNegativeCanonical(text, `field "${entry.key}"`);
 }
 
 function ticker(json: Json): string | { reason: string } {
@@ -122,11 +103,8 @@ function ticker(json: Json): string | { reason: string } {
   if (typeof entry.value !== 'string') return { reason: `field "${entry.key}" must be a string` };
   const value = entry.value.trim();
   if (value.length === 0) return { reason: `field "${entry.key}" is empty` };
-  if (value.length > MAX_TICKER_LENGTH) {
-    return { reason: `field "${entry.key}" ${shown(value)} is longer than ${MAX_TICKER_LENGTH} characters` };
-  }
-  if (hasControlChar(value)) return { reason: `field "${entry.key}" ${shown(value)} contains a control character` };
-  return value;
+  const problem = tickerProblem(value);
+  return problem === undefined ? value : { reason: `field "${entry.key}" ${problem}` };
 }
 
 /** `fields.timestamp` as row.ts makes it: ISO 8601 UTC at the input's precision. */
@@ -178,8 +156,8 @@ export function parseLiveMessage(text: string): LiveMessageResult {
   const fields: QuoteFields = {
     ticker: tickerValue,
     timestamp: timestampValue,
-    bid: formatDecimal(bid),
-    ask: formatDecimal(ask),
+    bid: bid.text,
+    ask: ask.text,
   };
   const bidAmount = amount(message, 'bidAmount');
   if (typeof bidAmount === 'string') return fail(bidAmount);
@@ -188,7 +166,9 @@ export function parseLiveMessage(text: string): LiveMessageResult {
   if (typeof askAmount === 'string') return fail(askAmount);
   if (askAmount.text !== undefined) fields.askAmount = askAmount.text;
 
-  return { ok: true, fields, crossed: compareDecimal(bid, ask) > 0 };
+  const crossed = compareDecimal(bid.value, ask.value) > 0;
+  if (crossed && isImplausibleCross(bid.value, ask.value)) return { ok: true, fields, crossed, implausible: true };
+  return { ok: true, fields, crossed };
 }
 
 /**

@@ -32,17 +32,33 @@ import { systemClock, type Clock } from '../time/clock.ts';
 import type { PacedQuote, ReplaySource, SourceStats } from '../replay/replay-source.ts';
 import { LiveSourceError } from './live-errors.ts';
 import { QuoteIntake } from './quote-intake.ts';
+import { SequenceCheck } from './sequence-check.ts';
+import type { LiveFormat } from './venues/venue.ts';
+import { subscribeMessages, venueMapper } from './venues/venues.ts';
 
 export interface LiveSourceOptions {
-  /** `ws://` or `wss://` feed URL. */
+  /**
+   * `ws://` or `wss://` feed URL. A `#fragment` is never sent: it lists symbols to subscribe to
+   * (`wss://ws.kraken.com/v2#BTC/USD,ETH/USD`), as `subscribe` does.
+   */
   url: string;
+  /** How messages become quotes (default `json`, our own format; see lib/live/venues/). */
+  format?: LiveFormat;
+  /**
+   * What to send after every connect: JSON message(s), sent as given, or a comma-separated list
+   * of symbols the format's mapper turns into its subscribe messages.
+   */
+  subscribe?: string;
   logger: Logger;
   clock?: Clock;
   /** Uniform in [0, 1): backoff jitter. */
   random?: () => number;
   /** Epoch ms for arrival stamps (default Date.now). */
   now?: () => number;
-  /** Largest message accepted, bytes (default 4 KiB); a larger frame closes the connection with 1009. */
+  /**
+   * Largest message accepted, bytes (default 4 KiB for `json`, 256 KiB for venues, whose
+   * snapshots list many symbols); a larger frame closes the connection with 1009.
+   */
   maxPayload?: number;
   /** Time from a connection's open, and then between pings (default 5000 ms). */
   pingIntervalMs?: number;
@@ -69,6 +85,10 @@ export interface LiveConnectionStats {
   pongTimeouts: number;
   /** Frames larger than maxPayload (each closed its connection with 1009). */
   oversize: number;
+  /** Venue sequence numbers: gaps, messages they skipped, steps back (sequence-check.ts). */
+  sequenceGaps: number;
+  missedMessages: number;
+  sequenceRegressions: number;
   /** Quotes waiting for the consumer (never more than maxQueued). */
   queued: number;
   /** Frames read before a pause took effect, not yet decoded (see the file comment). */
@@ -83,6 +103,7 @@ export const DEFAULT_LIVE_BACKOFF: BackoffPolicy = { baseMs: 250, capMs: 10_000 
 
 const DEFAULTS = {
   maxPayload: 4 * 1024,
+  venueMaxPayload: 256 * 1024,
   pingIntervalMs: 5_000,
   pongTimeoutMs: 5_000,
   connectTimeoutMs: 10_000,
@@ -118,13 +139,19 @@ export class LiveSource implements ReplaySource {
     reconnects: 0,
     pongTimeouts: 0,
     oversize: 0,
+    sequenceGaps: 0,
+    missedMessages: 0,
+    sequenceRegressions: 0,
     queued: 0,
     held: 0,
     paused: false,
   };
 
-  /** `logger` is this source's child logger; `sessionId` is the one in `sourceId`. */
-  private readonly options: Resolved<LiveSourceOptions>;
+  /** `logger` is this source's child logger; `sessionId` is the one in `sourceId`; `url` has no fragment. */
+  private readonly options: Resolved<LiveSourceOptions, 'subscribe'>;
+  /** Sent after every connect (venue subscriptions). */
+  private readonly subscriptions: string[];
+  private readonly sequences: SequenceCheck;
   private readonly shownUrl: string;
 
   private readonly intake: QuoteIntake;
@@ -148,31 +175,37 @@ export class LiveSource implements ReplaySource {
     if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
       throw new ConfigError(`live feed URL must use ws:// or wss://, got "${options.url}"`, { name: 'url' });
     }
-    // ws refuses a fragment when connecting; say so now rather than on the first next().
-    if (url.hash !== '') throw new ConfigError(`live feed URL must not have a #fragment, got "${options.url}"`, { name: 'url' });
+    const format = options.format ?? 'json';
+    const mapper = venueMapper(format);
+    this.subscriptions = subscribeMessages(mapper, options.subscribe, options.url);
+    // ws refuses a fragment when connecting: it is ours (symbols), not the server's.
+    url.hash = '';
     this.shownUrl = displayUrl(url);
     const sessionId = options.sessionId ?? randomBytes(4).toString('hex');
     this.sourceId = `live:${this.shownUrl}#${sessionId}`;
     this.options = {
-      url: options.url,
+      url: url.toString(),
+      format,
+      subscribe: options.subscribe,
       sessionId,
       logger: options.logger.child('live-source', { url: this.shownUrl }),
       clock: options.clock ?? systemClock,
       random: options.random ?? Math.random,
       now: options.now ?? Date.now,
-      maxPayload: positiveInteger('maxPayload', options.maxPayload, DEFAULTS.maxPayload),
+      maxPayload: positiveInteger('maxPayload', options.maxPayload, format === 'json' ? DEFAULTS.maxPayload : DEFAULTS.venueMaxPayload),
       pingIntervalMs: positiveInteger('pingIntervalMs', options.pingIntervalMs, DEFAULTS.pingIntervalMs),
       pongTimeoutMs: positiveInteger('pongTimeoutMs', options.pongTimeoutMs, DEFAULTS.pongTimeoutMs),
       connectTimeoutMs: positiveInteger('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs),
       backoff: options.backoff ?? DEFAULT_LIVE_BACKOFF,
       maxQueued: positiveInteger('maxQueued', options.maxQueued, DEFAULTS.maxQueued),
     };
-    this.intake = new QuoteIntake({ sourceId: this.sourceId, maxQueued: this.options.maxQueued, stats: this.stats, logger: this.options.logger });
+    this.sequences = new SequenceCheck(this.liveStats, this.options.logger);
+    this.intake = new QuoteIntake({ sourceId: this.sourceId, maxQueued: this.options.maxQueued, stats: this.stats, logger: this.options.logger, mapper, sequences: this.sequences });
   }
 
   /** A snapshot of the connection state (what the engine's status shows). */
   /** Live quotes need no acknowledgement bookkeeping: nothing is resumed. */
-  acknowledge(_seq: number): void {}
+  acknowledge(_source: string, _seq: number): void {}
 
   /** Live is live: there is no position to resume from. */
   position(): undefined {
@@ -291,7 +324,10 @@ export class LiveSource implements ReplaySource {
         opened = true;
         this.liveStats.connection = 'open';
         this.liveStats.lastError = undefined;
-        this.options.logger.info('connected to the live feed', { reconnects: this.liveStats.reconnects });
+        this.options.logger.info('connected to the live feed', { reconnects: this.liveStats.reconnects, format: this.options.format, subscriptions: this.subscriptions.length });
+        // A new connection: venues number its messages afresh, and forget what we subscribed to.
+        this.sequences.reset();
+        for (const message of this.subscriptions) ws.send(message);
         // Still full from before the reconnect: do not read what cannot be queued.
         if (this.intake.full) this.pauseReading();
         void this.heartbeat(ws, beat, ended);

@@ -14,8 +14,10 @@ import type { Logger } from '../logging/logger.ts';
 import { formatIsoTimestamp } from '../quotes/timestamp.ts';
 import type { PacedQuote, SourceStats } from '../replay/replay-source.ts';
 import { Fifo } from './fifo.ts';
-import { parseLiveMessage } from './live-message.ts';
 import { isSampled, samplingNote } from './log-sampler.ts';
+import type { SequenceCheck } from './sequence-check.ts';
+import { jsonFeed } from './venues/json.ts';
+import type { VenueMapper, VenueMessage } from './venues/venue.ts';
 
 export interface IncomingFrame {
   data: RawData;
@@ -31,15 +33,34 @@ export interface QuoteIntakeOptions {
   /** Counters shared with the source (read, rejected, crossed; emitted is the consumer's). */
   stats: SourceStats;
   logger: Logger;
+  /** How frames become quotes (default: our own JSON format). */
+  mapper?: VenueMapper;
+  /** Checks venue sequence numbers, where the venue's messages carry them. */
+  sequences?: SequenceCheck;
 }
 
 /** How much of a rejected message goes into its log line. */
 const PREVIEW_CHARS = 80;
 
-function textOf(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  return Buffer.from(data).toString('utf8');
+/** Text frames must be UTF-8: decoded strictly, so a bad byte is a rejection, never a silent U+FFFD. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function textOf(data: RawData): string | undefined {
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function mapFrame(mapper: VenueMapper, text: string, receivedAtMs: number): VenueMessage {
+  try {
+    return mapper.map(text, receivedAtMs);
+  } catch (error) {
+    // The venue parsers throw only SyntaxError, for text that is not JSON.
+    return { kind: 'rejected', reason: `not valid JSON: ${(error as Error).message}` };
+  }
 }
 
 function byteLength(data: RawData): number {
@@ -114,28 +135,31 @@ export class QuoteIntake {
       return;
     }
     const text = textOf(frame.data);
-    const result = parseLiveMessage(text);
-    if (!result.ok) {
-      this.reject(result.reason, text);
+    if (text === undefined) {
+      this.reject('text frame is not valid UTF-8', `<${byteLength(frame.data)} bytes>`);
       return;
     }
-    if (result.crossed) {
-      const crossed = ++stats.crossed;
-      if (isSampled(crossed)) {
-        const { ticker, bid, ask } = result.fields;
-        logger.warn('crossed quote (bid > ask) kept', { ticker, bid, ask, crossed, note: samplingNote(crossed) });
-      }
+    const message = mapFrame(this.options.mapper ?? jsonFeed, text, frame.receivedAtMs);
+    if (message.kind === 'rejected') {
+      this.reject(message.reason, text);
+      return;
     }
+    if (message.sequence !== undefined) this.options.sequences?.observe(message.sequence);
+    if (message.kind === 'ignored') return;
     // The receive time, not the time the consumer takes it: a queued quote still arrived then.
     const arrivalUs = Math.floor(frame.receivedAtMs) * 1000;
-    this.queue.push({
-      ...result.fields,
-      arrival: formatIsoTimestamp(arrivalUs, 3),
-      arrivalUs,
-      mode: 'live',
-      source: this.options.sourceId,
-      seq: ++this.seq,
-    });
+    const arrival = formatIsoTimestamp(arrivalUs, 3);
+    for (const quote of message.quotes) {
+      if (quote.crossed) {
+        const crossed = ++stats.crossed;
+        if (isSampled(crossed)) {
+          const { ticker, bid, ask } = quote.fields;
+          const what = quote.implausible === true ? 'implausible quote (bid more than 10 times the ask) kept' : 'crossed quote (bid > ask) kept';
+          logger.warn(what, { ticker, bid, ask, crossed, note: samplingNote(crossed) });
+        }
+      }
+      this.queue.push({ ...quote.fields, arrival, arrivalUs, mode: 'live', source: this.options.sourceId, seq: ++this.seq });
+    }
   }
 
   private reject(reason: string, message: string): void {

@@ -5,9 +5,9 @@
 import { formatLogTimestamp, type ParsedTimestamp } from '../quotes/timestamp.ts';
 
 export function midPriceLine(time: ParsedTimestamp, mid: string): string {
-  return `${formatLogTimestamp(time.micros, time.precision)}, ${mid}`;
+  return `${formatLogTimestamp(time.micros, time.precision, time.nanos)}, ${mid}`;
 }
 
 export function latencyErrorLine(time: ParsedTimestamp, latencyMs: number, thresholdMs: number): string {
-  return `No mid price at ${formatLogTimestamp(time.micros, time.precision)} as latency ${latencyMs}ms is bigger than ${thresholdMs}ms`;
+  return `No mid price at ${formatLogTimestamp(time.micros, time.precision, time.nanos)} as latency ${latencyMs}ms is bigger than ${thresholdMs}ms`;
 }

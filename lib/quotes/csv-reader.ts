@@ -1,7 +1,9 @@
 /**
- * Streams a quotes CSV file as validated rows (the I/O half; the rules live in row.ts).
+ * Streams a quotes CSV file as validated rows (the I/O half; the rules live in row.ts and the
+ * format files, chosen from the header by row-format.ts).
  *
- * The file is read in chunks and never held whole. Every data record becomes one RowResult
+ * The file is read in chunks, through the ByteInput port (lib/input/ decodes gzip and zstd and
+ * knows where the bytes live), and never held whole. Every data record becomes one RowResult
  * carrying the file line where the record starts, including records the CSV parser itself
  * cannot parse: those are yielded as rejections and reading continues on the next line.
  *
@@ -12,24 +14,26 @@
  * every later chunk. The maintainers' own advice for this case (adaltas/node-csv#214) is "search for the
  * next EOL and continue", which is what this reader does: on a parse error it rejects the line
  * where the broken record starts, then starts a fresh parser at the next line (re-reading the
- * file from that byte offset). A record that legitimately spans lines and is broken may thus
- * produce one rejection per line; good rows after it are always read.
+ * file from that byte offset, from memory: byte-cursor.ts). A record that legitimately spans
+ * lines and is broken may thus produce one rejection per line; good rows after it are always read.
+ *
+ * Bytes that are not UTF-8 reject the record that holds them (utf8-check.ts), with the offset:
+ * csv-parse alone would turn them into U+FFFD without a word.
  *
  * Every RowResult also carries the byte offset where its record starts. Passing a reported
  * `{ offset, line }` back as `startAt` resumes there: the header is read from the top (for the
  * columns), then parsing restarts at that offset with a fresh parser, exactly as after a parse
  * error, so the rows from there on are the same as in a full read and nothing before is parsed.
  */
-import { createReadStream } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import type { InfoRecord, Parser } from 'csv-parse';
 import { describeFsError, errorCode, InputError } from '../errors.ts';
-import type { ColumnMap } from './columns.ts';
-import { resolveColumns } from './columns.ts';
+import { ByteCursor } from './byte-cursor.ts';
+import type { ByteInput } from './byte-input.ts';
+import type { RowFormat } from './row-format.ts';
+import { resolveFormat } from './row-format.ts';
 import type { RowResult } from './row.ts';
-import { parseRow } from './row.ts';
+import { Utf8Check } from './utf8-check.ts';
 
 /** A row as the reader yields it: the validated row plus where its record starts in the file. */
 export type CsvRowResult = RowResult & {
@@ -64,12 +68,11 @@ export interface CsvHeader {
   /** File line of the header: 1, or later when blank lines precede it. */
   line: number;
   names: string[];
-  columns: ColumnMap;
+  /** The format the header identifies (generic CSV, tardis, Databento). */
+  format: RowFormat;
 }
 
 export const DEFAULT_MAX_RECORD_SIZE = 64 * 1024;
-/** Read size: large enough that per-chunk costs (a promise, a Buffer slice) vanish per row. */
-const CHUNK_SIZE = 256 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -82,38 +85,8 @@ function skipLineBreaks(chunk: Buffer, from: number): number {
   return i;
 }
 
-/**
- * Turns the usual failures (missing, unreadable, a directory) into one-line InputErrors before
- * any row is yielded. Opening a directory succeeds on Linux; only reading it fails (EISDIR).
- * Returns the file's size.
- */
-async function checkReadable(filePath: string): Promise<number> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(filePath, 'r');
-    const info = await handle.stat();
-    if (info.isDirectory()) {
-      throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    }
-    return info.size;
-  } catch (err) {
-    throw readError(filePath, err);
-  } finally {
-    await handle?.close();
-  }
-}
-
-/**
- * A stream of the file from `start`. Each segment opens its own stream: a ReadStream closes its
- * descriptor when destroyed (leaving a `for await` early destroys it), even with
- * `autoClose: false`, so one descriptor cannot be shared across segments.
- */
-function openStream(filePath: string, start: number): AsyncIterable<Buffer> & { destroy(): void } {
-  return createReadStream(filePath, { start, highWaterMark: CHUNK_SIZE });
-}
-
-function readError(filePath: string, err: unknown): InputError {
-  return new InputError(`cannot read ${filePath}: ${describeFsError(err)}`, { file: filePath, code: errorCode(err) }, { cause: err });
+function readError(name: string, err: unknown): InputError {
+  return new InputError(`cannot read ${name}: ${describeFsError(err)}`, { file: name, code: errorCode(err) }, { cause: err });
 }
 
 /** csv-parse's messages end with its own line count, which is not the file line we report. */
@@ -298,8 +271,8 @@ interface ResyncPoint {
  * takes the first non-blank line as the broken record's start, and returns the offset of the
  * line after it. LF, CRLF and CR each end a line. Streams, so a huge broken line costs no memory.
  */
-async function findResyncPoint(filePath: string, fromByte: number, fromLine: number): Promise<ResyncPoint | undefined> {
-  const stream = openStream(filePath, fromByte);
+async function findResyncPoint(cursor: ByteCursor, fromByte: number, fromLine: number): Promise<ResyncPoint | undefined> {
+  const stream = cursor.from(fromByte);
   let offset = fromByte; // file offset of the current chunk's first byte
   let line = fromLine;
   let brokenLine: number | undefined;
@@ -346,7 +319,7 @@ async function findResyncPoint(filePath: string, fromByte: number, fromLine: num
       offset += chunk.length;
     }
   } finally {
-    stream.destroy();
+    await stream.return(undefined);
   }
   return brokenLine === undefined ? undefined : { brokenLine, brokenByte, resumeByte: undefined };
 }
@@ -357,12 +330,13 @@ function isUtf16(chunk: Buffer): boolean {
 
 /** Turns parsed records into RowResults; the first record of the file is the header. */
 class RecordDecoder {
-  columns: ColumnMap | undefined;
+  format: RowFormat | undefined;
   headerLine = 0;
 
   constructor(
-    private readonly filePath: string,
+    private readonly name: string,
     private readonly onHeader: ((header: CsvHeader) => void) | undefined,
+    private readonly utf8: Utf8Check,
   ) {}
 
   /** Yields the rows collected by `segment` since the last call, then forgets them. */
@@ -371,13 +345,18 @@ class RecordDecoder {
     for (let r = 0, k = 0; r < records.length; r++, k += 3) {
       const record = records[r] ?? [];
       const line = lines.startOf(record, infos[k] ?? 0, infos[k + 1] ?? 0, infos[k + 2] ?? 0);
-      if (this.columns === undefined) {
-        this.columns = resolveColumns(record, this.filePath);
+      const bad = this.utf8.firstBadIn(lines.startByte, lines.nextByte);
+      if (this.format === undefined) {
+        if (bad !== undefined) throw new InputError(`${this.name}: the header row is not valid UTF-8 (byte ${bad}); save the file as UTF-8`, { file: this.name });
+        this.format = resolveFormat(record, this.name);
         this.headerLine = line;
-        this.onHeader?.({ line, names: record, columns: this.columns });
+        this.onHeader?.({ line, names: record, format: this.format });
+      } else if (bad !== undefined) {
+        const reason = `line is not valid UTF-8 (byte ${bad} of the file); save the file as UTF-8`;
+        yield { ok: false, line, reason, offset: lines.startByte };
       } else {
-        // parseRow cannot know the offset; adding it here costs one property store per row.
-        const row = parseRow(record, this.columns, line) as CsvRowResult;
+        // The format cannot know the offset; adding it here costs one property store per row.
+        const row = this.format.parse(record, line) as CsvRowResult;
         row.offset = lines.startByte;
         yield row;
       }
@@ -387,7 +366,7 @@ class RecordDecoder {
 }
 
 /** A resume point that cannot be right whatever the file holds; the file-dependent checks come later. */
-function checkResumePoint(filePath: string, startAt: CsvResumePoint, size: number): void {
+function checkResumePoint(filePath: string, startAt: CsvResumePoint, size: number | undefined): void {
   const { offset, line } = startAt;
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw new InputError(`${filePath}: cannot resume at byte ${offset}: not a byte offset`, { file: filePath });
@@ -395,7 +374,7 @@ function checkResumePoint(filePath: string, startAt: CsvResumePoint, size: numbe
   if (!Number.isSafeInteger(line) || line < 1) {
     throw new InputError(`${filePath}: cannot resume at line ${line}: not a line number`, { file: filePath });
   }
-  if (offset > size) {
+  if (size !== undefined && offset > size) {
     throw new InputError(`${filePath}: cannot resume at byte ${offset}: the file has only ${size} bytes (did it shrink?)`, {
       file: filePath,
     });
@@ -403,95 +382,101 @@ function checkResumePoint(filePath: string, startAt: CsvResumePoint, size: numbe
 }
 
 /**
- * Yields one RowResult per data record of `filePath`, in file order, each with the line where
- * the record starts and its byte offset. Throws InputError before yielding anything when the
- * file cannot be read (`cannot read data/x.csv: no such file`), is empty or has no header, or its
- * header cannot be parsed, or `startAt` is past the end of the file or not after the header;
+ * Yields one RowResult per data record of `input`, in file order, each with the line where the
+ * record starts and its byte offset (in decoded bytes). Throws InputError before yielding
+ * anything when the input cannot be read (`cannot read data/x.csv: …`), is empty or has no
+ * header, or its header cannot be parsed, or `startAt` is past the end or not after the header;
  * throws CsvColumnsError when required columns are missing. A header-only file yields nothing.
  * Unparseable records are yielded as `{ ok: false }` and reading continues.
  */
-export async function* readQuoteRows(filePath: string, options: CsvReadOptions = {}): AsyncGenerator<CsvRowResult> {
+export async function* readQuoteRows(input: ByteInput, options: CsvReadOptions = {}): AsyncGenerator<CsvRowResult> {
   const maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
   const { signal, startAt } = options;
+  const name = input.name;
   signal?.throwIfAborted();
-  const size = await checkReadable(filePath);
-  if (startAt !== undefined) checkResumePoint(filePath, startAt, size);
-  const decoder = new RecordDecoder(filePath, options.onHeader);
+  if (startAt !== undefined) checkResumePoint(name, startAt, input.size);
+  const utf8 = new Utf8Check();
+  const decoder = new RecordDecoder(name, options.onHeader, utf8);
+  const cursor = new ByteCursor(input);
   let segmentByte = 0;
   let segmentLine = 1;
   // With a resume point the first segment only reads the header, then reading jumps there.
   let headerOnly = startAt !== undefined;
-  for (;;) {
-    // One segment = one parser over the file from segmentByte to its end or to a parse error.
-    const segment = new SegmentParser(segmentByte === 0, maxRecordSize, headerOnly);
-    const lines = new LineTracker(segmentLine, segmentByte);
-    const stream = openStream(filePath, segmentByte);
-    let failure: Error | undefined;
-    try {
-      let firstChunk = segmentByte === 0;
-      for await (const chunk of stream) {
-        signal?.throwIfAborted();
-        if (firstChunk && isUtf16(chunk)) {
-          throw new InputError(`${filePath}: the file is UTF-16 encoded; save it as UTF-8`, { file: filePath });
+  try {
+    for (;;) {
+      // One segment = one parser over the file from segmentByte to its end or to a parse error.
+      const segment = new SegmentParser(segmentByte === 0, maxRecordSize, headerOnly);
+      const lines = new LineTracker(segmentLine, segmentByte);
+      utf8.reset(segmentByte);
+      const stream = cursor.from(segmentByte);
+      let failure: Error | undefined;
+      try {
+        let firstChunk = segmentByte === 0;
+        for await (const chunk of stream) {
+          signal?.throwIfAborted();
+          if (firstChunk && isUtf16(chunk)) {
+            throw new InputError(`${name}: the file is UTF-16 encoded; save it as UTF-8`, { file: name });
+          }
+          firstChunk = false;
+          utf8.push(chunk);
+          failure = await segment.write(chunk);
+          lines.beginChunk(chunk);
+          // Rows parsed before an error in this chunk are still good: yield them first.
+          yield* decoder.drain(segment, lines);
+          lines.endChunk();
+          if (failure !== undefined || (headerOnly && decoder.format !== undefined)) break;
         }
-        firstChunk = false;
-        failure = await segment.write(chunk);
-        lines.beginChunk(chunk);
-        // Rows parsed before an error in this chunk are still good: yield them first.
-        yield* decoder.drain(segment, lines);
-        lines.endChunk();
-        if (failure !== undefined || (headerOnly && decoder.columns !== undefined)) break;
+        if (failure === undefined && !(headerOnly && decoder.format !== undefined)) {
+          // Flush: the last record may lack a line break, or an open quote is only known now.
+          utf8.end();
+          failure = await segment.end();
+          yield* decoder.drain(segment, lines);
+        }
+      } catch (err) {
+        // System errors while reading (EIO, …) become InputErrors; our own errors pass through.
+        if (err instanceof InputError || signal?.aborted === true || errorCode(err) === undefined) throw err;
+        throw readError(name, err);
+      } finally {
+        await stream.return(undefined);
+        segment.parser.destroy();
       }
-      if (failure === undefined && !(headerOnly && decoder.columns !== undefined)) {
-        // Flush: the last record may lack a line break, or an open quote is only known now.
-        failure = await segment.end();
-        yield* decoder.drain(segment, lines);
-      }
-    } catch (err) {
-      // System errors while reading (EIO, …) become InputErrors; our own errors pass through.
-      if (err instanceof InputError || signal?.aborted === true || errorCode(err) === undefined) throw err;
-      throw readError(filePath, err);
-    } finally {
-      stream.destroy();
-      segment.parser.destroy();
-    }
 
-    if (headerOnly && decoder.columns !== undefined && startAt !== undefined) {
-      // The header is known (the parser stopped right after it): jump to the resume point.
-      const dataStart = lines.nextByte;
-      if (startAt.offset < dataStart) {
-        throw new InputError(
-          `${filePath}: cannot resume at byte ${startAt.offset}: the header ends at byte ${dataStart}, rows start there or later`,
-          { file: filePath },
-        );
+      if (headerOnly && decoder.format !== undefined && startAt !== undefined) {
+        // The header is known (the parser stopped right after it): jump to the resume point.
+        const dataStart = lines.nextByte;
+        if (startAt.offset < dataStart) {
+          throw new InputError(`${name}: cannot resume at byte ${startAt.offset}: the header ends at byte ${dataStart}, rows start there or later`, { file: name });
+        }
+        if (startAt.line <= decoder.headerLine) {
+          throw new InputError(`${name}: cannot resume at line ${startAt.line}: the header is on line ${decoder.headerLine}`, { file: name });
+        }
+        headerOnly = false;
+        segmentByte = startAt.offset;
+        segmentLine = startAt.line;
+        continue;
       }
-      if (startAt.line <= decoder.headerLine) {
-        throw new InputError(`${filePath}: cannot resume at line ${startAt.line}: the header is on line ${decoder.headerLine}`, {
-          file: filePath,
-        });
+      if (failure === undefined) {
+        if (decoder.format === undefined) throw new InputError(`${name}: empty file, expected a header row`, { file: name });
+        return;
       }
-      headerOnly = false;
-      segmentByte = startAt.offset;
-      segmentLine = startAt.line;
-      continue;
-    }
-    if (failure === undefined) {
-      if (decoder.columns === undefined) {
-        throw new InputError(`${filePath}: empty file, expected a header row`, { file: filePath });
+      const resync = await findResyncPoint(cursor, lines.nextByte, lines.nextLine);
+      const reason = describeParseError(failure, maxRecordSize);
+      if (decoder.format === undefined) {
+        // Without a header nothing can be mapped: this is the one parse error that stops reading.
+        const where = resync === undefined ? '' : ` at line ${resync.brokenLine}`;
+        throw new InputError(`${name}: cannot parse the header row${where}: ${reason}`, { file: name }, { cause: failure });
       }
-      return;
+      if (resync === undefined) return; // cannot happen: an error implies a non-blank record
+      yield { ok: false, line: resync.brokenLine, reason, offset: resync.brokenByte };
+      if (resync.resumeByte === undefined) return; // the broken record ran to the end of the file
+      segmentByte = resync.resumeByte;
+      segmentLine = resync.brokenLine + 1;
     }
-    const resync = await findResyncPoint(filePath, lines.nextByte, lines.nextLine);
-    const reason = describeParseError(failure, maxRecordSize);
-    if (decoder.columns === undefined) {
-      // Without a header nothing can be mapped: this is the one parse error that stops reading.
-      const where = resync === undefined ? '' : ` at line ${resync.brokenLine}`;
-      throw new InputError(`${filePath}: cannot parse the header row${where}: ${reason}`, { file: filePath }, { cause: failure });
-    }
-    if (resync === undefined) return; // cannot happen: an error implies a non-blank record
-    yield { ok: false, line: resync.brokenLine, reason, offset: resync.brokenByte };
-    if (resync.resumeByte === undefined) return; // the broken record ran to the end of the file
-    segmentByte = resync.resumeByte;
-    segmentLine = resync.brokenLine + 1;
+  } catch (err) {
+    // Opening or reading the input failed (the input reports errno-style codes).
+    if (err instanceof InputError || signal?.aborted === true || errorCode(err) === undefined) throw err;
+    throw readError(name, err);
+  } finally {
+    cursor.close();
   }
 }

@@ -107,6 +107,20 @@ export function normaliseDecimalString(text: string): string | undefined {
   return parts === undefined ? undefined : formatParts(parts.negative, parts.digits, parts.scale);
 }
 
+/** An optionally signed run of ASCII digits: a fixed-point integer. */
+const INTEGER_PATTERN = /^([+-]?)(\d+)$/;
+
+/**
+ * Canonical decimal text of an integer count of 10^-scale units: `fixedPointToDecimalString(
+ * '5000250000000', 9)` is `5000.25` (Databento prices, 1 unit = 1e-9). Exact: digits are moved,
+ * never divided. Undefined when `text` is not an integer.
+ */
+export function fixedPointToDecimalString(text: string, scale: number): string | undefined {
+  const match = INTEGER_PATTERN.exec(text);
+  if (match === null) return undefined;
+  return formatParts(match[1] === '-', match[2] ?? '0', scale);
+}
+
 /** Both values' units at the larger of the two scales, so they can be added or compared. */
 function align(a: Decimal, b: Decimal): [bigint, bigint, number] {
   if (a.scale === b.scale) return [a.units, b.units, a.scale];

@@ -6,9 +6,10 @@
 import type { ColumnField, ColumnMap } from './columns.ts';
 import type { Decimal } from './decimal.ts';
 import { compareDecimal, formatDecimal, isNegative, normaliseDecimalString, parseDecimal } from './decimal.ts';
+import { digitsProblem, isImplausibleCross, MAX_TICKER_LENGTH, shown, tickerProblem } from './plausibility.ts';
 import type { QuoteFields } from './quote.ts';
-import type { Precision } from './timestamp.ts';
-import { formatIsoTimestamp, parseTimestamp } from './timestamp.ts';
+import type { ParsedTimestamp, Precision } from './timestamp.ts';
+import { isoOf, parseTimestamp } from './timestamp.ts';
 
 export type RowResult =
   | {
@@ -17,22 +18,28 @@ export type RowResult =
       fields: QuoteFields;
       /** The quote's own timestamp, epoch µs. */
       timestampUs: number;
-      /** Effective arrival = timestamp + latency (rounded half-up to whole µs), epoch µs: the replay order key. */
+      /**
+       * Effective arrival, epoch µs: timestamp + latency (rounded half-up to whole µs), or the
+       * receive time a format gives (`local_timestamp`, `ts_recv`). The replay order key.
+       */
       arrivalUs: number;
+      /** Nanoseconds of the arrival within `arrivalUs` (1-999), for ns inputs; absent when 0. */
+      arrivalNanos?: number;
+      /** Fraction digits of the timestamp, used for the arrival too. */
       precision: Precision;
       /** bid > ask: kept (it is what the venue sent) but flagged so the caller can warn and count. */
       crossed: boolean;
+      /** bid > IMPLAUSIBLE_CROSS_RATIO × ask: kept and flagged louder (a unit or column mix-up?). */
+      implausible?: true;
     }
   | { ok: false; line: number; field?: string; reason: string };
 
 export type RowRejection = Extract<RowResult, { ok: false }>;
+export type AcceptedRow = Extract<RowResult, { ok: true }>;
 
-export const MAX_TICKER_LENGTH = 64;
+export { MAX_TICKER_LENGTH };
 /** One day: a quote that arrives later than that is a data error, not latency. */
 export const MAX_LATENCY_MS = 86_400_000;
-
-/** Long cells are cut in messages so one bad row cannot flood errors.log. */
-const MAX_VALUE_IN_MESSAGE = 40;
 
 /** Canonical header names used when the map carries no `names` (hand-built maps). */
 const DEFAULT_NAMES: Readonly<Record<ColumnField, string>> = {
@@ -49,42 +56,156 @@ function nameOf(columns: ColumnMap, field: ColumnField): string {
   return columns.names?.[field] ?? DEFAULT_NAMES[field];
 }
 
-function shown(value: string): string {
-  const cut = value.length > MAX_VALUE_IN_MESSAGE ? value.slice(0, MAX_VALUE_IN_MESSAGE) + '…' : value;
-  return JSON.stringify(cut);
-}
-
-function reject(line: number, field: string, reason: string): RowRejection {
+export function reject(line: number, field: string, reason: string): RowRejection {
   return { ok: false, line, field, reason };
 }
 
-/** C0 controls, DEL and C1 controls: invisible in logs and never part of a ticker. */
-function hasControlChar(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
-  }
-  return false;
+/** A price: its exact value and canonical text. */
+export interface Price {
+  value: Decimal;
+  text: string;
 }
 
-/** A non-negative decimal cell, or the reason it is not one. `cell` is already trimmed. */
-function nonNegativeDecimal(cell: string, name: string): Decimal | string {
+/**
+ * A price cell (already trimmed, non-empty): a decimal number, not negative, not zero, with a
+ * sane number of digits; or the reason it is not one.
+ */
+export function priceCell(cell: string, name: string): Price | string {
   const value = parseDecimal(cell);
   if (value === undefined) return `${name} ${shown(cell)} is not a decimal number`;
+  return checkedPrice(value, formatDecimal(value), cell, name);
+}
+
+/** The price checks on a value already parsed (`text` its canonical form, `cell` as written). */
+export function checkedPrice(value: Decimal, text: string, cell: string, name: string): Price | string {
   if (isNegative(value)) return `${name} ${shown(cell)} is negative`;
-  return value;
+  if (value.units === 0n) return `${name} ${shown(cell)} is zero`;
+  const digits = digitsProblem(text);
+  if (digits !== undefined) return `${name} ${shown(cell)} ${digits}`;
+  return { value, text };
 }
 
 /**
  * A non-negative decimal cell in canonical form, or the reason it is not one. For values that
  * are stored but never compared (amounts, latency) the canonical string is all we need, and
  * making it costs no BigInt. A canonical string is negative exactly when it starts with `-`.
+ * `limitDigits` false for latency, whose own bound (one day) is the one to report.
  */
-function nonNegativeCanonical(cell: string, name: string): { text: string } | string {
+export function nonNegativeCanonical(cell: string, name: string, limitDigits = true): { text: string } | string {
   const text = normaliseDecimalString(cell);
   if (text === undefined) return `${name} ${shown(cell)} is not a decimal number`;
   if (text.charCodeAt(0) === 45 /* '-' */) return `${name} ${shown(cell)} is negative`;
+  if (!limitDigits) return { text };
+  const digits = digitsProblem(text);
+  if (digits !== undefined) return `${name} ${shown(cell)} ${digits}`;
   return { text };
+}
+
+/** An optional amount cell (trimmed): empty means "not given", not zero. */
+export function amountCell(cell: string, name: string): { text?: string } | string {
+  return cell.length === 0 ? {} : nonNegativeCanonical(cell, name);
+}
+
+/** Where a format keeps its optional amount columns, and what it calls them. */
+export interface AmountColumns {
+  bid?: number;
+  ask?: number;
+  bidName: string;
+  askName: string;
+}
+
+/** Sets `fields.bidAmount` / `askAmount` from their cells (empty: not given); the rejection if one is bad. */
+export function addAmounts(fields: QuoteFields, record: readonly string[], columns: AmountColumns, line: number): RowRejection | undefined {
+  if (columns.bid !== undefined) {
+    const amount = amountCell((record[columns.bid] ?? '').trim(), columns.bidName);
+    if (typeof amount === 'string') return reject(line, columns.bidName, amount);
+    if (amount.text !== undefined) fields.bidAmount = amount.text;
+  }
+  if (columns.ask !== undefined) {
+    const amount = amountCell((record[columns.ask] ?? '').trim(), columns.askName);
+    if (typeof amount === 'string') return reject(line, columns.askName, amount);
+    if (amount.text !== undefined) fields.askAmount = amount.text;
+  }
+  return undefined;
+}
+
+/** A ticker cell (raw): trimmed, non-empty and within the ticker rules; or the reason it is not. */
+export function tickerCell(cell: string, name: string): { ticker: string } | string {
+  const ticker = cell.trim();
+  if (ticker.length === 0) return `${name} is empty`;
+  const problem = tickerProblem(ticker);
+  return problem === undefined ? { ticker } : `${name} ${problem}`;
+}
+
+/** The accepted row for validated parts; flags crossed and implausible quotes. */
+export function acceptedRow(line: number, fields: QuoteFields, time: ParsedTimestamp, arrivalUs: number, arrivalNanos: number, bid: Price, ask: Price): AcceptedRow {
+  const crossed = compareDecimal(bid.value, ask.value) > 0;
+  const row: AcceptedRow = { ok: true, line, fields, timestampUs: time.micros, arrivalUs, precision: time.precision, crossed };
+  if (arrivalNanos !== 0) row.arrivalNanos = arrivalNanos;
+  if (crossed && isImplausibleCross(bid.value, ask.value)) row.implausible = true;
+  return row;
+}
+
+/**
+ * Latency from an exchange time to a receive time, both parsed (the formats that carry both,
+ * tardis and Databento): exact to the nanosecond, as ms. The µs are subtracted first, so the
+ * difference stays exact even though ns since the epoch exceed 2^53. Negative (the receiver's
+ * clock behind the exchange's) and beyond one day are refused with the two column names.
+ */
+export function latencyBetween(event: ParsedTimestamp, received: ParsedTimestamp, eventName: string, receivedName: string): number | string {
+  const ns = (received.micros - event.micros) * 1000 + ((received.nanos ?? 0) - (event.nanos ?? 0));
+  if (ns < 0) {
+    return `${receivedName} is ${-ns / 1e6} ms before ${eventName} (negative latency: the receiver's clock is behind the exchange's)`;
+  }
+  if (ns > MAX_LATENCY_MS * 1e6) return `${receivedName} is more than ${MAX_LATENCY_MS} ms (one day) after ${eventName}`;
+  // Division of two exact doubles rounds once, to the double nearest the exact decimal: the same
+  // double Number() gives for that decimal, so it prints as written (at most 15 digits: exact).
+  return ns / 1e6;
+}
+
+/** Columns of a format that carries an exchange time and a receive time (tardis, Databento). */
+export interface TimedColumns {
+  event: number;
+  received: number;
+  eventName: string;
+  receivedName: string;
+  bid: number;
+  ask: number;
+  bidName: string;
+  askName: string;
+  amounts: AmountColumns;
+}
+
+/** Reads one side's price cell (trimmed) the way the format writes prices. */
+export type SideReader = (cell: string, name: string, side: 'bid' | 'ask') => Price | string;
+
+/**
+ * The rest of a row once its ticker is known: timestamp = the exchange time, arrival = the receive
+ * time, latency = their difference (exact), prices read by the format's `price`, amounts.
+ */
+export function timedRow(record: readonly string[], line: number, ticker: string, columns: TimedColumns, price: SideReader): RowResult {
+  const event = timestampCell(record[columns.event] ?? '', columns.eventName);
+  if (typeof event === 'string') return reject(line, columns.eventName, event);
+  const received = timestampCell(record[columns.received] ?? '', columns.receivedName);
+  if (typeof received === 'string') return reject(line, columns.receivedName, received);
+  const latencyMs = latencyBetween(event, received, columns.eventName, columns.receivedName);
+  if (typeof latencyMs === 'string') return reject(line, columns.receivedName, latencyMs);
+  const bid = price((record[columns.bid] ?? '').trim(), columns.bidName, 'bid');
+  if (typeof bid === 'string') return reject(line, columns.bidName, bid);
+  const ask = price((record[columns.ask] ?? '').trim(), columns.askName, 'ask');
+  if (typeof ask === 'string') return reject(line, columns.askName, ask);
+  const fields: QuoteFields = { ticker, timestamp: isoOf(event), bid: bid.text, ask: ask.text };
+  const badAmount = addAmounts(fields, record, columns.amounts, line);
+  if (badAmount !== undefined) return badAmount;
+  fields.latencyMs = latencyMs;
+  return acceptedRow(line, fields, event, received.micros, received.nanos ?? 0, bid, ask);
+}
+
+/** A required timestamp cell, or the reason it is not one. */
+export function timestampCell(cell: string, name: string): ParsedTimestamp | string {
+  const parsed = parseTimestamp(cell);
+  if (typeof parsed !== 'string') return parsed;
+  return cell.trim().length === 0 ? `${name} is empty` : `${name}: ${parsed}`;
 }
 
 /**
@@ -120,16 +241,9 @@ export function parseRow(record: string[], columns: ColumnMap, line: number): Ro
     return { ok: false, line, reason: `expected ${columns.width} fields, got ${record.length}` };
   }
 
-  const ticker = (record[columns.ticker] ?? '').trim();
-  if (ticker.length === 0) return reject(line, nameOf(columns, 'ticker'), `${nameOf(columns, 'ticker')} is empty`);
-  if (ticker.length > MAX_TICKER_LENGTH) {
-    const name = nameOf(columns, 'ticker');
-    return reject(line, name, `${name} ${shown(ticker)} is longer than ${MAX_TICKER_LENGTH} characters`);
-  }
-  if (hasControlChar(ticker)) {
-    const name = nameOf(columns, 'ticker');
-    return reject(line, name, `${name} ${shown(ticker)} contains a control character`);
-  }
+  const tickerName = nameOf(columns, 'ticker');
+  const ticker = tickerCell(record[columns.ticker] ?? '', tickerName);
+  if (typeof ticker === 'string') return reject(line, tickerName, ticker);
 
   const timestampCell = record[columns.timestamp] ?? '';
   const parsedTime = parseTimestamp(timestampCell);
@@ -141,39 +255,21 @@ export function parseRow(record: string[], columns: ColumnMap, line: number): Ro
   const bidName = nameOf(columns, 'bid');
   const bidCell = (record[columns.bid] ?? '').trim();
   if (bidCell.length === 0) return reject(line, bidName, `${bidName} is empty`);
-  const bid = nonNegativeDecimal(bidCell, bidName);
+  const bid = priceCell(bidCell, bidName);
   if (typeof bid === 'string') return reject(line, bidName, bid);
 
   const askName = nameOf(columns, 'ask');
   const askCell = (record[columns.ask] ?? '').trim();
   if (askCell.length === 0) return reject(line, askName, `${askName} is empty`);
-  const ask = nonNegativeDecimal(askCell, askName);
+  const ask = priceCell(askCell, askName);
   if (typeof ask === 'string') return reject(line, askName, ask);
 
-  const fields: QuoteFields = {
-    ticker,
-    timestamp: formatIsoTimestamp(parsedTime.micros, parsedTime.precision),
-    bid: formatDecimal(bid),
-    ask: formatDecimal(ask),
-  };
+  const fields: QuoteFields = { ticker: ticker.ticker, timestamp: isoOf(parsedTime), bid: bid.text, ask: ask.text };
 
   // Amounts are optional per row: an empty cell means "not given", not zero.
-  if (columns.bidAmount !== undefined) {
-    const cell = (record[columns.bidAmount] ?? '').trim();
-    if (cell.length > 0) {
-      const value = nonNegativeCanonical(cell, nameOf(columns, 'bidAmount'));
-      if (typeof value === 'string') return reject(line, nameOf(columns, 'bidAmount'), value);
-      fields.bidAmount = value.text;
-    }
-  }
-  if (columns.askAmount !== undefined) {
-    const cell = (record[columns.askAmount] ?? '').trim();
-    if (cell.length > 0) {
-      const value = nonNegativeCanonical(cell, nameOf(columns, 'askAmount'));
-      if (typeof value === 'string') return reject(line, nameOf(columns, 'askAmount'), value);
-      fields.askAmount = value.text;
-    }
-  }
+  const amounts = { bid: columns.bidAmount, ask: columns.askAmount, bidName: nameOf(columns, 'bidAmount'), askName: nameOf(columns, 'askAmount') };
+  const badAmount = addAmounts(fields, record, amounts, line);
+  if (badAmount !== undefined) return badAmount;
 
   // Without a latency column every quote arrives at its timestamp (latency 0 for ordering),
   // and latencyMs stays absent so consumers can tell "not given" from "0 ms".
@@ -182,7 +278,7 @@ export function parseRow(record: string[], columns: ColumnMap, line: number): Ro
     const name = nameOf(columns, 'latency');
     const cell = (record[columns.latency] ?? '').trim();
     if (cell.length === 0) return reject(line, name, `${name} is empty`);
-    const value = nonNegativeCanonical(cell, name);
+    const value = nonNegativeCanonical(cell, name, false);
     if (typeof value === 'string') return reject(line, name, value);
     const micros = latencyMicros(value.text, cell, name);
     if (typeof micros === 'string') return reject(line, name, micros);
@@ -197,14 +293,6 @@ export function parseRow(record: string[], columns: ColumnMap, line: number): Ro
   if (!Number.isSafeInteger(arrivalUs)) {
     return reject(line, nameOf(columns, 'latency'), 'arrival time (timestamp + latency) is out of the supported range');
   }
-
-  return {
-    ok: true,
-    line,
-    fields,
-    timestampUs: parsedTime.micros,
-    arrivalUs,
-    precision: parsedTime.precision,
-    crossed: compareDecimal(bid, ask) > 0,
-  };
+  // A ns timestamp keeps its nanoseconds in the arrival (latency is whole µs here).
+  return acceptedRow(line, fields, parsedTime, arrivalUs, parsedTime.nanos ?? 0, bid, ask);
 }

@@ -1,8 +1,10 @@
 /**
- * Timestamps at the input's precision, held as integer epoch microseconds in a JS number.
+ * Timestamps at the input's precision, held as integer epoch microseconds in a JS number, plus
+ * the nanoseconds within that microsecond (0-999) when the input had nanoseconds.
  *
  * Why microseconds in a number: a Date holds only milliseconds, and a BigInt per row is slow to
- * sort. A double holds integers exactly up to 2^53 µs ≈ 285 years either side of 1970, so the
+ * sort. Nanoseconds (Databento) ride beside the microseconds as a small remainder instead of
+ * turning every timestamp into a BigInt: ms and µs inputs, the common case, pay nothing for them. A double holds integers exactly up to 2^53 µs ≈ 285 years either side of 1970, so the
  * supported range is 1684-07-28 to 2255-06-05 UTC; anything outside is rejected with a reason
  * instead of being silently rounded. Dates before 1970 are supported (negative micros) and are
  * formatted with floor division, so their fractions print correctly.
@@ -11,12 +13,17 @@
  * is lenient (`2025-02-30` rolls over to March) and reads naive timestamps in local time.
  */
 
-/** Fraction digits kept: 3 (ms) or 6 (µs). */
-export type Precision = 3 | 6;
+/** Fraction digits kept: 3 (ms), 6 (µs) or 9 (ns). */
+export type Precision = 3 | 6 | 9;
 
 export interface ParsedTimestamp {
   micros: number;
   precision: Precision;
+  /**
+   * Nanoseconds within `micros` (0-999); present only with precision 9, so that ms and µs values
+   * keep their two-field shape.
+   */
+  nanos?: number;
 }
 
 /**
@@ -35,6 +42,9 @@ const MAX_FRACTION_DIGITS = 9;
 
 const MS_PER_MINUTE = 60_000;
 
+/** Integers this short are refused as epochs (see parseEpoch). */
+const MAX_NON_EPOCH_DIGITS = 8;
+
 function isLeapYear(year: number): boolean {
   return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
 }
@@ -46,14 +56,20 @@ function daysInMonth(year: number, month: number): number {
 }
 
 /**
- * Microseconds and precision from sub-second digits. 0-3 digits → ms precision, 4-6 → µs.
- * 7-9 digits (ns) are truncated to µs, precision 6: the pipeline carries µs at most, and
- * truncation (not rounding) never moves a quote into the next microsecond or second.
+ * Microseconds, precision and nanoseconds from sub-second digits: 0-3 digits → ms precision,
+ * 4-6 → µs, 7-9 → ns (the digits past the sixth become `nanos`).
  */
-function subSecond(digits: string): { micros: number; precision: Precision } {
-  const precision: Precision = digits.length <= 3 ? 3 : 6;
+function subSecond(digits: string): ParsedTimestamp {
+  const precision: Precision = digits.length <= 3 ? 3 : digits.length <= 6 ? 6 : 9;
   const micros = digits.length === 0 ? 0 : Number((digits + '00000').slice(0, 6));
-  return { micros, precision };
+  if (precision !== 9) return { micros, precision };
+  return { micros, precision, nanos: Number((digits.slice(6) + '00').slice(0, 3)) };
+}
+
+/** `sub` moved to the absolute time `micros` (whole seconds plus sub.micros). */
+function withSeconds(micros: number, sub: ParsedTimestamp): ParsedTimestamp {
+  const total = micros + sub.micros;
+  return sub.nanos === undefined ? { micros: total, precision: sub.precision } : { micros: total, precision: 9, nanos: sub.nanos };
 }
 
 function outOfRange(text: string): string {
@@ -92,19 +108,23 @@ function parseDateTime(text: string, m: RegExpExecArray): ParsedTimestamp | stri
   // Local time = UTC + offset, so UTC = local - offset.
   const ms = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * MS_PER_MINUTE;
   const sub = subSecond(fraction);
-  const micros = ms * 1000 + sub.micros;
-  if (!Number.isSafeInteger(micros)) return outOfRange(text);
-  return { micros, precision: sub.precision };
+  if (!Number.isSafeInteger(ms * 1000 + sub.micros)) return outOfRange(text);
+  return withSeconds(ms * 1000, sub);
 }
 
 /**
  * Epoch number; the unit follows the magnitude of the integer part (leading zeros ignored):
- * ≤ 11 digits seconds, 12-14 ms, 15-17 µs, 18-20 ns. Negative epochs are not accepted.
+ * 9-11 digits seconds, 12-14 ms, 15-17 µs, 18-20 ns. Negative epochs are not accepted, and
+ * neither are 8 digits or fewer: `20250101` is a date written without dashes far more often than
+ * a time in 1970 (the 9-digit seconds start in March 1973).
  */
 function parseEpoch(text: string, m: RegExpExecArray): ParsedTimestamp | string {
   const intDigits = (m[1] ?? '').replace(/^0+/, '');
   const fracDigits = m[2] ?? '';
   const n = intDigits.length;
+  if (n <= MAX_NON_EPOCH_DIGITS) {
+    return `${JSON.stringify(text)} is not an epoch timestamp: epoch numbers have at least 9 integer digits (seconds since 1973); write a date as YYYY-MM-DD`;
+  }
   const unitDigits = n <= 11 ? 0 : n <= 14 ? 3 : n <= 17 ? 6 : n <= 20 ? 9 : -1;
   if (unitDigits < 0) return `epoch timestamp ${JSON.stringify(text)} has more than 20 digits`;
   const subDigitCount = unitDigits + fracDigits.length;
@@ -115,9 +135,9 @@ function parseEpoch(text: string, m: RegExpExecArray): ParsedTimestamp | string 
   const secondsText = all.slice(0, all.length - subDigitCount);
   const sub = subSecond(all.slice(all.length - subDigitCount));
   // At most 11 digits of seconds: exact in a double.
-  const micros = Number(secondsText === '' ? '0' : secondsText) * 1_000_000 + sub.micros;
-  if (!Number.isSafeInteger(micros)) return outOfRange(text);
-  return { micros, precision: sub.precision };
+  const seconds = Number(secondsText === '' ? '0' : secondsText) * 1_000_000;
+  if (!Number.isSafeInteger(seconds + sub.micros)) return outOfRange(text);
+  return withSeconds(seconds, sub);
 }
 
 /**
@@ -158,11 +178,11 @@ function dayText(day: number): string {
 }
 
 /**
- * `YYYY-MM-DD<sep>HH:MM:SS.fff` (no zone) with 3 or 6 fraction digits. With precision 3 any
- * sub-millisecond part is truncated. Floor division keeps pre-1970 fractions positive:
- * -1000 µs is 1969-12-31 23:59:59.999000.
+ * `YYYY-MM-DD<sep>HH:MM:SS.fff` (no zone) with 3, 6 or 9 fraction digits (the last three from
+ * `nanos`). With precision 3 any sub-millisecond part is truncated. Floor division keeps pre-1970
+ * fractions positive: -1000 µs is 1969-12-31 23:59:59.999000.
  */
-function formatNaive(micros: number, precision: Precision, separator: string): string {
+function formatNaive(micros: number, precision: Precision, separator: string, nanos: number): string {
   // `%` and the division of an exact multiple are exact on doubles; `Math.floor(micros / 1000)`
   // is not (the quotient is rounded before the floor near 2^53).
   const subMs = ((micros % 1000) + 1000) % 1000;
@@ -180,15 +200,24 @@ function formatNaive(micros: number, precision: Precision, separator: string): s
     TWO_DIGITS[seconds % 60] +
     '.' +
     THREE_DIGITS[msOfDay % 1000];
-  return precision === 3 ? text : text + THREE_DIGITS[subMs];
+  if (precision === 3) return text;
+  return precision === 6 ? text + THREE_DIGITS[subMs] : text + THREE_DIGITS[subMs] + THREE_DIGITS[nanos];
 }
 
-/** `2025-01-01T00:00:00.120Z` (precision 3) or `2025-01-01T00:00:00.120456Z` (precision 6). */
-export function formatIsoTimestamp(micros: number, precision: Precision): string {
-  return formatNaive(micros, precision, 'T') + 'Z';
+/**
+ * `2025-01-01T00:00:00.120Z` (precision 3), `2025-01-01T00:00:00.120456Z` (6) or
+ * `2025-01-01T00:00:00.120456789Z` (9, the last three digits being `nanos`).
+ */
+export function formatIsoTimestamp(micros: number, precision: Precision, nanos = 0): string {
+  return formatNaive(micros, precision, 'T', nanos) + 'Z';
 }
 
-/** `2025-01-01 00:00:00.120` (or 6 fraction digits): the mid_prices.log / errors.log format. */
-export function formatLogTimestamp(micros: number, precision: Precision): string {
-  return formatNaive(micros, precision, ' ');
+/** `2025-01-01 00:00:00.120` (or 6 or 9 fraction digits): the mid_prices.log / errors.log format. */
+export function formatLogTimestamp(micros: number, precision: Precision, nanos = 0): string {
+  return formatNaive(micros, precision, ' ', nanos);
+}
+
+/** formatIsoTimestamp of a parsed timestamp. */
+export function isoOf(time: ParsedTimestamp): string {
+  return formatNaive(time.micros, time.precision, 'T', time.nanos ?? 0) + 'Z';
 }

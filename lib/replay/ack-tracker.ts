@@ -12,6 +12,8 @@
  */
 export interface QuoteKey {
   arrivalUs: number;
+  /** Nanoseconds of the arrival within its µs (ns inputs); absent means 0. */
+  arrivalNanos?: number;
   seq: number;
 }
 
@@ -20,6 +22,8 @@ export interface RowPosition {
   seq: number;
   offset: number;
   line: number;
+  /** The latest timestamp the plausibility gate had accepted before this row (µs); absent: none. */
+  maxBeforeUs?: number;
 }
 
 export interface HistoricalPosition {
@@ -41,12 +45,20 @@ export interface HistoricalPosition {
 export const START_POSITION: HistoricalPosition = { ackedBeyond: [], done: 0, completed: false };
 
 export function compareKeys(a: QuoteKey, b: QuoteKey): number {
-  return a.arrivalUs - b.arrivalUs || a.seq - b.seq;
+  return a.arrivalUs - b.arrivalUs || (a.arrivalNanos ?? 0) - (b.arrivalNanos ?? 0) || a.seq - b.seq;
 }
 
 interface Entry extends RowPosition {
   arrivalUs: number;
+  arrivalNanos: number;
   acked: boolean;
+}
+
+/** A row position without the entry's other fields (what a checkpoint stores). */
+function rowPosition(entry: Entry): RowPosition {
+  const at: RowPosition = { seq: entry.seq, offset: entry.offset, line: entry.line };
+  if (entry.maxBeforeUs !== undefined) at.maxBeforeUs = entry.maxBeforeUs;
+  return at;
 }
 
 export class AckTracker {
@@ -64,7 +76,7 @@ export class AckTracker {
 
   /** A quote handed to the producer (or, with `acked`, one skipped because it was acknowledged before). */
   emitted(key: QuoteKey, row: RowPosition, acked = false): void {
-    const entry: Entry = { seq: row.seq, offset: row.offset, line: row.line, arrivalUs: key.arrivalUs, acked };
+    const entry: Entry = { seq: row.seq, offset: row.offset, line: row.line, maxBeforeUs: row.maxBeforeUs, arrivalUs: key.arrivalUs, arrivalNanos: key.arrivalNanos ?? 0, acked };
     this.entries.push(entry);
     if (!acked) this.bySeq.set(row.seq, entry);
     this.advance();
@@ -92,7 +104,7 @@ export class AckTracker {
   private advance(): void {
     while (this.head < this.entries.length && (this.entries[this.head] as Entry).acked) {
       const entry = this.entries[this.head] as Entry;
-      this.ackedThrough = { arrivalUs: entry.arrivalUs, seq: entry.seq };
+      this.ackedThrough = entry.arrivalNanos === 0 ? { arrivalUs: entry.arrivalUs, seq: entry.seq } : { arrivalUs: entry.arrivalUs, arrivalNanos: entry.arrivalNanos, seq: entry.seq };
       this.head++;
     }
     // Compact now and then so the array does not grow with the file.
@@ -113,7 +125,7 @@ export class AckTracker {
     for (let i = this.head; i < this.entries.length; i++) {
       const entry = this.entries[i] as Entry;
       if (entry.acked) ackedBeyond.push(entry.seq);
-      else if (resumeAt === undefined || entry.seq < resumeAt.seq) resumeAt = { seq: entry.seq, offset: entry.offset, line: entry.line };
+      else if (resumeAt === undefined || entry.seq < resumeAt.seq) resumeAt = rowPosition(entry);
     }
     return {
       ackedThrough: this.ackedThrough,

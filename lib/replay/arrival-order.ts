@@ -32,12 +32,14 @@ export interface Timed {
   timestampUs: number;
   /** Effective arrival = timestamp + latency (µs since the epoch). */
   arrivalUs: number;
+  /** Nanoseconds of the arrival within its µs (ns inputs; 0 otherwise). */
+  arrivalNanos?: number;
   /** Position in the input (file order), strictly increasing in push order. */
   seq: number;
 }
 
 function byArrivalThenSeq(a: Timed, b: Timed): number {
-  return a.arrivalUs - b.arrivalUs || a.seq - b.seq;
+  return a.arrivalUs - b.arrivalUs || (a.arrivalNanos ?? 0) - (b.arrivalNanos ?? 0) || a.seq - b.seq;
 }
 
 export class ArrivalOrderBuffer<T extends Timed> {

@@ -15,10 +15,12 @@ import { silentLogger, type Logger } from '../logging/logger.ts';
 import type { Resolved } from '../options.ts';
 import { untilAborted } from '../time/abort.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
+import { FingerprintCache } from './fingerprint-cache.ts';
 import { HistoricalSession, openHistorical, type CheckpointPort, type HistoricalSessionOptions } from './historical-session.ts';
 import type { Speed } from './pacer.ts';
 import type { ReplaySource } from './replay-source.ts';
 import { replay, type QuoteAck, type QuoteSink } from './replayer.ts';
+import type { Selection } from './selection.ts';
 
 export { SEND_WINDOW, type CheckpointPort } from './historical-session.ts';
 
@@ -30,14 +32,17 @@ export interface ControlPort {
 
 /** A live source plus its connection state, for the status. */
 export interface LiveSourceLike extends ReplaySource {
-  connectionState(): { connection: string; reconnects: number };
+  connectionState(): { connection: string; reconnects: number; sequenceGaps?: number; missedMessages?: number };
 }
 
 export interface EngineOptions {
   control: ControlPort;
   producer: QuoteSink;
   checkpoints: CheckpointPort;
-  historicalFile: string;
+  /** The historical input(s): one file, or several replayed merged by arrival (in this order for ties). */
+  historicalFile: string | readonly string[];
+  /** Window, tickers and disorder bound (default: everything, 60 s). */
+  selection?: Selection;
   speed: Speed;
   /** Absent: live mode is unavailable (requests for it are logged and ignored until historical). */
   liveUrl?: string;
@@ -86,7 +91,10 @@ export function replayerIdentity(): string {
 }
 
 export class ReplayEngine {
-  private readonly options: Resolved<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate'>;
+  private readonly options: Resolved<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate' | 'selection'>;
+  private readonly historicalFiles: readonly string[];
+  /** Inputs identified by content once per process; mode switches reuse it while files are unchanged. */
+  private readonly fingerprints = new FingerprintCache();
   private control: ModeControl | undefined;
   private appliedVersion = -1;
   /** The current or last historical session (its source's progress stays in the status while live). */
@@ -109,13 +117,14 @@ export class ReplayEngine {
       statusMs: options.statusMs ?? 1_000,
       now: options.now ?? Date.now,
     };
+    this.historicalFiles = typeof options.historicalFile === 'string' ? [options.historicalFile] : options.historicalFile;
   }
 
   /** Routes the producer's acknowledgements to the historical source they belong to. */
   onAck(acked: readonly QuoteAck[]): void {
     const current = this.historical;
     if (current === undefined) return;
-    for (const a of acked) if (a.entry.source === current.source.sourceId) current.source.acknowledge(a.entry.seq);
+    for (const a of acked) current.source.acknowledge(a.entry.source, a.entry.seq);
     this.options.onProgress?.(current.source.done, current.source.total);
   }
 
@@ -205,7 +214,7 @@ export class ReplayEngine {
       mode: this.mode,
       appliedVersion: this.appliedVersion,
       historical: {
-        file: this.options.historicalFile,
+        file: this.historicalFiles.join(', '),
         source: h?.source.sourceId,
         done: h?.source.done ?? 0,
         total: h?.source.total ?? 0,
@@ -219,6 +228,8 @@ export class ReplayEngine {
         received: this.liveReceived,
         rejected: this.live?.stats.rejected ?? 0,
         reconnects: live?.reconnects ?? 0,
+        sequenceGaps: live?.sequenceGaps ?? 0,
+        missedMessages: live?.missedMessages ?? 0,
       },
       updatedAt: new Date(this.options.now()).toISOString(),
     };
@@ -265,11 +276,13 @@ export class ReplayEngine {
   }
 
   private async runHistorical(control: ModeControl, signal: AbortSignal): Promise<void> {
-    const { checkpoints, producer, historicalFile, speed, logger, clock, random, now, checkpointMs, onProgress, historicalGate } = this.options;
+    const { checkpoints, producer, selection, speed, logger, clock, random, now, checkpointMs, onProgress, historicalGate } = this.options;
     const options: HistoricalSessionOptions = {
       checkpoints,
       producer,
-      historicalFile,
+      historicalFiles: this.historicalFiles,
+      selection,
+      fingerprints: this.fingerprints,
       speed,
       logger,
       clock,

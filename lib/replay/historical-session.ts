@@ -1,36 +1,44 @@
 /**
- * One historical session of the replay engine: from taking the source's lease to releasing it.
+ * One historical session of the replay engine: from taking the inputs' leases to releasing them.
  *
- * `openHistorical` finds (or builds) the file's scan, takes the checkpoint lease (waiting out a
- * dead owner's) and decides where to start. A `HistoricalSession` then replays from there while
- * a saver writes the checkpoint (which also renews the lease), and holds the send window: the
- * quotes outside the last durable checkpoint (unacknowledged when it was written, or sent since)
- * are capped at SEND_WINDOW, so that a crash re-sends a known, bounded number of them (logged on
- * resume as possibleDuplicates). Losing the lease stops the session at once and is reported in
- * `failure` for the engine to stop on.
+ * `openHistorical` opens each input (one or many files, replayed merged), identifies it by its
+ * content (fingerprint-cache.ts), finds (or builds) its scan, takes its checkpoint lease (waiting
+ * out a dead owner's) and decides where it starts. A `HistoricalSession` then replays the merge
+ * from there while a saver writes each file's checkpoint (which also renews its lease), and
+ * holds the send window: the quotes outside the last durable checkpoints (unacknowledged when
+ * they were written, or sent since) are capped at SEND_WINDOW, so that a crash re-sends a known,
+ * bounded number of them (logged on resume as possibleDuplicates). Losing a lease stops the
+ * session at once and is reported in `failure` for the engine to stop on.
+ *
+ * One checkpoint and one lease per file, not one over the set: a file is the unit that resumes
+ * (its position is its own), DynamoDB conditions a write on one item only (a set lease could not
+ * guard the file items without transactions, which the embedded emulator lacks), and two
+ * replayers given overlapping sets then conflict exactly on the files they share.
  */
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isRetryableError } from '../aws/retryable.ts';
 import type { ModeControl } from '../control/control-store.ts';
-import { describeFsError, InputError } from '../errors.ts';
+import { InputError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { untilAborted } from '../time/abort.ts';
 import type { Clock } from '../time/clock.ts';
 import { Backoff, retry } from '../time/retry.ts';
 import { START_POSITION, type HistoricalPosition } from './ack-tracker.ts';
 import { CheckpointOwnershipError, type DynamoCheckpointStore, type StoredCheckpoint } from './checkpoint-store.ts';
-import { HistoricalSource, scanCsv, sourceIdFor, type CsvScan } from './historical-source.ts';
+import { FingerprintCache } from './fingerprint-cache.ts';
+import { HistoricalSource, openNamedInput, scanCsv, sourceIdFor, type CsvScan } from './historical-source.ts';
+import { MergedSource } from './merged-source.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import { replay, type QuoteSink } from './replayer.ts';
+import { DEFAULT_SELECTION, type Selection } from './selection.ts';
 
 /** What a session needs of the checkpoint store (lib/replay/checkpoint-store.ts). */
-export type CheckpointPort = Pick<DynamoCheckpointStore, 'findByFile' | 'acquire' | 'save' | 'release' | 'leaseMs'>;
+export type CheckpointPort = Pick<DynamoCheckpointStore, 'load' | 'acquire' | 'save' | 'release' | 'leaseMs'>;
 
 /**
- * Quotes that may be outside the last durable checkpoint at any moment: those it saw sent but not
- * acknowledged, plus those sent since it was written. A crash re-sends at most these (only the
- * ones Kinesis had stored become duplicates): the duplicate bound logged on resume.
+ * Quotes that may be outside the last durable checkpoints at any moment: those they saw sent but
+ * not acknowledged, plus those sent since they were written. A crash re-sends at most these (only
+ * the ones Kinesis had stored become duplicates): the duplicate bound logged on resume.
  */
 export const SEND_WINDOW = 500;
 
@@ -42,14 +50,19 @@ const LEASE_RETRY_MS = 500;
 export interface HistoricalSessionOptions {
   checkpoints: CheckpointPort;
   producer: QuoteSink;
-  historicalFile: string;
+  /** The inputs, in the order given (it breaks ties between files). */
+  historicalFiles: readonly string[];
+  /** Window, tickers and the disorder bound (default: everything, 60 s). */
+  selection?: Selection;
+  /** Content fingerprints known in this process (default: a fresh cache, every input hashed). */
+  fingerprints?: FingerprintCache;
   speed: Speed;
   logger: Logger;
   clock: Clock;
   /** For the backoff jitter: a value in [0, 1). */
   random: () => number;
   now: () => number;
-  /** How often the checkpoint is saved while acknowledgements arrive (ms). */
+  /** How often the checkpoints are saved while acknowledgements arrive (ms). */
   checkpointMs: number;
   onProgress?: (done: number, total: number) => void;
   /** See EngineOptions.historicalGate. */
@@ -60,11 +73,15 @@ export interface HistoricalSessionOptions {
   onSent?: () => void;
 }
 
-/** Where a session starts: the file's scan, the position, and the rewinds it honours. */
-export interface OpenedHistorical {
+/** Where one input starts: its scan, the position, and the rewinds it honours. */
+export interface OpenedFile {
   scan: CsvScan;
   start: HistoricalPosition;
   rewindsHonoured: number;
+}
+
+export interface OpenedHistorical {
+  files: OpenedFile[];
 }
 
 /** Retries transient AWS failures with backoff until they succeed or `signal` aborts (undefined then). */
@@ -77,30 +94,48 @@ function retrying<T>(options: HistoricalSessionOptions, what: string, signal: Ab
   });
 }
 
-/**
- * Loads (or builds) the scan and the checkpoint, taking the lease; waits out a dead owner's
- * lease. Undefined when the session was cancelled (switch or stop) before the source could open.
- */
-export async function openHistorical(options: HistoricalSessionOptions, control: ModeControl, signal: AbortSignal): Promise<OpenedHistorical | undefined> {
-  const file = path.resolve(options.historicalFile);
-  const { checkpoints, logger, clock } = options;
-  const quick = await stat(file).catch((error: unknown) => {
-    throw new InputError(`cannot read ${file}: ${describeFsError(error)}`, { file }, { cause: error });
-  });
-  const known = await retrying(options, 'look up the checkpoint', signal, () => checkpoints.findByFile(file, quick.size, quick.mtimeMs));
+/** A scan rebuilt from a stored checkpoint (the input opened now). */
+function storedScan(scan: Omit<CsvScan, 'file' | 'fingerprint' | 'records' | 'validRows' | 'rejectedRows' | 'disorderUs' | 'size' | 'mtimeMs'>, stored: StoredCheckpoint): CsvScan {
+  return {
+    ...scan,
+    file: stored.file,
+    fingerprint: stored.fingerprint,
+    records: stored.records,
+    validRows: stored.validRows,
+    rejectedRows: stored.records - stored.validRows,
+    disorderUs: stored.disorderUs,
+    size: stored.size,
+    mtimeMs: stored.mtimeMs,
+  };
+}
+
+/** Opens one input: identity by content, then the scan stored with its checkpoint, or a new scan. */
+async function openFile(options: HistoricalSessionOptions, fingerprints: FingerprintCache, name: string, signal: AbortSignal): Promise<CsvScan | undefined> {
+  const selection = options.selection ?? DEFAULT_SELECTION;
+  const input = await openNamedInput(name);
+  const started = options.now();
+  const hashedBefore = fingerprints.hashed;
+  const fingerprint = await fingerprints.of(input);
+  if (fingerprints.hashed > hashedBefore) {
+    options.logger.info('input identified by its content', { file: name, fingerprint: fingerprint.slice(0, 16), ms: options.now() - started });
+  }
+  const sourceId = sourceIdFor(fingerprint, selection);
+  const known = await retrying(options, 'look up the checkpoint', signal, () => options.checkpoints.load(sourceId));
   if (signal.aborted) return undefined;
-  const scan: CsvScan =
-    known !== undefined
-      ? { file, fingerprint: known.fingerprint, records: known.records, validRows: known.validRows, rejectedRows: known.records - known.validRows, disorderUs: known.disorderUs, size: known.size, mtimeMs: known.mtimeMs }
-      : await scanCsv(file);
-  const sourceId = sourceIdFor(scan.fingerprint);
-  let stored: StoredCheckpoint | undefined;
+  if (known !== undefined && known.fingerprint === fingerprint) {
+    return storedScan({ input, format: undefined, compression: input.compression }, { ...known, file: input.source.location });
+  }
+  return scanCsv(input, { selection, fingerprint });
+}
+
+/** Takes the lease on one source, waiting (bounded) for a dead owner's to expire. */
+async function takeLease(options: HistoricalSessionOptions, sourceId: string, signal: AbortSignal): Promise<StoredCheckpoint | undefined> {
+  const { checkpoints, logger, clock } = options;
   const deadline = options.now() + checkpoints.leaseMs + LEASE_WAIT_SLACK_MS;
   for (;;) {
     if (signal.aborted) return undefined;
     try {
-      stored = await retrying(options, 'take the checkpoint lease', signal, () => checkpoints.acquire(sourceId));
-      break;
+      return await retrying(options, 'take the checkpoint lease', signal, () => checkpoints.acquire(sourceId));
     } catch (error) {
       // A replayer killed without releasing its lease: wait for it to expire (bounded). A switch
       // or a stop meanwhile simply ends this session.
@@ -109,41 +144,81 @@ export async function openHistorical(options: HistoricalSessionOptions, control:
       await clock.sleep(LEASE_RETRY_MS, signal);
     }
   }
-  if (signal.aborted) return undefined;
-  // "from start" applies once per request: the checkpoint counts the rewinds it honoured, so a
-  // restart does not rewind again, and a rewind followed at once by another request is not lost.
-  const honoured = stored?.rewindsHonoured ?? 0;
-  const fromStart = control.rewinds > honoured;
-  const start = fromStart || stored === undefined ? START_POSITION : stored.position;
-  const rewindsHonoured = fromStart ? control.rewinds : honoured;
-  if (fromStart) logger.info('replaying the historical file from the start', { sourceId });
-  else if (stored !== undefined) {
-    logger.info('resuming historical replay from its checkpoint', {
-      sourceId,
-      done: start.done,
-      resumeAt: start.resumeAt,
-      completed: start.completed,
-      // Sent but not acknowledged when the checkpoint was taken: sent again now, so these many
-      // duplicates at most (0 after a graceful stop, which flushes first).
-      possibleDuplicates: start.unacknowledged ?? 0,
-    });
+}
+
+/**
+ * Loads (or builds) each input's scan and checkpoint, taking the leases; waits out a dead
+ * owner's lease. Undefined when the session was cancelled (switch or stop) before it could open.
+ */
+export async function openHistorical(options: HistoricalSessionOptions, control: ModeControl, signal: AbortSignal, fingerprints = options.fingerprints ?? new FingerprintCache()): Promise<OpenedHistorical | undefined> {
+  const { logger } = options;
+  const selection = options.selection ?? DEFAULT_SELECTION;
+  const scans: CsvScan[] = [];
+  const bySource = new Map<string, string>();
+  for (const name of options.historicalFiles) {
+    const scan = await openFile(options, fingerprints, name, signal);
+    if (scan === undefined) return undefined;
+    const sourceId = sourceIdFor(scan.fingerprint, selection);
+    const twin = bySource.get(sourceId);
+    if (twin !== undefined) throw new InputError(`${twin} and ${name} have the same content; give it once`, { files: [twin, name] });
+    bySource.set(sourceId, name);
+    scans.push(scan);
   }
-  return { scan, start, rewindsHonoured };
+  const files: OpenedFile[] = [];
+  for (const scan of scans) {
+    const sourceId = sourceIdFor(scan.fingerprint, selection);
+    const stored = await takeLease(options, sourceId, signal);
+    if (signal.aborted) return undefined;
+    // "from start" applies once per request: the checkpoint counts the rewinds it honoured, so a
+    // restart does not rewind again, and a rewind followed at once by another request is not lost.
+    const honoured = stored?.rewindsHonoured ?? 0;
+    const fromStart = control.rewinds > honoured;
+    const start = fromStart || stored === undefined ? START_POSITION : stored.position;
+    const rewindsHonoured = fromStart ? control.rewinds : honoured;
+    const file = path.relative(process.cwd(), scan.file) || scan.file;
+    if (fromStart) logger.info('replaying the historical file from the start', { sourceId, file });
+    else if (stored !== undefined) {
+      logger.info('resuming historical replay from its checkpoint', {
+        sourceId,
+        file,
+        done: start.done,
+        resumeAt: start.resumeAt,
+        completed: start.completed,
+        // Sent but not acknowledged when the checkpoint was taken: sent again now, so these many
+        // duplicates at most (0 after a graceful stop, which flushes first).
+        possibleDuplicates: start.unacknowledged ?? 0,
+      });
+    }
+    files.push({ scan, start, rewindsHonoured });
+  }
+  return { files };
+}
+
+/** One input of a session: its source, and what was last written to its checkpoint. */
+interface FileState {
+  scan: CsvScan;
+  source: HistoricalSource;
+  rewindsHonoured: number;
+  /** The position last saved (JSON) and when: unchanged files are saved only to renew the lease. */
+  savedPosition: string;
+  savedAt: number;
+  /** The last saved position says the whole input was acknowledged. */
+  savedCompleted: boolean;
 }
 
 export class HistoricalSession {
-  readonly source: HistoricalSource;
-  readonly scan: CsvScan;
-  /** What the last durable checkpoint says: the whole file was acknowledged. */
+  /** The merge of the inputs (one input: that input alone). */
+  readonly source: MergedSource;
+  /** What the last durable checkpoints say: every input was acknowledged whole. */
   completed: boolean;
-  /** The lease went to another replayer: the session stopped, and the engine stops with it. */
+  /** A lease went to another replayer: the session stopped, and the engine stops with it. */
   failure: CheckpointOwnershipError | undefined;
 
   private readonly options: HistoricalSessionOptions;
-  private readonly rewindsHonoured: number;
-  /** Quotes emitted when the durable checkpoint was written. */
+  private readonly files: FileState[];
+  /** Quotes emitted when the durable checkpoints were written. */
   private durableEmitted: number;
-  /** Sent but unacknowledged when the durable checkpoint was written: still outside it. */
+  /** Sent but unacknowledged when the durable checkpoints were written: still outside them. */
   private durableOutstanding = 0;
   /** Sends held by a full window, released by the next durable checkpoint. */
   private readonly windowWaiters: Array<() => void> = [];
@@ -151,18 +226,25 @@ export class HistoricalSession {
 
   constructor(opened: OpenedHistorical, options: HistoricalSessionOptions) {
     this.options = options;
-    this.scan = opened.scan;
-    this.rewindsHonoured = opened.rewindsHonoured;
-    this.source = new HistoricalSource(opened.scan, { logger: options.logger.child('historical-source'), start: opened.start });
-    this.completed = opened.start.completed;
+    const logger = options.logger.child('historical-source');
+    this.files = opened.files.map(({ scan, start, rewindsHonoured }) => ({
+      scan,
+      source: new HistoricalSource(scan, { logger, start, selection: options.selection }),
+      rewindsHonoured,
+      savedPosition: '',
+      savedAt: -Infinity,
+      savedCompleted: false,
+    }));
+    this.source = new MergedSource(this.files.map((file) => file.source));
+    this.completed = opened.files.every((file) => file.start.completed);
     this.durableEmitted = this.source.stats.emitted;
   }
 
-  /** Replays until the file ends, `signal` aborts or the lease is lost; then flushes, checkpoints and releases. */
+  /** Replays until the inputs end, `signal` aborts or a lease is lost; then flushes, checkpoints and releases. */
   async run(signal: AbortSignal): Promise<void> {
     const { producer, checkpoints, logger } = this.options;
     const source = this.source;
-    await this.save();
+    await this.save(true);
     this.options.onProgress?.(source.done, source.total);
 
     const lost = new AbortController();
@@ -181,22 +263,23 @@ export class HistoricalSession {
           this.options.onSent?.();
         },
       });
-      // The saver keeps the lease alive while the producer flushes; it is stopped before the final
-      // save so that an older snapshot cannot land after it.
+      // The saver keeps the leases alive while the producer flushes; it is stopped before the
+      // final save so that an older snapshot cannot land after it.
       await producer.flush(this.options.flushDeadline);
       stopSaver.abort();
       await saver;
       if (this.failure !== undefined) return;
       try {
-        await this.save(true);
+        await this.save(true, true);
       } catch (error) {
         if (!(error instanceof CheckpointOwnershipError)) throw error;
         this.failure = error;
         return;
       }
       if (!result.interrupted) {
-        logger.info('historical file exhausted; idling in historical mode (live is still available)', {
+        logger.info('historical input exhausted; idling in historical mode (live is still available)', {
           sourceId: source.sourceId,
+          files: this.files.length,
           done: source.done,
           total: source.total,
         });
@@ -205,54 +288,66 @@ export class HistoricalSession {
       stopSaver.abort();
       await saver;
       await source.close();
-      // Let another replayer (or our own restart) take the source at once.
-      if (this.failure === undefined) await checkpoints.release(source.sourceId).catch(() => undefined);
+      // Let another replayer (or our own restart) take the sources at once.
+      if (this.failure === undefined) await Promise.all(this.files.map((file) => checkpoints.release(file.source.sourceId).catch(() => undefined)));
     }
   }
 
   /**
-   * Writes the checkpoint. `final`: the session has stopped sending (replay ended, producer
-   * flushed), so nothing beyond this checkpoint can be in flight and the duplicate bound is just
-   * what is still unacknowledged (0 after a complete flush) instead of a whole send window.
+   * Writes the checkpoints: those whose position moved, and those whose lease is due for renewal
+   * (`all`: every one). `final`: the session has stopped sending (replay ended, producer
+   * flushed), so nothing beyond these checkpoints can be in flight and the duplicate bound is
+   * just what is still unacknowledged (0 after a complete flush) instead of a whole send window.
    */
-  private async save(final = false): Promise<void> {
-    const { source, scan } = this;
-    const emitted = source.stats.emitted;
-    const position = source.position();
-    const checkpoint: StoredCheckpoint = {
-      sourceId: source.sourceId,
-      fingerprint: scan.fingerprint,
-      file: scan.file,
-      size: scan.size,
-      mtimeMs: scan.mtimeMs,
-      records: scan.records,
-      validRows: scan.validRows,
-      disorderUs: scan.disorderUs,
-      rewindsHonoured: this.rewindsHonoured,
-      // While sending goes on, the window holds everything a crash after this checkpoint can re-send.
-      position: { ...position, unacknowledged: final ? (position.unacknowledged ?? 0) : SEND_WINDOW },
-    };
-    await this.options.checkpoints.save(checkpoint);
-    this.completed = checkpoint.position.completed;
+  private async save(all = false, final = false): Promise<void> {
+    const emitted = this.source.stats.emitted;
+    const now = this.options.clock.now();
+    const renewEveryMs = this.options.checkpoints.leaseMs / 4;
+    let outstanding = 0;
+    const writes: Array<Promise<void>> = [];
+    for (const file of this.files) {
+      const { source, scan } = file;
+      const position = source.position();
+      outstanding += position.unacknowledged ?? 0;
+      const json = JSON.stringify(position);
+      if (!all && json === file.savedPosition && now - file.savedAt < renewEveryMs) continue;
+      const checkpoint: StoredCheckpoint = {
+        sourceId: source.sourceId,
+        fingerprint: scan.fingerprint,
+        file: scan.file,
+        size: scan.size,
+        mtimeMs: scan.mtimeMs,
+        records: scan.records,
+        validRows: scan.validRows,
+        disorderUs: scan.disorderUs,
+        rewindsHonoured: file.rewindsHonoured,
+        // While sending goes on, the window holds everything a crash after this checkpoint can re-send.
+        position: { ...position, unacknowledged: final ? (position.unacknowledged ?? 0) : SEND_WINDOW },
+      };
+      writes.push(
+        this.options.checkpoints.save(checkpoint).then(() => {
+          file.savedPosition = json;
+          file.savedAt = now;
+          file.savedCompleted = position.completed;
+        }),
+      );
+    }
+    const results = await Promise.allSettled(writes);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    this.completed = this.files.every((file) => file.savedCompleted);
     this.durableEmitted = emitted;
-    this.durableOutstanding = position.unacknowledged ?? 0;
+    this.durableOutstanding = outstanding;
     for (const wake of this.windowWaiters.splice(0)) wake();
   }
 
-  /** Periodic saves (they also renew the lease) until `stop`; losing the lease aborts `lost`. */
+  /** Periodic saves (they also renew the leases) until `stop`; losing a lease aborts `lost`. */
   private async keepSaving(stop: AbortSignal, lost: AbortController): Promise<void> {
-    const { clock, checkpointMs, checkpoints, logger } = this.options;
-    const renewEveryMs = Math.max(checkpointMs, checkpoints.leaseMs / 4);
-    let savedDone = this.source.done;
-    let savedAt = clock.now();
+    const { clock, checkpointMs, logger } = this.options;
     while (!stop.aborted) {
       await clock.sleep(checkpointMs, stop);
       if (stop.aborted) return;
-      // Save when something was acknowledged or the window is waiting; otherwise only to renew the lease.
-      if (this.source.done === savedDone && this.windowWaiters.length === 0 && clock.now() - savedAt < renewEveryMs) continue;
       try {
-        savedDone = this.source.done;
-        savedAt = clock.now();
         await this.save();
       } catch (error) {
         if (error instanceof CheckpointOwnershipError) {
@@ -264,7 +359,6 @@ export class HistoricalSession {
       }
     }
   }
-
   /** Holds the next quote while the send window is full or the gate holds it (undefined: go). */
   private beforeSend(sendSignal: AbortSignal): Promise<void> | undefined {
     const window = this.sendWindow(sendSignal);

@@ -1,75 +1,111 @@
 /**
- * Historical quotes from a CSV file, emitted in effective-arrival order (timestamp + latency,
- * ties in file order).
+ * Historical quotes from one CSV input (any format, plain or compressed), emitted in effective-
+ * arrival order (arrival, then file order) after the plausibility gate and the selection.
  *
- * A cheap first pass (`scanCsv`) fingerprints the file, counts its rows (for progress and ETA)
- * and measures how far timestamps ever step backwards. The replay pass then streams the file
- * through a reorder buffer whose window is latency + that disorder: memory stays bounded by the
- * latency window for a file sorted by timestamp, and the order is still exact when it is not.
+ * A first pass (`scanCsv`) fingerprints the input, counts its rows (for progress and ETA) and
+ * measures how far accepted timestamps ever step backwards (at most `--max-disorder`: the gate,
+ * disorder-gate.ts, rejects rows further behind). The replay pass then streams the input through
+ * a reorder buffer whose window is latency + that disorder: memory stays bounded by the latency
+ * window for a file sorted by timestamp, by the disorder bound for any other, and the order is
+ * exact.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { fingerprintOf, openInput, sourceFor, type HistoricalInput } from '../input/input.ts';
+import type { Compression } from '../input/compression.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import type { Resolved } from '../options.ts';
-import { readQuoteRows } from '../quotes/csv-reader.ts';
+import { readQuoteRows, type CsvRowResult } from '../quotes/csv-reader.ts';
+import type { FormatName } from '../quotes/row-format.ts';
+import type { AcceptedRow } from '../quotes/row.ts';
 import { formatIsoTimestamp } from '../quotes/timestamp.ts';
 import { AckTracker, compareKeys, START_POSITION, type HistoricalPosition, type RowPosition } from './ack-tracker.ts';
 import { ArrivalOrderBuffer, DisorderMeter } from './arrival-order.ts';
+import { DisorderGate } from './disorder-gate.ts';
 import type { PacedQuote, ReplaySource, SourceStats } from './replay-source.ts';
+import { DEFAULT_SELECTION, isPastWindow, isSelected, selectionKey, type Selection } from './selection.ts';
 
 export interface CsvScan {
+  /** The opened input (not stored in checkpoints). */
+  input: HistoricalInput;
+  /** Canonical location (absolute path). */
   file: string;
-  /** SHA-256 of the file's bytes: identifies the input whatever its name. */
+  /** SHA-256 of the stored bytes: identifies the input whatever its name. */
   fingerprint: string;
-  /** Data records (valid or not). */
+  /** Data records read (valid or not). */
   records: number;
+  /** Rows that pass the gate and the selection: what the replay sends (progress total). */
   validRows: number;
+  /** Rows rejected (unparseable, implausible, or outside --max-disorder). */
   rejectedRows: number;
-  /** Largest step back in timestamps between rows, µs (0 when sorted). */
+  /** Largest step back in accepted timestamps between rows, µs (0 when sorted). */
   disorderUs: number;
-  /** Size and modification time at scan time: the replay pass warns if the file changed since. */
+  /** Size and modification time at scan time (stored bytes). */
   size: number;
   mtimeMs: number;
+  format?: FormatName;
+  compression?: Compression;
 }
 
 export interface CsvOptions {
   maxRecordSize?: number;
+  selection?: Selection;
+  /** The input's fingerprint when already known (it is not computed again). */
+  fingerprint?: string;
 }
 
-async function sha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+/** The source id of an input: its content fingerprint (and the selection, when not the default). */
+export function sourceIdFor(fingerprint: string, selection: Selection = DEFAULT_SELECTION): string {
+  const key = selectionKey(selection);
+  return `hist:${fingerprint.slice(0, 16)}${key === undefined ? '' : `~${key}`}`;
 }
 
-/** The source id of a file: its content fingerprint, not its name. */
-export function sourceIdFor(fingerprint: string): string {
-  return `hist:${fingerprint.slice(0, 16)}`;
+/** The input behind a name (a path), opened; throws InputError when it cannot be read. */
+export function openNamedInput(name: string): Promise<HistoricalInput> {
+  return openInput(sourceFor(name));
 }
 
-/** First pass over the file. Throws InputError when the file cannot be used at all. */
-export async function scanCsv(file: string, options: CsvOptions = {}): Promise<CsvScan> {
+/**
+ * The rows of an input through the gate, in file order: `onRow` gets every parsed row with the
+ * gate's verdict. Shared by the scan and the replay pass, so both decide alike.
+ */
+function gated<T extends { row: AcceptedRow }>(maxDisorderUs: number, startMaxUs: number, onDecision: (item: T, rejected: string | undefined) => void): DisorderGate<{ timestampUs: number; item: T }> {
+  return new DisorderGate<{ timestampUs: number; item: T }>(maxDisorderUs, (entry, rejected) => onDecision(entry.item, rejected), startMaxUs);
+}
+
+/** First pass over the input. Throws InputError when the input cannot be used at all. */
+export async function scanCsv(file: string | HistoricalInput, options: CsvOptions = {}): Promise<CsvScan> {
+  const input = typeof file === 'string' ? await openNamedInput(file) : file;
+  const selection = options.selection ?? DEFAULT_SELECTION;
   const meter = new DisorderMeter();
   let records = 0;
   let validRows = 0;
-  for await (const row of readQuoteRows(file, options)) {
+  let accepted = 0;
+  let format: FormatName | undefined;
+  const gate = gated<{ row: AcceptedRow }>(selection.maxDisorderUs, -Infinity, ({ row }, rejected) => {
+    if (rejected !== undefined) return;
+    accepted++;
+    meter.observe(row.timestampUs);
+    if (isSelected(selection, row.fields.ticker, row.arrivalUs)) validRows++;
+  });
+  for await (const row of readQuoteRows(input.bytes, { maxRecordSize: options.maxRecordSize, onHeader: (h) => (format = h.format.name) })) {
     records++;
     if (!row.ok) continue;
-    validRows++;
-    meter.observe(row.timestampUs);
+    gate.offer({ timestampUs: row.timestampUs, item: { row } });
+    if (isPastWindow(selection, gate.latestUs)) break;
   }
-  const info = await stat(file);
+  gate.finish();
   return {
-    file,
-    fingerprint: await sha256(file),
+    input,
+    file: input.source.location,
+    fingerprint: options.fingerprint ?? (await fingerprintOf(input.source)),
     records,
     validRows,
-    rejectedRows: records - validRows,
+    rejectedRows: records - accepted,
     disorderUs: meter.disorderUs,
-    size: info.size,
-    mtimeMs: info.mtimeMs,
+    size: input.identity.size,
+    mtimeMs: input.identity.modifiedMs,
+    format,
+    compression: input.compression,
   };
 }
 
@@ -80,13 +116,20 @@ const CROSSED_LOG_LIMIT = 1_000;
 interface Buffered {
   quote: PacedQuote;
   arrivalUs: number;
+  arrivalNanos: number;
   timestampUs: number;
   seq: number;
   /** Where the row starts: the same object as in `unemitted`, handed to the tracker on emit. */
   at: RowPosition;
 }
 
-export interface HistoricalSourceOptions extends CsvOptions {
+/** A row read and waiting for the gate's verdict. */
+interface Read {
+  row: AcceptedRow & CsvRowResult;
+  at: RowPosition;
+}
+
+export interface HistoricalSourceOptions extends Omit<CsvOptions, 'fingerprint'> {
   logger?: Logger;
   /** Resume from a checkpoint: read from `resumeAt`, skip what was acknowledged. */
   start?: HistoricalPosition;
@@ -100,10 +143,11 @@ export class HistoricalSource implements ReplaySource {
   private readonly options: Resolved<HistoricalSourceOptions, 'maxRecordSize'>;
   private readonly controller = new AbortController();
   private readonly tracker: AckTracker;
-  /** Rows read but not emitted, in file order (lazily pruned): the head is where to resume. */
+  /** Rows read but not emitted (nor dropped), in file order (lazily pruned): the head is where to resume. */
   private readonly unemitted: RowPosition[] = [];
   private unemittedHead = 0;
-  private readonly emittedSeqs = new Set<number>();
+  /** Seqs of rows emitted, rejected by the gate or not selected: no longer pending. */
+  private readonly settledSeqs = new Set<number>();
   private lastRead: RowPosition | undefined;
   private exhausted: boolean;
   /** Acknowledged in an earlier session after its contiguous prefix, not met again yet in this one. */
@@ -113,8 +157,9 @@ export class HistoricalSource implements ReplaySource {
     private readonly scan: CsvScan,
     options: HistoricalSourceOptions = {},
   ) {
-    this.sourceId = sourceIdFor(scan.fingerprint);
-    this.options = { ...options, logger: options.logger ?? silentLogger, start: options.start ?? START_POSITION };
+    const selection = options.selection ?? DEFAULT_SELECTION;
+    this.sourceId = sourceIdFor(scan.fingerprint, selection);
+    this.options = { ...options, selection, logger: options.logger ?? silentLogger, start: options.start ?? START_POSITION };
     const { start } = this.options;
     this.tracker = new AckTracker(start);
     this.skip = new Set(start.ackedBeyond);
@@ -132,9 +177,14 @@ export class HistoricalSource implements ReplaySource {
     return this.tracker.acknowledgedCount;
   }
 
-  /** Called for each quote Kinesis acknowledged. */
-  acknowledge(seq: number): void {
-    this.tracker.acknowledged(seq);
+  /** The input's name as given (for logs and status). */
+  get name(): string {
+    return this.scan.input.source.name;
+  }
+
+  /** Called for each quote Kinesis acknowledged (quotes of other sources are ignored). */
+  acknowledge(source: string, seq: number): void {
+    if (source === this.sourceId) this.tracker.acknowledged(seq);
   }
 
   /** The durable position: safe to store once the producer has flushed, or at any time (conservative). */
@@ -155,10 +205,10 @@ export class HistoricalSource implements ReplaySource {
     return this.unemitted[this.unemittedHead] ?? this.lastRead ?? this.options.start.resumeAt;
   }
 
-  /** Drops bookkeeping for rows already emitted, so memory stays bounded by the reorder window. */
+  /** Drops bookkeeping for rows already settled, so memory stays bounded by the reorder window. */
   private prune(): void {
-    while (this.unemittedHead < this.unemitted.length && this.emittedSeqs.has((this.unemitted[this.unemittedHead] as RowPosition).seq)) {
-      this.emittedSeqs.delete((this.unemitted[this.unemittedHead] as RowPosition).seq);
+    while (this.unemittedHead < this.unemitted.length && this.settledSeqs.has((this.unemitted[this.unemittedHead] as RowPosition).seq)) {
+      this.settledSeqs.delete((this.unemitted[this.unemittedHead] as RowPosition).seq);
       this.unemittedHead++;
     }
     if (this.unemittedHead > 1024 && this.unemittedHead * 2 > this.unemitted.length) {
@@ -167,51 +217,89 @@ export class HistoricalSource implements ReplaySource {
     }
   }
 
+  private settle(seq: number): void {
+    this.settledSeqs.add(seq);
+    // Pruned on the way too, not only when a position is asked for (a one-shot run never asks).
+    if (this.settledSeqs.size >= 4_096) this.prune();
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<PacedQuote> {
     if (this.options.start.completed) return;
+    const { logger, selection, start } = this.options;
     const buffer = new ArrivalOrderBuffer<Buffered>(this.scan.disorderUs);
     const file = path.relative(process.cwd(), this.scan.file) || this.scan.file;
     const signal = this.controller.signal;
-    const { ackedThrough, resumeAt } = this.options.start;
+    const { ackedThrough, resumeAt } = start;
     let seq = resumeAt === undefined ? 0 : resumeAt.seq - 1;
     const startAt = resumeAt === undefined ? undefined : { offset: resumeAt.offset, line: resumeAt.line };
-    for await (const row of readQuoteRows(this.scan.file, { maxRecordSize: this.options.maxRecordSize, signal, startAt })) {
+    // Rows the gate decided on, in file order, waiting to be buffered (at most two per row read).
+    const decided: Array<{ read: Read; rejected: string | undefined }> = [];
+    const gate = gated<Read>(selection.maxDisorderUs, resumeAt?.maxBeforeUs ?? -Infinity, (read, rejected) => decided.push({ read, rejected }));
+    const admit = (read: Read, rejected: string | undefined): void => {
+      const { row, at } = read;
+      if (rejected !== undefined) {
+        this.stats.rejected++;
+        this.settle(at.seq);
+        logger.warn('row rejected', { file, line: row.line, field: 'timestamp', reason: rejected });
+        return;
+      }
+      const arrivalNanos = row.arrivalNanos ?? 0;
+      // Acknowledged in an earlier session, as part of the contiguous prefix: gone for good.
+      if (ackedThrough !== undefined && compareKeys({ arrivalUs: row.arrivalUs, arrivalNanos, seq: at.seq }, ackedThrough) <= 0) {
+        this.settle(at.seq);
+        return;
+      }
+      if (!isSelected(selection, row.fields.ticker, row.arrivalUs)) {
+        this.settle(at.seq);
+        return;
+      }
+      if (row.crossed) {
+        this.stats.crossed++;
+        if (this.stats.crossed <= CROSSED_LOG_LIMIT) {
+          const message = row.implausible === true ? 'implausible quote (bid more than 10 times the ask) kept' : 'crossed quote (bid > ask) kept';
+          logger.warn(message, { file, line: row.line, bid: row.fields.bid, ask: row.fields.ask });
+        }
+      }
+      // The row's fields object becomes the quote: one object per quote, not a copy of it.
+      const quote = row.fields as PacedQuote;
+      quote.arrival = formatIsoTimestamp(row.arrivalUs, row.precision, arrivalNanos);
+      quote.mode = 'historical';
+      quote.source = this.sourceId;
+      quote.seq = at.seq;
+      quote.arrivalUs = row.arrivalUs;
+      if (arrivalNanos !== 0) quote.arrivalNanos = arrivalNanos;
+      buffer.push({ quote, arrivalUs: row.arrivalUs, arrivalNanos, timestampUs: row.timestampUs, seq: at.seq, at });
+    };
+    for await (const row of readQuoteRows(this.scan.input.bytes, { maxRecordSize: this.options.maxRecordSize, signal, startAt })) {
       if (signal.aborted) return;
       seq++;
       this.stats.read++;
       if (!row.ok) {
         this.stats.rejected++;
         // Every rejection is reported: the user needs each line number to fix the file.
-        this.options.logger.warn('row rejected', { file, line: row.line, field: row.field, reason: row.reason });
+        logger.warn('row rejected', { file, line: row.line, field: row.field, reason: row.reason });
         continue;
       }
       const at: RowPosition = { seq, offset: row.offset, line: row.line };
       this.lastRead = at;
-      // Acknowledged in an earlier session, as part of the contiguous prefix: gone for good.
-      if (ackedThrough !== undefined && compareKeys({ arrivalUs: row.arrivalUs, seq }, ackedThrough) <= 0) continue;
-      if (row.crossed) {
-        this.stats.crossed++;
-        if (this.stats.crossed <= CROSSED_LOG_LIMIT) {
-          this.options.logger.warn('crossed quote (bid > ask) kept', { file, line: row.line, bid: row.fields.bid, ask: row.fields.ask });
-        }
-      }
       this.unemitted.push(at);
-      // The row's fields object becomes the quote: one object per quote, not a copy of it.
-      const quote = row.fields as PacedQuote;
-      quote.arrival = formatIsoTimestamp(row.arrivalUs, row.precision);
-      quote.mode = 'historical';
-      quote.source = this.sourceId;
-      quote.seq = seq;
-      quote.arrivalUs = row.arrivalUs;
-      buffer.push({ quote, arrivalUs: row.arrivalUs, timestampUs: row.timestampUs, seq, at });
+      const maxBeforeUs = gate.offer({ timestampUs: row.timestampUs, item: { row, at } });
+      // Where a resume at this row must start the gate (−Infinity before any row: not stored).
+      if (maxBeforeUs !== -Infinity) at.maxBeforeUs = maxBeforeUs;
+      for (const { read, rejected } of decided) admit(read, rejected);
+      decided.length = 0;
       for (let next = buffer.popReady(); next !== undefined; next = buffer.popReady()) {
         const quote = this.emit(next);
         if (quote === undefined) continue;
         yield quote;
         if (signal.aborted) return;
       }
+      if (isPastWindow(selection, gate.latestUs)) break;
     }
     if (signal.aborted) return;
+    gate.finish();
+    for (const { read, rejected } of decided) admit(read, rejected);
+    decided.length = 0;
     for (let next = buffer.popAny(); next !== undefined; next = buffer.popAny()) {
       const quote = this.emit(next);
       if (quote === undefined) continue;
@@ -224,23 +312,21 @@ export class HistoricalSource implements ReplaySource {
 
   /** Records the emission; returns the quote to send, or undefined when it was acknowledged before. */
   private emit(item: Buffered): PacedQuote | undefined {
-    this.emittedSeqs.add(item.seq);
-    // Pruned on the way too, not only when a position is asked for (a one-shot run never asks).
-    if (this.emittedSeqs.size >= 4_096) this.prune();
+    this.settle(item.seq);
     const acked = this.skip.delete(item.seq);
-    this.tracker.emitted({ arrivalUs: item.arrivalUs, seq: item.seq }, item.at, acked);
+    this.tracker.emitted({ arrivalUs: item.arrivalUs, arrivalNanos: item.arrivalNanos, seq: item.seq }, item.at, acked);
     if (acked) return undefined;
     this.stats.emitted++;
     return item.quote;
   }
 
   /**
-   * The order relies on the scan's disorder bound; a file rewritten between the two passes could
-   * break it. Say so loudly rather than replay out of order in silence.
+   * The order relies on the scan's disorder bound; an input rewritten between the two passes
+   * could break it. Say so loudly rather than replay out of order in silence.
    */
   private async checkUnchanged(lateCount: number, file: string): Promise<void> {
-    const info = await stat(this.scan.file).catch(() => undefined);
-    if (info === undefined || info.size !== this.scan.size || info.mtimeMs !== this.scan.mtimeMs) {
+    const now = await this.scan.input.source.describe().catch(() => undefined);
+    if (now === undefined || now.version !== this.scan.input.identity.version) {
       this.options.logger.error('input file changed while it was replayed; order and counts may be wrong', { file });
     }
     if (lateCount > 0) {

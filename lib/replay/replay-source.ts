@@ -8,6 +8,8 @@ import type { HistoricalPosition } from './ack-tracker.ts';
 /** A quote plus its effective arrival in epoch µs, so pacing needs no re-parsing. */
 export interface PacedQuote extends Quote {
   arrivalUs: number;
+  /** Nanoseconds of the arrival within `arrivalUs` (ns inputs); absent when 0. Orders ties across files. */
+  arrivalNanos?: number;
 }
 
 export interface SourceStats {
@@ -26,8 +28,8 @@ export interface ReplaySource extends AsyncIterable<PacedQuote> {
   /** Identifies the input in every record it produces (`source` field). */
   readonly sourceId: string;
   readonly stats: SourceStats;
-  /** Called for each of this source's quotes that Kinesis acknowledged. */
-  acknowledge(seq: number): void;
+  /** Called for each quote Kinesis acknowledged: `source` and `seq` as stamped on it. */
+  acknowledge(source: string, seq: number): void;
   /**
    * Where a resumed replay would continue (durable once the producer flushed); undefined for a
    * source that cannot be resumed — live is live, nothing is kept for later.

@@ -182,7 +182,7 @@ describe('producer under Kinesis faults', () => {
       maxBatchRecords: 50,
       maxBufferedRecords: maxBuffered,
       backoff: { baseMs: 50, capMs: 1_000 },
-      onAck: (acked) => acked.forEach((a) => source.acknowledge(a.entry.seq)),
+      onAck: (acked) => acked.forEach((a) => source.acknowledge(a.entry.source, a.entry.seq)),
     });
     const emitted: string[] = [];
     const running = replay(source, { producer, onSent: (q) => emitted.push(`${q.source}#${q.seq}`) });

@@ -149,6 +149,44 @@ describe('replayer crash recovery', () => {
     process.stdout.write(`# crash plan: ${plan.join(', ')}; duplicates ${report.duplicates} (bound ${allowed}); records ${stored.length} for ${rows} quotes\n`);
   });
 
+  it('two files merged: kill -9 three times, then to the end; every quote of both files, each file resumed from its own checkpoint', async () => {
+    const rows = 5_000;
+    const files = [env.tmp.join('merged-a.csv'), env.tmp.join('merged-b.csv')];
+    await writeFile(files[0] as string, csv(rows, 'MGA'));
+    await writeFile(files[1] as string, csv(rows, 'MGB'));
+    await env.createStream('merged', 2, 'merged');
+    const sourceIds = await Promise.all(files.map(async (f) => sourceIdFor((await scanCsv(f)).fingerprint)));
+    const store = new DynamoCheckpointStore(env.direct.dynamodb, 'merged', 'test-observer');
+    const random = mulberry32(7_15);
+    const base = { file: files, stream: 'merged', table: 'merged', speed: 2 };
+    for (let crash = 0; crash < 3; crash++) {
+      const driver = startDriver(base);
+      await firstStdoutLine(driver.child);
+      if (crash > 0) await waitForLog(driver, 'resuming historical replay from its checkpoint');
+      else await waitUntil('first checkpoints of both files', async () => (await Promise.all(sourceIds.map((id) => store.load(id)))).every((c) => c !== undefined), 30_000);
+      await delay(300 + Math.floor(random() * 1_200));
+      driver.child.kill('SIGKILL');
+      assert.equal((await driver.exited).signal, 'SIGKILL');
+    }
+    const driver = startDriver(base);
+    await firstStdoutLine(driver.child);
+    await waitUntil('both files completed', async () => (await Promise.all(sourceIds.map((id) => store.load(id)))).every((c) => c?.position.completed === true), 60_000);
+    driver.child.kill('SIGTERM');
+    assert.deepEqual(await driver.exited, { code: 0, signal: null });
+
+    const resumes = drivers.flatMap((d) => d.logs).filter((l) => l.message === 'resuming historical replay from its checkpoint' && sourceIds.includes(l.sourceId as string));
+    assert.equal(resumes.length, 3 * 2, 'each restart resumed each file from its own checkpoint');
+    const stored = await readStream(env.direct, 'merged');
+    const report = deliveryReport(
+      sourceIds.flatMap((id) => Array.from({ length: rows }, (_, i) => `${id}#${i + 1}`)),
+      countBy(stored, (r) => quoteKey(r.data)),
+    );
+    assert.deepEqual(report.lost, [], 'zero missing quotes in either file');
+    assert.deepEqual(report.unexpected, []);
+    const allowed = resumes.reduce((sum, l) => sum + (l.possibleDuplicates as number), 0);
+    assert.ok(report.duplicates <= allowed, `duplicates ${report.duplicates} within the logged bounds (${allowed})`);
+  });
+
   it('SIGTERM flushes and checkpoints within 5 s, so the restart re-sends nothing', async () => {
     const rows = 6_000;
     const { file, sourceId, store } = await prepare('graceful', rows);

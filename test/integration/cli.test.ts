@@ -1,36 +1,10 @@
 /** `tick-replay run` as a user runs it: a real process, real emulators, exit codes and output. */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { describe, it } from 'node:test';
+import { cli } from '../support/cli-process.ts';
 import { useTempDir } from '../support/temp-dir.ts';
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}, onSpawn?: (child: ChildProcess) => void): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/tick-replay.js', ...args], {
-      env: { ...process.env, AWS_ENDPOINT_URL: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    onSpawn?.(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** A port nothing listens on: bind an ephemeral one, note it, release it. */
 function freePort(): Promise<number> {

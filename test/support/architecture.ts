@@ -58,6 +58,11 @@ export const LAYER_RULES: readonly LayerRule[] = [
     forbiddenPackages: AWS_PACKAGES,
   },
   {
+    rule: 'the input layer lib/input/ (where historical bytes come from, and their compression) serves the replay and imports no replay, live or consumer code',
+    files: ['lib/input/'],
+    forbidden: ['lib/replay/', 'lib/live/', 'lib/consumer/', 'lib/midprice/', 'functions/', 'lib/records/', 'lib/control/'],
+  },
+  {
     rule: 'the AWS adapter lib/aws/ serves both sides and imports neither (lib/replay/, lib/live/, lib/consumer/, lib/midprice/, functions/)',
     files: ['lib/aws/'],
     forbidden: ['lib/replay/', 'lib/live/', 'lib/consumer/', 'lib/midprice/', 'functions/'],

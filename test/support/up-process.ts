@@ -14,12 +14,12 @@ export interface UpProcess {
   kill(): void;
 }
 
-export function startUpProcess(options: { outDir: string; stateDir: string; speed: string; extraArgs?: string[] }): UpProcess {
+export function startUpProcess(options: { outDir: string; stateDir: string; speed: string; extraArgs?: string[]; historical?: string; live?: string[] }): UpProcess {
   const child = spawn(
     process.execPath,
     [
       'bin/tick-replay.js', 'up',
-      '--historical', 'data/historical_sample.csv', '--live-file', 'data/live_sample.csv',
+      '--historical', options.historical ?? 'data/historical_sample.csv', ...(options.live ?? ['--live-file', 'data/live_sample.csv']),
       '--speed', options.speed, '--out', options.outDir, '--state-dir', options.stateDir,
       '--edge-port', '0', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0',
       ...(options.extraArgs ?? []),

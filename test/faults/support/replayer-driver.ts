@@ -22,7 +22,8 @@ import type { QuoteEntry } from '../../../lib/replay/replayer.ts';
 
 export interface DriverOptions {
   endpointUrl: string;
-  file: string;
+  /** One input, or several replayed merged (one checkpoint each). */
+  file: string | string[];
   stream: string;
   table: string;
   speed: number | 'max';

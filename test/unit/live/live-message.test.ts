@@ -144,11 +144,14 @@ void describe('parseLiveMessage', () => {
     assert.equal(reason({ ...BASE, ask: 'NaN' }), 'field "ask" "NaN" is not a decimal number');
   });
 
-  void it('rejects negative prices and amounts', () => {
+  void it('rejects negative and zero prices, negative amounts, and what the CSV formats refuse', () => {
     assert.equal(reason({ ...BASE, bid: '-0.01' }), 'field "bid" "-0.01" is negative');
     assert.equal(reason({ ...BASE, ask: -1 }), 'field "ask" "-1" is negative');
     assert.equal(reason({ ...BASE, askAmount: '-5' }), 'field "askAmount" "-5" is negative');
-    assert.equal(fields({ ...BASE, bid: '-0' }).bid, '0');
+    assert.equal(reason({ ...BASE, bid: '-0' }), 'field "bid" "-0" is zero');
+    assert.equal(reason({ ...BASE, bid: '1'.repeat(16) }), `field "bid" "${'1'.repeat(16)}" has 16 integer digits; at most 15 are accepted`);
+    assert.match(reason({ ...BASE, ticker: 'BTC USD\uFFFD' }), /^field "ticker" "BTC USD\uFFFD" contains U\+FFFD/);
+    assert.equal(fields({ ...BASE, askAmount: '-0' }).askAmount, '0');
   });
 
   void it('rejects a field given under two aliases', () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { InputError } from '../../../lib/errors.ts';
 import { CsvColumnsError } from '../../../lib/quotes/columns.ts';
 import { readQuoteRows } from '../../../lib/quotes/csv-reader.ts';
+import { openInput, sourceFor } from '../../../lib/input/input.ts';
 import type { CsvHeader, CsvReadOptions, CsvRowResult } from '../../../lib/quotes/csv-reader.ts';
 
 const HEADER = 'timestamp,ticker,bid,ask,latency';
@@ -27,9 +28,15 @@ async function csvFile(content: string | Buffer): Promise<string> {
   return path;
 }
 
+/** readQuoteRows over a local file, as the replay opens it (lib/input). */
+async function* readPath(path: string, options?: CsvReadOptions): AsyncGenerator<CsvRowResult> {
+  const input = await openInput(sourceFor(path));
+  yield* readQuoteRows(input.bytes, options);
+}
+
 async function readAll(path: string, options?: CsvReadOptions): Promise<CsvRowResult[]> {
   const rows: CsvRowResult[] = [];
-  for await (const row of readQuoteRows(path, options)) rows.push(row);
+  for await (const row of readPath(path, options)) rows.push(row);
   return rows;
 }
 
@@ -76,9 +83,16 @@ describe('readQuoteRows: reading', () => {
   });
 
   it('reads quoted fields containing commas and doubled quotes', async () => {
-    const path = await csvFile(`${HEADER}\n2025-01-01 00:00:00,"BRK,B",1,2,0\n2025-01-01 00:00:00,"say ""hi""",1,2,0\n`);
+    const path = await csvFile(`${HEADER},note\n2025-01-01 00:00:00,"BRK.B",1,2,0,"a, b"\n2025-01-01 00:00:00,"C",1,2,0,"say ""hi"""\n`);
     const rows = await readAll(path);
-    assert.deepEqual(summary(rows), ['2:BRK,B', '3:say "hi"']);
+    assert.deepEqual(summary(rows), ['2:BRK.B', '3:C']);
+  });
+
+  it('rejects a quoted ticker holding characters outside the ticker set', async () => {
+    const path = await csvFile(`${HEADER}\n2025-01-01 00:00:00,"BRK,B",1,2,0\n`);
+    const [row] = await readAll(path);
+    assert.ok(row !== undefined && !row.ok);
+    assert.match(row.reason, /"BRK,B" contains ","; tickers are ASCII letters, digits and/);
   });
 
   it('counts lines inside quoted newlines, so the next row has its own line number', async () => {
@@ -104,13 +118,13 @@ describe('readQuoteRows: reading', () => {
     assert.deepEqual(header?.names, HEADER.split(','));
   });
 
-  it('reports the header line and column mapping before any row', async () => {
+  it('reports the header line and format before any row', async () => {
     const path = await csvFile(`${HEADER}\n${quote('A')}\n`);
     const events: string[] = [];
-    for await (const row of readQuoteRows(path, { onHeader: (h) => events.push(`header@${h.line}:bid=${h.columns.bid}`) })) {
+    for await (const row of readPath(path, { onHeader: (h) => events.push(`header@${h.line}:${h.format.name}`) })) {
       events.push(`row@${row.line}`);
     }
-    assert.deepEqual(events, ['header@1:bid=2', 'row@2']);
+    assert.deepEqual(events, ['header@1:csv', 'row@2']);
   });
 
   it('ignores unknown extra columns', async () => {
@@ -120,13 +134,14 @@ describe('readQuoteRows: reading', () => {
     assert.deepEqual(rows[0].fields, { ticker: 'A', timestamp: '2025-01-01T00:00:00.000Z', bid: '1', ask: '2' });
   });
 
-  it('keeps microsecond timestamps and converts offsets', async () => {
+  it('keeps micro- and nanosecond timestamps and converts offsets', async () => {
     const path = await csvFile(`ts,symbol,bid,ask\n2025-01-01T01:00:00.123456+01:00,A,1,2\n1735689600123456789,B,1,2\n`);
     const rows = await readAll(path);
     assert.ok(rows[0]?.ok && rows[1]?.ok);
     assert.equal(rows[0].fields.timestamp, '2025-01-01T00:00:00.123456Z');
     assert.equal(rows[0].precision, 6);
-    assert.equal(rows[1].fields.timestamp, '2025-01-01T00:00:00.123456Z');
+    assert.equal(rows[1].fields.timestamp, '2025-01-01T00:00:00.123456789Z');
+    assert.equal(rows[1].precision, 9);
   });
 
   it('yields nothing, without error, for a header-only file', async () => {
@@ -220,7 +235,7 @@ describe('readQuoteRows: bad rows never stop the file', () => {
 
 describe('readQuoteRows: unusable files', () => {
   async function firstError(path: string): Promise<unknown> {
-    const iterator = readQuoteRows(path);
+    const iterator = readPath(path);
     try {
       await iterator.next();
     } catch (err) {
@@ -307,7 +322,7 @@ describe('readQuoteRows: stopping', () => {
     const controller = new AbortController();
     let seen = 0;
     await assert.rejects(async () => {
-      for await (const _row of readQuoteRows(path, { signal: controller.signal })) {
+      for await (const _row of readPath(path, { signal: controller.signal })) {
         if (++seen === 10) controller.abort();
       }
     }, { name: 'AbortError' });
@@ -316,7 +331,7 @@ describe('readQuoteRows: stopping', () => {
 
   it('can be abandoned early by the consumer', async () => {
     const path = await csvFile(`${HEADER}\n${quote('A')}\n${quote('B')}\n`);
-    for await (const row of readQuoteRows(path)) {
+    for await (const row of readPath(path)) {
       assert.equal(row.line, 2);
       break;
     }
@@ -525,7 +540,7 @@ describe('readQuoteRows: offsets and resuming', () => {
 
     async function resumeError(startAt: { offset: number; line: number }, text = content): Promise<InputError> {
       const path = await csvFile(text);
-      const iterator = readQuoteRows(path, { startAt });
+      const iterator = readPath(path, { startAt });
       try {
         await iterator.next();
       } catch (err) {

@@ -74,8 +74,8 @@ describe('parseRow: accepted rows', () => {
     assert.equal(result.fields.ask, '150.1');
   });
 
-  it('accepts a zero price and stores -0 as 0', () => {
-    assert.equal(accepted(row({ bid: '-0', ask: '0.000' })).fields.bid, '0');
+  it('stores a -0 amount as 0', () => {
+    assert.equal(accepted(row({ bidAmount: '-0' })).fields.bidAmount, '0');
   });
 
   it('flags a crossed quote (bid above ask) but keeps it', () => {

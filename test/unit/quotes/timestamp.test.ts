@@ -40,9 +40,10 @@ describe('parseTimestamp: date and time text', () => {
     assert.deepEqual(parseTimestamp('2025-01-01 00:00:00.1234'), { micros: NEW_YEAR_2025_US + 123_400, precision: 6 });
   });
 
-  it('truncates 7 to 9 fraction digits to microseconds', () => {
-    assert.deepEqual(parseTimestamp('2025-01-01 00:00:00.1234567'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
-    assert.deepEqual(parseTimestamp('2025-01-01 00:00:00.999999999'), { micros: NEW_YEAR_2025_US + 999_999, precision: 6 });
+  it('keeps 7 to 9 fraction digits as nanoseconds within the microsecond', () => {
+    assert.deepEqual(parseTimestamp('2025-01-01 00:00:00.1234567'), { micros: NEW_YEAR_2025_US + 123_456, precision: 9, nanos: 700 });
+    assert.deepEqual(parseTimestamp('2025-01-01 00:00:00.999999999'), { micros: NEW_YEAR_2025_US + 999_999, precision: 9, nanos: 999 });
+    assert.deepEqual(parseTimestamp('2025-01-01T00:00:00.000000001Z'), { micros: NEW_YEAR_2025_US, precision: 9, nanos: 1 });
   });
 
   it('rejects more than 9 fraction digits', () => {
@@ -157,9 +158,16 @@ describe('parseTimestamp: date and time text', () => {
 });
 
 describe('parseTimestamp: epoch numbers', () => {
-  it('reads up to 11 integer digits as seconds', () => {
+  it('reads 9 to 11 integer digits as seconds', () => {
     assert.deepEqual(parseTimestamp('1735689600'), { micros: NEW_YEAR_2025_US, precision: 3 });
-    assert.deepEqual(parseTimestamp('0'), { micros: 0, precision: 3 });
+    assert.deepEqual(parseTimestamp('100000000'), { micros: 100_000_000_000_000, precision: 3 });
+  });
+
+  it('refuses 8 digits or fewer: 20250101 is a date, not a time in 1970', () => {
+    assert.match(reason('20250101'), /"20250101" is not an epoch timestamp: epoch numbers have at least 9 integer digits/);
+    assert.match(reason('0'), /not an epoch timestamp/);
+    assert.match(reason('99999999.5'), /not an epoch timestamp/);
+    assert.match(reason('000020250101'), /not an epoch timestamp/);
   });
 
   it('reads 12 to 14 digits as milliseconds', () => {
@@ -170,8 +178,9 @@ describe('parseTimestamp: epoch numbers', () => {
     assert.deepEqual(parseTimestamp('1735689600123456'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
   });
 
-  it('reads 18 to 20 digits as nanoseconds, truncated to microseconds', () => {
-    assert.deepEqual(parseTimestamp('1735689600123456789'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
+  it('reads 18 to 20 digits as nanoseconds', () => {
+    assert.deepEqual(parseTimestamp('1735689600123456789'), { micros: NEW_YEAR_2025_US + 123_456, precision: 9, nanos: 789 });
+    assert.deepEqual(parseTimestamp('1735689600000000001'), { micros: NEW_YEAR_2025_US, precision: 9, nanos: 1 });
   });
 
   it('ignores leading zeros when choosing the unit', () => {
@@ -182,7 +191,7 @@ describe('parseTimestamp: epoch numbers', () => {
     assert.deepEqual(parseTimestamp('1735689600.5'), { micros: NEW_YEAR_2025_US + 500_000, precision: 3 });
     assert.deepEqual(parseTimestamp('1735689600.123456'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
     assert.deepEqual(parseTimestamp('1735689600123.456'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
-    assert.deepEqual(parseTimestamp('1735689600123456.7'), { micros: NEW_YEAR_2025_US + 123_456, precision: 6 });
+    assert.deepEqual(parseTimestamp('1735689600123456.7'), { micros: NEW_YEAR_2025_US + 123_456, precision: 9, nanos: 700 });
   });
 
   it('rejects epochs finer than nanoseconds or longer than 20 digits', () => {

@@ -8,64 +8,22 @@ import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { PutRecordsCommand, PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { KinesisProducer } from '../../../lib/aws/producer.ts';
-import type { ModeControl, ReplayStatus } from '../../../lib/control/control-store.ts';
 import { CheckpointOwnershipError, type StoredCheckpoint } from '../../../lib/replay/checkpoint-store.ts';
-import { ReplayEngine, type CheckpointPort, type EngineOptions, type LiveSourceLike } from '../../../lib/replay/engine.ts';
-import type { PacedQuote, SourceStats } from '../../../lib/replay/replay-source.ts';
+import { ReplayEngine, type CheckpointPort, type EngineOptions } from '../../../lib/replay/engine.ts';
 import type { QuoteEntry } from '../../../lib/replay/replayer.ts';
 import { systemClock, type Clock } from '../../../lib/time/clock.ts';
 import { captureLogs } from '../../support/capture-logs.ts';
+import { FakeControl, idleLive, until } from '../../support/engine-fakes.ts';
 import { makeTempDir, type TempDir } from '../../support/temp-dir.ts';
-
-class FakeControl {
-  control: ModeControl = { mode: 'historical', version: 1, fromStart: false, requestedAt: '', rewinds: 0 };
-  statuses: ReplayStatus[] = [];
-  getMode(): Promise<ModeControl> {
-    return Promise.resolve(this.control);
-  }
-  putStatus(status: ReplayStatus): Promise<void> {
-    this.statuses.push(status);
-    return Promise.resolve();
-  }
-  request(mode: 'historical' | 'live'): void {
-    this.control = { mode, version: this.control.version + 1, fromStart: false, requestedAt: new Date().toISOString(), rewinds: this.control.rewinds };
-  }
-}
 
 /** A source someone else holds for good. */
 const heldElsewhere: CheckpointPort = {
   leaseMs: 10_000,
-  findByFile: () => Promise.resolve(undefined),
+  load: () => Promise.resolve(undefined),
   acquire: (sourceId) => Promise.reject(new CheckpointOwnershipError(`${sourceId} is being replayed by someone-else`)),
   save: () => Promise.reject(new Error('not reached')),
   release: () => Promise.resolve(),
 };
-
-/** A live source that yields nothing until it is closed. */
-function idleLive(opened: string[]): (url: string) => LiveSourceLike {
-  return (url) => {
-    opened.push(url);
-    let close: () => void = () => undefined;
-    const closed = new Promise<void>((resolve) => (close = resolve));
-    const stats: SourceStats = { read: 0, rejected: 0, crossed: 0, emitted: 0 };
-    return {
-      mode: 'live',
-      sourceId: `live:${url}`,
-      stats,
-      acknowledge: () => undefined,
-      position: () => undefined,
-      connectionState: () => ({ connection: 'open', reconnects: 0 }),
-      close: () => {
-        close();
-        return Promise.resolve();
-      },
-      [Symbol.asyncIterator](): AsyncIterator<PacedQuote> {
-        // Yields nothing; the iteration ends when the source is closed.
-        return { next: async () => (await closed, { done: true, value: undefined }) };
-      },
-    };
-  };
-}
 
 /** What every engine here shares: the test file at full speed, an idle live feed, fast polling. */
 function quickEngineOptions(file: string, opened: string[]): Pick<EngineOptions, 'historicalFile' | 'speed' | 'liveUrl' | 'createLiveSource' | 'pollMs' | 'statusMs'> {
@@ -74,13 +32,6 @@ function quickEngineOptions(file: string, opened: string[]): Pick<EngineOptions,
 
 const noKinesis = { send: (_: PutRecordsCommand): Promise<PutRecordsCommandOutput> => Promise.reject(new Error('no records expected')) };
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('ReplayEngine while another replayer holds the historical source', () => {
   let tmp: TempDir;
@@ -170,7 +121,7 @@ describe('ReplayEngine historical gate', () => {
     let stored: StoredCheckpoint | undefined;
     const memoryCheckpoints: CheckpointPort = {
       leaseMs: 10_000,
-      findByFile: () => Promise.resolve(undefined),
+      load: () => Promise.resolve(undefined),
       acquire: () => Promise.resolve(stored),
       save: (checkpoint) => {
         stored = checkpoint;
@@ -237,7 +188,7 @@ describe('ReplayEngine retries of its checkpoint calls', () => {
     let stored: StoredCheckpoint | undefined;
     return {
       leaseMs: 10_000,
-      findByFile: () => {
+      load: () => {
         const failure = failures.shift();
         return failure === undefined ? Promise.resolve(undefined) : Promise.reject(failure);
       },

@@ -7,8 +7,8 @@ import { writeFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { AckTracker, START_POSITION, type HistoricalPosition } from '../../../lib/replay/ack-tracker.ts';
 import { HistoricalSource, scanCsv, type CsvScan } from '../../../lib/replay/historical-source.ts';
-import type { PacedQuote } from '../../../lib/replay/replay-source.ts';
 import { mulberry32 } from '../../../data/generate.ts';
+import { take } from '../../support/take.ts';
 import { useTempDir } from '../../support/temp-dir.ts';
 
 /** A CSV whose rows overtake each other (latency up to 300 ms), with a few bad rows. */
@@ -25,14 +25,6 @@ function csv(rows: number, seed: number, sorted: boolean): string {
   return lines.join('\n') + '\n';
 }
 
-async function drain(source: HistoricalSource, limit = Infinity): Promise<PacedQuote[]> {
-  const out: PacedQuote[] = [];
-  for await (const quote of source) {
-    out.push(quote);
-    if (out.length >= limit) break;
-  }
-  return out;
-}
 
 describe('historical resume', () => {
   const tmp = useTempDir();
@@ -42,7 +34,7 @@ describe('historical resume', () => {
       const file = tmp.join(`q-${String(sorted)}.csv`);
       await writeFile(file, csv(3_000, sorted ? 7 : 8, sorted));
       const scan: CsvScan = await scanCsv(file);
-      const full = (await drain(new HistoricalSource(scan))).map((q) => q.seq);
+      const full = (await take(new HistoricalSource(scan))).map((q) => q.seq);
       const random = mulberry32(99);
 
       // Several sessions, each stopping at a random point with a random subset of its tail unacknowledged.
@@ -50,13 +42,13 @@ describe('historical resume', () => {
       const delivered: number[] = [];
       for (let session = 0; session < 20 && !position.completed; session++) {
         const source = new HistoricalSource(scan, { start: position });
-        const take = 1 + Math.floor(random() * 400);
-        const emitted = await drain(source, take);
+        const count = 1 + Math.floor(random() * 400);
+        const emitted = await take(source, count);
         for (const q of emitted) {
           // The last few are "in flight": acknowledged or not, at random.
           const inFlight = emitted.length - emitted.indexOf(q) <= 30;
           if (!inFlight || random() < 0.5) {
-            source.acknowledge(q.seq);
+            source.acknowledge(q.source, q.seq);
             delivered.push(q.seq);
           }
         }
@@ -65,8 +57,8 @@ describe('historical resume', () => {
       }
       // A last session to the end, acknowledging everything.
       const last = new HistoricalSource(scan, { start: position });
-      for (const q of await drain(last)) {
-        last.acknowledge(q.seq);
+      for (const q of await take(last)) {
+        last.acknowledge(q.source, q.seq);
         delivered.push(q.seq);
       }
       assert.equal(last.position().completed, true);
@@ -81,12 +73,12 @@ describe('historical resume', () => {
     const file = tmp.join('order.csv');
     await writeFile(file, csv(2_000, 3, true));
     const scan = await scanCsv(file);
-    const full = (await drain(new HistoricalSource(scan))).map((q) => q.seq);
+    const full = (await take(new HistoricalSource(scan))).map((q) => q.seq);
     const first = new HistoricalSource(scan);
-    const head = await drain(first, 700);
-    for (const q of head) first.acknowledge(q.seq);
+    const head = await take(first, 700);
+    for (const q of head) first.acknowledge(q.source, q.seq);
     await first.close();
-    const rest = (await drain(new HistoricalSource(scan, { start: first.position() }))).map((q) => q.seq);
+    const rest = (await take(new HistoricalSource(scan, { start: first.position() }))).map((q) => q.seq);
     assert.deepEqual([...head.map((q) => q.seq), ...rest], full);
   });
 
@@ -95,12 +87,12 @@ describe('historical resume', () => {
     await writeFile(file, csv(2_000, 5, true));
     const scan = await scanCsv(file);
     const first = new HistoricalSource(scan);
-    for (const q of await drain(first, 1_500)) first.acknowledge(q.seq);
+    for (const q of await take(first, 1_500)) first.acknowledge(q.source, q.seq);
     await first.close();
     const position = first.position();
     assert.ok((position.resumeAt?.offset ?? 0) > 0);
     const resumed = new HistoricalSource(scan, { start: position });
-    await drain(resumed);
+    await take(resumed);
     // Rows before the resume point are not read again (a few may be, inside the latency window).
     assert.ok(resumed.stats.read < 600, `read ${resumed.stats.read} rows`);
   });
