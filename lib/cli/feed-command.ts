@@ -4,6 +4,7 @@
  * script can read); JSON logs go to stderr.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { ConfigError } from '../errors.ts';
 import { resolveConfig } from '../config.ts';
 import { startFeedServer } from '../live/feed-server.ts';
 import { venueMapper } from '../live/venues/venues.ts';
@@ -68,7 +69,7 @@ async function feedCommand(flags: FeedFlags): Promise<void> {
   const signals = untilSignal(logger);
   try {
     // The listening socket keeps the process alive until close().
-    if ((flags.file === undefined) === (flags.frames === undefined)) throw new InvalidArgumentError('give --file (quotes to stream) or --frames (recorded frames), one of them');
+    if ((flags.file === undefined) === (flags.frames === undefined)) throw new ConfigError('give --file (quotes to stream) or --frames (recorded frames), one of them', { name: '--file' });
     const format = venueMapper(flags.format).format;
     const server = await startFeedServer({
       file: flags.file,

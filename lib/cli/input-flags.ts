@@ -66,8 +66,8 @@ export function selectionFrom(flags: InputFlags): Selection {
   return checkSelection(selection);
 }
 
-/** The input names (globs expanded, duplicates dropped); InvalidArgumentError when none is given. */
+/** The input names (globs expanded, duplicates dropped); ConfigError when none is given. */
 export async function inputNames(flags: InputFlags): Promise<string[]> {
-  if (flags.historical === undefined || flags.historical.length === 0) throw new InvalidArgumentError("required option '--historical <file>' not specified");
+  if (flags.historical === undefined || flags.historical.length === 0) throw new ConfigError("required option '--historical <file>' not specified", { name: '--historical' });
   return expandInputs(flags.historical);
 }

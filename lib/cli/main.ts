@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveAggregate, resolveConfig, type Config } from '../config.ts';
-import { TickReplayError } from '../errors.ts';
+import { ConfigError, TickReplayError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { parseSpeed, type Speed } from '../replay/pacer.ts';
 import { runHistorical } from './historical-run.ts';
@@ -88,7 +88,7 @@ function portOption(value: string): number {
 async function upCommand(
   flags: PipelineFlags & { liveFile?: string; liveUrl?: string; liveFormat: string; liveSubscribe?: string; livePort: number; apiPort: number; dashboardPort: number; host: string },
 ): Promise<void> {
-  if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new InvalidArgumentError('give --live-file or --live-url, not both');
+  if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new ConfigError('give --live-file or --live-url, not both', { name: '--live-file' });
   const { config, aggregate } = pipelineConfig(flags);
   const selection = selectionFrom(flags);
   const files = await inputNames(flags);
