@@ -3,7 +3,7 @@
  * `--to` (a window on arrival time), `--tickers` and `--max-disorder`. Parsed and checked once,
  * here, into input names and a Selection.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ConfigError } from '../errors.ts';
 import { expandInputs } from '../input/expand.ts';
 import { parseTimestamp } from '../quotes/timestamp.ts';
