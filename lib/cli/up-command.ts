@@ -1,8 +1,9 @@
 /**
- * `tick-replay up`: the whole long-running stack on one machine — embedded AWS (unless
- * AWS_ENDPOINT_URL is set), the live feed simulator, the mode API (serverless-offline from
- * serverless.yml), the replayer (historical first) and the consumer (the mid-price handler behind
- * the local event source mapping). Ctrl-C stops it in reverse order, checkpointed and flushed.
+ * `tick-replay up`: the whole long-running stack on one machine — embedded AWS (unless endpoints
+ * are given), the live feed simulator, the mode API (serverless-offline from serverless.yml), the
+ * replayer (historical first) and the consumer (the mid-price handler behind the local event
+ * source mapping). Ctrl-C stops it in reverse order, checkpointed and flushed. With the `aws`
+ * target it runs the replayer alone (up-replayer-alone.ts).
  */
 import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -16,7 +17,9 @@ import { prepareOutputDir } from '../output/log-files.ts';
 import type { Speed } from '../replay/pacer.ts';
 import type { KinesisProducer } from '../aws/producer.ts';
 import type { QuoteEntry } from '../replay/replayer.ts';
+import type { ServiceEndpoints } from '../aws/endpoints.ts';
 import { openAwsEnvironment, type AwsEnvironment } from './aws-environment.ts';
+import { runReplayerAlone } from './up-replayer-alone.ts';
 import { waitForCheckpoints } from '../consumer/checkpoint-wait.ts';
 import { DEFAULT_APP, startConsumerApplication } from './consumer-application.ts';
 import { consumerLeases } from './local-consumer.ts';
@@ -47,15 +50,19 @@ export interface UpOptions {
   /** Consumer workers: 1 (default) runs in this process; N > 1 forks N worker processes. */
   workers?: number;
   /** Told where everything is once it is up. */
-  onReady?: (info: {
-    apiUrl: string;
-    dashboardUrl: string;
-    endpointUrl: string | undefined;
-    liveUrl: string | undefined;
-    /** The metrics snapshot (the terminal status line samples it). */
-    snapshot: () => DashboardSnapshot;
-  }) => void;
+  onReady?: (info: UpReadyInfo) => void;
   onProgress?: (done: number, total: number) => void;
+}
+
+export interface UpReadyInfo {
+  /** The local mode API and dashboard; undefined with the `aws` target (the deployed API is the mode API). */
+  apiUrl: string | undefined;
+  dashboardUrl: string | undefined;
+  /** Where each service's calls go. */
+  endpoints: ServiceEndpoints;
+  liveUrl: string | undefined;
+  /** The metrics snapshot (the terminal status line samples it). */
+  snapshot: () => DashboardSnapshot;
 }
 
 /** How long a stopping stack waits for the consumer to drain what was sent. */
@@ -67,6 +74,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   await access(options.historicalFile, fsConstants.R_OK).catch((error: unknown) => {
     throw new InputError(`cannot read ${options.historicalFile}: ${describeFsError(error)}`, { file: options.historicalFile }, { cause: error });
   });
+  if (config.target === 'aws') return runReplayerAlone(options);
   await prepareOutputDir(config.outputDir, { truncate: false });
   const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
   // A dead embedded stack or mode API would leave everything retrying forever: stop with its cause.
@@ -167,7 +175,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       logger: logger.child('dashboard'),
     });
     stops.push({ what: 'dashboard', stop: () => dashboard.close() });
-    options.onReady?.({ apiUrl: api.url, dashboardUrl: dashboard.url, endpointUrl: aws.endpointUrl, liveUrl, snapshot: () => metrics.sample() });
+    options.onReady?.({ apiUrl: api.url, dashboardUrl: dashboard.url, endpoints: aws.endpoints, liveUrl, snapshot: () => metrics.sample() });
     try {
       await engine.run(AbortSignal.any([signal, fatal.signal]));
     } catch (error) {
