@@ -16,7 +16,9 @@
  *   and its hapi servers are out of a plugin's reach, so the guard goes in where they are made.
  * - `invoke local`: a relative OUTPUT_DIR or STATE_DIR (`-e OUTPUT_DIR=output`) means relative to
  *   where the user ran the command, not to serverless-esbuild's build folder, which becomes the
- *   working directory before the handler runs.
+ *   working directory before the handler runs; and a function variable whose value is a
+ *   CloudFormation expression (midPrice's OUTPUT_URI names the stack's bucket) is left out: osls
+ *   cannot resolve it without a deployment, and locally the files are the output.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -129,6 +131,22 @@ export function guardHttpServers(env: Env): void {
     },
   });
   guarding = true;
+}
+
+/** Functions as far as their `environment` goes. */
+type FunctionEnvironments = Record<string, { environment?: Record<string, unknown> }>;
+
+/** Removes the function variables whose value is a CloudFormation expression; returns `function.NAME` of each. */
+export function dropDeployedOnlyVariables(functions: FunctionEnvironments): string[] {
+  const dropped: string[] = [];
+  for (const [name, fn] of Object.entries(functions)) {
+    for (const [variable, value] of Object.entries(fn.environment ?? {})) {
+      if (typeof value !== 'object' || value === null) continue;
+      delete fn.environment?.[variable];
+      dropped.push(`${name}.${variable}`);
+    }
+  }
+  return dropped;
 }
 
 /** Resolves the relative path variables in `env` against `cwd`; returns the names it changed. */

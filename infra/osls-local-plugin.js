@@ -6,7 +6,8 @@
 // - Any command with an emulator endpoint (AWS_ENDPOINT_URL): S3 by path, `info` prints the
 //   emulator's invoke URLs; MODE_RESERVED_CONCURRENCY is checked before anything is deployed.
 // - `osls offline start`: serverless-offline's servers behind the local request guard.
-// - `invoke local`: a relative OUTPUT_DIR / STATE_DIR means where the user ran the command.
+// - `invoke local`: a relative OUTPUT_DIR / STATE_DIR means where the user ran the command, and
+//   variables whose value only a deployment has (OUTPUT_URI) are left out.
 import { tsImport } from 'tsx/esm/api';
 
 const loadHooks = () => tsImport('./osls-local-hooks.ts', import.meta.url);
@@ -19,8 +20,15 @@ export default class TickReplayLocalPlugin {
     const stage = () => options?.stage ?? serverless.service.provider.stage;
     const guard = async () => (await loadHooks()).guardHttpServers(process.env);
     this.hooks = {
-      // Before any command's own work, and before osls makes its first AWS client.
-      initialize: async () => (await loadHooks()).prepareAwsTarget(stage(), process.env, serverless.getProvider('aws')),
+      // Before any command's own work (osls reads the functions' environment for invoke local in
+      // its own first hook), and before osls makes its first AWS client.
+      initialize: async () => {
+        const hooks = await loadHooks();
+        hooks.prepareAwsTarget(stage(), process.env, serverless.getProvider('aws'));
+        // Values only a deployment has (OUTPUT_URI, the stack's bucket) are left out: locally
+        // the handler writes OUTPUT_DIR's files.
+        if (serverless.processedInput.commands.join(' ') === 'invoke local') hooks.dropDeployedOnlyVariables(serverless.service.functions);
+      },
       // Before serverless-offline creates its servers (the API and the Lambda invoke endpoint).
       'before:offline:start': guard,
       'before:offline:start:init': guard,

@@ -58,12 +58,15 @@ export async function locateModeApi(
 ): Promise<ModeApiLocation> {
   const config = resolveConfig(env, { aws: flags.aws, stack: flags.stack, stage: flags.stage });
   let given = (flags.api ?? env.MODE_API_URL ?? '').trim() || undefined;
+  // The API's own region (from its URL) signs, before an emulator's URL replaces it.
+  let urlRegion = given === undefined ? undefined : executeApiRegion(modeApiBaseUrl(given, {}));
   if (given === undefined && config.target === 'aws') {
     const region = await resolveRegion(config, sources);
     const owned = sources.cloudformation === undefined ? cloudFormationClient({ region, endpoints: config.endpoints }) : undefined;
     try {
       const outputs = await readStackOutputs(sources.cloudformation ?? (owned as CloudFormationClient), config.stackName, region);
       given = requiredOutput(outputs, STACK_OUTPUTS.modeApiUrl, config.stackName, 'MODE_API_URL (or give --api)');
+      urlRegion = executeApiRegion(modeApiBaseUrl(given, {}));
     } finally {
       owned?.destroy();
     }
@@ -71,7 +74,6 @@ export async function locateModeApi(
     if (emulator !== undefined) given = emulatorInvokeUrl(given, emulator);
   }
   const base = modeApiBaseUrl(given, {});
-  const urlRegion = executeApiRegion(base);
   if (config.target !== 'aws' && urlRegion === undefined) return { base };
   return { base, signing: { region: urlRegion ?? (await resolveRegion(config, sources)) } };
 }

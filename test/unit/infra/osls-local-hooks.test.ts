@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkDeployVariables, emulatorInfoEndpoints, httpRoutes, LOCALSTACK_ENDPOINT, prepareAwsTarget } from '../../../infra/osls-local-hooks.ts';
+import { checkDeployVariables, dropDeployedOnlyVariables, emulatorInfoEndpoints, httpRoutes, LOCALSTACK_ENDPOINT, prepareAwsTarget } from '../../../infra/osls-local-hooks.ts';
 
 /** osls's provider as far as the plugin touches it: the config every AWS client is built from. */
 function provider(): { getAwsSdkV3Config(options?: Record<string, unknown>): Promise<Record<string, unknown>> } {
@@ -61,5 +61,11 @@ describe('the osls plugin for emulators', () => {
     const aws = new AwsInfo();
     emulatorInfoEndpoints([aws], functions, {});
     assert.deepEqual(aws.gatheredData.info.endpoints, new AwsInfo().gatheredData.info.endpoints, 'on AWS as osls prints them');
+  });
+
+  it('leaves the deployment-only OUTPUT_URI out of invoke local, keeping the rest', () => {
+    const functions = { midPrice: { environment: { OUTPUT_URI: { 'Fn::Sub': 's3://${ReplayBucket}/output' }, LOG_LEVEL: 'INFO' } }, mode: {} };
+    assert.deepEqual(dropDeployedOnlyVariables(functions), ['midPrice.OUTPUT_URI']);
+    assert.deepEqual(functions.midPrice.environment, { LOG_LEVEL: 'INFO' });
   });
 });
