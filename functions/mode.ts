@@ -106,7 +106,7 @@ export function createModeHandler(options: ModeHandlerOptions): ModeHandler {
 
   const getMode = async (caller: Record<string, string>): Promise<APIGatewayProxyResult> => {
     const [control, status] = await Promise.all([store.getMode(), store.getStatus()]);
-    logger.debug('mode read', { caller });
+    logger.info('mode read', { caller });
     return json(200, { mode: control.mode, version: control.version, requestedAt: control.requestedAt, status: status === undefined ? null : publicStatus(status) });
   };
 

@@ -11,7 +11,6 @@ import { describeExit, type ChildExit } from '../../infra/child-exit.ts';
 import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
 import type { Config } from '../config.ts';
 import { describeFsError, InputError } from '../errors.ts';
-import { startFeedServer, type FeedServer } from '../live/feed-server.ts';
 import type { Logger } from '../logging/logger.ts';
 import { prepareOutputDir } from '../output/log-files.ts';
 import type { Speed } from '../replay/pacer.ts';
@@ -19,12 +18,12 @@ import type { KinesisProducer } from '../aws/producer.ts';
 import type { QuoteEntry } from '../replay/replayer.ts';
 import type { ServiceEndpoints } from '../aws/endpoints.ts';
 import { openAwsEnvironment, type AwsEnvironment } from './aws-environment.ts';
+import { createUpEngine, startUpFeed, stopInReverse, type StopList } from './up-parts.ts';
 import { runReplayerAlone } from './up-replayer-alone.ts';
 import { waitForCheckpoints } from '../consumer/checkpoint-wait.ts';
 import { DEFAULT_APP, startConsumerApplication } from './consumer-application.ts';
 import { consumerLeases } from './local-consumer.ts';
 import { startLocalModeApi } from './local-mode-api.ts';
-import { createReplayEngine } from './replay-engine-setup.ts';
 import { startDashboardServer } from '../dashboard/dashboard-server.ts';
 import { StackMetrics, type DashboardSnapshot } from '../dashboard/stack-metrics.ts';
 import type { EventSourceMapping } from '../consumer/event-source-mapping.ts';
@@ -76,7 +75,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   });
   if (config.target === 'aws') return runReplayerAlone(options);
   await prepareOutputDir(config.outputDir, { truncate: false });
-  const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
+  const stops: StopList = [];
   // A dead embedded stack or mode API would leave everything retrying forever: stop with its cause.
   const fatal = new AbortController();
   let closing = false;
@@ -87,9 +86,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   };
   const stopAll = async (): Promise<void> => {
     closing = true;
-    for (const { what, stop } of stops.reverse()) {
-      await stop().catch((error: unknown) => logger.warn(`stopping ${what} failed`, { error }));
-    }
+    await stopInReverse(stops, logger);
   };
 
   try {
@@ -97,20 +94,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     stops.push({ what: 'AWS environment', stop: () => aws.close() });
     watch('the embedded AWS stack', aws.stack?.exited);
 
-    let feed: FeedServer | undefined;
-    if (options.liveFile !== undefined) {
-      feed = await startFeedServer({
-        file: options.liveFile,
-        host: options.host,
-        port: options.livePort,
-        speed: options.speed,
-        loop: true,
-        logger: logger.child('feed'),
-        allowedHosts: config.allowedHosts,
-      });
-      stops.push({ what: 'live feed', stop: () => feed?.close() ?? Promise.resolve() });
-    }
-    const liveUrl = options.liveUrl ?? feed?.url;
+    const liveUrl = await startUpFeed(options, stops);
 
     const api = await startLocalModeApi({ aws, config, host: options.host, port: options.apiPort, logger });
     stops.push({ what: 'mode API', stop: () => api.stop() });
@@ -152,17 +136,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       },
     });
 
-    const { producer, engine } = await createReplayEngine({
-      aws,
-      config,
-      historicalFile: options.historicalFile,
-      speed: options.speed,
-      liveUrl,
-      logger,
-      aggregate: options.aggregate,
-      onProgress: options.onProgress,
-      onAck: (acked) => metrics.onAck(acked),
-    });
+    const { producer, engine } = await createUpEngine(options, aws, liveUrl, (acked) => metrics.onAck(acked));
     drainTargets.producer = producer;
     parts.engine = engine;
     parts.producer = producer;

@@ -5,7 +5,6 @@
  * signed. Skipped, with the reason, only when moto_server is not installed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
@@ -17,30 +16,17 @@ import { createAwsClients } from '../../lib/aws/clients.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
 import { readLines } from '../support/lines.ts';
 import { awsCli, motoMissing, startMoto, type MotoServer } from '../support/moto.ts';
-import { PROJECT_DIR } from '../support/osls.ts';
+import { runInProject, type CliResult } from '../support/cli-run.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { EMBEDDED_TARGET_ENV } from '../support/aws-env.ts';
 
 const skip = await motoMissing();
 
 /** Endpoint variables of the caller's shell must not leak into these runs. */
-const NO_ENDPOINTS = Object.fromEntries(
-  ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_KINESIS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_CLOUDFORMATION', 'AWS_ENDPOINT_URL_API_GATEWAY', 'TICK_REPLAY_TARGET', 'MODE_API_URL'].map((name) => [name, '']),
-);
+const NO_ENDPOINTS = { ...EMBEDDED_TARGET_ENV, MODE_API_URL: '' };
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['bin/tick-replay.js', ...args], { cwd: PROJECT_DIR, env: { ...process.env, ...NO_ENDPOINTS, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runInProject(process.execPath, ['bin/tick-replay.js', ...args], { ...NO_ENDPOINTS, ...env });
 }
 
 void describe('the CLI against AWS endpoints it did not start', { skip, timeout: 240_000 }, () => {

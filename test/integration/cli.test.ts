@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { useTempDir } from '../support/temp-dir.ts';
+import { EMBEDDED_TARGET_ENV } from '../support/aws-env.ts';
 
 interface Result {
   code: number | null;
@@ -15,7 +16,7 @@ interface Result {
 function cli(args: string[], env: Record<string, string> = {}, onSpawn?: (child: ChildProcess) => void): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/tick-replay.js', ...args], {
-      env: { ...process.env, AWS_ENDPOINT_URL: '', ...env },
+      env: { ...process.env, ...EMBEDDED_TARGET_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     onSpawn?.(child);

@@ -9,12 +9,12 @@
  * Skipped, with the reason, only when moto_server is not installed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { readLines } from '../support/lines.ts';
 import { awsCli, motoMissing, startMoto, type MotoServer } from '../support/moto.ts';
-import { PROJECT_DIR, runOsls } from '../support/osls.ts';
+import { runOsls } from '../support/osls.ts';
+import { runInProject, type CliResult } from '../support/cli-run.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
 
 const STACK = 'tick-replay-local';
@@ -47,21 +47,9 @@ interface StackResource {
   ResourceStatus: string;
 }
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // As a user types it in the project: `npx --no tick-replay …` (the package's own bin).
-  const child = spawn('npx', ['--no', 'tick-replay', ...args], { cwd: PROJECT_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** As a user types it in the project: `npx --no tick-replay …` (the package's own bin). */
+function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runInProject('npx', ['--no', 'tick-replay', ...args], env);
 }
 
 void describe('osls deploy --stage local to moto, then a replay into the deployed stack', { skip, timeout: 360_000 }, () => {
