@@ -1,7 +1,8 @@
 /**
  * Idempotent creation of the stack's resources (the Kinesis stream and the DynamoDB state table)
- * on the embedded stack or LocalStack. On AWS, `serverless.yml` owns them; running this there
- * only finds them. Safe to run concurrently: losing a creation race is not an error.
+ * on the embedded stack or LocalStack. Safe to run concurrently: losing a creation race is not an
+ * error. On AWS (the `aws` target) `serverless.yml` owns them: {@link verifyResources} only finds
+ * them, and says what to do when they are missing.
  */
 import {
   CreateStreamCommand,
@@ -187,4 +188,42 @@ export async function bootstrapResources(
     logger.debug('resources already exist', { streamName: names.streamName, tableName: names.tableName });
   }
   return { streamArn, createdStream: stream.created, createdTable: table.created };
+}
+
+/** Whether `error` is AWS's "not found" for a stream or a table. */
+function notFound(error: unknown): boolean {
+  return errorName(error) === 'ResourceNotFoundException';
+}
+
+/**
+ * The `aws` target: the deployed stream and table must exist and be usable; nothing is created
+ * (the replayer's role may not, and a typo must not make a second stream that nothing consumes).
+ */
+export async function verifyResources(
+  clients: Pick<AwsClients, 'kinesis' | 'dynamodb'>,
+  names: Pick<ResourceNames, 'streamName' | 'tableName'>,
+  region: string,
+): Promise<{ streamArn: string }> {
+  const missing = (what: string, name: string, variable: string): BootstrapError =>
+    new BootstrapError(
+      `${what} ${name} does not exist in ${region}: deploy the stack (npx osls deploy --stage <stage>), or name the deployed one with --stack / --stage or ${variable}`,
+      { name, region },
+    );
+  const [stream, table] = await Promise.all([
+    clients.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: names.streamName })).catch((error: unknown) => {
+      throw notFound(error) ? missing('the Kinesis stream', names.streamName, 'STREAM_NAME') : error;
+    }),
+    clients.dynamodb.send(new DescribeTableCommand({ TableName: names.tableName })).catch((error: unknown) => {
+      throw notFound(error) ? missing('the DynamoDB table', names.tableName, 'TABLE_NAME') : error;
+    }),
+  ]);
+  const summary = stream.StreamDescriptionSummary;
+  if (summary?.StreamARN === undefined || (summary.StreamStatus !== 'ACTIVE' && summary.StreamStatus !== 'UPDATING')) {
+    throw new BootstrapError(`the Kinesis stream ${names.streamName} is ${summary?.StreamStatus ?? 'not described'}, not ACTIVE`, { streamName: names.streamName });
+  }
+  const key = table.Table?.KeySchema ?? [];
+  if (key.length !== 1 || key[0]?.AttributeName !== TABLE_PARTITION_KEY) {
+    throw new BootstrapError(`the DynamoDB table ${names.tableName} has key ${JSON.stringify(key)}, not "${TABLE_PARTITION_KEY}": is it the stack's state table?`, { tableName: names.tableName });
+  }
+  return { streamArn: summary.StreamARN };
 }

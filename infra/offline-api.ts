@@ -20,6 +20,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_ENDPOINT_VARIABLES } from '../lib/aws/endpoints.ts';
 import { TickReplayError } from '../lib/errors.ts';
 import { urlHost } from '../lib/http/local-url.ts';
 import type { Logger } from '../lib/logging/logger.ts';
@@ -107,8 +108,9 @@ const INHERITED_CREDENTIALS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AW
 
 /**
  * osls's environment: ours, the caller's over it, and the quiet switches. With a local endpoint
- * (AWS_ENDPOINT_URL set) the credentials are dummies unless the caller gave some, so real ones
- * never go to an emulator; without one the SDK's default chain applies (real AWS).
+ * for the handler's DynamoDB (AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB set) the credentials
+ * are dummies unless the caller gave some, so real ones never go to an emulator; without one the
+ * SDK's default chain applies (real AWS).
  */
 export function oslsEnvironment(
   callerEnv: Record<string, string>,
@@ -116,8 +118,8 @@ export function oslsEnvironment(
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(baseEnv)) if (value !== undefined) env[key] = value;
-  const endpoint = (callerEnv.AWS_ENDPOINT_URL ?? baseEnv.AWS_ENDPOINT_URL ?? '').trim();
-  if (endpoint !== '') {
+  const named = (name: string): boolean => (callerEnv[name] ?? baseEnv[name] ?? '').trim() !== '';
+  if (named('AWS_ENDPOINT_URL') || named(SERVICE_ENDPOINT_VARIABLES.dynamodb)) {
     for (const name of INHERITED_CREDENTIALS) delete env[name];
     env.AWS_ACCESS_KEY_ID = 'test';
     env.AWS_SECRET_ACCESS_KEY = 'test';

@@ -94,6 +94,9 @@ const osls: ChildProcess = spawn(
     options.region,
     '--noPrependStageInUrl',
     '--noSponsor',
+    // The routes are `aws_iam` for AWS; serverless-offline cannot check SigV4 (it would warn and
+    // serve them open anyway). Here the local request guard is what protects them (docs/security.md).
+    '--noAuth',
   ],
   {
     cwd: options.serviceDir,

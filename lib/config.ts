@@ -4,6 +4,7 @@
  * variable or flag.
  */
 import path from 'node:path';
+import { resolveServiceEndpoints, type ServiceEndpoints } from './aws/endpoints.ts';
 import { ConfigError } from './errors.ts';
 import { parseAllowedHosts, type AllowedHost } from './http/allowed-hosts.ts';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logging/logger.ts';
@@ -13,9 +14,23 @@ export interface Config {
   latencyThresholdMs: number;
   /** Directory for mid_prices.log, errors.log and dead_letters.log (absolute). */
   outputDir: string;
-  /** Set: use this AWS-compatible endpoint. Unset: start the embedded stack. */
-  endpointUrl: string | undefined;
+  /**
+   * `local` (default): Kinesis and DynamoDB without an endpoint are the embedded stack, started
+   * here. `aws` (`--aws`, TICK_REPLAY_TARGET=aws): nothing is started, services without an
+   * endpoint are AWS itself, credentials and region come from the SDK's default chain, and the
+   * names come from the deployed stack ({@link stackName}).
+   */
+  target: Target;
+  /** Per service: an AWS-compatible endpoint (--endpoint, AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL). */
+  endpoints: ServiceEndpoints;
   region: string;
+  /** `aws` target: the CloudFormation stack whose outputs name the stream and the table. */
+  stackName: string;
+  /**
+   * `aws` target: what no flag or variable gave, to be read from the deployment
+   * (lib/aws/deployment.ts) before anything uses it. Empty for the local target.
+   */
+  pending: readonly PendingSetting[];
   streamName: string;
   tableName: string;
   shardCount: number;
@@ -38,8 +53,39 @@ export interface Config {
 /** The variables that name a directory; a relative one is resolved against the working directory. */
 export const PATH_VARIABLES = ['OUTPUT_DIR', 'STATE_DIR'] as const;
 
+export type Target = 'local' | 'aws';
+
+/** Settings the `aws` target reads from the deployment when neither a flag nor a variable gives them. */
+export type PendingSetting = 'region' | 'streamName' | 'tableName';
+
 /** Flags given on the command line; each overrides its environment variable. */
-export type ConfigOverrides = Partial<Record<keyof Config, string | number | undefined>>;
+export type ConfigOverrides = Partial<
+  Record<
+    | 'latencyThresholdMs'
+    | 'outputDir'
+    | 'endpointUrl'
+    | 'region'
+    | 'streamName'
+    | 'tableName'
+    | 'shardCount'
+    | 'stateDir'
+    | 'edgePort'
+    | 'batchSize'
+    | 'leaseDurationMs'
+    | 'logLevel'
+    | 'stack'
+    | 'stage',
+    string | number | undefined
+  >
+> & {
+  /** `--aws`: the target is AWS itself. */
+  aws?: boolean;
+};
+
+/** The stack `osls deploy` makes for a stage (service name and stage, as serverless.yml says). */
+export function stackNameForStage(stage: string): string {
+  return `tick-replay-${stage}`;
+}
 
 type Env = Record<string, string | undefined>;
 
@@ -55,6 +101,8 @@ const DEFAULTS = {
   BATCH_SIZE: '100',
   LEASE_DURATION_MS: '5000',
   LOG_LEVEL: 'INFO',
+  /** osls's default stage, so `--aws` alone finds what `npx osls deploy` made. */
+  STAGE: 'dev',
 } as const;
 
 function pick(name: string, override: string | number | undefined, env: Env, fallback: string): string {
@@ -110,22 +158,44 @@ function resolveLogLevel(env: Env, flag: string | number | undefined): LogLevel 
   return level;
 }
 
+/** `--aws` or TICK_REPLAY_TARGET (`aws` or `local`), else local. */
+function resolveTarget(env: Env, flag: boolean | undefined): Target {
+  if (flag === true) return 'aws';
+  const raw = (env.TICK_REPLAY_TARGET ?? '').trim().toLowerCase();
+  if (raw === '' || raw === 'local') return 'local';
+  if (raw === 'aws') return 'aws';
+  throw new ConfigError(`TICK_REPLAY_TARGET must be "aws" or "local", got "${env.TICK_REPLAY_TARGET ?? ''}"`, { name: 'TICK_REPLAY_TARGET' });
+}
+
+/** `--stack`/TICK_REPLAY_STACK, else the stack of `--stage`/TICK_REPLAY_STAGE (default dev). */
+function resolveStackName(env: Env, overrides: ConfigOverrides): string {
+  const stack = pick('TICK_REPLAY_STACK', overrides.stack, env, '');
+  if (stack !== '') {
+    if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stack)) {
+      throw new ConfigError(`TICK_REPLAY_STACK must be a CloudFormation stack name (a letter, then letters, digits or "-"), got "${stack}"`, { name: 'TICK_REPLAY_STACK' });
+    }
+    return stack;
+  }
+  const stage = pick('TICK_REPLAY_STAGE', overrides.stage, env, DEFAULTS.STAGE);
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(stage)) {
+    throw new ConfigError(`TICK_REPLAY_STAGE must be 1-64 letters, digits or "-", got "${stage}"`, { name: 'TICK_REPLAY_STAGE' });
+  }
+  return stackNameForStage(stage);
+}
+
+/** Whether a flag or a variable gives this setting (else it has its default). */
+function given(name: string, override: string | number | undefined, env: Env): boolean {
+  return override !== undefined || (env[name] ?? '').trim() !== '';
+}
+
 export function resolveConfig(env: Env = process.env, overrides: ConfigOverrides = {}, cwd = process.cwd()): Config {
-  const endpointRaw = pick('AWS_ENDPOINT_URL', overrides.endpointUrl, env, '');
-  let endpointUrl: string | undefined;
-  if (endpointRaw !== '') {
-    let url: URL;
-    try {
-      url = new URL(endpointRaw);
-    } catch {
-      throw new ConfigError(`AWS_ENDPOINT_URL must be a URL such as http://127.0.0.1:4566, got "${endpointRaw}"`, {
-        name: 'AWS_ENDPOINT_URL',
-      });
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new ConfigError(`AWS_ENDPOINT_URL must use http or https, got "${endpointRaw}"`, { name: 'AWS_ENDPOINT_URL' });
-    }
-    endpointUrl = endpointRaw.replace(/\/+$/, '');
+  const target = resolveTarget(env, overrides.aws);
+  const endpoints = resolveServiceEndpoints(env, overrides.endpointUrl === undefined ? undefined : String(overrides.endpointUrl));
+  const pending: PendingSetting[] = [];
+  if (target === 'aws') {
+    if (!given('AWS_REGION', overrides.region, env) && !given('AWS_DEFAULT_REGION', undefined, env)) pending.push('region');
+    if (!given('STREAM_NAME', overrides.streamName, env)) pending.push('streamName');
+    if (!given('TABLE_NAME', overrides.tableName, env)) pending.push('tableName');
   }
 
   const logLevel = resolveLogLevel(env, overrides.logLevel);
@@ -139,10 +209,13 @@ export function resolveConfig(env: Env = process.env, overrides: ConfigOverrides
       false,
     ),
     outputDir: path.resolve(cwd, pick('OUTPUT_DIR', overrides.outputDir, env, DEFAULTS.OUTPUT_DIR)),
-    endpointUrl,
+    target,
+    endpoints,
     region: pick('AWS_REGION', overrides.region, env, env.AWS_DEFAULT_REGION ?? DEFAULTS.AWS_REGION),
     streamName: nameLike('STREAM_NAME', pick('STREAM_NAME', overrides.streamName, env, DEFAULTS.STREAM_NAME)),
     tableName: nameLike('TABLE_NAME', pick('TABLE_NAME', overrides.tableName, env, DEFAULTS.TABLE_NAME)),
+    stackName: resolveStackName(env, overrides),
+    pending: Object.freeze(pending),
     shardCount: numberIn('SHARD_COUNT', pick('SHARD_COUNT', overrides.shardCount, env, DEFAULTS.SHARD_COUNT), 1, 50, true),
     stateDir: path.resolve(cwd, pick('STATE_DIR', overrides.stateDir, env, DEFAULTS.STATE_DIR)),
     edgePort: numberIn('EDGE_PORT', pick('EDGE_PORT', overrides.edgePort, env, DEFAULTS.EDGE_PORT), 0, 65_535, true),

@@ -1,23 +1,35 @@
 /**
- * The one factory for AWS SDK clients. Same code for the embedded stack, LocalStack and real AWS:
- * only the endpoint and the credentials differ.
+ * The one factory for AWS SDK clients. Same code for the embedded stack, LocalStack, moto and
+ * real AWS: only the endpoints and the credentials differ, per service.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { AwsService, ServiceEndpoints } from './endpoints.ts';
 
 export interface AwsClients {
   kinesis: KinesisClient;
   dynamodb: DynamoDBClient;
+  /** Created on first use (only the S3 input and output need it). */
+  readonly s3: S3Client;
   /** Closes the clients' keep-alive sockets; the clients are unusable afterwards. */
   destroy(): void;
 }
 
 export interface AwsClientsOptions {
-  /** An AWS-compatible endpoint (embedded stack, LocalStack); absent = real AWS. */
+  /** One AWS-compatible endpoint for every service (an embedded stack a test or the bench started). */
   endpointUrl?: string;
+  /** Per service (Config.endpoints); a service without one is called at AWS's regional endpoint. */
+  endpoints?: ServiceEndpoints;
+  /**
+   * `aws`: the SDK's default credential chain for every client, even one with an endpoint.
+   * `local` (default): a client with an endpoint gets the dummy pair emulators expect unless the
+   * environment has credentials, so real ones never go to an emulator by accident.
+   */
+  target?: 'local' | 'aws';
   region: string;
   /** Concurrent sockets per client (default 50). */
   maxSockets?: number;
@@ -75,30 +87,39 @@ export function createAwsClients(options: AwsClientsOptions): AwsClients {
   const env = options.env ?? process.env;
   const maxSockets = options.maxSockets ?? DEFAULT_MAX_SOCKETS;
   const timeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const endpoint = options.endpointUrl;
-  // Emulators and LocalStack accept any signature; LocalStack expects test/test. Without an
-  // endpoint this is real AWS: the SDK's default chain (env, profile, SSO, IMDS, …).
-  const credentials =
-    endpoint !== undefined && !hasCredentialsInEnv(env) ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined;
-  const common = {
-    region: options.region,
-    ...(endpoint !== undefined ? { endpoint } : {}),
-    ...(credentials !== undefined ? { credentials } : {}),
+  const useDummies = options.target !== 'aws' && !hasCredentialsInEnv(env);
+  // The endpoint is given to the SDK explicitly (it would also read AWS_ENDPOINT_URL_* itself, but
+  // then `--endpoint` and a started embedded stack could not win over the environment).
+  const common = (service: AwsService) => {
+    const endpoint = options.endpointUrl ?? options.endpoints?.[service];
+    return {
+      region: options.region,
+      requestHandler: requestHandler(maxSockets, timeout),
+      ...(endpoint !== undefined ? { endpoint } : {}),
+      // Emulators and LocalStack accept any signature; LocalStack expects test/test. Otherwise
+      // the SDK's default chain (env, profile, SSO, container, IMDS, …).
+      // A fresh object each time: the SDK marks the credentials it is given (their `$source`).
+      ...(endpoint !== undefined && useDummies ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
+      // Emulators serve buckets under their path (`<endpoint>/<bucket>/<key>`), not as host names.
+      ...(service === 's3' && endpoint !== undefined ? { forcePathStyle: true } : {}),
+    };
   };
 
-  const kinesis = new KinesisClient({
-    ...common,
-    requestHandler: requestHandler(maxSockets, timeout),
-    maxAttempts: options.kinesisMaxAttempts ?? KINESIS_MAX_ATTEMPTS,
-  });
-  const dynamodb = new DynamoDBClient({ ...common, requestHandler: requestHandler(maxSockets, timeout) });
+  const kinesis = new KinesisClient({ ...common('kinesis'), maxAttempts: options.kinesisMaxAttempts ?? KINESIS_MAX_ATTEMPTS });
+  const dynamodb = new DynamoDBClient(common('dynamodb'));
+  let s3: S3Client | undefined;
 
   return {
     kinesis,
     dynamodb,
+    get s3(): S3Client {
+      s3 ??= new S3Client(common('s3'));
+      return s3;
+    },
     destroy() {
       kinesis.destroy();
       dynamodb.destroy();
+      s3?.destroy();
     },
   };
 }

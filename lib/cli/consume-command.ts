@@ -10,10 +10,12 @@ import { resolveConfig, type Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { prepareOutputDir } from '../output/log-files.ts';
-import { openAwsEnvironment } from './aws-environment.ts';
+import { resolveDeployment } from '../aws/deployment.ts';
+import { describeEndpoints } from '../aws/endpoints.ts';
+import { needsEmbeddedStack, openAwsEnvironment } from './aws-environment.ts';
 import { startWorkerPool, type WorkerStart } from './consumer-workers.ts';
 import { DEFAULT_APP, startLocalWorker } from './consumer-application.ts';
-import { addCommonOptions, commonOverrides, createCliLogger, interruptSignal, type CommonFlags } from './session.ts';
+import { addCommonOptions, addTargetOptions, commonOverrides, createCliLogger, interruptSignal, type CommonFlags } from './session.ts';
 
 export interface ConsumerWorkerOptions {
   config: Config;
@@ -48,11 +50,12 @@ export async function runConsumerWorker(options: ConsumerWorkerOptions): Promise
 }
 
 /**
- * `consume` attaches to a stack that is already running: AWS_ENDPOINT_URL/--endpoint, else the
- * embedded stack's edge on this machine if one answers.
+ * `consume` attaches to a stack that is already running: the endpoints given (--endpoint,
+ * AWS_ENDPOINT_URL…), the deployed stack (`--aws`), else the embedded stack's edge on this
+ * machine if one answers, for the services without an endpoint.
  */
 async function attachEndpoint(config: Config): Promise<Config> {
-  if (config.endpointUrl !== undefined) return config;
+  if (!needsEmbeddedStack(config)) return config;
   const local = `http://127.0.0.1:${config.edgePort}`;
   const healthy = await fetch(`${local}/_localstack/health`, { signal: AbortSignal.timeout(2_000) })
     .then((response) => response.ok)
@@ -63,7 +66,7 @@ async function attachEndpoint(config: Config): Promise<Config> {
       { name: 'AWS_ENDPOINT_URL' },
     );
   }
-  return { ...config, endpointUrl: local };
+  return { ...config, endpoints: { ...config.endpoints, kinesis: config.endpoints.kinesis ?? local, dynamodb: config.endpoints.dynamodb ?? local } };
 }
 
 function positiveInt(name: string, max: number): (value: string) => number {
@@ -104,7 +107,7 @@ async function consumeCommand(flags: ConsumeFlags): Promise<void> {
   // A supervised worker logs JSON to stderr, which its supervisor routes.
   const { logger, logFile } = createCliLogger(resolved, flags.worker !== true && process.stderr.isTTY === true);
   if (logFile !== undefined) process.stderr.write(`tick-replay: logs in ${logFile}\n`);
-  const config = await attachEndpoint(resolved);
+  const config = await attachEndpoint(await resolveDeployment(resolved));
   const interrupt = interruptSignal(logger, { supervised: flags.worker === true });
   // A worker whose supervisor is gone (even kill -9) stops too: its IPC channel closes.
   const orphaned = new AbortController();
@@ -117,8 +120,8 @@ async function consumeCommand(flags: ConsumeFlags): Promise<void> {
       await runConsumerWorker({ config, app: flags.app, from: flags.from, run: flags.run, logger, signal });
       return;
     }
-    process.stdout.write(`tick-replay: ${flags.workers} consumer workers for application "${flags.app}" on ${config.endpointUrl ?? 'AWS'}, writing to ${config.outputDir}; Ctrl-C stops them\n`);
-    const pool = startWorkerPool({ count: flags.workers, endpointUrl: config.endpointUrl ?? '', config, app: flags.app, from: flags.from, run: flags.run, logger });
+    process.stdout.write(`tick-replay: ${flags.workers} consumer workers for application "${flags.app}" on ${describeEndpoints(config.endpoints)}, writing to ${config.outputDir}; Ctrl-C stops them\n`);
+    const pool = startWorkerPool({ count: flags.workers, endpoints: config.endpoints, config, app: flags.app, from: flags.from, run: flags.run, logger });
     const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     try {
       await Promise.race([stopped, pool.allDied]);
@@ -131,7 +134,7 @@ async function consumeCommand(flags: ConsumeFlags): Promise<void> {
 }
 
 export function registerConsumeCommand(program: Command): void {
-  addCommonOptions(
+  addTargetOptions(addCommonOptions(
     program
       .command('consume')
       .description('run the mid-price consumer against a running stack: N worker processes share the shards through DynamoDB leases')
@@ -145,5 +148,5 @@ export function registerConsumeCommand(program: Command): void {
       // Used by the supervisors (`consume --workers`, `run`, `up`) for their worker processes.
       .addOption(new Option('--worker', 'run as one supervised worker').hideHelp())
       .addOption(new Option('--run <id>', 'consume only the records of this one-shot run').hideHelp()),
-  ).action(consumeCommand);
+  )).action(consumeCommand);
 }

@@ -6,7 +6,6 @@
  */
 import type { _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
 import type { Config } from '../config.ts';
-import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { MidPriceHandlerOptions } from '../../functions/mid-price.ts';
 import { recordHasPrefix, recordPrefixForRun, RUN_STAMPED_PREFIX } from '../records/quote-record.ts';
@@ -77,10 +76,8 @@ export async function startConsumerApplication(options: ConsumerApplicationOptio
     const local = await startLocalWorker(options);
     return { local, failed: failed.signal, stop: async () => (await local.mapping.stop(), []) };
   }
-  if (aws.endpointUrl === undefined) {
-    throw new ConfigError('--workers needs an AWS endpoint its worker processes can reach (AWS_ENDPOINT_URL)', { name: 'workers' });
-  }
-  const pool = startWorkerPool({ count: options.workers, endpointUrl: aws.endpointUrl, config, app, from: options.from, run, logger });
+  // The workers call what this process calls: the same endpoints (the embedded stack's included).
+  const pool = startWorkerPool({ count: options.workers, endpoints: aws.endpoints, config, app, from: options.from, run, logger });
   pool.allDied.catch((error: unknown) => failed.abort(error));
   return { local: undefined, failed: failed.signal, stop: () => pool.stop() };
 }

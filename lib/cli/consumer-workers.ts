@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describeExit, exitWithin, type ChildExit } from '../../infra/child-exit.ts';
 import { peakRssMb } from '../system/process-stats.ts';
+import { endpointVariables, type ServiceEndpoints } from '../aws/endpoints.ts';
 import type { Config } from '../config.ts';
 import { TickReplayError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -22,8 +23,8 @@ export type WorkerStart = 'trim-horizon' | 'latest';
 
 export interface WorkerPoolOptions {
   count: number;
-  /** The endpoint every worker uses (the embedded stack's, LocalStack's…). */
-  endpointUrl: string;
+  /** Where every worker's calls go, per service (the embedded stack's edge, LocalStack, AWS…). */
+  endpoints: ServiceEndpoints;
   config: Config;
   app: string;
   from: WorkerStart;
@@ -45,20 +46,22 @@ export interface WorkerPool {
   stop(): Promise<number[]>;
 }
 
-/** The `consume --worker` command line for one worker (flags rather than env: visible in `ps`). */
-export function workerArgs(options: Omit<WorkerPoolOptions, 'count' | 'logger' | 'stopGraceMs'>): string[] {
+/**
+ * The `consume --worker` command line for one worker (flags rather than env: visible in `ps`);
+ * the endpoints and the target go in its environment ({@link workerEnvironment}).
+ */
+export function workerArgs(options: Omit<WorkerPoolOptions, 'count' | 'logger' | 'stopGraceMs' | 'endpoints'>): string[] {
   const { config } = options;
   return [
     'consume',
     '--worker',
-    '--endpoint',
-    options.endpointUrl,
     '--app',
     options.app,
     // A run's workers start at the run's floor; `--run` implies it.
     ...(options.run === undefined ? ['--from', options.from] : ['--run', options.run]),
     '--out',
     config.outputDir,
+    // Resolved names: a worker of the `aws` target does not read the stack's outputs again.
     '--stream',
     config.streamName,
     '--table',
@@ -72,6 +75,14 @@ export function workerArgs(options: Omit<WorkerPoolOptions, 'count' | 'logger' |
     '--log-level',
     config.logLevel,
   ];
+}
+
+/**
+ * A worker's environment: ours, with the resolved endpoints as each service's own variable (so a
+ * `--endpoint` flag or a started embedded stack reaches the worker), the target and the region.
+ */
+export function workerEnvironment(endpoints: ServiceEndpoints, config: Pick<Config, 'target' | 'region'>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, ...endpointVariables(endpoints), TICK_REPLAY_TARGET: config.target, AWS_REGION: config.region };
 }
 
 export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
@@ -91,7 +102,7 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
       // Its own process group: Ctrl-C on the terminal reaches only this supervisor, which stops
       // the workers in order (a worker still stops if the supervisor dies: its IPC channel closes).
       detached: true,
-      env: { ...process.env, AWS_REGION: options.config.region },
+      env: workerEnvironment(options.endpoints, options.config),
     });
     const worker = i + 1;
     // Workers log JSON lines to stderr: into this process's sink, so the routing (terminal → log

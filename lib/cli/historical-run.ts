@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { describeExit } from '../../infra/child-exit.ts';
 import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
+import { describeEndpoints } from '../aws/endpoints.ts';
 import { isRetryableError } from '../aws/retryable.ts';
 import { KinesisProducer } from '../aws/producer.ts';
 import { listShards, loadShardMap } from '../aws/shard-map.ts';
@@ -218,7 +219,7 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
     // Whatever failed after the stack died failed because it died: report the cause.
     if (failure.signal.aborted) throw failure.signal.reason;
     if (error instanceof TickReplayError) throw error;
-    throw new AwsCallError(`AWS call failed at ${aws.endpointUrl ?? 'AWS'}: ${errorCode(error) ?? (error as Error).message}`, {}, { cause: error, retryable: isRetryableError(error) });
+    throw new AwsCallError(`AWS call failed at ${describeEndpoints(aws.endpoints)}: ${errorCode(error) ?? (error as Error).message}`, {}, { cause: error, retryable: isRetryableError(error) });
   } finally {
     closing = true;
     await consumer?.stop();

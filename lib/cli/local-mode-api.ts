@@ -3,6 +3,7 @@
  * functions/mode.ts (infra/offline-api.ts) with the endpoint, region, table and stream in use.
  */
 import { startOfflineApi, type OfflineApi } from '../../infra/offline-api.ts';
+import { endpointVariables } from '../aws/endpoints.ts';
 import type { Config } from '../config.ts';
 import { formatAllowedHosts } from '../http/allowed-hosts.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -14,7 +15,9 @@ export function startLocalModeApi(options: { aws: AwsEnvironment; config: Config
     host: options.host,
     port: options.port,
     env: {
-      AWS_ENDPOINT_URL: aws.endpointUrl ?? '',
+      // The handler uses DynamoDB only; its own variable too, over one the shell may have set.
+      ...endpointVariables(aws.endpoints),
+      AWS_ENDPOINT_URL: aws.endpoints.dynamodb ?? '',
       AWS_REGION: config.region,
       TABLE_NAME: config.tableName,
       STREAM_NAME: config.streamName,

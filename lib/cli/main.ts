@@ -6,6 +6,8 @@
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveAggregate, resolveConfig, type Config } from '../config.ts';
+import { resolveDeployment } from '../aws/deployment.ts';
+import { describeEndpoints } from '../aws/endpoints.ts';
 import { ConfigError, TickReplayError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { parseSpeed, type Speed } from '../replay/pacer.ts';
@@ -14,10 +16,10 @@ import { formatSummary, summaryJson } from './summary.ts';
 import { openAwsEnvironment } from './aws-environment.ts';
 import { registerFeedCommand } from './feed-command.ts';
 import { registerModeCommands } from './mode-commands.ts';
-import { runUp } from './up-command.ts';
+import { runUp, type UpReadyInfo } from './up-command.ts';
 import { startStatusLine, type StatusLine } from './status-line.ts';
 import { registerConsumeCommand, workersOption } from './consume-command.ts';
-import { addCommonOptions, commonOverrides, interruptSignal, startSession, type CommonFlags } from './session.ts';
+import { addCommonOptions, addTargetOptions, commonOverrides, interruptSignal, startSession, type CommonFlags } from './session.ts';
 import { addInputOptions, inputNames, selectionFrom, type InputFlags } from './input-flags.ts';
 import { venueMapper } from '../live/venues/venues.ts';
 
@@ -40,18 +42,51 @@ type PipelineFlags = CommonFlags &
   workers: number;
 };
 
-function pipelineConfig(flags: PipelineFlags): { config: Config; aggregate: boolean } {
-  const config = resolveConfig(process.env, {
+async function pipelineConfig(flags: PipelineFlags): Promise<{ config: Config; aggregate: boolean }> {
+  const resolved = resolveConfig(process.env, {
     ...commonOverrides(flags),
     outputDir: flags.out,
     latencyThresholdMs: flags.threshold,
     batchSize: flags.batchSize,
   });
-  return { config, aggregate: resolveAggregate(process.env, flags.aggregate) };
+  const aggregate = resolveAggregate(process.env, flags.aggregate);
+  // `--aws`: the region and the names no flag or variable gave, from the deployment.
+  return { config: await resolveDeployment(resolved), aggregate };
+}
+
+/** What `up` prints once it is up: the local stack's addresses, or the deployment it drives. */
+function upBanner(files: readonly string[], speed: Speed, config: Config, info: UpReadyInfo): string {
+  const head = `tick-replay is up: replaying ${files.join(', ')} (historical, speed ${String(speed)})`;
+  const { apiUrl, dashboardUrl } = info;
+  if (apiUrl === undefined || dashboardUrl === undefined) {
+    const stack = config.stackName;
+    return [
+      `${head} into the deployed stack ${stack}`,
+      `  AWS            ${describeEndpoints(info.endpoints)} (${config.region}), stream ${config.streamName}, table ${config.tableName}`,
+      `  live feed      ${info.liveUrl ?? 'none (give --live-file or --live-url)'}`,
+      `  flip modes     npx tick-replay mode live --aws --stack ${stack} | npx tick-replay mode historical --aws --stack ${stack} [--from-start]`,
+      `  status         npx tick-replay status --aws --stack ${stack}`,
+      '  the deployed midPrice function consumes the stream (its output: the stack output OutputUri)',
+      'Press Ctrl-C to stop (checkpoints are kept; the next start resumes).',
+      '',
+    ].join('\n');
+  }
+  return [
+    `${head} into ${path.relative(process.cwd(), config.outputDir) || '.'}/`,
+    `  AWS endpoint   ${describeEndpoints(info.endpoints)}`,
+    `  live feed      ${info.liveUrl ?? 'none (give --live-file or --live-url)'}`,
+    `  mode API       ${apiUrl}/mode`,
+    `  dashboard      ${dashboardUrl}/   (Prometheus metrics: ${dashboardUrl}/metrics)`,
+    `  flip modes     curl --json '{"mode":"live"}' ${apiUrl}/mode`,
+    `                 npx tick-replay mode live | npx tick-replay mode historical [--from-start]`,
+    `  status         curl ${apiUrl}/mode   or   npx tick-replay status`,
+    'Press Ctrl-C to stop (checkpoints are kept; the next start resumes).',
+    '',
+  ].join('\n');
 }
 
 async function runCommand(flags: PipelineFlags): Promise<void> {
-  const { config, aggregate } = pipelineConfig(flags);
+  const { config, aggregate } = await pipelineConfig(flags);
   const selection = selectionFrom(flags);
   const files = await inputNames(flags);
   const { logger, logFile, progress, interrupt } = startSession(config);
@@ -89,7 +124,7 @@ async function upCommand(
   flags: PipelineFlags & { liveFile?: string; liveUrl?: string; liveFormat: string; liveSubscribe?: string; livePort: number; apiPort: number; dashboardPort: number; host: string },
 ): Promise<void> {
   if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new ConfigError('give --live-file or --live-url, not both', { name: '--live-file' });
-  const { config, aggregate } = pipelineConfig(flags);
+  const { config, aggregate } = await pipelineConfig(flags);
   const selection = selectionFrom(flags);
   const files = await inputNames(flags);
   const { logger, logFile, progress, interrupt } = startSession(config);
@@ -116,22 +151,9 @@ async function upCommand(
       stackLogFile: logFile,
       aggregate,
       workers: flags.workers,
-      onReady: ({ apiUrl, dashboardUrl, endpointUrl, liveUrl, snapshot }) => {
-        process.stdout.write(
-          [
-            `tick-replay is up: replaying ${files.join(', ')} (historical, speed ${String(flags.speed)}) into ${path.relative(process.cwd(), config.outputDir) || '.'}/`,
-            `  AWS endpoint   ${endpointUrl ?? 'AWS default endpoints'}`,
-            `  live feed      ${liveUrl ?? 'none (give --live-file or --live-url)'}`,
-            `  mode API       ${apiUrl}/mode`,
-            `  dashboard      ${dashboardUrl}/   (Prometheus metrics: ${dashboardUrl}/metrics)`,
-            `  flip modes     curl --json '{"mode":"live"}' ${apiUrl}/mode`,
-            `                 npx tick-replay mode live | npx tick-replay mode historical [--from-start]`,
-            `  status         curl ${apiUrl}/mode   or   npx tick-replay status`,
-            'Press Ctrl-C to stop (checkpoints are kept; the next start resumes).',
-            '',
-          ].join('\n'),
-        );
-        if (tty) statusLine = startStatusLine(process.stderr, snapshot);
+      onReady: (info) => {
+        process.stdout.write(upBanner(files, flags.speed, config, info));
+        if (tty) statusLine = startStatusLine(process.stderr, info.snapshot);
       },
       onProgress: (done, total) => {
         if (tty) return;
@@ -151,13 +173,15 @@ async function upCommand(
 
 async function stackCommand(flags: CommonFlags): Promise<void> {
   const config = resolveConfig(process.env, commonOverrides(flags));
+  if (config.target === 'aws') throw new ConfigError('"stack" starts the embedded AWS stack; with TICK_REPLAY_TARGET=aws there is nothing to start', { name: 'TICK_REPLAY_TARGET' });
   const logger = createLogger({ service: 'tick-replay', level: config.logLevel });
   const interrupt = interruptSignal(logger);
   const aws = await openAwsEnvironment(config, logger);
+  const endpoint = aws.endpoints.kinesis ?? '';
   process.stdout.write(
-    `AWS endpoint: ${aws.endpointUrl ?? 'default AWS endpoints'}\n` +
+    `AWS endpoint: ${describeEndpoints(aws.endpoints)}\n` +
       `  stream ${config.streamName} (${aws.streamArn}), table ${config.tableName}\n` +
-      `  try: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${config.region} aws --endpoint-url ${aws.endpointUrl ?? ''} kinesis list-streams\n` +
+      `  try: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${config.region} aws --endpoint-url ${endpoint} kinesis list-streams\n` +
       `Press Ctrl-C to stop.\n`,
   );
   // The emulator child is unref'd (it must not keep a finished command alive); this command's
@@ -176,7 +200,7 @@ export function buildProgram(): Command {
     // Usage errors exit 2, like the errors the user can fix (commander's own default is 1).
     .exitOverride();
 
-  addCommonOptions(
+  addTargetOptions(addCommonOptions(
     addInputOptions(program.command('run').description('replay CSV files through Kinesis into the mid-price handler, wait for the output, and exit'))
       .option('--out <dir>', 'output directory for mid_prices.log and errors.log (env OUTPUT_DIR, default output)')
       .addOption(new Option('--speed <speed>', '"max" (no waits), 1 (real time) or N (N times faster)').argParser(speedOption).default('max'))
@@ -184,10 +208,10 @@ export function buildProgram(): Command {
       .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)')
       .option('--aggregate', 'pack quotes into KPL aggregated records (env AGGREGATE=true)')
       .addOption(workersOption()),
-  ).action(runCommand);
+  )).action(runCommand);
 
-  addCommonOptions(
-    addInputOptions(program.command('up').description('run the whole stack: embedded AWS, live feed, mode API, replayer and consumer, until Ctrl-C'))
+  addTargetOptions(addCommonOptions(
+    addInputOptions(program.command('up').description('run the whole stack: embedded AWS, live feed, mode API, replayer and consumer, until Ctrl-C (with --aws: the replayer alone, against the deployed stack)'))
       .option('--live-file <file>', 'start the live feed simulator on this CSV and replay from it in live mode')
       .option('--live-url <url>', 'websocket URL of a live feed (instead of --live-file)')
       .option('--live-format <format>', 'live message format: json (ours), binance (bookTicker), coinbase (Advanced Trade ticker), kraken (v2 ticker)', 'json')
@@ -202,7 +226,7 @@ export function buildProgram(): Command {
       .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)')
       .option('--aggregate', 'pack quotes into KPL aggregated records (env AGGREGATE=true)')
       .addOption(workersOption()),
-  ).action(upCommand);
+  )).action(upCommand);
 
   registerFeedCommand(program);
   registerModeCommands(program);

@@ -3,35 +3,25 @@
  * the mode API (`POST /mode`, `GET /mode`) that `tick-replay up` serves locally and API Gateway
  * serves on AWS. They print the API's JSON answer on stdout; an error answer or an unreachable API
  * is one line on stderr (through main's TickReplayError handling) and a non-zero exit.
+ *
+ * On AWS the routes take signed requests only (`aws_iam`): with `--aws` (or an API Gateway URL)
+ * the requests are signed with SigV4 from the SDK's default credential chain, and without `--api`
+ * the URL is the deployed stack's `ModeApiUrl` output (mode-api-location.ts).
  */
 import { Argument, type Command } from 'commander';
-import { TickReplayError } from '../errors.ts';
+import { signRequest } from '../aws/request-signer.ts';
+import { DEFAULT_MODE_API_URL, locateModeApi, ModeApiError, type ModeApiLocation, type ModeApiSources } from './mode-api-location.ts';
 
-/** The mode API answered with an error, answered nonsense, or could not be reached. */
-export class ModeApiError extends TickReplayError {}
+export { DEFAULT_MODE_API_URL, ModeApiError, modeApiBaseUrl } from './mode-api-location.ts';
 
-export const DEFAULT_MODE_API_URL = 'http://127.0.0.1:3000';
 /** Per request; the API answers in milliseconds when it is up. */
 const REQUEST_TIMEOUT_MS = 15_000;
 
 interface ApiFlags {
   api?: string;
-}
-
-/** The API's base URL (no trailing slash, no `/mode`) from the flag, MODE_API_URL or the default. */
-export function modeApiBaseUrl(flag: string | undefined, env: Record<string, string | undefined> = process.env): string {
-  const raw = (flag ?? env.MODE_API_URL ?? '').trim() || DEFAULT_MODE_API_URL;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ModeApiError(`--api (or MODE_API_URL) must be a URL such as ${DEFAULT_MODE_API_URL}, got "${raw}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ModeApiError(`--api (or MODE_API_URL) must use http or https, got "${raw}"`);
-  }
-  // Accept the route itself too (…/mode), as printed by `tick-replay up`.
-  return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/mode$/, '')}`;
+  aws?: boolean;
+  stack?: string;
+  stage?: string;
 }
 
 function oneLine(text: string, max = 200): string {
@@ -39,22 +29,35 @@ function oneLine(text: string, max = 200): string {
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }
 
-/** Sends one request to `<base>/mode`; returns the parsed JSON of a 2xx answer. */
-export async function callModeApi(base: string, init: { method: 'GET' | 'POST'; body?: unknown }): Promise<unknown> {
-  const url = `${base}/mode`;
+/** The headers of one request, signed when the API wants SigV4; a missing credential is a one-line error. */
+async function requestHeaders(location: ModeApiLocation, url: string, method: string, body: string | undefined, sources: ModeApiSources): Promise<Record<string, string>> {
+  const headers: Record<string, string> = body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' };
+  if (location.signing === undefined) return headers;
+  try {
+    return await signRequest({ method, url, headers, body }, { region: location.signing.region, credentials: sources.credentials, now: sources.now });
+  } catch (error) {
+    throw new ModeApiError(
+      `cannot sign the request to ${url}: ${(error as Error).message} (the SDK default chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, ~/.aws, SSO, a container or instance role)`,
+      { url },
+      { cause: error },
+    );
+  }
+}
+
+/** Sends one request to `<base>/mode` (signed when `location` says so); returns the parsed JSON of a 2xx answer. */
+export async function callModeApi(location: ModeApiLocation, init: { method: 'GET' | 'POST'; body?: unknown }, sources: ModeApiSources = {}): Promise<unknown> {
+  const url = `${location.base}/mode`;
+  const payload = init.body === undefined ? undefined : JSON.stringify(init.body);
+  const headers = await requestHeaders(location, url, init.method, payload, sources);
   let response: Response;
   try {
-    response = await fetch(url, {
-      method: init.method,
-      headers: init.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
+    response = await fetch(url, { method: init.method, headers, body: payload, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   } catch (error) {
     if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
       throw new ModeApiError(`mode API at ${url} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`, { url }, { cause: error });
     }
-    throw new ModeApiError(`mode API not reachable at ${url} (is "tick-replay up" running?)`, { url }, { cause: error });
+    const hint = location.signing === undefined ? 'is "tick-replay up" running?' : 'is the stack deployed?';
+    throw new ModeApiError(`mode API not reachable at ${url} (${hint})`, { url }, { cause: error });
   }
   const text = await response.text();
   let body: unknown;
@@ -70,7 +73,14 @@ export async function callModeApi(base: string, init: { method: 'GET' | 'POST'; 
         : text.trim() === ''
           ? response.statusText
           : text;
-    throw new ModeApiError(`mode API answered ${response.status}: ${oneLine(detail)}`, { url, status: response.status });
+    // API Gateway's own 403s (unsigned, bad signature, no execute-api:Invoke) say little by themselves.
+    const hint =
+      response.status === 403 && location.signing !== undefined
+        ? ' (signed with the SDK default credentials: may they call execute-api:Invoke on this API?)'
+        : response.status === 403 && location.signing === undefined && /amazonaws\.com/.test(url)
+          ? ' (the deployed API takes signed requests only: add --aws)'
+          : '';
+    throw new ModeApiError(`mode API answered ${response.status}: ${oneLine(detail)}${hint}`, { url, status: response.status });
   }
   if (body === undefined) throw new ModeApiError(`mode API answered ${response.status} with a body that is not JSON: ${oneLine(text)}`, { url });
   return body;
@@ -79,34 +89,43 @@ export async function callModeApi(base: string, init: { method: 'GET' | 'POST'; 
 export interface ModeCommandsIo {
   /** Where results go (default stdout). */
   write?: (text: string) => void;
-  /** Where MODE_API_URL is read (default process.env). */
+  /** Where MODE_API_URL, TICK_REPLAY_TARGET… are read (default process.env). */
   env?: Record<string, string | undefined>;
+  /** Credentials, the stack's outputs, the clock (default: the SDK's; tests give their own). */
+  sources?: ModeApiSources;
+}
+
+const API_HELP = `mode API base URL (env MODE_API_URL, default ${DEFAULT_MODE_API_URL}; with --aws: the stack's ModeApiUrl output)`;
+
+function addApiOptions(command: Command): Command {
+  return command
+    .option('--api <url>', API_HELP)
+    .option('--aws', 'the deployed API: sign with SigV4 from the SDK default credentials (env TICK_REPLAY_TARGET=aws)')
+    .option('--stage <stage>', 'with --aws: the stack of this serverless stage, tick-replay-<stage> (env TICK_REPLAY_STAGE, default dev)')
+    .option('--stack <name>', 'with --aws: the CloudFormation stack whose ModeApiUrl output to use (env TICK_REPLAY_STACK)');
 }
 
 export function registerModeCommands(program: Command, io: ModeCommandsIo = {}): void {
   const write = io.write ?? ((text: string) => void process.stdout.write(text));
   const env = io.env ?? process.env;
+  const sources = io.sources ?? {};
   const print = (body: unknown): void => write(JSON.stringify(body) + '\n');
 
-  program
-    .command('mode')
-    .description('switch the running replay between historical and live quotes (POST /mode)')
-    .addArgument(new Argument('<mode>', 'the mode to switch to').choices(['historical', 'live']))
-    .option('--from-start', 'historical only: replay the file again from its first quote instead of resuming')
-    .option('--api <url>', `mode API base URL (env MODE_API_URL, default ${DEFAULT_MODE_API_URL})`)
-    .action(async (mode: 'historical' | 'live', flags: ApiFlags & { fromStart?: boolean }) => {
-      if (flags.fromStart === true && mode !== 'historical') {
-        throw new ModeApiError('--from-start is only allowed with "historical" (live always starts now)');
-      }
-      const base = modeApiBaseUrl(flags.api, env);
-      print(await callModeApi(base, { method: 'POST', body: flags.fromStart === true ? { mode, from: 'start' } : { mode } }));
-    });
+  addApiOptions(
+    program
+      .command('mode')
+      .description('switch the running replay between historical and live quotes (POST /mode)')
+      .addArgument(new Argument('<mode>', 'the mode to switch to').choices(['historical', 'live']))
+      .option('--from-start', 'historical only: replay the file again from its first quote instead of resuming'),
+  ).action(async (mode: 'historical' | 'live', flags: ApiFlags & { fromStart?: boolean }) => {
+    if (flags.fromStart === true && mode !== 'historical') {
+      throw new ModeApiError('--from-start is only allowed with "historical" (live always starts now)');
+    }
+    const location = await locateModeApi(flags, env, sources);
+    print(await callModeApi(location, { method: 'POST', body: flags.fromStart === true ? { mode, from: 'start' } : { mode } }, sources));
+  });
 
-  program
-    .command('status')
-    .description('show the requested mode and what the replayer is doing (GET /mode)')
-    .option('--api <url>', `mode API base URL (env MODE_API_URL, default ${DEFAULT_MODE_API_URL})`)
-    .action(async (flags: ApiFlags) => {
-      print(await callModeApi(modeApiBaseUrl(flags.api, env), { method: 'GET' }));
-    });
+  addApiOptions(program.command('status').description('show the requested mode and what the replayer is doing (GET /mode)')).action(async (flags: ApiFlags) => {
+    print(await callModeApi(await locateModeApi(flags, env, sources), { method: 'GET' }, sources));
+  });
 }

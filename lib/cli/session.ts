@@ -12,6 +12,9 @@ import { createProgressReporter, type ProgressReporter } from './progress.ts';
 
 export interface CommonFlags {
   endpoint?: string;
+  aws?: boolean;
+  stack?: string;
+  stage?: string;
   stateDir?: string;
   edgePort?: string;
   stream?: string;
@@ -22,7 +25,7 @@ export interface CommonFlags {
 
 export function addCommonOptions(command: Command): Command {
   return command
-    .option('--endpoint <url>', 'AWS endpoint to use instead of starting the embedded stack (env AWS_ENDPOINT_URL)')
+    .option('--endpoint <url>', 'one AWS endpoint for every service instead of the embedded stack (env AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>)')
     .option('--state-dir <dir>', 'where the embedded stack keeps its data (env STATE_DIR, default .tick-replay)')
     .option('--edge-port <port>', 'port of the embedded stack edge endpoint (env EDGE_PORT, default 4566)')
     .option('--stream <name>', 'Kinesis stream name (env STREAM_NAME)')
@@ -31,8 +34,21 @@ export function addCommonOptions(command: Command): Command {
     .option('--log-level <level>', 'DEBUG, INFO, WARN, ERROR or SILENT (env POWERTOOLS_LOG_LEVEL, else LOG_LEVEL)');
 }
 
+/**
+ * `--aws`, `--stack`, `--stage`: the commands that can work against a deployment (docs/deployment.md).
+ */
+export function addTargetOptions(command: Command): Command {
+  return command
+    .option('--aws', 'use AWS itself: start nothing, the SDK default credentials and region, names from the deployed stack (env TICK_REPLAY_TARGET=aws)')
+    .option('--stage <stage>', 'with --aws: the stack of this serverless stage, tick-replay-<stage> (env TICK_REPLAY_STAGE, default dev)')
+    .option('--stack <name>', 'with --aws: the CloudFormation stack whose outputs name the stream and the table (env TICK_REPLAY_STACK)');
+}
+
 export function commonOverrides(flags: CommonFlags): ConfigOverrides {
   return {
+    aws: flags.aws,
+    stack: flags.stack,
+    stage: flags.stage,
     endpointUrl: flags.endpoint,
     stateDir: flags.stateDir,
     edgePort: flags.edgePort,

@@ -1,25 +1,27 @@
 /**
- * `tick-replay up`: the whole long-running stack on one machine — embedded AWS (unless
- * AWS_ENDPOINT_URL is set), the live feed simulator, the mode API (serverless-offline from
- * serverless.yml), the replayer (historical first) and the consumer (the mid-price handler behind
- * the local event source mapping). Ctrl-C stops it in reverse order, checkpointed and flushed.
+ * `tick-replay up`: the whole long-running stack on one machine — embedded AWS (unless endpoints
+ * are given), the live feed simulator, the mode API (serverless-offline from serverless.yml), the
+ * replayer (historical first) and the consumer (the mid-price handler behind the local event
+ * source mapping). Ctrl-C stops it in reverse order, checkpointed and flushed. With the `aws`
+ * target it runs the replayer alone (up-replayer-alone.ts).
  */
 import { describeExit, type ChildExit } from '../../infra/child-exit.ts';
 import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
 import type { Config } from '../config.ts';
-import { startFeedServer, type FeedServer } from '../live/feed-server.ts';
 import type { LiveFormat } from '../live/venues/venue.ts';
 import type { Logger } from '../logging/logger.ts';
 import { prepareOutputDir } from '../output/log-files.ts';
 import type { Speed } from '../replay/pacer.ts';
 import type { KinesisProducer } from '../aws/producer.ts';
 import type { QuoteEntry } from '../replay/replayer.ts';
+import type { ServiceEndpoints } from '../aws/endpoints.ts';
 import { openAwsEnvironment, type AwsEnvironment } from './aws-environment.ts';
+import { createUpEngine, startUpFeed, stopInReverse, type StopList } from './up-parts.ts';
+import { runReplayerAlone } from './up-replayer-alone.ts';
 import { waitForCheckpoints } from '../consumer/checkpoint-wait.ts';
 import { DEFAULT_APP, startConsumerApplication } from './consumer-application.ts';
 import { consumerLeases } from './local-consumer.ts';
 import { startLocalModeApi } from './local-mode-api.ts';
-import { createReplayEngine } from './replay-engine-setup.ts';
 import { startDashboardServer } from '../dashboard/dashboard-server.ts';
 import { StackMetrics, type DashboardSnapshot } from '../dashboard/stack-metrics.ts';
 import type { EventSourceMapping } from '../consumer/event-source-mapping.ts';
@@ -52,15 +54,19 @@ export interface UpOptions {
   /** Consumer workers: 1 (default) runs in this process; N > 1 forks N worker processes. */
   workers?: number;
   /** Told where everything is once it is up. */
-  onReady?: (info: {
-    apiUrl: string;
-    dashboardUrl: string;
-    endpointUrl: string | undefined;
-    liveUrl: string | undefined;
-    /** The metrics snapshot (the terminal status line samples it). */
-    snapshot: () => DashboardSnapshot;
-  }) => void;
+  onReady?: (info: UpReadyInfo) => void;
   onProgress?: (done: number, total: number) => void;
+}
+
+export interface UpReadyInfo {
+  /** The local mode API and dashboard; undefined with the `aws` target (the deployed API is the mode API). */
+  apiUrl: string | undefined;
+  dashboardUrl: string | undefined;
+  /** Where each service's calls go. */
+  endpoints: ServiceEndpoints;
+  liveUrl: string | undefined;
+  /** The metrics snapshot (the terminal status line samples it). */
+  snapshot: () => DashboardSnapshot;
 }
 
 /** How long a stopping stack waits for the consumer to drain what was sent. */
@@ -70,8 +76,9 @@ export async function runUp(options: UpOptions): Promise<void> {
   const { config, logger, signal } = options;
   // Fail on a missing or unusable input before starting anything (the replayer reads it only later).
   for (const file of typeof options.historicalFile === 'string' ? [options.historicalFile] : options.historicalFile) await openNamedInput(file);
+  if (config.target === 'aws') return runReplayerAlone(options);
   await prepareOutputDir(config.outputDir, { truncate: false });
-  const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
+  const stops: StopList = [];
   // A dead embedded stack or mode API would leave everything retrying forever: stop with its cause.
   const fatal = new AbortController();
   let closing = false;
@@ -82,9 +89,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   };
   const stopAll = async (): Promise<void> => {
     closing = true;
-    for (const { what, stop } of stops.reverse()) {
-      await stop().catch((error: unknown) => logger.warn(`stopping ${what} failed`, { error }));
-    }
+    await stopInReverse(stops, logger);
   };
 
   try {
@@ -92,21 +97,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     stops.push({ what: 'AWS environment', stop: () => aws.close() });
     watch('the embedded AWS stack', aws.stack?.exited);
 
-    let feed: FeedServer | undefined;
-    if (options.liveFile !== undefined) {
-      feed = await startFeedServer({
-        file: options.liveFile,
-        format: options.liveFormat,
-        host: options.host,
-        port: options.livePort,
-        speed: options.speed,
-        loop: true,
-        logger: logger.child('feed'),
-        allowedHosts: config.allowedHosts,
-      });
-      stops.push({ what: 'live feed', stop: () => feed?.close() ?? Promise.resolve() });
-    }
-    const liveUrl = options.liveUrl ?? feed?.url;
+    const liveUrl = await startUpFeed(options, stops);
 
     const api = await startLocalModeApi({ aws, config, host: options.host, port: options.apiPort, logger });
     stops.push({ what: 'mode API', stop: () => api.stop() });
@@ -148,20 +139,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       },
     });
 
-    const { producer, engine } = await createReplayEngine({
-      aws,
-      config,
-      historicalFile: options.historicalFile,
-      selection: options.selection,
-      speed: options.speed,
-      liveUrl,
-      liveFormat: options.liveFormat,
-      liveSubscribe: options.liveSubscribe,
-      logger,
-      aggregate: options.aggregate,
-      onProgress: options.onProgress,
-      onAck: (acked) => metrics.onAck(acked),
-    });
+    const { producer, engine } = await createUpEngine(options, aws, liveUrl, (acked) => metrics.onAck(acked));
     drainTargets.producer = producer;
     parts.engine = engine;
     parts.producer = producer;
@@ -174,7 +152,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       logger: logger.child('dashboard'),
     });
     stops.push({ what: 'dashboard', stop: () => dashboard.close() });
-    options.onReady?.({ apiUrl: api.url, dashboardUrl: dashboard.url, endpointUrl: aws.endpointUrl, liveUrl, snapshot: () => metrics.sample() });
+    options.onReady?.({ apiUrl: api.url, dashboardUrl: dashboard.url, endpoints: aws.endpoints, liveUrl, snapshot: () => metrics.sample() });
     try {
       await engine.run(AbortSignal.any([signal, fatal.signal]));
     } catch (error) {

@@ -109,7 +109,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     stops.push(() => aws.close());
     const feed = await startFeedServer({ file: options.liveFile, port: 0, speed: 'max', loop: false, waitForClients: 1, logger: logger.child('feed') });
     stops.push(() => feed.close());
-    step(`embedded AWS at ${aws.endpointUrl ?? '?'}, live feed at ${feed.url}; starting the mode API (serverless-offline)`);
+    step(`embedded AWS at ${aws.endpoints.kinesis ?? '?'}, live feed at ${feed.url}; starting the mode API (serverless-offline)`);
     const api = await startLocalModeApi({ aws, config, port: 0, logger });
     stops.push(() => api.stop());
 
@@ -149,11 +149,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await waitUntil(`${options.switchAfter} historical quotes to be acknowledged`, () => held && engine.status().historical.done >= options.switchAfter);
     await drain();
     gateArmed = false;
-    await callModeApi(api.url, { method: 'POST', body: { mode: 'live' } });
+    await callModeApi({ base: api.url }, { method: 'POST', body: { mode: 'live' } });
     step(`POST ${api.url}/mode {"mode":"live"}: streaming ${liveScan.validRows} live quotes from the feed`);
     await waitUntil(`all ${liveScan.validRows} live quotes to be sent to Kinesis`, () => feed.sent() === liveScan.validRows && engine.status().live.received === liveScan.validRows);
     await drain();
-    await callModeApi(api.url, { method: 'POST', body: { mode: 'historical' } });
+    await callModeApi({ base: api.url }, { method: 'POST', body: { mode: 'historical' } });
     step(`POST ${api.url}/mode {"mode":"historical"}: resuming from the DynamoDB checkpoint`);
     await waitUntil('the historical file to be replayed to its end', () => {
       const { historical, mode } = engine.status();

@@ -12,6 +12,7 @@ import { resolveConfig } from '../../lib/config.ts';
 import { OutputError } from '../../lib/errors.ts';
 import { appendBatch, MID_PRICES_FILE, prepareOutputDir } from '../../lib/output/log-files.ts';
 import { useTempDir } from '../support/temp-dir.ts';
+import { EMBEDDED_TARGET_ENV } from '../support/aws-env.ts';
 
 describe('security basics', () => {
   const tmp = useTempDir();
@@ -49,7 +50,7 @@ describe('security basics', () => {
     const child = spawn(process.execPath, ['bin/tick-replay.js', 'run', '--historical', file, '--out', out, '--state-dir', state, '--edge-port', '0', '--log-level', 'DEBUG'], {
       env: {
         ...process.env,
-        AWS_ENDPOINT_URL: '',
+        ...EMBEDDED_TARGET_ENV,
         AWS_ACCESS_KEY_ID: `AKIA${canary}`,
         AWS_SECRET_ACCESS_KEY: canary,
         AWS_SESSION_TOKEN: `token-${canary}`,

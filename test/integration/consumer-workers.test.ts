@@ -19,6 +19,7 @@ import { captureLogs } from '../support/capture-logs.ts';
 import { readLines } from '../support/lines.ts';
 import { isAlive, waitUntil } from '../support/processes.ts';
 import { useEmbeddedStack } from '../support/stack-fixture.ts';
+import { EMBEDDED_TARGET_ENV } from '../support/aws-env.ts';
 
 const LEASE_MS = 1_500;
 const SAMPLE = 'data/historical_sample.csv';
@@ -152,7 +153,7 @@ describe('consumer worker processes', () => {
     const reference = await output(env.tmp.join('sample-ref'));
     const up = cli(
       ['up', '--historical', SAMPLE, '--speed', 'max', '--workers', '2', '--out', env.tmp.join('up'), '--state-dir', env.tmp.join('up-state'), '--edge-port', '0', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0'],
-      { AWS_ENDPOINT_URL: '', LEASE_DURATION_MS: String(LEASE_MS) },
+      { ...EMBEDDED_TARGET_ENV, LEASE_DURATION_MS: String(LEASE_MS) },
     );
     children.push(up.child);
     await waitUntil('the whole file written', async () => {

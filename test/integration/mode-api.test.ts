@@ -100,7 +100,7 @@ describe('mode API (osls offline)', () => {
     assert.equal((await new ControlStore(clients.dynamodb, TABLE).getMode()).version, 2);
   });
 
-  it('shows the replayer status in GET /mode', async () => {
+  it('shows the replayer status in GET /mode, without the file it reads', async () => {
     const status: ReplayStatus = {
       mode: 'historical',
       appliedVersion: 2,
@@ -111,7 +111,8 @@ describe('mode API (osls offline)', () => {
     await new ControlStore(clients.dynamodb, TABLE).putStatus(status);
     const body = await json(await fetch(`${api.url}/mode`));
     assert.equal(body.version, 2);
-    assert.deepEqual(body.status, status);
+    const { file: _file, ...progress } = status.historical;
+    assert.deepEqual(body.status, { ...status, historical: progress });
   });
 
   it('is what `tick-replay mode` and `tick-replay status` talk to', async () => {

@@ -1,7 +1,8 @@
 /**
  * `osls package` offline, with no AWS credentials: the CloudFormation template holds what the
- * issue asks of the AWS deployment, the artefact holds the bundled ESM handlers, and cfn-lint
- * (when installed) finds nothing to say.
+ * issue asks of the AWS deployment (the data plane, the protected mode API, one least-privilege
+ * role per function and for the replayer task, encryption, recovery, alarms, the Fargate task),
+ * the artefact holds the bundled ESM handlers, and cfn-lint (when installed) finds nothing to say.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -13,6 +14,25 @@ import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
 interface Resource {
   Type: string;
   Properties: Record<string, unknown>;
+}
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** The statements of a role's inline policies. */
+function statementsOf(role: Resource | undefined): Statement[] {
+  assert.ok(role !== undefined, 'the role exists');
+  const policies = role.Properties.Policies as Array<{ PolicyDocument: { Statement: Statement[] } }>;
+  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+}
+
+function actionsOf(statements: Statement[]): string[] {
+  return statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
 }
 
 /** The file names in a zip's central directory (enough to check an artefact's contents). */
@@ -52,22 +72,128 @@ void describe('osls package (stage dev, no credentials)', () => {
 
   const ofType = (type: string): Resource[] => Object.values(template.Resources).filter((r) => r.Type === type);
 
-  void it('declares the stream, the state table and the failure queue under the names lib/config.ts reads', () => {
+  const resource = (id: string): Resource => {
+    const found = template.Resources[id];
+    assert.ok(found !== undefined, `resource ${id}`);
+    return found;
+  };
+
+  void it('declares the stream, the state table, the failure queue and the bucket, every name suffixed with the stage', () => {
     assert.deepEqual(
       ofType('AWS::Kinesis::Stream').map((r) => [r.Properties.Name, r.Properties.ShardCount]),
-      [['tick-replay-quotes', 4]],
+      [['tick-replay-quotes-dev', 4]],
     );
     const [table] = ofType('AWS::DynamoDB::Table');
-    assert.equal(table?.Properties.TableName, 'tick-replay-state');
+    assert.equal(table?.Properties.TableName, 'tick-replay-state-dev');
     assert.deepEqual(table?.Properties.KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }]);
-    assert.equal(ofType('AWS::SQS::Queue').length, 1);
+    assert.deepEqual(ofType('AWS::SQS::Queue').map((q) => q.Properties.QueueName), ['tick-replay-mid-price-failures-dev']);
+    assert.deepEqual(resource('ReplayBucket').Properties.BucketName, { 'Fn::Sub': 'tick-replay-${AWS::AccountId}-${AWS::Region}-dev' });
     for (const fn of ofType('AWS::Lambda::Function')) {
       const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-      assert.equal(variables.STREAM_NAME, 'tick-replay-quotes');
-      assert.equal(variables.TABLE_NAME, 'tick-replay-state');
+      assert.equal(variables.STREAM_NAME, 'tick-replay-quotes-dev');
+      assert.equal(variables.TABLE_NAME, 'tick-replay-state-dev');
       assert.equal(variables.OUTPUT_DIR, '/tmp/output');
       assert.equal(fn.Properties.Runtime, 'nodejs24.x');
     }
+    const midPrice = (resource('MidPriceLambdaFunction').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    assert.deepEqual(midPrice.OUTPUT_URI, { 'Fn::Sub': 's3://${ReplayBucket}/output' });
+  });
+
+  void it('encrypts the stream, the table, the queue and the bucket, with PITR and a full public access block', () => {
+    assert.deepEqual(resource('QuotesStream').Properties.StreamEncryption, { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' });
+    const table = resource('StateTable').Properties;
+    assert.deepEqual(table.SSESpecification, { SSEEnabled: true });
+    assert.deepEqual(table.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+    assert.equal(resource('MidPriceFailuresQueue').Properties.SqsManagedSseEnabled, true);
+    const bucket = resource('ReplayBucket').Properties;
+    assert.deepEqual(bucket.BucketEncryption, { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
+    assert.deepEqual(bucket.PublicAccessBlockConfiguration, { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    const tls = (resource('ReplayBucketPolicy').Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+    assert.deepEqual(tls.map((s) => [s.Effect, s.Condition]), [['Deny', { Bool: { 'aws:SecureTransport': false } }]], 'plain HTTP refused');
+  });
+
+  void it('gives each function its own role, with named actions only and no PutItem for mode', () => {
+    const roleOf = (fn: string): unknown => resource(fn).Properties.Role;
+    assert.deepEqual(roleOf('ModeLambdaFunction'), { 'Fn::Sub': '${ModeRole.Arn}' });
+    assert.deepEqual(roleOf('MidPriceLambdaFunction'), { 'Fn::Sub': '${MidPriceRole.Arn}' });
+    assert.equal(template.Resources.IamRoleLambdaExecution, undefined, 'no shared default role');
+    const roles = ofType('AWS::IAM::Role');
+    assert.equal(roles.length, 4, 'mode, midPrice, the replayer task and its execution role');
+    for (const role of roles) {
+      for (const action of actionsOf(statementsOf(role))) assert.doesNotMatch(action, /\*/, `wildcard action ${action}`);
+    }
+
+    const mode = statementsOf(resource('ModeRole'));
+    assert.deepEqual(actionsOf(mode), ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    const leadingKeys = (action: string): unknown =>
+      mode.find((s) => s.Action === action)?.Condition?.['ForAllValues:StringEquals']?.['dynamodb:LeadingKeys'];
+    assert.deepEqual(leadingKeys('dynamodb:GetItem'), ['control#mode', 'status#replayer']);
+    assert.deepEqual(leadingKeys('dynamodb:UpdateItem'), ['control#mode']);
+
+    const midPrice = statementsOf(resource('MidPriceRole'));
+    assert.deepEqual(actionsOf(midPrice), [
+      'kinesis:DescribeStream',
+      'kinesis:DescribeStreamSummary',
+      'kinesis:GetRecords',
+      'kinesis:GetShardIterator',
+      'kinesis:ListShards',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      's3:PutObject',
+      'sqs:SendMessage',
+    ]);
+    assert.ok(!actionsOf(midPrice).some((a) => a.startsWith('dynamodb:')), 'midPrice never touches DynamoDB');
+    assert.deepEqual(midPrice.find((s) => s.Action === 's3:PutObject')?.Resource, { 'Fn::Sub': '${ReplayBucket.Arn}/output/*' }, 'under its prefix only');
+  });
+
+  void it("gives the replayer task its own role: put records, its table items, read the input prefix", () => {
+    const task = statementsOf(resource('ReplayerTaskRole'));
+    assert.deepEqual(actionsOf(task), [
+      'dynamodb:DescribeTable',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'kinesis:DescribeStreamSummary',
+      'kinesis:ListShards',
+      'kinesis:PutRecords',
+      's3:GetObject',
+      's3:ListBucket',
+    ]);
+    const items = task.find((s) => Array.isArray(s.Action) && s.Action.includes('dynamodb:PutItem'));
+    assert.deepEqual(items?.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'], ['checkpoint#*', 'file#*', 'control#mode', 'status#replayer'], 'never the consumer leases');
+    assert.deepEqual(task.find((s) => s.Action === 's3:GetObject')?.Resource, { 'Fn::Sub': '${ReplayBucket.Arn}/input/*' });
+  });
+
+  void it('declares the replayer as a Fargate task definition with a cluster, a log group and an execution role', () => {
+    const definition = resource('ReplayerTaskDefinition').Properties;
+    assert.deepEqual(definition.RequiresCompatibilities, ['FARGATE']);
+    assert.equal(definition.NetworkMode, 'awsvpc');
+    assert.deepEqual(definition.TaskRoleArn, { 'Fn::GetAtt': ['ReplayerTaskRole', 'Arn'] });
+    assert.deepEqual(definition.ExecutionRoleArn, { 'Fn::GetAtt': ['ReplayerExecutionRole', 'Arn'] });
+    const [container] = definition.ContainerDefinitions as Array<{ Image: unknown; Command: string[]; Environment: Array<{ Name: string; Value: unknown }>; LogConfiguration: { LogDriver: string } }>;
+    assert.deepEqual(container?.Image, { 'Fn::Sub': '${ReplayerRepository.RepositoryUri}:latest' }, 'the image of infra/Dockerfile, pushed to the stack repository');
+    assert.deepEqual(container?.Command.slice(0, 2), ['up', '--aws']);
+    const env = Object.fromEntries((container?.Environment ?? []).map((e) => [e.Name, e.Value]));
+    assert.equal(env.TICK_REPLAY_TARGET, 'aws');
+    assert.equal(env.STREAM_NAME, 'tick-replay-quotes-dev');
+    assert.equal(env.TABLE_NAME, 'tick-replay-state-dev');
+    assert.equal(container?.LogConfiguration.LogDriver, 'awslogs');
+    assert.equal(ofType('AWS::ECS::Cluster').length, 1);
+    assert.equal(ofType('AWS::ECR::Repository').length, 1);
+  });
+
+  void it('alarms on the mapping\'s iterator age and on the failure queue\'s depth', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map((a) => a.Properties);
+    const iteratorAge = alarms.find((a) => a.MetricName === 'IteratorAge');
+    assert.equal(iteratorAge?.Namespace, 'AWS/Lambda');
+    assert.deepEqual(iteratorAge?.Dimensions, [{ Name: 'FunctionName', Value: { Ref: 'MidPriceLambdaFunction' } }]);
+    const depth = alarms.find((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
+    assert.deepEqual(depth?.Dimensions, [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['MidPriceFailuresQueue', 'QueueName'] } }]);
+    for (const alarm of [iteratorAge, depth]) assert.deepEqual(alarm?.AlarmActions, [{ Ref: 'AlarmTopic' }]);
+  });
+
+  void it('reserves concurrency for the mode function (MODE_RESERVED_CONCURRENCY=off leaves it out)', () => {
+    assert.equal(resource('ModeLambdaFunction').Properties.ReservedConcurrentExecutions, 2);
   });
 
   void it('declares both functions, the Kinesis mapping with ReportBatchItemFailures and the REST methods', () => {
@@ -86,6 +212,7 @@ void describe('osls package (stage dev, no credentials)', () => {
     assert.equal(ofType('AWS::ApiGateway::RestApi').length, 1);
     assert.deepEqual(ofType('AWS::ApiGateway::Resource').map((r) => r.Properties.PathPart), ['mode']);
     assert.deepEqual(ofType('AWS::ApiGateway::Method').map((r) => r.Properties.HttpMethod).sort(), ['GET', 'POST']);
+    for (const method of ofType('AWS::ApiGateway::Method')) assert.equal(method.Properties.AuthorizationType, 'AWS_IAM', `${String(method.Properties.HttpMethod)} /mode`);
   });
 
   void it('packs the bundled handlers as ES modules', async () => {

@@ -3,6 +3,7 @@
  * it), on free ports, against a fresh embedded stack; the URLs it prints, parsed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EMBEDDED_TARGET_ENV } from './aws-env.ts';
 
 export interface UpProcess {
   child: ChildProcess;
@@ -24,7 +25,7 @@ export function startUpProcess(options: { outDir: string; stateDir: string; spee
       '--edge-port', '0', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0',
       ...(options.extraArgs ?? []),
     ],
-    { env: { ...process.env, AWS_ENDPOINT_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    { env: { ...process.env, ...EMBEDDED_TARGET_ENV }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let stdout = '';
   let stderr = '';

@@ -8,7 +8,9 @@ describe('resolveConfig', () => {
   it('has defaults that run the embedded stack', () => {
     const config = resolveConfig({}, {}, '/work');
     assert.equal(config.latencyThresholdMs, 20);
-    assert.equal(config.endpointUrl, undefined);
+    assert.equal(config.target, 'local');
+    assert.deepEqual(config.endpoints, {});
+    assert.deepEqual(config.pending, []);
     assert.equal(config.outputDir, path.resolve('/work/output'));
     assert.equal(config.stateDir, path.resolve('/work/.tick-replay'));
     assert.equal(config.edgePort, 4566);
@@ -73,6 +75,6 @@ describe('resolveConfig', () => {
   });
 
   it('normalises the endpoint URL', () => {
-    assert.equal(resolveConfig({ AWS_ENDPOINT_URL: 'http://localhost:4566/' }).endpointUrl, 'http://localhost:4566');
+    assert.equal(resolveConfig({ AWS_ENDPOINT_URL: 'http://localhost:4566/' }).endpoints.kinesis, 'http://localhost:4566');
   });
 });

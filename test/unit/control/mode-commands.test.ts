@@ -8,12 +8,16 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Command, CommanderError } from 'commander';
 import { DEFAULT_MODE_API_URL, ModeApiError, modeApiBaseUrl, registerModeCommands } from '../../../lib/cli/mode-commands.ts';
+import type { ModeApiSources } from '../../../lib/cli/mode-api-location.ts';
+
+const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 
 interface Seen {
   method: string;
   url: string;
   contentType: string | undefined;
   body: string;
+  authorization?: string | undefined;
 }
 
 describe('mode commands', () => {
@@ -29,7 +33,7 @@ describe('mode commands', () => {
       req.setEncoding('utf8');
       req.on('data', (chunk: string) => (body += chunk));
       req.on('end', () => {
-        seen.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], body });
+        seen.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], body, ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}) });
         res.writeHead(answer.status, { 'content-type': answer.type ?? 'application/json' });
         res.end(answer.body);
       });
@@ -47,10 +51,10 @@ describe('mode commands', () => {
     answer = { status: 200, body: '{}' };
   });
 
-  async function run(args: string[], env: Record<string, string | undefined> = {}): Promise<string> {
+  async function run(args: string[], env: Record<string, string | undefined> = {}, sources: ModeApiSources = {}): Promise<string> {
     let out = '';
     const program = new Command('tick-replay').exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-    registerModeCommands(program, { write: (text) => (out += text), env });
+    registerModeCommands(program, { write: (text) => (out += text), env, sources });
     await program.parseAsync(['node', 'tick-replay', ...args]);
     return out;
   }
@@ -117,6 +121,39 @@ describe('mode commands', () => {
         message: `mode API not reachable at http://127.0.0.1:${port}/mode (is "tick-replay up" running?)`,
       });
     }
+  });
+
+  it('sends unsigned requests to a local API', async () => {
+    await run(['status', '--api', base], {}, { credentials: () => Promise.resolve(CREDENTIALS) });
+    assert.equal(seen[0]?.authorization, undefined);
+  });
+
+  it('signs with SigV4 (execute-api, the default credentials) with --aws or TICK_REPLAY_TARGET=aws', async () => {
+    const now = () => new Date('2026-05-06T07:08:09Z');
+    await run(['mode', 'live', '--aws', '--api', base], { AWS_REGION: 'eu-west-1' }, { credentials: () => Promise.resolve(CREDENTIALS), now });
+    await run(['status'], { TICK_REPLAY_TARGET: 'aws', MODE_API_URL: base, AWS_REGION: 'eu-west-1' }, { credentials: () => Promise.resolve(CREDENTIALS), now });
+    assert.deepEqual(seen.map((s) => `${s.method} ${s.url}`), ['POST /mode', 'GET /mode']);
+    for (const request of seen) {
+      assert.match(request.authorization ?? '', /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20260506\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/);
+    }
+    assert.equal(seen[0]?.body, '{"mode":"live"}', 'the signed body is the body sent');
+  });
+
+  it('says so in one line when the default chain has no credentials to sign with', async () => {
+    const none = (): Promise<never> => Promise.reject(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    await assert.rejects(run(['status', '--aws', '--api', base], { AWS_REGION: 'us-east-1' }, { credentials: none }), (error: unknown) => {
+      assert.ok(error instanceof ModeApiError);
+      assert.match(error.message, /^cannot sign the request to http:\/\/127\.0\.0\.1:\d+\/mode: Could not load credentials from any providers \(the SDK default chain/);
+      return true;
+    });
+    assert.deepEqual(seen, [], 'nothing sent');
+  });
+
+  it('hints at the signature when a signed request is refused with 403', async () => {
+    answer = { status: 403, body: '{"message":"User: arn:aws:iam::1:user/x is not authorized to perform: execute-api:Invoke"}' };
+    await assert.rejects(run(['status', '--aws', '--api', base], { AWS_REGION: 'us-east-1' }, { credentials: () => Promise.resolve(CREDENTIALS) }), {
+      message: 'mode API answered 403: User: arn:aws:iam::1:user/x is not authorized to perform: execute-api:Invoke (signed with the SDK default credentials: may they call execute-api:Invoke on this API?)',
+    });
   });
 
   it('takes the API URL from --api, then MODE_API_URL, then the default', () => {

@@ -14,6 +14,7 @@ import { createAwsClients, type AwsClients } from '../../../lib/aws/clients.ts';
 import { createLocalContext } from '../../../lib/consumer/lambda-context.ts';
 import { ControlStore, type ReplayStatus } from '../../../lib/control/control-store.ts';
 import { silentLogger } from '../../../lib/logging/logger.ts';
+import { jsonLinesPrinted } from '../../support/stdio-lines.ts';
 import { makeTempDir, type TempDir } from '../../support/temp-dir.ts';
 
 const quiet = new Logger({ serviceName: 'mode-test', logLevel: 'SILENT' });
@@ -113,18 +114,44 @@ describe('mode handler', () => {
     assert.equal((await store.getMode()).version, before.version + 3);
   });
 
-  it('includes the replayer status in GET /mode', async () => {
+  it('shows the replayer status in GET /mode without the file, the feed URL or the checkpoint position', async () => {
+    const updatedAt = new Date().toISOString();
     const status: ReplayStatus = {
       mode: 'live',
       appliedVersion: 3,
-      historical: { done: 5, total: 9, completed: false },
-      live: { url: 'ws://127.0.0.1:9000', connection: 'open', received: 12, rejected: 0, reconnects: 1 },
-      updatedAt: new Date().toISOString(),
+      historical: { source: 'hist:/srv/data/q.csv', file: '/srv/data/q.csv', done: 5, total: 9, rejected: 1, completed: false, position: { done: 5 } },
+      live: { url: 'ws://10.0.0.7:9000/feed?token=abc', connection: 'open', received: 12, rejected: 0, reconnects: 1 },
+      updatedAt,
     };
     await store.putStatus(status);
-    const body = parse(await call(modeEvent('GET')));
+    const result = await call(modeEvent('GET'));
+    const body = parse(result);
     const current = await store.getMode();
-    assert.deepEqual(body, { mode: current.mode, version: current.version, requestedAt: current.requestedAt, status });
+    assert.deepEqual(body, {
+      mode: current.mode,
+      version: current.version,
+      requestedAt: current.requestedAt,
+      status: {
+        mode: 'live',
+        appliedVersion: 3,
+        historical: { done: 5, total: 9, rejected: 1, completed: false },
+        live: { connection: 'open', received: 12, rejected: 0, reconnects: 1 },
+        updatedAt,
+      },
+    });
+    for (const secret of ['/srv/data', '10.0.0.7', 'token', 'position']) assert.ok(!result.body.includes(secret), `${secret} in ${result.body}`);
+  });
+
+  it('logs who called: the IAM principal API Gateway authenticated, with the request', async () => {
+    const logged = createModeHandler({ store, logger: new Logger({ serviceName: 'mode-test', logLevel: 'INFO' }) });
+    const event = modeEvent('POST', '{"mode":"historical"}');
+    event.requestContext = {
+      identity: { userArn: 'arn:aws:iam::123456789012:user/ops', accountId: '123456789012', accessKey: 'AKIAEXAMPLE', sourceIp: '198.51.100.7', userAgent: 'tick-replay' },
+    } as APIGatewayProxyEvent['requestContext'];
+    const { result, lines } = await jsonLinesPrinted(() => logged(event, createLocalContext('mode', 'us-east-1')), [process.stdout]);
+    assert.equal(result.statusCode, 200);
+    const line = lines.map((l) => JSON.parse(l) as { message: string; caller?: Record<string, string> }).find((l) => l.message === 'mode requested');
+    assert.deepEqual(line?.caller, { userArn: 'arn:aws:iam::123456789012:user/ops', accountId: '123456789012', accessKey: 'AKIAEXAMPLE', sourceIp: '198.51.100.7', userAgent: 'tick-replay' });
   });
 
   it('answers any other method with 405 and an Allow header', async () => {

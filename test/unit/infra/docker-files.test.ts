@@ -108,6 +108,24 @@ void describe('infra/Dockerfile', () => {
     assert.equal(instructions.find((l) => l.startsWith('ENTRYPOINT ')), 'ENTRYPOINT ["node", "bin/tick-replay.js"]');
   });
 
+  void it("runs what the Fargate task definition asks of it: the CLI's `up --aws` on a file baked into the image", async () => {
+    // infra/aws/replayer-task.yml, long-form intrinsics only, so plain YAML reads it.
+    const task = parse(read('infra/aws/replayer-task.yml')) as {
+      Resources: { ReplayerTaskDefinition: { Properties: { ContainerDefinitions: Array<{ Command: string[]; Environment: Array<{ Name: string }> }> } } };
+    };
+    const [container] = task.Resources.ReplayerTaskDefinition.Properties.ContainerDefinitions;
+    const command = container?.Command ?? [];
+    assert.deepEqual(command.slice(0, 2), ['up', '--aws'], 'the replayer alone, against the deployment');
+    const file = command[command.indexOf('--historical') + 1] ?? '';
+    const copied = instructions.filter((l) => l.startsWith('COPY ')).flatMap((l) => l.replace(/^COPY\s+(--\S+\s+)*/, '').split(/\s+/).slice(0, -1));
+    assert.ok(copied.some((source) => file === source || file.startsWith(`${source}/`)), `${file} is copied into the image`);
+    assert.ok(statSync(`${ROOT}/${file}`, { throwIfNoEntry: false })?.isFile(), `${file} exists`);
+    // The command line parses: the CLI's own parser accepts it (no AWS call is made by --help).
+    const { stdout } = await exec(process.execPath, ['bin/tick-replay.js', ...command.slice(0, 1), '--help'], { cwd: ROOT });
+    for (const flag of command.filter((word) => word.startsWith('--'))) assert.ok(stdout.includes(flag), `up takes ${flag}`);
+    assert.ok(container?.Environment.some((e) => e.Name === 'TICK_REPLAY_TARGET'));
+  });
+
   void it('copies everything the CLI needs at run time, and it all exists', () => {
     const copied = instructions
       .filter((l) => l.startsWith('COPY '))

@@ -1,0 +1,110 @@
+/**
+ * The AWS side of the CLI against servers it did not start: each service where its own variable
+ * says (Kinesis on moto, DynamoDB on an embedded stack: two different servers), the deployed
+ * stack's outputs read from CloudFormation (moto), the mode API's URL from them and its requests
+ * signed. Skipped, with the reason, only when moto_server is not installed.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
+import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-stack.ts';
+import { createAwsClients } from '../../lib/aws/clients.ts';
+import { silentLogger } from '../../lib/logging/logger.ts';
+import { readLines } from '../support/lines.ts';
+import { awsCli, motoMissing, startMoto, type MotoServer } from '../support/moto.ts';
+import { runInProject, type CliResult } from '../support/cli-run.ts';
+import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { EMBEDDED_TARGET_ENV } from '../support/aws-env.ts';
+
+const skip = await motoMissing();
+
+/** Endpoint variables of the caller's shell must not leak into these runs. */
+const NO_ENDPOINTS = { ...EMBEDDED_TARGET_ENV, MODE_API_URL: '' };
+
+function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runInProject(process.execPath, ['bin/tick-replay.js', ...args], { ...NO_ENDPOINTS, ...env });
+}
+
+void describe('the CLI against AWS endpoints it did not start', { skip, timeout: 240_000 }, () => {
+  let moto: MotoServer;
+  let stack: EmbeddedStack;
+  let tmp: TempDir;
+
+  before(async () => {
+    tmp = await makeTempDir();
+    [moto, stack] = await Promise.all([startMoto(), startEmbeddedStack({ stateDir: tmp.join('state'), edgePort: 0, logger: silentLogger, logLevel: 'WARN' })]);
+  });
+
+  after(async () => {
+    await Promise.all([moto?.stop(), stack?.stop()]);
+    await tmp?.remove();
+  });
+
+  void it('calls each service where AWS_ENDPOINT_URL_<SERVICE> says: Kinesis on moto, DynamoDB on the embedded stack', async () => {
+    const csv = tmp.join('split.csv');
+    await writeFile(csv, 'timestamp,ticker,bid,ask,latency\n2025-06-01 10:00:00.000,XYZ,1.10,1.20,3\n2025-06-01 10:00:00.010,XYZ,1.11,1.21,25\n');
+    const result = await cli(['run', '--historical', csv, '--out', tmp.join('split-out'), '--stream', 'split-quotes', '--table', 'split-state', '--shards', '1'], {
+      ...moto.env,
+      AWS_ENDPOINT_URL_KINESIS: moto.url,
+      AWS_ENDPOINT_URL_DYNAMODB: stack.endpointUrl,
+      LOG_LEVEL: 'WARN',
+    });
+    assert.equal(result.code, 0, result.stderr.slice(-3000));
+    assert.deepEqual(await readLines(tmp.join('split-out', 'mid_prices.log')), ['2025-06-01 10:00:00.000, 1.15']);
+    assert.deepEqual(await readLines(tmp.join('split-out', 'errors.log')), ['No mid price at 2025-06-01 10:00:00.010 as latency 25ms is bigger than 20ms']);
+
+    const onMoto = createAwsClients({ endpointUrl: moto.url, region: 'us-east-1', env: {} });
+    const onStack = createAwsClients({ endpointUrl: stack.endpointUrl, region: 'us-east-1', env: {} });
+    try {
+      assert.ok((await onMoto.kinesis.send(new ListStreamsCommand({}))).StreamNames?.includes('split-quotes'), 'the stream is on moto');
+      assert.ok(!(await onStack.kinesis.send(new ListStreamsCommand({}))).StreamNames?.includes('split-quotes'), 'not on the embedded stack');
+      assert.ok((await onStack.dynamodb.send(new ListTablesCommand({}))).TableNames?.includes('split-state'), 'the table is on the embedded stack');
+      assert.ok(!(await onMoto.dynamodb.send(new ListTablesCommand({}))).TableNames?.includes('split-state'), 'not on moto');
+    } finally {
+      onMoto.destroy();
+      onStack.destroy();
+    }
+  });
+
+  void it('with --aws, says which stack is missing and what to do, and starts nothing', async () => {
+    const result = await cli(['run', '--aws', '--stack', 'no-such-stack', '--historical', 'data/historical_sample.csv', '--out', tmp.join('none')], { ...moto.env, AWS_ENDPOINT_URL: moto.url });
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr.trim().split('\n').at(-1),
+      'tick-replay: error: no stack no-such-stack in us-east-1: deploy it (npx osls deploy --stage <stage> --region us-east-1), name another with --stack or --stage, or set STREAM_NAME and TABLE_NAME',
+    );
+  });
+
+  void it('with --aws, flips the mode at the stack\'s ModeApiUrl, signed (the API at an emulator endpoint)', async () => {
+    const template = JSON.stringify({
+      Resources: { Placeholder: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'mode-target-placeholder' } } },
+      Outputs: { ModeApiUrl: { Value: 'https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/test/mode' } },
+    });
+    await awsCli(moto, ['cloudformation', 'create-stack', '--stack-name', 'tick-replay-test', '--template-body', template]);
+    const seen: Array<{ method: string; url: string; authorization: string; body: string }> = [];
+    const api = http.createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization ?? '', body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"mode":"live","version":1,"fromStart":false,"requestedAt":"x"}');
+      });
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    try {
+      const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+      const result = await cli(['mode', 'live', '--aws', '--stage', 'test'], { ...moto.env, AWS_ENDPOINT_URL_CLOUDFORMATION: moto.url, AWS_ENDPOINT_URL_API_GATEWAY: apiUrl });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.trim(), '{"mode":"live","version":1,"fromStart":false,"requestedAt":"x"}');
+      assert.deepEqual(seen.map((s) => [s.method, s.url, s.body]), [['POST', '/restapis/a1b2c3d4e5/test/_user_request_/mode', '{"mode":"live"}']]);
+      // Signed for the API's own region (its URL's), not the CLI's (us-east-1, where the stack was read).
+      assert.match(seen[0]?.authorization ?? '', /^AWS4-HMAC-SHA256 Credential=test\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=\S+, Signature=[0-9a-f]{64}$/);
+    } finally {
+      await new Promise((resolve) => api.close(resolve));
+    }
+  });
+});
