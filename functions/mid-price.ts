@@ -20,10 +20,16 @@ import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { resolveConfig } from '../lib/config.ts';
 import { processBatch, type BatchRecord, type BatchResult } from '../lib/midprice/process-batch.ts';
-import { appendBatch, prepareOutputDir } from '../lib/output/log-files.ts';
+import { fileSink, prepareOutputDir } from '../lib/output/log-files.ts';
+import type { OutputSink } from '../lib/output/output-sink.ts';
 
 export interface MidPriceHandlerOptions {
   outputDir: string;
+  /**
+   * Where the lines go; default the files in `outputDir`. Whatever it is, a batch is reported
+   * done only once `append` resolved, i.e. once the sink holds it durably (output-sink.ts).
+   */
+  sink?: OutputSink;
   latencyThresholdMs: number;
   logger?: Logger;
   /** Powertools metrics (EMF); default: namespace TickReplay, service mid-price. */
@@ -39,6 +45,7 @@ export type MidPriceHandler = (event: KinesisStreamEvent, context: Context) => P
 export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPriceHandler {
   const logger = options.logger ?? new Logger({ serviceName: 'mid-price' });
   const metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mid-price' });
+  const sink = options.sink ?? fileSink(options.outputDir);
 
   const processEvent = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const records: BatchRecord[] = event.Records.map((r) => ({
@@ -49,7 +56,7 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
     if (records.length === 0) return { batchItemFailures: [] };
     const result = processBatch(records, options.latencyThresholdMs);
     try {
-      const { recovered } = await appendBatch(options.outputDir, result);
+      const { recovered } = await sink.append(result);
       if (recovered.length > 0) {
         logger.warn('rolled back the partial batch of a writer that died mid-append (it is retried in full)', { files: recovered });
       }
