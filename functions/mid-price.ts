@@ -40,12 +40,35 @@ export interface MidPriceHandlerOptions {
 
 export const METRICS_NAMESPACE = 'TickReplay';
 
+/** A write failure streak counts as over once writes succeeded this long with no failure. */
+const RECOVERED_AFTER_MS = 2_000;
+
 export type MidPriceHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
 
 export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPriceHandler {
   const logger = options.logger ?? new Logger({ serviceName: 'mid-price' });
   const metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mid-price' });
   const sink = options.sink ?? fileSink(options.outputDir);
+  // A full disk fails every retry of every shard until space comes back: one ERROR when writing
+  // starts to fail, one INFO when it works again, the attempts in between at DEBUG. A nearly full
+  // disk still takes a small batch now and then: the outage is over only once a success was not
+  // followed by a failure for RECOVERED_AFTER_MS.
+  let outage: { since: number; attempts: number; lastFailure: number; checking: boolean } | undefined;
+  const confirmRecovery = (): void => {
+    const current = outage;
+    if (current === undefined || current.checking) return;
+    current.checking = true;
+    setTimeout(() => {
+      current.checking = false;
+      if (outage !== current || Date.now() - current.lastFailure < RECOVERED_AFTER_MS) return;
+      outage = undefined;
+      logger.info('output writable again; the batches that failed are written', {
+        output: sink.description,
+        failedAttempts: current.attempts,
+        failingForMs: current.lastFailure - current.since,
+      });
+    }, RECOVERED_AFTER_MS).unref();
+  };
 
   const processEvent = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     const records: BatchRecord[] = event.Records.map((r) => ({
@@ -61,10 +84,22 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
         logger.warn('rolled back the partial batch of a writer that died mid-append (it is retried in full)', { files: recovered });
       }
     } catch (error) {
-      logger.error('cannot write output; the batch will be retried', { error: error as Error, records: records.length });
       metrics.addMetric('outputWriteFailures', MetricUnit.Count, 1);
+      if (outage === undefined) {
+        outage = { since: Date.now(), attempts: 1, lastFailure: Date.now(), checking: false };
+        logger.error('cannot write output; batches are retried until it can (logged again when it recovers)', {
+          error: error as Error,
+          output: sink.description,
+          records: records.length,
+        });
+      } else {
+        outage.attempts++;
+        outage.lastFailure = Date.now();
+        logger.debug('cannot write output yet; the batch will be retried', { error: error as Error, attempts: outage.attempts });
+      }
       return { batchItemFailures: [{ itemIdentifier: (records[0] as BatchRecord).id }] };
     }
+    confirmRecovery();
     metrics.addMetric('quotes', MetricUnit.Count, result.userRecords);
     metrics.addMetric('midLines', MetricUnit.Count, result.midLines.length);
     metrics.addMetric('latencyErrors', MetricUnit.Count, result.errorLines.length);

@@ -27,7 +27,7 @@ import type { Resolved } from '../options.ts';
 import { isRetryableError } from '../aws/retryable.ts';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../time/backoff.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
-import { Backoff, retry } from '../time/retry.ts';
+import { Backoff, retry, type RetryNotice } from '../time/retry.ts';
 import { listShards } from '../aws/shard-map.ts';
 import { toKinesisStreamEvent } from './kinesis-event.ts';
 import { DEFAULT_LEASE_DURATION_MS, LeaseCoordinator, type HeldLease } from './lease-coordinator.ts';
@@ -260,9 +260,24 @@ export class EventSourceMapping {
     }
   }
 
-  /** Waits out a failure with the shard's backoff (cut short by a stop), logging `reason`. */
+  /**
+   * Waits out a failure with the shard's backoff (cut short by a stop), logging `reason`: at WARN
+   * for the first retry of a streak, at DEBUG for the next ones (a full disk or an outage fails
+   * every retry for as long as it lasts); `succeeded` logs the end of the streak.
+   */
   private pause(shard: ShardRun, reason: string, error?: unknown): Promise<void> {
-    return shard.backoff.pause(shard.stop, ({ attempt, delayMs }) => shard.log.warn(reason, { attempt, delayMs, error }));
+    return shard.backoff.pause(shard.stop, (notice) => this.logRetry(shard, reason, notice, error));
+  }
+
+  private logRetry(shard: ShardRun, reason: string, { attempt, delayMs }: RetryNotice, error: unknown): void {
+    if (attempt === 1) shard.log.warn(`${reason} (further retries are logged at DEBUG until it succeeds)`, { attempt, delayMs, error });
+    else shard.log.debug(reason, { attempt, delayMs, error });
+  }
+
+  /** A call succeeded: the backoff starts afresh, and a streak of retries is reported over. */
+  private succeeded(shard: ShardRun): void {
+    if (shard.backoff.attempts > 0) shard.log.info('retrying succeeded; the shard goes on', { retries: shard.backoff.attempts });
+    shard.backoff.reset();
   }
 
   /**
@@ -276,7 +291,7 @@ export class EventSourceMapping {
       retryable: (error) => !fatal(error),
       signal: shard.stop,
       onStop: 'settle',
-      onRetry: (error, { attempt, delayMs }) => shard.log.warn(reason, { attempt, delayMs, error }),
+      onRetry: (error, notice) => this.logRetry(shard, reason, notice, error),
     });
   }
 
@@ -318,7 +333,7 @@ export class EventSourceMapping {
    */
   private async pollShard(shard: ShardRun, firstIterator: string | undefined): Promise<void> {
     const { clock } = this.options;
-    const { lease, stop, log, backoff } = shard;
+    const { lease, stop, log } = shard;
     const shardId = lease.shardId;
     let iterator = firstIterator;
     let ahead: Promise<PageOutcome> | undefined;
@@ -347,7 +362,7 @@ export class EventSourceMapping {
           pending = page.records;
           iterator = page.next;
           if (page.millisBehind !== undefined) this.lag.set(shardId, page.millisBehind);
-          backoff.reset();
+          this.succeeded(shard);
           if (pending.length === 0) {
             if (iterator !== undefined) await clock.sleep(this.options.idlePollMs, stop);
             continue;
@@ -361,7 +376,7 @@ export class EventSourceMapping {
           await this.commit(shard, pending[pending.length - 1] as KinesisRecord);
           this.stats.records += pending.length;
           pending = [];
-          backoff.reset();
+          this.succeeded(shard);
           continue;
         }
         if (failureIndex > 0) {
