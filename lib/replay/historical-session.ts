@@ -34,8 +34,11 @@ export type CheckpointPort = Pick<DynamoCheckpointStore, 'findByFile' | 'acquire
  */
 export const SEND_WINDOW = 500;
 
-/** How long the session waits at most for a dead owner's lease to expire, beyond its duration. */
-const LEASE_WAIT_SLACK_MS = 1_000;
+/**
+ * How long the session waits at most for a dead owner's lease to expire, beyond its duration (the
+ * store must see the counter stand still for a whole lease period, from its first look).
+ */
+const LEASE_WAIT_SLACK_MS = 2_000;
 /** Between two tries to take a lease someone else holds. */
 const LEASE_RETRY_MS = 500;
 
@@ -95,7 +98,7 @@ export async function openHistorical(options: HistoricalSessionOptions, control:
       : await scanCsv(file);
   const sourceId = sourceIdFor(scan.fingerprint);
   let stored: StoredCheckpoint | undefined;
-  const deadline = options.now() + checkpoints.leaseMs + LEASE_WAIT_SLACK_MS;
+  const deadline = clock.now() + checkpoints.leaseMs + LEASE_WAIT_SLACK_MS;
   for (;;) {
     if (signal.aborted) return undefined;
     try {
@@ -104,7 +107,7 @@ export async function openHistorical(options: HistoricalSessionOptions, control:
     } catch (error) {
       // A replayer killed without releasing its lease: wait for it to expire (bounded). A switch
       // or a stop meanwhile simply ends this session.
-      if (!(error instanceof CheckpointOwnershipError) || options.now() > deadline) throw error;
+      if (!(error instanceof CheckpointOwnershipError) || clock.now() > deadline) throw error;
       logger.warn('waiting for the previous owner of this source to release it or for its lease to expire', { sourceId, error });
       await clock.sleep(LEASE_RETRY_MS, signal);
     }
