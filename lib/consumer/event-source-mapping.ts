@@ -12,6 +12,11 @@
  * Lambda's default (retry until success) — a poison record must be dead-lettered by the handler.
  * A lost lease stops the shard after the invocation in progress; its checkpoint is refused, so
  * the new owner resumes from the last one (at most that batch is processed twice).
+ *
+ * Resharding: a shard whose GetRecords hands back no next iterator (SHARD_END) is finished — its
+ * lease checkpoints SHARD_END and is given up — and the coordinator lists the shards again, so the
+ * children of a split or merge are taken once all their parents are finished (shard-lineage.ts):
+ * each key's records are processed in order across the change.
  */
 import {
   GetRecordsCommand,
@@ -29,9 +34,11 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from '../time/backoff.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { Backoff, retry, type RetryNotice } from '../time/retry.ts';
 import { listShards } from '../aws/shard-map.ts';
+import { decodeAggregated, isAggregated } from '../records/kpl-format.ts';
 import { toKinesisStreamEvent } from './kinesis-event.ts';
-import { DEFAULT_LEASE_DURATION_MS, LeaseCoordinator, type HeldLease } from './lease-coordinator.ts';
+import { DEFAULT_LEASE_DURATION_MS, DEFAULT_SHARD_SYNC_MS, LeaseCoordinator, type HeldLease } from './lease-coordinator.ts';
 import { LeaseLostError, type LeaseTable } from './lease-table.ts';
+import { shardInfos } from './shard-lineage.ts';
 
 export type BatchInvoker = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse | void | undefined>;
 
@@ -49,6 +56,8 @@ export interface EventSourceMappingOptions {
   workerId: string;
   /** A lease whose counter has not moved for this long is taken over (default 5 s). */
   leaseDurationMs?: number;
+  /** How often the shards are listed again to find those a reshard opened (default 10 s). */
+  shardSyncMs?: number;
   streamName: string;
   streamArn: string;
   region: string;
@@ -104,6 +113,25 @@ interface ShardRun {
   log: Logger;
   /** Shared by every retry of the shard; a success resets it. */
   backoff: Backoff;
+  /** Taken over from an owner whose lease expired: its first batch is logged as the duplicate bound. */
+  takenOverFrom: string | undefined;
+}
+
+/** Quotes in `records`: a KPL aggregate carries many (what a duplicate count is measured in). */
+function quotesIn(records: readonly KinesisRecord[]): number {
+  let quotes = 0;
+  for (const record of records) {
+    const data = record.Data ?? new Uint8Array();
+    if (!isAggregated(data)) quotes++;
+    else {
+      try {
+        quotes += decodeAggregated(data).length;
+      } catch {
+        quotes++;
+      }
+    }
+  }
+  return quotes;
 }
 
 /** Index of the first record Lambda would retry from, or undefined when the batch succeeded. */
@@ -139,6 +167,7 @@ export class EventSourceMapping {
       ...options,
       idlePollMs: options.idlePollMs ?? 200,
       leaseDurationMs: options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
+      shardSyncMs: options.shardSyncMs ?? DEFAULT_SHARD_SYNC_MS,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       random: options.random ?? Math.random,
       clock: options.clock ?? systemClock,
@@ -152,13 +181,13 @@ export class EventSourceMapping {
    * then are pinned, so records put after `start()` resolved are seen even with `LATEST`.
    */
   async start(): Promise<void> {
-    const shards = await listShards(this.options.kinesis, this.options.streamName);
     const pinned: Promise<unknown>[] = [];
     this.coordinator = new LeaseCoordinator({
       table: this.options.leases,
       workerId: this.options.workerId,
-      shardIds: shards.map((s) => s.ShardId ?? ''),
+      listShards: async () => shardInfos(await listShards(this.options.kinesis, this.options.streamName)),
       leaseDurationMs: this.options.leaseDurationMs,
+      shardSyncMs: this.options.shardSyncMs,
       clock: this.options.clock,
       random: this.options.random,
       logger: this.options.logger.child('leases', { worker: this.options.workerId }),
@@ -175,7 +204,7 @@ export class EventSourceMapping {
       stream: this.options.streamName,
       app: this.options.leases.app,
       worker: this.options.workerId,
-      shards: shards.length,
+      shards: this.coordinator.knownShards().length,
       held: this.coordinator.heldShards().length,
       batchSize: this.options.batchSize,
     });
@@ -222,7 +251,9 @@ export class EventSourceMapping {
   private async initialIterator(lease: HeldLease, stop: AbortSignal): Promise<string | undefined> {
     const { shardId } = lease;
     let { checkpoint, floor } = lease.taken;
-    while (checkpoint === undefined && floor === undefined && this.options.startingPosition === 'FLOOR') {
+    // A closed shard without a floor may never get one (the run put nothing there before it closed):
+    // it is finite, so it is read from its start; the run's filter keeps only the run's records.
+    while (checkpoint === undefined && floor === undefined && this.options.startingPosition === 'FLOOR' && !lease.isClosed()) {
       await this.options.clock.sleep(this.options.idlePollMs, stop);
       if (stop.aborted) return undefined;
       ({ checkpoint, floor } = await lease.refresh());
@@ -250,6 +281,7 @@ export class EventSourceMapping {
       stop: AbortSignal.any([this.stopController.signal, lease.signal]),
       log: logger.child(logger === silentLogger ? 'silent' : 'event-source-mapping', { shard: lease.shardId }),
       backoff: new Backoff({ policy: backoff, clock, random }),
+      takenOverFrom: lease.takenOverFrom,
     };
     try {
       await this.processLease(shard, pinned);
@@ -342,7 +374,7 @@ export class EventSourceMapping {
       while (!stop.aborted) {
         if (pending.length === 0) {
           if (iterator === undefined) {
-            log.info('shard closed and fully consumed');
+            await this.finishShard(shard);
             return;
           }
           const page = await (ahead ?? this.getPage(iterator));
@@ -371,6 +403,7 @@ export class EventSourceMapping {
           if (iterator !== undefined && readAhead) ahead = this.getPage(iterator);
         }
 
+        if (shard.takenOverFrom !== undefined) this.logTakeoverBound(shard, pending);
         const failureIndex = await this.invoke(shardId, pending, log);
         if (failureIndex === undefined) {
           await this.commit(shard, pending[pending.length - 1] as KinesisRecord);
@@ -394,6 +427,34 @@ export class EventSourceMapping {
       // outlives stop()); its records are dropped: the next owner starts after the checkpoint.
       await ahead;
     }
+  }
+
+  /**
+   * The previous owner of a lease taken over after it expired may have written a batch it never
+   * checkpointed: at most one batch (`batchSize` records) right after the checkpoint — the records
+   * this first batch starts with. Logged once, as the bound of the duplicates this takeover can
+   * cause (exact on the emulator, whose GetRecords always fills a page up to the limit).
+   */
+  private logTakeoverBound(shard: ShardRun, records: readonly KinesisRecord[]): void {
+    const filter = this.options.filter;
+    shard.log.warn('first batch after taking over an expired lease: its records may already have been written by the previous owner', {
+      previousOwner: shard.takenOverFrom,
+      checkpoint: shard.lease.taken.checkpoint,
+      records: records.length,
+      possibleDuplicates: quotesIn(filter === undefined ? records : records.filter(filter)),
+    });
+    shard.takenOverFrom = undefined;
+  }
+
+  /** SHARD_END: the closed shard was read to its end; its lease is finished so that its children start. */
+  private async finishShard(shard: ShardRun): Promise<void> {
+    await this.retryShardCall(
+      shard,
+      'finishing the closed shard failed, retrying',
+      () => shard.lease.finish(),
+      (error) => error instanceof LeaseLostError,
+    );
+    shard.log.info('shard closed and fully consumed', { checkpoint: this.processed.get(shard.lease.shardId) });
   }
 
   private resumeIterator(shard: ShardRun, checkpoint: string | undefined): Promise<string | undefined> {
