@@ -403,6 +403,8 @@ export class EventSourceMapping {
           if (iterator !== undefined && readAhead) ahead = this.getPage(iterator);
         }
 
+        await this.untilLeaseFresh(shard);
+        if (stop.aborted) break;
         if (shard.takenOverFrom !== undefined) this.logTakeoverBound(shard, pending);
         const failureIndex = await this.invoke(shardId, pending, log);
         if (failureIndex === undefined) {
@@ -444,6 +446,21 @@ export class EventSourceMapping {
       possibleDuplicates: quotesIn(filter === undefined ? records : records.filter(filter)),
     });
     shard.takenOverFrom = undefined;
+  }
+
+  /**
+   * Holds the next batch back while the lease has not been confirmed for half a lease period
+   * (HeldLease.isFresh): then the lease table is out of reach, and once a lease period has passed
+   * another worker may take the shard over. The shard goes on when a renewal gets through, or
+   * stops when the lease turns out lost: one shard is never processed by two workers at once.
+   */
+  private async untilLeaseFresh(shard: ShardRun): Promise<void> {
+    if (shard.lease.isFresh()) return;
+    const { clock, leaseDurationMs } = this.options;
+    const since = clock.now();
+    shard.log.warn('lease not confirmed for half a lease period (lease table unreachable?); holding the shard until a renewal gets through');
+    while (!shard.stop.aborted && !shard.lease.isFresh()) await clock.sleep(Math.max(10, leaseDurationMs / 20), shard.stop);
+    if (!shard.stop.aborted) shard.log.info('lease confirmed again; the shard goes on', { heldBackMs: Math.round(clock.now() - since) });
   }
 
   /** SHARD_END: the closed shard was read to its end; its lease is finished so that its children start. */

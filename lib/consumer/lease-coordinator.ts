@@ -35,6 +35,13 @@ export interface HeldLease {
   /** Whether the shard is closed (a reshard), as last listed. */
   isClosed(): boolean;
   /**
+   * Whether the lease was confirmed (renewed, checkpointed, taken) within half a lease period.
+   * Past that, another worker may be about to take it over after a lease period of silence (the
+   * lease table unreachable for this worker): the consumer holds the shard's next batch back
+   * rather than risk processing it at the same time as the next owner.
+   */
+  isFresh(): boolean;
+  /**
    * The shard was read to its end: checkpoints SHARD_END and gives the lease up for good, so that
    * its children can be taken. Throws LeaseLostError when the lease was lost.
    */
@@ -65,6 +72,11 @@ export interface LeaseCoordinatorOptions {
 interface Holding {
   lease: HeldLease;
   controller: AbortController;
+  /**
+   * When (this worker's clock) the last write that moved the lease's counter was sent: another
+   * worker can judge the lease expired no sooner than a lease period after it.
+   */
+  confirmedAt: number;
   /** The worker that asked for this lease, once one did. */
   handoffTo?: string;
 }
@@ -158,7 +170,9 @@ export class LeaseCoordinator {
     await Promise.all(
       [...this.held.keys()].map(async (shardId) => {
         try {
+          const sentAt = this.options.clock.now();
           this.noticeHandoff(await table.renew(shardId, workerId));
+          this.confirm(shardId, sentAt);
           this.stats.renewals++;
         } catch (error) {
           if (error instanceof LeaseLostError) this.lose(shardId, 'taken over by another worker');
@@ -168,6 +182,7 @@ export class LeaseCoordinator {
     );
     if (this.stopController.signal.aborted) return;
     await this.syncShards();
+    const listedAt = this.options.clock.now();
     const leases = await table.list(this.shards.map((s) => s.shardId));
     const now = this.options.clock.now();
     this.observations = observeLeases(this.observations, leases, now);
@@ -178,7 +193,7 @@ export class LeaseCoordinator {
       if (lease.owner === workerId && !this.held.has(lease.shardId) && !this.stopController.signal.aborted) {
         this.stats.received++;
         this.options.logger.info('lease received', { shard: lease.shardId, checkpoint: lease.checkpoint });
-        this.hold(lease);
+        this.hold(lease, undefined, listedAt);
       }
     }
     // Finished shards and children of unfinished parents are nobody's to take.
@@ -231,14 +246,21 @@ export class LeaseCoordinator {
 
   private async take(lease: Lease): Promise<void> {
     if (this.stopController.signal.aborted) return;
+    const sentAt = this.options.clock.now();
     const taken = await this.options.table.take(lease, this.options.workerId);
     if (taken === undefined) return;
     this.stats.taken++;
     this.options.logger.info('lease taken', { shard: lease.shardId, from: lease.owner, checkpoint: taken.checkpoint });
-    this.hold(taken, lease.owner);
+    this.hold(taken, lease.owner, sentAt);
   }
 
-  private hold(taken: Lease, takenOverFrom?: string): void {
+  /** A write of the lease that was sent at `sentAt` succeeded. */
+  private confirm(shardId: string, sentAt: number): void {
+    const holding = this.held.get(shardId);
+    if (holding !== undefined && sentAt > holding.confirmedAt) holding.confirmedAt = sentAt;
+  }
+
+  private hold(taken: Lease, takenOverFrom: string | undefined, confirmedAt: number): void {
     const { table, workerId } = this.options;
     const lease = taken;
     const controller = new AbortController();
@@ -247,6 +269,10 @@ export class LeaseCoordinator {
       taken,
       takenOverFrom,
       isClosed: () => this.shards.find((s) => s.shardId === lease.shardId)?.closed ?? false,
+      isFresh: () => {
+        const holding = this.held.get(lease.shardId);
+        return holding?.lease === held && this.options.clock.now() - holding.confirmedAt < this.options.leaseDurationMs / 2;
+      },
       finish: async () => {
         try {
           await table.finish(lease.shardId, workerId);
@@ -264,7 +290,9 @@ export class LeaseCoordinator {
       signal: AbortSignal.any([controller.signal, this.stopController.signal]),
       checkpoint: async (sequenceNumber) => {
         try {
+          const sentAt = this.options.clock.now();
           this.noticeHandoff(await table.checkpoint(lease.shardId, workerId, sequenceNumber));
+          this.confirm(lease.shardId, sentAt);
         } catch (error) {
           if (error instanceof LeaseLostError) this.lose(lease.shardId, 'checkpoint refused: no longer the owner');
           throw error;
@@ -288,7 +316,7 @@ export class LeaseCoordinator {
         }
       },
     };
-    this.held.set(lease.shardId, { lease: held, controller });
+    this.held.set(lease.shardId, { lease: held, controller, confirmedAt });
     this.options.onAcquired(held);
   }
 }

@@ -165,14 +165,16 @@ export class HistoricalSession {
   async run(signal: AbortSignal): Promise<void> {
     const { producer, checkpoints, logger } = this.options;
     const source = this.source;
-    await this.save();
-    this.options.onProgress?.(source.done, source.total);
-
     const lost = new AbortController();
     const stopSaver = new AbortController();
-    const saver = this.keepSaving(stopSaver.signal, lost);
+    let saver: Promise<void> = Promise.resolve();
     const sendSignal = AbortSignal.any([signal, lost.signal]);
     try {
+      // Nothing is sent before the session's first checkpoint is durable (it also renews the lease).
+      await retrying(this.options, 'write the first checkpoint', signal, () => this.save());
+      if (signal.aborted) return;
+      this.options.onProgress?.(source.done, source.total);
+      saver = this.keepSaving(stopSaver.signal, lost);
       const result = await replay(source, {
         producer,
         // A fresh pacer per session: a resume starts on time, with no burst to catch up.
@@ -191,7 +193,9 @@ export class HistoricalSession {
       await saver;
       if (this.failure !== undefined) return;
       try {
-        await this.save(true);
+        // Until it sticks (DynamoDB throttled or down): the next session resumes from it. Only a
+        // stopping engine gives up, after its grace; the checkpoint before it still holds.
+        await retrying(this.options, 'write the final checkpoint', this.options.flushDeadline, () => this.save(true));
       } catch (error) {
         if (!(error instanceof CheckpointOwnershipError)) throw error;
         this.failure = error;
@@ -248,6 +252,7 @@ export class HistoricalSession {
     const renewEveryMs = Math.max(checkpointMs, checkpoints.leaseMs / 4);
     let savedDone = this.source.done;
     let savedAt = clock.now();
+    let failures = 0;
     while (!stop.aborted) {
       await clock.sleep(checkpointMs, stop);
       if (stop.aborted) return;
@@ -257,13 +262,17 @@ export class HistoricalSession {
         savedDone = this.source.done;
         savedAt = clock.now();
         await this.save();
+        if (failures > 0) logger.info('checkpoint saved again; sending goes on', { failedSaves: failures });
+        failures = 0;
       } catch (error) {
         if (error instanceof CheckpointOwnershipError) {
           this.failure = error;
           lost.abort();
           return;
         }
-        logger.warn('checkpoint save failed; will retry', { error });
+        // Tried every checkpointMs while it fails (an outage): the first failure at WARN, the rest at DEBUG.
+        if (failures++ === 0) logger.warn('checkpoint save failed; retrying, and sending pauses once the send window is full', { error });
+        else logger.debug('checkpoint save failed again', { failedSaves: failures, error });
       }
     }
   }
