@@ -48,7 +48,9 @@ export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ 
   const engine = new ReplayEngine({
     control: new ControlStore(aws.clients.dynamodb, config.tableName),
     producer,
-    checkpoints: new DynamoCheckpointStore(aws.clients.dynamodb, config.tableName, replayerIdentity()),
+    // The same lease period as the consumer's shard leases (LEASE_DURATION_MS): how long a killed
+    // replayer's source stays unavailable to its restart.
+    checkpoints: new DynamoCheckpointStore(aws.clients.dynamodb, config.tableName, replayerIdentity(), config.leaseDurationMs),
     historicalFile: path.resolve(options.historicalFile),
     speed: options.speed,
     liveUrl: options.liveUrl,

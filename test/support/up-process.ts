@@ -30,6 +30,8 @@ export interface UpProcessOptions {
   /** Default: the live sample; null: no live feed. */
   liveFile?: string | null;
   extraArgs?: string[];
+  /** Added to the environment. */
+  env?: Record<string, string>;
 }
 
 export function startUpProcess(options: UpProcessOptions): UpProcess {
@@ -44,7 +46,7 @@ export function startUpProcess(options: UpProcessOptions): UpProcess {
       '--edge-port', '0', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0',
       ...(options.extraArgs ?? []),
     ],
-    { env: { ...process.env, AWS_ENDPOINT_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    { env: { ...process.env, AWS_ENDPOINT_URL: '', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let stdout = '';
   let stderr = '';
