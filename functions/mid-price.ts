@@ -19,7 +19,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { resolveConfig } from '../lib/config.ts';
-import { processBatch, type BatchRecord, type BatchResult } from '../lib/midprice/process-batch.ts';
+import { processBatch, type BatchRecord, type BatchResult, type BatchTiming } from '../lib/midprice/process-batch.ts';
 import { fileSink, prepareOutputDir } from '../lib/output/log-files.ts';
 import type { OutputSink } from '../lib/output/output-sink.ts';
 
@@ -35,7 +35,11 @@ export interface MidPriceHandlerOptions {
   /** Powertools metrics (EMF); default: namespace TickReplay, service mid-price. */
   metrics?: Metrics;
   /** Told about every batch written (the local dashboard's consumer metrics). */
-  onBatch?: (result: BatchResult) => void;
+  onBatch?: (result: BatchResult, timing: BatchTiming) => void;
+  /** Milliseconds since the epoch (delivery latency); default Date.now. */
+  now?: () => number;
+  /** Milliseconds on a monotonic scale (handling time); default performance.now. */
+  monotonic?: () => number;
 }
 
 export const METRICS_NAMESPACE = 'TickReplay';
@@ -70,7 +74,11 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
     }, RECOVERED_AFTER_MS).unref();
   };
 
+  const now = options.now ?? Date.now;
+  const monotonic = options.monotonic ?? (() => performance.now());
+
   const processEvent = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+    const started = monotonic();
     const records: BatchRecord[] = event.Records.map((r) => ({
       id: r.kinesis.sequenceNumber,
       partitionKey: r.kinesis.partitionKey,
@@ -104,7 +112,12 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
     metrics.addMetric('midLines', MetricUnit.Count, result.midLines.length);
     metrics.addMetric('latencyErrors', MetricUnit.Count, result.errorLines.length);
     metrics.addMetric('deadLetters', MetricUnit.Count, result.deadLetters);
-    options.onBatch?.(result);
+    if (options.onBatch !== undefined) {
+      const writtenMs = now();
+      // One clock locally; across machines a skewed clock could put an arrival after the write.
+      const deliverySeconds = result.liveArrivalsUs.map((us) => Math.max(0, writtenMs - us / 1000) / 1000);
+      options.onBatch(result, { handledSeconds: (monotonic() - started) / 1000, deliverySeconds });
+    }
     if (result.deadLetters > 0) {
       logger.warn('malformed records dead-lettered', { count: result.deadLetters, reasons: result.deadLetterReasons });
     }
@@ -132,7 +145,10 @@ export const handler: MidPriceHandler = async (event, context) => {
   const ready = (configured ??= (async () => {
     const config = resolveConfig();
     await prepareOutputDir(config.outputDir, { truncate: false });
-    return createMidPriceHandler({ outputDir: config.outputDir, latencyThresholdMs: config.latencyThresholdMs });
+    // The resolved level (POWERTOOLS_LOG_LEVEL, else LOG_LEVEL, validated); Lambda's Advanced
+    // Logging Controls still override it inside Powertools.
+    const logger = new Logger({ serviceName: 'mid-price', logLevel: config.logLevel });
+    return createMidPriceHandler({ outputDir: config.outputDir, latencyThresholdMs: config.latencyThresholdMs, logger });
   })());
   let configuredHandler: MidPriceHandler;
   try {

@@ -103,7 +103,10 @@ export const handler: ModeHandler = async (event, context) => {
     try {
       const config = resolveConfig();
       const clients = createAwsClients({ endpointUrl: config.endpointUrl, region: config.region });
-      configured = createModeHandler({ store: new ControlStore(clients.dynamodb, config.tableName) });
+      // The resolved level (POWERTOOLS_LOG_LEVEL, else LOG_LEVEL, validated); Lambda's Advanced
+      // Logging Controls still override it inside Powertools.
+      const logger = new Logger({ serviceName: 'mode', logLevel: config.logLevel });
+      configured = createModeHandler({ store: new ControlStore(clients.dynamodb, config.tableName), logger });
     } catch (error) {
       new Logger({ serviceName: 'mode' }).error('cannot configure the mode handler', { error: error as Error });
       return failure(500, 'configuration_error', (error as Error).message);

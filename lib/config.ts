@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
-import { isLogLevel, type LogLevel } from './logging/logger.ts';
+import { isLogLevel, LOG_LEVELS, type LogLevel } from './logging/logger.ts';
 
 export interface Config {
   /** Historical quotes with latency strictly above this (ms) get an error line instead of a mid. */
@@ -78,6 +78,29 @@ function nameLike(name: string, raw: string): string {
   return raw;
 }
 
+/**
+ * The log level: `--log-level`, else POWERTOOLS_LOG_LEVEL, else LOG_LEVEL, else INFO. Flags beat
+ * the environment as everywhere; between the two variables Powertools' own order (its logger
+ * reads POWERTOOLS_LOG_LEVEL, then LOG_LEVEL as an alias), so the CLI's components and the Lambda
+ * handlers agree when both are set. Case-insensitive; Powertools' names (TRACE, CRITICAL) too.
+ * A bad flag value is reported as LOG_LEVEL, like every other flag under its variable's name.
+ * On Lambda, a level set by Advanced Logging Controls (AWS_LAMBDA_LOG_LEVEL) still wins inside
+ * the handlers' Powertools loggers, as Powertools decides; nothing local sets it.
+ */
+function resolveLogLevel(env: Env, flag: string | number | undefined): LogLevel {
+  const [name, raw] =
+    flag !== undefined
+      ? ['LOG_LEVEL', String(flag)]
+      : (['POWERTOOLS_LOG_LEVEL', 'LOG_LEVEL'] as const)
+          .map((variable) => [variable, (env[variable] ?? '').trim()] as const)
+          .find(([, value]) => value !== '') ?? ['LOG_LEVEL', DEFAULTS.LOG_LEVEL];
+  const level = raw.trim().toUpperCase();
+  if (!isLogLevel(level)) {
+    throw new ConfigError(`${name} must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`, { name });
+  }
+  return level;
+}
+
 export function resolveConfig(env: Env = process.env, overrides: ConfigOverrides = {}, cwd = process.cwd()): Config {
   const endpointRaw = pick('AWS_ENDPOINT_URL', overrides.endpointUrl, env, '');
   let endpointUrl: string | undefined;
@@ -96,10 +119,7 @@ export function resolveConfig(env: Env = process.env, overrides: ConfigOverrides
     endpointUrl = endpointRaw.replace(/\/+$/, '');
   }
 
-  const logLevel = pick('LOG_LEVEL', overrides.logLevel, env, DEFAULTS.LOG_LEVEL).toUpperCase();
-  if (!isLogLevel(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR, SILENT, got "${logLevel}"`, { name: 'LOG_LEVEL' });
-  }
+  const logLevel = resolveLogLevel(env, overrides.logLevel);
 
   const config: Config = {
     latencyThresholdMs: numberIn(

@@ -84,6 +84,6 @@ export function registerFeedCommand(program: Command): void {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .addOption(new Option('--speed <speed>', '"max" (no waits), 1 (real time) or N (N times faster)').argParser(speedOption).default(1))
     .option('--loop', 'start over at the end of the file instead of going quiet')
-    .option('--log-level <level>', 'DEBUG, INFO, WARN, ERROR or SILENT (env LOG_LEVEL)')
+    .option('--log-level <level>', 'DEBUG, INFO, WARN, ERROR or SILENT (env POWERTOOLS_LOG_LEVEL, else LOG_LEVEL)')
     .action(feedCommand);
 }

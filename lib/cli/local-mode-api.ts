@@ -16,7 +16,9 @@ export function startLocalModeApi(options: { aws: AwsEnvironment; config: Config
       AWS_REGION: config.region,
       TABLE_NAME: config.tableName,
       STREAM_NAME: config.streamName,
+      // Both names: an inherited POWERTOOLS_LOG_LEVEL would otherwise beat --log-level in the handler.
       LOG_LEVEL: config.logLevel,
+      POWERTOOLS_LOG_LEVEL: config.logLevel,
     },
     logger: options.logger.child('mode-api'),
   });

@@ -110,7 +110,7 @@ async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: s
             `  AWS endpoint   ${endpointUrl ?? 'AWS default endpoints'}`,
             `  live feed      ${liveUrl ?? 'none (give --live-file or --live-url)'}`,
             `  mode API       ${apiUrl}/mode`,
-            `  dashboard      ${dashboardUrl}/   (metrics: ${dashboardUrl}/metrics)`,
+            `  dashboard      ${dashboardUrl}/   (Prometheus metrics: ${dashboardUrl}/metrics)`,
             `  flip modes     curl -X POST ${apiUrl}/mode -d '{"mode":"live"}'`,
             `                 npx tick-replay mode live | npx tick-replay mode historical [--from-start]`,
             `  status         curl ${apiUrl}/mode   or   npx tick-replay status`,
@@ -183,7 +183,7 @@ export function buildProgram(): Command {
       .option('--live-url <url>', 'websocket URL of a live feed (instead of --live-file)')
       .addOption(new Option('--live-port <port>', 'port of the live feed simulator').argParser(portOption).default(8765))
       .addOption(new Option('--api-port <port>', 'port of the mode API (serverless-offline)').argParser(portOption).default(3000))
-      .addOption(new Option('--dashboard-port <port>', 'port of the dashboard and GET /metrics (0: any free port)').argParser(portOption).default(3001))
+      .addOption(new Option('--dashboard-port <port>', 'port of the dashboard, GET /metrics (Prometheus) and GET /api/snapshot (0: any free port)').argParser(portOption).default(3001))
       .option('--out <dir>', 'output directory (env OUTPUT_DIR, default output); files are appended to')
       .addOption(new Option('--speed <speed>', '"max", 1 (real time) or N (N times faster)').argParser(speedOption).default(1))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')

@@ -28,7 +28,7 @@ export function addCommonOptions(command: Command): Command {
     .option('--stream <name>', 'Kinesis stream name (env STREAM_NAME)')
     .option('--table <name>', 'DynamoDB state table name (env TABLE_NAME)')
     .option('--shards <n>', 'shard count when the stream is created (env SHARD_COUNT, default 4)')
-    .option('--log-level <level>', 'DEBUG, INFO, WARN, ERROR or SILENT (env LOG_LEVEL)');
+    .option('--log-level <level>', 'DEBUG, INFO, WARN, ERROR or SILENT (env POWERTOOLS_LOG_LEVEL, else LOG_LEVEL)');
 }
 
 export function commonOverrides(flags: CommonFlags): ConfigOverrides {

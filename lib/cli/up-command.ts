@@ -119,7 +119,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       workers: options.workers ?? 1,
       from: 'trim-horizon',
       // Worker processes keep their consumer metrics (the dashboard shows the replayer's).
-      onBatch: (result) => metrics.onBatch(result),
+      onBatch: (result, timing) => metrics.onBatch(result, timing),
     });
     consumer.failed.addEventListener('abort', () => fatal.abort(consumer.failed.reason), { once: true });
     parts.mapping = consumer.local?.mapping;
@@ -151,7 +151,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     const dashboard = await startDashboardServer({
       port: options.dashboardPort,
       modeApiUrl: api.url,
-      snapshot: () => metrics.sample(),
+      metrics,
       logger: logger.child('dashboard'),
     });
     stops.push({ what: 'dashboard', stop: () => dashboard.close() });

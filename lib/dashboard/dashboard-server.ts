@@ -3,8 +3,9 @@
  *
  *   GET  /                the dashboard page (lib/dashboard/public/)
  *   GET  /dashboard.js, /dashboard.css, /vendor/uPlot.*   static assets (uPlot from node_modules)
- *   GET  /metrics         the current snapshot as JSON
- *   GET  /events          server-sent events: a snapshot every `intervalMs`
+ *   GET  /metrics         the metrics in the Prometheus text exposition format (0.0.4)
+ *   GET  /api/snapshot    the current snapshot as JSON (what the page renders)
+ *   GET  /events          server-sent events: a snapshot every `intervalMs`, with backpressure
  *   GET|POST /api/mode    proxied to the mode API (serverless-offline), so the page has one origin
  */
 import { createReadStream } from 'node:fs';
@@ -14,16 +15,21 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { DashboardSnapshot } from './stack-metrics.ts';
+import { EXPOSITION_CONTENT_TYPE } from '../metrics/prometheus.ts';
+import { EventStream } from './event-stream.ts';
+import type { StackMetrics } from './stack-metrics.ts';
 
 export interface DashboardServerOptions {
   port: number;
   host?: string;
   /** The mode API base URL (…/mode is appended). */
   modeApiUrl: string;
-  snapshot: () => DashboardSnapshot;
+  /** The snapshot (page, events), the exposition (/metrics), and the registry the server counts in. */
+  metrics: Pick<StackMetrics, 'sample' | 'exposition' | 'registry'>;
   logger: Logger;
   intervalMs?: number;
+  /** An event-stream client whose connection takes nothing for this long is dropped (default 10 s). */
+  sseStallLimitMs?: number;
 }
 
 export interface DashboardServer {
@@ -65,8 +71,14 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const { logger } = options;
-  const intervalMs = options.intervalMs ?? 1_000;
-  const streams = new Set<ServerResponse>();
+  const { metrics } = options;
+  const events = new EventStream({
+    next: () => metrics.sample(),
+    intervalMs: options.intervalMs ?? 1_000,
+    stallLimitMs: options.sseStallLimitMs,
+    registry: metrics.registry,
+    logger,
+  });
 
   const proxyMode = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = req.method === 'POST' ? await readBody(req) : undefined;
@@ -93,14 +105,12 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname === '/api/mode' && (req.method === 'GET' || req.method === 'POST')) return proxyMode(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed' });
-    if (pathname === '/metrics') return sendJson(res, 200, options.snapshot());
-    if (pathname === '/events') {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      res.write(`retry: 1000\ndata: ${JSON.stringify(options.snapshot())}\n\n`);
-      streams.add(res);
-      req.on('close', () => streams.delete(res));
-      return;
+    if (pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'cache-control': 'no-store' });
+      return void res.end(metrics.exposition());
     }
+    if (pathname === '/api/snapshot') return sendJson(res, 200, metrics.sample());
+    if (pathname === '/events') return events.add(req, res);
     const asset = ASSETS[pathname];
     if (asset === undefined) return sendJson(res, 404, { error: 'not_found' });
     res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
@@ -119,17 +129,10 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       else res.destroy();
     });
   });
-  const timer = setInterval(() => {
-    if (streams.size === 0) return;
-    const data = `data: ${JSON.stringify(options.snapshot())}\n\n`;
-    for (const res of streams) res.write(data);
-  }, intervalMs);
-  timer.unref();
-
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
-      clearInterval(timer);
+      events.close();
       const why = error.code === 'EADDRINUSE' ? 'the port is already in use (give another --dashboard-port, or 0)' : error.message;
       reject(new InputError(`dashboard: cannot listen on ${host}:${options.port}: ${why}`, { host, port: options.port, code: error.code }, { cause: error }));
     };
@@ -146,9 +149,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     url,
     port: address.port,
     close: async () => {
-      clearInterval(timer);
-      for (const res of streams) res.end();
-      streams.clear();
+      events.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

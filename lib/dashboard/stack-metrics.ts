@@ -8,10 +8,11 @@
 import type { ProducerStats } from '../aws/producer.ts';
 import type { MappingStats } from '../consumer/event-source-mapping.ts';
 import type { ReplayStatus } from '../control/control-store.ts';
+import { formatExposition } from '../metrics/prometheus.ts';
 import { MetricsRegistry, type MetricsSnapshot } from '../metrics/registry.ts';
 import { etaSeconds, RateWindow } from '../metrics/rate-window.ts';
 import { RingBuffer } from '../metrics/ring-buffer.ts';
-import type { BatchResult } from '../midprice/process-batch.ts';
+import type { BatchResult, BatchTiming } from '../midprice/process-batch.ts';
 import type { QuoteAck } from '../replay/replayer.ts';
 
 /** Metric names (the README lists them). */
@@ -23,8 +24,8 @@ export const METRIC = {
   producerInFlight: 'producer_in_flight_batches',
   producerUnacked: 'producer_unacked_quotes',
   historicalDone: 'historical_done',
-  historicalTotal: 'historical_total',
-  consumerLag: 'consumer_lag_ms',
+  historicalTotal: 'historical_quotes',
+  consumerLag: 'consumer_lag_seconds',
   consumerRecords: 'consumer_records_total',
   consumerFailedInvocations: 'consumer_failed_invocations_total',
   midLines: 'mid_lines_written_total',
@@ -33,7 +34,37 @@ export const METRIC = {
   liveConnected: 'live_connected',
   liveReconnects: 'live_reconnects_total',
   liveReceived: 'live_received_total',
+  batchDuration: 'handler_batch_duration_seconds',
+  deliveryLatency: 'delivery_latency_seconds',
 } as const;
+
+/** What each metric means: the exposition's `# HELP` lines. */
+const HELP: Readonly<Record<(typeof METRIC)[keyof typeof METRIC], string>> = {
+  quotes_out_total: 'Quotes acknowledged by Kinesis, by the mode of their source.',
+  rejected_rows_total: 'Input rows (historical) or feed messages (live) rejected as invalid.',
+  producer_retried_requests_total: 'PutRecords requests the producer sent again.',
+  producer_retried_entries_total: 'Records the producer sent again (throttled or failed entries).',
+  producer_in_flight_batches: 'PutRecords requests in flight.',
+  producer_unacked_quotes: 'Quotes handed to the producer and not yet acknowledged.',
+  historical_done: 'Historical quotes of the file acknowledged so far.',
+  historical_quotes: 'Historical quotes in the file.',
+  consumer_lag_seconds: 'Seconds the consumer is behind the tip of the stream, per held shard (GetRecords MillisBehindLatest / 1000).',
+  consumer_records_total: 'Kinesis records handed to the mid-price handler by the local event source mapping.',
+  consumer_failed_invocations_total: 'Handler invocations that failed or reported batch item failures (retried).',
+  mid_lines_written_total: 'Lines written to mid_prices.log.',
+  error_lines_written_total: 'Lines written to errors.log.',
+  dead_letters_total: 'Malformed records written to dead_letters.log.',
+  live_connected: '1 while the live feed socket is open, else 0.',
+  live_reconnects_total: 'Live feed reconnections.',
+  live_received_total: 'Live feed messages received.',
+  handler_batch_duration_seconds: 'Seconds from the mid-price handler receiving a batch to its lines being written (written batches only).',
+  delivery_latency_seconds: "Seconds from a quote's arrival to its mid line being written. Live quotes: arrival is when the frame came off the feed socket.",
+};
+
+/** 1 ms to 10 s: a batch is one append of up to BATCH_SIZE lines. */
+const BATCH_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** 5 ms to 60 s: the local pipeline delivers in tens of ms; a stalled consumer in seconds. */
+const DELIVERY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export interface StackSources {
   status(): ReplayStatus | undefined;
@@ -42,7 +73,7 @@ export interface StackSources {
   consumer(): { stats: MappingStats; shardLag(): ReadonlyMap<string, number> } | undefined;
 }
 
-/** What GET /metrics answers and GET /events pushes. */
+/** What GET /api/snapshot answers and GET /events pushes (GET /metrics is the Prometheus text). */
 export interface DashboardSnapshot {
   /** ISO time of the snapshot. */
   at: string;
@@ -100,6 +131,9 @@ export class StackMetrics {
     };
     this.errors = new RingBuffer(this.o.errorLines);
     this.rates = { historical: new RateWindow(this.o.rateWindowMs), live: new RateWindow(this.o.rateWindowMs), lines: new RateWindow(this.o.rateWindowMs) };
+    for (const [name, help] of Object.entries(HELP)) this.registry.describe(name, help);
+    this.registry.defineHistogram(METRIC.batchDuration, HELP.handler_batch_duration_seconds, BATCH_DURATION_BUCKETS);
+    this.registry.defineHistogram(METRIC.deliveryLatency, HELP.delivery_latency_seconds, DELIVERY_BUCKETS, [{ mode: 'live' }]);
   }
 
   /** Producer acknowledgements: quotes out, by the mode of their source. */
@@ -110,8 +144,12 @@ export class StackMetrics {
     if (acked.length > live) this.registry.inc(METRIC.quotesOut, { mode: 'historical' }, acked.length - live);
   }
 
-  /** A batch the handler wrote. */
-  onBatch(result: Pick<BatchResult, 'mids' | 'errorLines' | 'deadLetters'>): void {
+  /** A batch the handler wrote, and how long it took when the handler timed it. */
+  onBatch(result: Pick<BatchResult, 'mids' | 'errorLines' | 'deadLetters'>, timing?: BatchTiming): void {
+    if (timing !== undefined) {
+      this.registry.observe(METRIC.batchDuration, timing.handledSeconds);
+      for (const seconds of timing.deliverySeconds) this.registry.observe(METRIC.deliveryLatency, seconds, { mode: 'live' });
+    }
     this.registry.inc(METRIC.midLines, undefined, result.mids.length);
     this.registry.inc(METRIC.errorLines, undefined, result.errorLines.length);
     this.registry.inc(METRIC.deadLetters, undefined, result.deadLetters);
@@ -123,43 +161,19 @@ export class StackMetrics {
     for (const line of result.errorLines) this.errors.push(line);
   }
 
+  /** Reads the components into the registry and returns the metrics in the Prometheus text format. */
+  exposition(): string {
+    this.read();
+    return formatExposition(this.registry);
+  }
+
   /** Reads the components, updates gauges and rates, and returns the snapshot. */
   sample(): DashboardSnapshot {
     const r = this.registry;
     const now = this.o.now();
-    const status = this.o.sources.status();
-    const producer = this.o.sources.producer();
-    const consumer = this.o.sources.consumer();
+    const { status, producer, consumer, lagMs } = this.read();
     const h = status?.historical;
     const live = status?.live;
-
-    if (h !== undefined) {
-      r.set(METRIC.historicalDone, h.done);
-      r.set(METRIC.historicalTotal, h.total);
-      r.observeTotal(METRIC.rejectedRows, h.rejected ?? 0, { mode: 'historical' });
-    }
-    if (live !== undefined) {
-      r.set(METRIC.liveConnected, live.connection === 'open' ? 1 : 0);
-      r.observeTotal(METRIC.liveReconnects, live.reconnects);
-      r.observeTotal(METRIC.liveReceived, live.received);
-      r.observeTotal(METRIC.rejectedRows, live.rejected, { mode: 'live' });
-    }
-    if (producer !== undefined) {
-      r.observeTotal(METRIC.producerRetriedRequests, producer.retriedRequests);
-      r.observeTotal(METRIC.producerRetriedEntries, producer.retriedEntries);
-      r.set(METRIC.producerInFlight, producer.inFlightRequests);
-      r.set(METRIC.producerUnacked, producer.unacked);
-    }
-    const lagMs: Record<string, number> = {};
-    if (consumer !== undefined) {
-      r.observeTotal(METRIC.consumerRecords, consumer.stats.records);
-      r.observeTotal(METRIC.consumerFailedInvocations, consumer.stats.failedInvocations);
-      r.clearGauge(METRIC.consumerLag);
-      for (const [shard, ms] of consumer.shardLag()) {
-        lagMs[shard] = ms;
-        r.set(METRIC.consumerLag, ms, { shard });
-      }
-    }
 
     this.rates.historical.record(now, r.counter(METRIC.quotesOut, { mode: 'historical' }));
     this.rates.live.record(now, r.counter(METRIC.quotesOut, { mode: 'live' }));
@@ -206,6 +220,51 @@ export class StackMetrics {
       errors: this.errors.toArray(),
       metrics: r.snapshot(),
     };
+  }
+
+  /** Reads the components' state into the registry's gauges and totals. */
+  private read(): {
+    status: ReplayStatus | undefined;
+    producer: ReturnType<StackSources['producer']>;
+    consumer: ReturnType<StackSources['consumer']>;
+    lagMs: Record<string, number>;
+  } {
+    const r = this.registry;
+    const status = this.o.sources.status();
+    const producer = this.o.sources.producer();
+    const consumer = this.o.sources.consumer();
+    const h = status?.historical;
+    const live = status?.live;
+
+    if (h !== undefined) {
+      r.set(METRIC.historicalDone, h.done);
+      r.set(METRIC.historicalTotal, h.total);
+      r.observeTotal(METRIC.rejectedRows, h.rejected ?? 0, { mode: 'historical' });
+    }
+    if (live !== undefined) {
+      r.set(METRIC.liveConnected, live.connection === 'open' ? 1 : 0);
+      r.observeTotal(METRIC.liveReconnects, live.reconnects);
+      r.observeTotal(METRIC.liveReceived, live.received);
+      r.observeTotal(METRIC.rejectedRows, live.rejected, { mode: 'live' });
+    }
+    if (producer !== undefined) {
+      r.observeTotal(METRIC.producerRetriedRequests, producer.retriedRequests);
+      r.observeTotal(METRIC.producerRetriedEntries, producer.retriedEntries);
+      r.set(METRIC.producerInFlight, producer.inFlightRequests);
+      r.set(METRIC.producerUnacked, producer.unacked);
+    }
+    const lagMs: Record<string, number> = {};
+    if (consumer !== undefined) {
+      r.observeTotal(METRIC.consumerRecords, consumer.stats.records);
+      r.observeTotal(METRIC.consumerFailedInvocations, consumer.stats.failedInvocations);
+      r.clearGauge(METRIC.consumerLag);
+      for (const [shard, ms] of consumer.shardLag()) {
+        lagMs[shard] = ms;
+        r.set(METRIC.consumerLag, ms / 1000, { shard });
+      }
+    }
+
+    return { status, producer, consumer, lagMs };
   }
 }
 

@@ -24,7 +24,8 @@ const program = new Command('demo')
   .option('--out <dir>', 'output directory (its files are replaced)', 'sample-output')
   .option('--switch-after <n>', 'historical quotes before the switch to live', countOption, 2000)
   .action(async (flags: { historical: string; liveFile: string; out: string; switchAfter: number }) => {
-    const level = (process.env.LOG_LEVEL ?? 'WARN').toUpperCase();
+    // The demo's default is WARN, so resolveConfig's INFO default does not apply; its order does.
+    const level = (process.env.POWERTOOLS_LOG_LEVEL?.trim() || process.env.LOG_LEVEL?.trim() || 'WARN').toUpperCase();
     const logger = createLogger({ service: 'demo', level: isLogLevel(level) ? level : 'WARN' });
     const summary = await runDemo({
       historicalFile: flags.historical,

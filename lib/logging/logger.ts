@@ -1,12 +1,22 @@
 /**
  * Structured JSON logger for the local components (replayer, producer, consumer, embedded stack).
  * Same keys as the Powertools Logger used by the Lambda handlers (timestamp, level, service,
- * message), so one log pipeline reads both. Lines go to an injectable sink (stderr by default) so
- * that stdout stays free for command results.
+ * message), and errors written as Powertools writes them (lib/logging/json-line.ts), so one log
+ * pipeline reads both. One line per call, always valid JSON. Lines go to an injectable sink
+ * (stderr by default) so that stdout stays free for command results.
  */
-export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+import { jsonLine } from './json-line.ts';
 
-const LEVEL_RANK: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40, SILENT: 100 };
+/**
+ * Powertools' level names. TRACE and CRITICAL exist so that a POWERTOOLS_LOG_LEVEL valid for the
+ * handlers is valid everywhere: this logger has no trace or critical calls, so TRACE shows what
+ * DEBUG shows and CRITICAL shows none of its lines, as a Powertools logger set to them would.
+ */
+export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';
+
+const LEVEL_RANK: Record<LogLevel, number> = { TRACE: 5, DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40, CRITICAL: 50, SILENT: 100 };
+
+export const LOG_LEVELS = Object.keys(LEVEL_RANK) as readonly LogLevel[];
 
 export type LogContext = Record<string, unknown>;
 
@@ -40,16 +50,6 @@ export const stderrSink: LogSink = (line) => {
   process.stderr.write(line + '\n');
 };
 
-/** Errors do not serialise with JSON.stringify; keep what a reader needs. */
-function serialise(value: unknown): unknown {
-  if (value instanceof Error) {
-    const out: Record<string, unknown> = { name: value.name, message: value.message };
-    if (value.cause !== undefined) out.cause = serialise(value.cause);
-    return out;
-  }
-  return value;
-}
-
 export function createLogger(options: LoggerOptions): Logger {
   const level = options.level ?? 'INFO';
   const sink = options.sink ?? stderrSink;
@@ -59,15 +59,7 @@ export function createLogger(options: LoggerOptions): Logger {
 
   const write = (lvl: LogLevel, message: string, context?: LogContext): void => {
     if (LEVEL_RANK[lvl] < threshold) return;
-    const entry: Record<string, unknown> = {
-      timestamp: now().toISOString(),
-      level: lvl,
-      service: options.service,
-      message,
-    };
-    // Context never overwrites the fixed fields: a colliding key is kept under a prefix.
-    for (const [key, value] of Object.entries({ ...base, ...context })) entry[key in entry ? `context.${key}` : key] = serialise(value);
-    sink(JSON.stringify(entry));
+    sink(jsonLine({ timestamp: now().toISOString(), level: lvl, service: options.service, message }, base, context));
   };
 
   return {

@@ -8,6 +8,7 @@
 import { decodeAggregated, isAggregated, KplFormatError, type UserRecord } from '../records/kpl-format.ts';
 import { midPrice } from '../quotes/decimal.ts';
 import { decodeQuote, RecordDecodeError } from '../records/quote-record.ts';
+import { parseTimestamp } from '../quotes/timestamp.ts';
 import { latencyErrorLine, midPriceLine } from '../output/lines.ts';
 import type { BatchLines } from '../output/output-sink.ts';
 
@@ -33,6 +34,20 @@ export interface BatchResult extends BatchLines {
   deadLetterReasons: string[];
   /** Quotes (user records) seen: more than the Kinesis records when some were KPL aggregates. */
   userRecords: number;
+  /**
+   * The arrival (µs since the epoch) of each live quote given a mid line: a live quote's arrival is
+   * when its frame came off the feed socket, so the handler can time its delivery. Historical
+   * arrivals are in the data's own time, not the replay's, and are not listed.
+   */
+  liveArrivalsUs: number[];
+}
+
+/** How long a written batch took (the handler measures it; the local dashboard's histograms). */
+export interface BatchTiming {
+  /** Seconds from the handler receiving the batch to its lines being written. */
+  handledSeconds: number;
+  /** Per live quote given a mid line: seconds from its arrival (off the feed socket) to its line written. */
+  deliverySeconds: number[];
 }
 
 /**
@@ -45,6 +60,7 @@ export function processBatch(records: readonly BatchRecord[], thresholdMs: numbe
   const errorLines: string[] = [];
   const deadLetterLines: string[] = [];
   const deadLetterReasons: string[] = [];
+  const liveArrivalsUs: number[] = [];
   let userRecords = 0;
   const deadLetter = (record: BatchRecord, reason: string, data: Uint8Array, sub?: { index: number; partitionKey: string }): void => {
     if (deadLetterReasons.length < 5) deadLetterReasons.push(reason);
@@ -68,6 +84,11 @@ export function processBatch(records: readonly BatchRecord[], thresholdMs: numbe
         const mid = midPrice(quote.bid, quote.ask);
         midLines.push(midPriceLine(time, mid));
         mids.push({ ticker: quote.ticker, micros: time.micros, mid });
+        if (quote.mode === 'live') {
+          // decodeQuote validated it; parsed again here because it keeps only the timestamp's parse.
+          const arrival = parseTimestamp(quote.arrival);
+          if (typeof arrival !== 'string') liveArrivalsUs.push(arrival.micros);
+        }
       }
     } catch (error) {
       if (!(error instanceof RecordDecodeError)) throw error;
@@ -91,5 +112,5 @@ export function processBatch(records: readonly BatchRecord[], thresholdMs: numbe
     }
     contained.forEach((user, index) => processQuote(record, user.data, { index, partitionKey: user.partitionKey }));
   }
-  return { midLines, mids, errorLines, deadLetterLines, deadLetters: deadLetterLines.length, deadLetterReasons, userRecords };
+  return { midLines, mids, errorLines, deadLetterLines, deadLetters: deadLetterLines.length, deadLetterReasons, userRecords, liveArrivalsUs };
 }

@@ -45,7 +45,7 @@ describe('security basics', { skip: process.platform !== 'linux' ? 'reads /proc/
     const feed = await startFeedServer({ file: tmp.join('live.csv'), port: 0, speed: 1, loop: true, logger: silentLogger });
     const api = await startOfflineApi({ port: 0, env: { AWS_ENDPOINT_URL: stack.endpointUrl, AWS_REGION: 'us-east-1', TABLE_NAME: 'sec', LOG_LEVEL: 'WARN' }, logger: silentLogger });
     const metrics = new StackMetrics({ now: () => 0, sources: { status: () => undefined, producer: () => undefined, consumer: () => undefined } });
-    const dashboard = await startDashboardServer({ port: 0, modeApiUrl: api.url, snapshot: () => metrics.sample(), logger: silentLogger });
+    const dashboard = await startDashboardServer({ port: 0, modeApiUrl: api.url, metrics, logger: silentLogger });
     try {
       const servers = {
         edge: stack.edgePort,

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DashboardSnapshot } from '../../lib/dashboard/stack-metrics.ts';
 import { waitUntil } from '../support/processes.ts';
+import { parseExposition } from '../support/prometheus-text.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
 import { startUpProcess, type UpProcess } from '../support/up-process.ts';
 
@@ -91,11 +92,12 @@ describe('dashboard', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is mis
     await until('historical resumed past where it paused', async () => (await page.textContent('#mode')) === 'historical' && (await number(page, '#done')) > doneWhileLive, 20_000);
     assert.ok((await number(page, '#done')) < 6_000, 'resumed, not restarted or finished');
 
-    // The page, GET /metrics and the mode API agree (the status item is written every second).
+    // The page, GET /api/snapshot and the mode API agree (the status item is written every second).
     await until('a status with the applied version', async () => ((await (await fetch(`${apiUrl}/mode`)).json()) as ModeAnswer).status?.appliedVersion === 2);
-    const [answer, metrics] = await Promise.all([
+    const [answer, metrics, exposition] = await Promise.all([
       fetch(`${apiUrl}/mode`).then(async (r) => (await r.json()) as ModeAnswer),
-      fetch(`${dashboardUrl}/metrics`).then(async (r) => (await r.json()) as DashboardSnapshot),
+      fetch(`${dashboardUrl}/api/snapshot`).then(async (r) => (await r.json()) as DashboardSnapshot),
+      fetch(`${dashboardUrl}/metrics`).then(async (r) => ({ type: r.headers.get('content-type'), families: parseExposition(await r.text()) })),
     ]);
     assert.equal(answer.mode, 'historical');
     assert.equal(answer.version, 2);
@@ -106,6 +108,21 @@ describe('dashboard', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is mis
     assert.ok(Math.abs(metrics.historical.done - (answer.status?.historical.done ?? -1)) <= 300, `metrics ${metrics.historical.done} vs status ${answer.status?.historical.done}`);
     assert.equal(metrics.live.received, answer.status?.live.received, 'live quotes received agree (live is closed now)');
     await until('the page shows the applied version', async () => ((await page.textContent('#version')) ?? '').includes('control version 2'));
+
+    // GET /metrics: Prometheus text in which the real handler timed its batches and the live
+    // quotes' delivery (arrival off the feed socket → mid line written).
+    assert.equal(exposition.type, 'text/plain; version=0.0.4; charset=utf-8');
+    const samples = exposition.families.flatMap((f) => f.samples);
+    const sample = (name: string, labels: Record<string, string> = {}): number =>
+      samples.find((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels))?.value ?? Number.NaN;
+    assert.equal(sample('historical_quotes'), 6_000);
+    assert.ok(sample('handler_batch_duration_seconds_count') > 0, 'batches timed');
+    const delivered = sample('delivery_latency_seconds_count', { mode: 'live' });
+    assert.ok(delivered > 20, `live quotes' delivery timed (${delivered})`);
+    t.diagnostic(
+      `live delivery: ${delivered} quotes, mean ${((sample('delivery_latency_seconds_sum', { mode: 'live' }) / delivered) * 1000).toFixed(1)} ms, ` +
+        `${sample('delivery_latency_seconds_bucket', { mode: 'live', le: '0.1' })} within 100 ms`,
+    );
 
     // Kept after the test (test-artifacts/ is git-ignored); the temp directory is not.
     await mkdir('test-artifacts', { recursive: true });

@@ -30,6 +30,20 @@ describe('resolveConfig', () => {
     assert.throws(() => resolveConfig({ LOG_LEVEL: 'LOUD' }), /LOG_LEVEL/);
   });
 
+  it('takes the log level from --log-level, else POWERTOOLS_LOG_LEVEL, else LOG_LEVEL, else INFO', () => {
+    assert.equal(resolveConfig({}).logLevel, 'INFO');
+    assert.equal(resolveConfig({ LOG_LEVEL: 'warn' }).logLevel, 'WARN');
+    assert.equal(resolveConfig({ POWERTOOLS_LOG_LEVEL: 'debug', LOG_LEVEL: 'WARN' }).logLevel, 'DEBUG', "Powertools' own order between the two");
+    assert.equal(resolveConfig({ POWERTOOLS_LOG_LEVEL: ' ', LOG_LEVEL: 'ERROR' }).logLevel, 'ERROR', 'a blank variable counts as unset');
+    assert.equal(resolveConfig({ POWERTOOLS_LOG_LEVEL: 'DEBUG' }, { logLevel: 'SILENT' }).logLevel, 'SILENT', 'the flag wins');
+    assert.equal(resolveConfig({ POWERTOOLS_LOG_LEVEL: 'trace' }).logLevel, 'TRACE', "Powertools' level names are valid");
+    assert.equal(resolveConfig({ POWERTOOLS_LOG_LEVEL: 'CRITICAL' }).logLevel, 'CRITICAL');
+    assert.throws(
+      () => resolveConfig({ POWERTOOLS_LOG_LEVEL: 'loud', LOG_LEVEL: 'INFO' }),
+      (e: unknown) => e instanceof ConfigError && e.message === 'POWERTOOLS_LOG_LEVEL must be one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT, got "loud"',
+    );
+  });
+
   it('accepts plain decimal numbers', () => {
     assert.equal(resolveConfig({ LATENCY_THRESHOLD: '15.5' }).latencyThresholdMs, 15.5);
     assert.equal(resolveConfig({ LATENCY_THRESHOLD: '0' }).latencyThresholdMs, 0);

@@ -1,7 +1,9 @@
 /* global document, window, EventSource, fetch, uPlot */
-// The tick-replay dashboard: snapshots pushed by GET /events (server-sent events, one a second)
-// update the numbers and the charts in place; the buttons POST to /api/mode, which the dashboard
-// server proxies to the real mode API. Plain browser JavaScript, no build step.
+// The tick-replay dashboard: the JSON snapshot from GET /api/snapshot renders the page at once,
+// then snapshots pushed by GET /events (server-sent events, one a second) update the numbers and
+// the charts in place; the buttons POST to /api/mode, which the dashboard server proxies to the
+// real mode API. (GET /metrics is the Prometheus text for scrapers, not read here.) Plain browser
+// JavaScript, no build step.
 'use strict';
 
 const HISTORY = 120; // points kept per chart (two minutes at one snapshot a second)
@@ -160,6 +162,15 @@ async function requestMode(button) {
 }
 
 for (const button of document.querySelectorAll('button[data-mode]')) button.addEventListener('click', () => void requestMode(button));
+
+// The first render does not wait for the first push; a push that came first wins (a later render
+// of the older snapshot would step the charts back in time).
+fetch('/api/snapshot', { cache: 'no-store' })
+  .then((response) => (response.ok ? response.json() : undefined))
+  .then((s) => {
+    if (s !== undefined && snapshots === 0) render(s);
+  })
+  .catch(() => setText('connection', 'dashboard server not reachable'));
 
 const events = new EventSource('/events');
 events.onopen = () => setText('connection', 'live updates');

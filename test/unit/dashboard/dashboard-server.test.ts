@@ -6,11 +6,13 @@ import { startDashboardServer, type DashboardServer } from '../../../lib/dashboa
 import { StackMetrics } from '../../../lib/dashboard/stack-metrics.ts';
 import { InputError } from '../../../lib/errors.ts';
 import { silentLogger } from '../../../lib/logging/logger.ts';
+import { parseExposition } from '../../support/prometheus-text.ts';
 
 describe('dashboard server', () => {
   let modeApi: Server;
   const received: Array<{ method: string; body: string }> = [];
   let dashboard: DashboardServer;
+  let metrics: StackMetrics;
   let done = 0;
 
   before(async () => {
@@ -26,7 +28,7 @@ describe('dashboard server', () => {
       });
     });
     await new Promise<void>((resolve) => modeApi.listen(0, '127.0.0.1', resolve));
-    const metrics = new StackMetrics({
+    metrics = new StackMetrics({
       now: () => done * 10,
       sources: {
         status: () => ({
@@ -41,7 +43,7 @@ describe('dashboard server', () => {
       },
     });
     const port = (modeApi.address() as AddressInfo).port;
-    dashboard = await startDashboardServer({ port: 0, modeApiUrl: `http://127.0.0.1:${port}`, snapshot: () => metrics.sample(), logger: silentLogger, intervalMs: 50 });
+    dashboard = await startDashboardServer({ port: 0, modeApiUrl: `http://127.0.0.1:${port}`, metrics, logger: silentLogger, intervalMs: 50 });
   });
 
   after(async () => {
@@ -64,17 +66,50 @@ describe('dashboard server', () => {
 
   it('says which port is taken when it cannot listen', async () => {
     const port = Number(new URL(dashboard.url).port);
+    const unused = new StackMetrics({ now: () => 0, sources: { status: () => undefined, producer: () => undefined, consumer: () => undefined } });
     await assert.rejects(
-      startDashboardServer({ port, modeApiUrl: 'http://127.0.0.1:1', snapshot: () => { throw new Error('unused'); }, logger: silentLogger }),
+      startDashboardServer({ port, modeApiUrl: 'http://127.0.0.1:1', metrics: unused, logger: silentLogger }),
       (error: Error) => error instanceof InputError && error.message === `dashboard: cannot listen on 127.0.0.1:${port}: the port is already in use (give another --dashboard-port, or 0)`,
     );
   });
 
-  it('answers GET /metrics with the current snapshot', async () => {
-    const s = (await (await fetch(`${dashboard.url}/metrics`)).json()) as { mode: string; historical: { total: number; done: number } };
+  it('answers GET /api/snapshot with the current snapshot as JSON', async () => {
+    const response = await fetch(`${dashboard.url}/api/snapshot`);
+    assert.equal(response.headers.get('content-type'), 'application/json');
+    const s = (await response.json()) as { mode: string; historical: { total: number; done: number } };
     assert.equal(s.mode, 'historical');
     assert.equal(s.historical.total, 100);
     assert.ok(s.historical.done >= 1);
+  });
+
+  it('answers GET /metrics in the Prometheus text format: HELP and TYPE for every metric, counters in _total, histograms with +Inf, _sum and _count', async () => {
+    metrics.onBatch(
+      { mids: [{ ticker: 'A', micros: 1, mid: '1' }], errorLines: [], deadLetters: 0 },
+      { handledSeconds: 0.004, deliverySeconds: [0.02, 0.3] },
+    );
+    const response = await fetch(`${dashboard.url}/metrics`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+    const families = parseExposition(await response.text());
+    for (const f of families) {
+      assert.ok(f.help !== undefined && f.help.length > 0, `${f.name} has a HELP line`);
+      assert.notEqual(f.type, 'untyped', `${f.name} has a TYPE line`);
+    }
+    const byName = new Map(families.map((f) => [f.name, f]));
+    const samples = families.flatMap((f) => f.samples);
+    const key = (labels: Record<string, string>): string => JSON.stringify(Object.entries(labels).sort());
+    const value = (name: string, labels: Record<string, string> = {}): number | undefined =>
+      samples.find((s) => s.name === name && key(s.labels) === key(labels))?.value;
+    assert.equal(byName.get('historical_quotes')?.type, 'gauge');
+    assert.equal(value('historical_quotes'), 100);
+    assert.equal(byName.get('mid_lines_written_total')?.type, 'counter');
+    assert.ok((value('mid_lines_written_total') ?? 0) >= 1);
+    assert.equal(byName.get('handler_batch_duration_seconds')?.type, 'histogram');
+    assert.ok((value('handler_batch_duration_seconds_count') ?? 0) >= 1);
+    assert.equal(byName.get('delivery_latency_seconds')?.type, 'histogram');
+    assert.ok((value('delivery_latency_seconds_count', { mode: 'live' }) ?? 0) >= 2);
+    assert.equal(value('delivery_latency_seconds_bucket', { mode: 'live', le: '0.025' }), 1, 'the 20 ms delivery, not the 300 ms one');
+    assert.equal(byName.get('dashboard_sse_clients_dropped_total')?.type, 'counter');
   });
 
   it('pushes snapshots as server-sent events', async () => {

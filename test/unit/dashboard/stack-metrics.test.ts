@@ -53,7 +53,8 @@ describe('stack metrics', () => {
     assert.equal(s.consumer.maxLagMs, 120);
     assert.deepEqual(s.producer, { retriedRequests: 1, retriedEntries: 5, inFlightBatches: 2, unacked: 300 });
     const g = s.metrics.gauges;
-    assert.equal(g['consumer_lag_ms{shard="shardId-0"}'], 120);
+    assert.equal(g['consumer_lag_seconds{shard="shardId-0"}'], 0.12);
+    assert.equal(g.historical_quotes, 1_000);
     assert.equal(g.producer_in_flight_batches, 2);
     assert.equal(g.live_connected, 0);
     const c = s.metrics.counters;
@@ -70,7 +71,8 @@ describe('stack metrics', () => {
     state.lag.delete('shardId-0');
     const s = metrics.sample();
     assert.deepEqual(s.consumer.lagMs, { 'shardId-1': 40 });
-    assert.equal(s.metrics.gauges['consumer_lag_ms{shard="shardId-0"}'], undefined);
+    assert.equal(s.metrics.gauges['consumer_lag_seconds{shard="shardId-0"}'], undefined);
+    assert.equal(s.metrics.gauges['consumer_lag_seconds{shard="shardId-1"}'], 0.04);
   });
 
   it('keeps the latest mids per ticker, sorted by time, and the latest error lines', () => {
@@ -93,6 +95,18 @@ describe('stack metrics', () => {
     assert.equal(s.consumer.midLines, 4);
     assert.equal(s.consumer.errorLines, 3);
     assert.equal(s.consumer.deadLetters, 1);
+  });
+
+  it("observes the handler's batch time and the live quotes' delivery latency in histograms", () => {
+    const { metrics } = fixture();
+    metrics.onBatch({ mids: [], errorLines: [], deadLetters: 0 }, { handledSeconds: 0.004, deliverySeconds: [0.02, 0.7] });
+    metrics.onBatch({ mids: [], errorLines: [], deadLetters: 0 }, { handledSeconds: 0.3, deliverySeconds: [] });
+    const h = metrics.sample().metrics.histograms;
+    assert.deepEqual({ count: h.handler_batch_duration_seconds?.count, sum: h.handler_batch_duration_seconds?.sum }, { count: 2, sum: 0.304 });
+    const delivery = h['delivery_latency_seconds{mode="live"}'];
+    assert.equal(delivery?.count, 2);
+    assert.deepEqual(delivery?.buckets.find(([le]) => le === '0.025'), ['0.025', 1]);
+    assert.deepEqual(delivery?.buckets.at(-1), ['+Inf', 2]);
   });
 
   it('formats one compact status line', () => {

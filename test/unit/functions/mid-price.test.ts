@@ -3,47 +3,18 @@ import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { KinesisStreamEvent } from 'aws-lambda';
 import { createMidPriceHandler, METRICS_NAMESPACE } from '../../../functions/mid-price.ts';
-import type { BatchResult } from '../../../lib/midprice/process-batch.ts';
+import type { BatchResult, BatchTiming } from '../../../lib/midprice/process-batch.ts';
 import { createLocalContext } from '../../../lib/consumer/lambda-context.ts';
-import { toKinesisStreamEvent } from '../../../lib/consumer/kinesis-event.ts';
 import { prepareOutputDir } from '../../../lib/output/log-files.ts';
-import type { Quote } from '../../../lib/quotes/quote.ts';
-import { encodeQuote } from '../../../lib/records/quote-record.ts';
+import { kinesisQuoteEvent } from '../../support/kinesis-quote-event.ts';
+import { jsonLinesPrinted } from '../../support/stdio-lines.ts';
 import { useTempDir } from '../../support/temp-dir.ts';
 
 const quiet = new Logger({ serviceName: 'mid-price-test', logLevel: 'SILENT' });
 // No EMF lines on the test runner's stdout, except in the test that checks them.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
-function event(quotes: Array<Partial<Quote> | string>): KinesisStreamEvent {
-  const records = quotes.map((q, i) => ({
-    SequenceNumber: String(1000 + i),
-    PartitionKey: 'AAPL',
-    Data:
-      typeof q === 'string'
-        ? Buffer.from(q)
-        : encodeQuote({
-            ticker: 'AAPL',
-            timestamp: '2025-01-01T00:00:00.120Z',
-            arrival: '2025-01-01T00:00:00.125Z',
-            bid: '1.1',
-            ask: '1.3',
-            latencyMs: 5,
-            mode: 'historical',
-            source: 'hist:t',
-            seq: i + 1,
-            ...q,
-          }),
-  }));
-  return toKinesisStreamEvent(records, {
-    streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/s',
-    shardId: 'shardId-000000000000',
-    region: 'us-east-1',
-    functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:midPrice',
-  });
-}
 
 describe('mid-price handler', () => {
   const tmp = useTempDir();
@@ -53,7 +24,7 @@ describe('mid-price handler', () => {
     await prepareOutputDir(dir, { truncate: true });
     const handler = createMidPriceHandler({ outputDir: dir, latencyThresholdMs: 20, logger: quiet });
     const result = await handler(
-      event([{}, { latencyMs: 25, timestamp: '2025-01-01T00:00:01.000Z' }, '{"v":1}', { mode: 'live', latencyMs: 99 }]),
+      kinesisQuoteEvent([{}, { latencyMs: 25, timestamp: '2025-01-01T00:00:01.000Z' }, '{"v":1}', { mode: 'live', latencyMs: 99 }]),
       createLocalContext('midPrice', 'us-east-1'),
     );
     assert.deepEqual(result, { batchItemFailures: [] });
@@ -74,16 +45,13 @@ describe('mid-price handler', () => {
     const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mid-price' });
     const batches: BatchResult[] = [];
     const handler = createMidPriceHandler({ outputDir: dir, latencyThresholdMs: 20, logger: quiet, metrics, onBatch: (b) => batches.push(b) });
-    const printed: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = (chunk: string | Uint8Array): boolean => {
-      printed.push(String(chunk));
-      return true;
-    };
+    let printed: string[];
     try {
-      await handler(event([{}, { latencyMs: 25 }, '{"v":1}', { bid: '2', ask: '3' }]), createLocalContext('midPrice', 'us-east-1'));
+      ({ lines: printed } = await jsonLinesPrinted(
+        () => handler(kinesisQuoteEvent([{}, { latencyMs: 25 }, '{"v":1}', { bid: '2', ask: '3' }]), createLocalContext('midPrice', 'us-east-1')),
+        [process.stdout],
+      ));
     } finally {
-      process.stdout.write = write;
       process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     }
     const emf = printed.map((line) => JSON.parse(line) as Record<string, unknown>).find((o) => '_aws' in o);
@@ -100,6 +68,30 @@ describe('mid-price handler', () => {
     ]]);
   });
 
+  it("times each written batch and each live quote's delivery (arrival off the socket to line written) for onBatch", async () => {
+    const dir = tmp.join('timing');
+    await prepareOutputDir(dir, { truncate: true });
+    const timings: BatchTiming[] = [];
+    const ticks = [1_000, 1_040];
+    const handler = createMidPriceHandler({
+      outputDir: dir,
+      latencyThresholdMs: 20,
+      logger: quiet,
+      onBatch: (_, timing) => timings.push(timing),
+      now: () => Date.UTC(2030, 0, 1, 0, 0, 0, 250),
+      monotonic: () => ticks.shift() ?? Number.NaN,
+    });
+    await handler(
+      kinesisQuoteEvent([
+        { mode: 'live', arrival: '2030-01-01T00:00:00.000Z', latencyMs: undefined },
+        {},
+        { mode: 'live', arrival: '2030-01-01T00:00:00.200Z', latencyMs: undefined },
+      ]),
+      createLocalContext('midPrice', 'us-east-1'),
+    );
+    assert.deepEqual(timings, [{ handledSeconds: 0.04, deliverySeconds: [0.25, 0.05] }], 'the historical quote has no wall-clock arrival to time');
+  });
+
   it('rolls back the files it already appended when a later one fails, so the retry duplicates nothing', async () => {
     const dir = tmp.join('half');
     await prepareOutputDir(dir, { truncate: true });
@@ -108,13 +100,13 @@ describe('mid-price handler', () => {
     await rm(tmp.join('half', 'errors.log'));
     await mkdir(tmp.join('half', 'errors.log'));
     const handler = createMidPriceHandler({ outputDir: dir, latencyThresholdMs: 20, logger: quiet });
-    const result = await handler(event([{}, { latencyMs: 25 }]), createLocalContext('midPrice', 'us-east-1'));
+    const result = await handler(kinesisQuoteEvent([{}, { latencyMs: 25 }]), createLocalContext('midPrice', 'us-east-1'));
     assert.deepEqual(result, { batchItemFailures: [{ itemIdentifier: '1000' }] });
     assert.equal(await readFile(tmp.join('half', 'mid_prices.log'), 'utf8'), 'earlier line\n');
 
     // Once the directory is usable again, the retried batch is written exactly once.
     await rm(tmp.join('half', 'errors.log'), { recursive: true });
-    const retried = await handler(event([{}, { latencyMs: 25 }]), createLocalContext('midPrice', 'us-east-1'));
+    const retried = await handler(kinesisQuoteEvent([{}, { latencyMs: 25 }]), createLocalContext('midPrice', 'us-east-1'));
     assert.deepEqual(retried, { batchItemFailures: [] });
     assert.equal(await readFile(tmp.join('half', 'mid_prices.log'), 'utf8'), 'earlier line\n2025-01-01 00:00:00.120, 1.2\n');
     assert.equal(
@@ -127,7 +119,7 @@ describe('mid-price handler', () => {
     const blocked = tmp.join('blocked');
     await writeFile(blocked, 'a file where the output directory should be');
     const handler = createMidPriceHandler({ outputDir: blocked, latencyThresholdMs: 20, logger: quiet });
-    const result = await handler(event([{}, {}]), createLocalContext('midPrice', 'us-east-1'));
+    const result = await handler(kinesisQuoteEvent([{}, {}]), createLocalContext('midPrice', 'us-east-1'));
     assert.deepEqual(result, { batchItemFailures: [{ itemIdentifier: '1000' }] });
     await rm(blocked);
   });
