@@ -41,20 +41,28 @@ export async function syncDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Appends `data` with one write(2) under O_APPEND (the kernel places it at the end as a whole,
- * never split by another writer's), then fdatasync. A short write is reported as ENOSPC: only a
- * full disk or a quota cuts a regular-file write short.
+ * Appends each part's data to its file with one write(2) under O_APPEND (the kernel places it at
+ * the end as a whole, never split by another writer's), then fdatasyncs the files together (the
+ * syncs run in parallel on libuv's pool: the wait is the slowest one, not their sum). A short
+ * write is reported as ENOSPC: only a full disk or a quota cuts a regular-file write short.
  */
-export async function appendDurably(file: string, data: Buffer): Promise<void> {
-  const { handle, created } = await openOrCreate(file, O_WRONLY | O_APPEND);
+export async function appendDurably(parts: ReadonlyArray<{ file: string; data: Buffer }>): Promise<void> {
+  const opened: Array<{ handle: FileHandle; created: boolean }> = [];
   try {
-    const { bytesWritten } = await handle.write(data, 0, data.length);
-    if (bytesWritten !== data.length) throw Object.assign(new Error(`short write (${bytesWritten} of ${data.length} bytes)`), { code: 'ENOSPC' });
-    await handle.datasync();
+    for (const part of parts) {
+      const file = await openOrCreate(part.file, O_WRONLY | O_APPEND);
+      opened.push(file);
+      const { bytesWritten } = await file.handle.write(part.data, 0, part.data.length);
+      if (bytesWritten !== part.data.length) {
+        throw Object.assign(new Error(`short write to ${part.file} (${bytesWritten} of ${part.data.length} bytes)`), { code: 'ENOSPC' });
+      }
+    }
+    await Promise.all(opened.map(({ handle }) => handle.datasync()));
   } finally {
-    await handle.close();
+    await Promise.all(opened.map(({ handle }) => handle.close()));
   }
-  if (created) await syncDirectory(path.dirname(file));
+  const dirs = new Set(parts.filter((_, i) => opened[i]?.created === true).map((part) => path.dirname(part.file)));
+  for (const dir of dirs) await syncDirectory(dir);
 }
 
 /** Replaces the content of `file` with `text` (the same inode when it exists), then fdatasync. */

@@ -104,7 +104,7 @@ export function appendBatch(dir: string, batch: BatchLines): Promise<AppendResul
           entries.push({ file: part.file, before, after: before + part.data.length });
         }
         await journal(entries);
-        for (const part of parts) await appendDurably(part.file, part.data);
+        await appendDurably(parts);
       });
       return { recovered };
     } catch (error) {
