@@ -21,17 +21,13 @@ import { ERRORS_FILE, MID_PRICES_FILE } from '../../lib/output/log-files.ts';
 import { isAlive, waitUntil } from '../support/processes.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
 import { startUpProcess, upLogs, type UpProcess } from '../support/up-process.ts';
-import { checkDelivery, writeQuoteFile, type QuoteFile } from './support/quote-file.ts';
+import { checkDelivery, outputLineCount, writeQuoteFile, type QuoteFile } from './support/quote-file.ts';
 
 const ROWS = Number(process.env.CRASH_ROWS ?? 20_000);
 const SPEED = process.env.CRASH_SPEED ?? '2';
 
 type LogLine = ReturnType<typeof upLogs>[number];
 
-async function lineCount(dir: string): Promise<number> {
-  const count = async (file: string): Promise<number> => (await readFile(`${dir}/${file}`, 'utf8').catch(() => '')).split('\n').length - 1;
-  return (await count(MID_PRICES_FILE)) + (await count(ERRORS_FILE));
-}
 
 async function progress(apiUrl: string): Promise<{ done: number; completed: boolean }> {
   const body = (await (await fetch(`${apiUrl}/mode`)).json()) as { status: { historical: { done: number; completed: boolean } } | null };
@@ -63,7 +59,7 @@ describe('crashes with aggregation', () => {
   async function finish(up: UpProcess, apiUrl: string, out: string, rows: number): Promise<void> {
     await waitUntil('the replay completed and every row written', async () => {
       assert.ok(up.child.exitCode === null, `up exited:\n${up.stderr().slice(-2000)}`);
-      return (await progress(apiUrl).catch(() => ({ completed: false }))).completed && (await lineCount(out)) >= rows;
+      return (await progress(apiUrl).catch(() => ({ completed: false }))).completed && (await outputLineCount(out)) >= rows;
     }, 600_000);
     up.child.kill('SIGINT');
     assert.equal(await up.exited, 0, up.stderr().slice(-2000));

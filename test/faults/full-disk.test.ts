@@ -15,7 +15,7 @@ import { ERRORS_FILE, MID_PRICES_FILE } from '../../lib/output/log-files.ts';
 import { waitUntil } from '../support/processes.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
 import { startUpProcess, upLogs, type UpProcess } from '../support/up-process.ts';
-import { checkDelivery, writeQuoteFile } from './support/quote-file.ts';
+import { checkDelivery, outputLineCount, writeQuoteFile } from './support/quote-file.ts';
 import { tryMountTmpfs, type Tmpfs } from './support/tmpfs.ts';
 
 const ROWS = 6_000;
@@ -93,10 +93,7 @@ describe('a full output disk under up', () => {
     await disk.resize('4m');
     await waitUntil('every row written', async () => {
       assert.ok(alive(), `up exited:\n${running.stderr().slice(-2000)}`);
-      const [mid, err] = await sizes();
-      if ((mid ?? 0) + (err ?? 0) === 0) return false;
-      const lines = (await readFile(`${out}/${MID_PRICES_FILE}`, 'utf8')).split('\n').length + (await readFile(`${out}/${ERRORS_FILE}`, 'utf8')).split('\n').length - 2;
-      return lines >= ROWS;
+      return (await outputLineCount(out)) >= ROWS;
     }, 120_000);
     const status = (await (await fetch(`${apiUrl}/mode`)).json()) as { status: { historical: { completed: boolean; done: number } } };
     assert.equal(status.status.historical.done, ROWS);

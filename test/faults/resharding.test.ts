@@ -18,15 +18,11 @@ import { waitUntil } from '../support/processes.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
 import { startUpProcess, upLogs, type UpProcess } from '../support/up-process.ts';
 import { startConsumeProcess, type ConsumeProcess } from './support/consume-process.ts';
-import { checkDelivery, writeQuoteFile } from './support/quote-file.ts';
+import { checkDelivery, outputLineCount, writeQuoteFile } from './support/quote-file.ts';
 
 const ROWS = 30_000;
 const STREAM = 'tick-replay-quotes';
 
-async function lineCount(dir: string): Promise<number> {
-  const count = async (file: string): Promise<number> => (await readFile(`${dir}/${file}`, 'utf8').catch(() => '')).split('\n').length - 1;
-  return (await count(MID_PRICES_FILE)) + (await count(ERRORS_FILE));
-}
 
 describe('resharding during a replay', () => {
   let tmp: TempDir;
@@ -78,7 +74,7 @@ describe('resharding during a replay', () => {
 
     await waitUntil('every row in both outputs', async () => {
       assert.equal(running.child.exitCode, null, `up exited:\n${running.stderr().slice(-2000)}`);
-      return (await lineCount(tmp.join('out'))) >= ROWS && (await lineCount(tmp.join('out-audit'))) >= ROWS;
+      return (await outputLineCount(tmp.join('out'))) >= ROWS && (await outputLineCount(tmp.join('out-audit'))) >= ROWS;
     }, 180_000);
     running.child.kill('SIGINT');
     consume.child.kill('SIGINT');

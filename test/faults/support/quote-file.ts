@@ -6,6 +6,8 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { ERRORS_FILE, MID_PRICES_FILE } from '../../../lib/output/log-files.ts';
 
 const BASE = Date.UTC(2025, 2, 3, 9, 0, 0);
 const THRESHOLD_MS = 20;
@@ -98,4 +100,10 @@ export function checkDelivery(file: QuoteFile, midText: string, errorText: strin
     duplicates += Math.max(0, n - 1);
   }
   return { missing, duplicates, foreign, outOfOrder };
+}
+
+/** Lines in an output directory's mid_prices.log and errors.log together (0 for a missing file). */
+export async function outputLineCount(dir: string): Promise<number> {
+  const count = async (file: string): Promise<number> => (await readFile(`${dir}/${file}`, 'utf8').catch(() => '')).split('\n').length - 1;
+  return (await count(MID_PRICES_FILE)) + (await count(ERRORS_FILE));
 }

@@ -307,17 +307,6 @@ describe('ReplayEngine retries of its checkpoint calls', () => {
     await assert.rejects(e.run(new AbortController().signal), { name: 'ValidationException' });
     assert.equal(lines.filter((l) => l.message.endsWith('retrying')).length, 0);
   });
-});
-
-describe('ReplayEngine when a checkpoint call fails after its session was cancelled', () => {
-  let tmp: TempDir;
-  before(async () => {
-    tmp = await makeTempDir();
-    await writeFile(tmp.join('q.csv'), 'timestamp,ticker,bid,ask\n2025-01-01 00:00:00,A,1,2\n');
-  });
-  after(async () => {
-    await tmp.remove();
-  });
 
   it('switches modes instead of stopping when a transient failure arrives after the switch', async () => {
     const { logger, lines } = captureLogs();
