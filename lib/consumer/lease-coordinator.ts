@@ -17,7 +17,7 @@ import type { Resolved } from '../options.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { observeLeases, planLeases, type LeaseObservation } from './lease-balance.ts';
 import { LeaseLostError, type Lease, type LeaseStore } from './lease-table.ts';
-import { readyShards, type ShardInfo } from './shard-lineage.ts';
+import { isFinished, readyShards, type ShardInfo } from './shard-lineage.ts';
 
 export const DEFAULT_LEASE_DURATION_MS = 5_000;
 /** How often the shards are listed again to find the children of a reshard (Lambda finds them within seconds). */
@@ -186,8 +186,11 @@ export class LeaseCoordinator {
     const leases = await table.list(this.shards.map((s) => s.shardId));
     const now = this.options.clock.now();
     this.observations = observeLeases(this.observations, leases, now);
-    // The table is the truth: a lease listed under another owner is not ours any more.
-    for (const lease of leases) if (this.held.has(lease.shardId) && lease.owner !== workerId) this.lose(lease.shardId, `now owned by ${lease.owner ?? 'nobody'}`);
+    // The table is the truth: a lease listed under another owner is not ours any more (one this
+    // worker is finishing shows no owner already: not a loss).
+    for (const lease of leases) {
+      if (this.held.has(lease.shardId) && lease.owner !== workerId && !isFinished(lease)) this.lose(lease.shardId, `now owned by ${lease.owner ?? 'nobody'}`);
+    }
     // Handed over to this worker by its previous owner.
     for (const lease of leases) {
       if (lease.owner === workerId && !this.held.has(lease.shardId) && !this.stopController.signal.aborted) {
