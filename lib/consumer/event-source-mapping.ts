@@ -37,7 +37,7 @@ import { listShards } from '../aws/shard-map.ts';
 import { decodeAggregated, isAggregated } from '../records/kpl-format.ts';
 import { toKinesisStreamEvent } from './kinesis-event.ts';
 import { DEFAULT_LEASE_DURATION_MS, DEFAULT_SHARD_SYNC_MS, LeaseCoordinator, type HeldLease } from './lease-coordinator.ts';
-import { LeaseLostError, type LeaseTable } from './lease-table.ts';
+import { LeaseLostError, SHARD_END, type LeaseTable } from './lease-table.ts';
 import { shardInfos } from './shard-lineage.ts';
 
 export type BatchInvoker = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse | void | undefined>;
@@ -258,6 +258,8 @@ export class EventSourceMapping {
       if (stop.aborted) return undefined;
       ({ checkpoint, floor } = await lease.refresh());
     }
+    // Read to its end already (a finished lease is never taken; this is belt and braces): nothing to read.
+    if (checkpoint === SHARD_END) return undefined;
     if (checkpoint === undefined) {
       if (floor !== undefined) return this.getIterator(shardId, 'AT_SEQUENCE_NUMBER', floor);
       return this.getIterator(shardId, this.options.startingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON');
