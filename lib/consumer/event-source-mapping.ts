@@ -451,7 +451,7 @@ export class EventSourceMapping {
   }
 
   /**
-   * Holds the next batch back while the lease has not been confirmed for half a lease period
+   * Holds the next batch back while the lease has not been confirmed for two thirds of a lease period
    * (HeldLease.isFresh): then the lease table is out of reach, and once a lease period has passed
    * another worker may take the shard over. The shard goes on when a renewal gets through, or
    * stops when the lease turns out lost: one shard is never processed by two workers at once.
@@ -460,7 +460,7 @@ export class EventSourceMapping {
     if (shard.lease.isFresh()) return;
     const { clock, leaseDurationMs } = this.options;
     const since = clock.now();
-    shard.log.warn('lease not confirmed for half a lease period (lease table unreachable?); holding the shard until a renewal gets through');
+    shard.log.warn('lease not confirmed for two thirds of a lease period (lease table unreachable?); holding the shard until a renewal gets through');
     while (!shard.stop.aborted && !shard.lease.isFresh()) await clock.sleep(Math.max(10, leaseDurationMs / 20), shard.stop);
     if (!shard.stop.aborted) shard.log.info('lease confirmed again; the shard goes on', { heldBackMs: Math.round(clock.now() - since) });
   }

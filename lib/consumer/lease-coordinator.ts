@@ -35,10 +35,11 @@ export interface HeldLease {
   /** Whether the shard is closed (a reshard), as last listed. */
   isClosed(): boolean;
   /**
-   * Whether the lease was confirmed (renewed, checkpointed, taken) within half a lease period.
-   * Past that, another worker may be about to take it over after a lease period of silence (the
-   * lease table unreachable for this worker): the consumer holds the shard's next batch back
-   * rather than risk processing it at the same time as the next owner.
+   * Whether the lease was confirmed (renewed, checkpointed, taken) within two thirds of a lease
+   * period. Past that, the lease table has been out of reach for two renewal rounds, and once a
+   * whole period has passed another worker may take the lease over: the consumer holds the shard's
+   * next batch back rather than risk processing it at the same time as the next owner (a batch
+   * started before has the last third of the period to finish).
    */
   isFresh(): boolean;
   /**
@@ -274,7 +275,7 @@ export class LeaseCoordinator {
       isClosed: () => this.shards.find((s) => s.shardId === lease.shardId)?.closed ?? false,
       isFresh: () => {
         const holding = this.held.get(lease.shardId);
-        return holding?.lease === held && this.options.clock.now() - holding.confirmedAt < this.options.leaseDurationMs / 2;
+        return holding?.lease === held && this.options.clock.now() - holding.confirmedAt < (this.options.leaseDurationMs * 2) / 3;
       },
       finish: async () => {
         try {

@@ -222,7 +222,7 @@ describe('DynamoDB throttled and down under the whole pipeline', () => {
     assert.deepEqual(report.missing.slice(0, 10), [], 'nothing lost');
     assert.deepEqual(report.outOfOrder.slice(0, 10), []);
     assert.ok(report.duplicates <= bound, `${report.duplicates} duplicates within the logged bound ${bound}`);
-    const heldBack = consumerLogs.filter((l) => l.message.startsWith('lease not confirmed for half a lease period')).length;
+    const heldBack = consumerLogs.filter((l) => l.message.startsWith('lease not confirmed for two thirds of a lease period')).length;
     const saveWarnings = replayLogs.lines.filter((l) => l.message.startsWith('checkpoint save failed; retrying')).length;
     t.diagnostic(
       `${samples} samples, at most ${worstAhead} quotes sent beyond the checkpoint; checkpoint ${doneAtOutage} through the outage; ` +
