@@ -109,7 +109,7 @@ export function appendBatch(dir: string, batch: BatchLines): Promise<AppendResul
       return { recovered };
     } catch (error) {
       if (error instanceof OutputError) throw error;
-      throw new OutputError(`cannot append to ${dir}: ${describeFsError(error)}`, { dir, code: errorCode(error) }, { cause: error, retryable: true });
+      throw new OutputError(`cannot append to ${dir}: ${describeFsError(error)}`, { dir }, { cause: error, retryable: true });
     }
   });
 }

@@ -26,7 +26,7 @@ interface Snapshot {
 }
 
 async function metrics(dashboardUrl: string): Promise<Snapshot> {
-  return (await (await fetch(`${dashboardUrl}/metrics`)).json()) as Snapshot;
+  return (await (await fetch(`${dashboardUrl}/api/snapshot`)).json()) as Snapshot;
 }
 
 describe('a full output disk under up', () => {
