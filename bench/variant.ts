@@ -12,7 +12,7 @@
  *             the final flush
  *   consumer  lines / (first line → last line)
  *   latency   for sampled k: time the k-th line appeared − time the k-th quote was put (FIFO
- *             approximation of the two cumulative curves, see README "Performance")
+ *             approximation of the two cumulative curves, see docs/performance.md)
  */
 import path from 'node:path';
 import { runHistorical, type HistoricalRunOptions, type RunSummary } from '../lib/cli/historical-run.ts';

@@ -10,8 +10,9 @@
  * `latencyErrors`, `deadLetters`, `quotes`, `outputWriteFailures`, flushed by middy's `logMetrics`
  * after each invocation. EMF is printed on stdout, so local runs (`up`, `run`, `consume`) disable
  * it with POWERTOOLS_METRICS_DISABLED (lib/cli/local-consumer.ts) and show the same numbers on the
- * dashboard instead.
+ * dashboard instead; `serverless invoke local` prints it on stderr (see `defaultMetrics`).
  */
+import { Console } from 'node:console';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -47,11 +48,25 @@ export const METRICS_NAMESPACE = 'TickReplay';
 /** A write failure streak counts as over once writes succeeded this long with no failure. */
 const RECOVERED_AFTER_MS = 2_000;
 
+/**
+ * Lambda reads EMF from stdout, so that is where it goes on AWS. `serverless invoke local` (osls
+ * sets IS_LOCAL=true) prints the handler's answer on stdout: there the EMF goes to stderr, where
+ * it cannot be mistaken for the answer.
+ */
+function defaultMetrics(env: Record<string, string | undefined> = process.env): Metrics {
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mid-price' });
+  if (env.IS_LOCAL === 'true') {
+    // Powertools has no option for its output stream: `console` is its (TypeScript-private) printer.
+    (metrics as unknown as { console: Console }).console = new Console({ stdout: process.stderr, stderr: process.stderr });
+  }
+  return metrics;
+}
+
 export type MidPriceHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
 
 export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPriceHandler {
   const logger = options.logger ?? new Logger({ serviceName: 'mid-price' });
-  const metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mid-price' });
+  const metrics = options.metrics ?? defaultMetrics();
   const sink = options.sink ?? fileSink(options.outputDir);
   // A full disk fails every retry of every shard until space comes back: one ERROR when writing
   // starts to fail, one INFO when it works again, the attempts in between at DEBUG. A nearly full

@@ -7,7 +7,12 @@
  *
  * It only records the request in the DynamoDB control item; the replayer watches that item and
  * switches. Every error is JSON `{error, message}`: 400/413 for a bad body (never 500), 405 for
- * another method, 503 when DynamoDB cannot be reached.
+ * another method, 415 for a POST a web page could send without a CORS preflight, 503 when
+ * DynamoDB cannot be reached.
+ *
+ * A POST must say it is JSON (`Content-Type: application/json`), be SigV4-signed, or come from a
+ * caller API Gateway authenticated with IAM (test-invoke-method, an `aws_iam` route): a plain
+ * HTML form or a `no-cors` fetch from any web page can send none of these, on AWS as locally.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -18,6 +23,7 @@ import { resolveConfig } from '../lib/config.ts';
 import { ControlDataError, ControlStore } from '../lib/control/control-store.ts';
 import { parseModeRequest } from '../lib/control/mode-request.ts';
 import { AwsCallError } from '../lib/errors.ts';
+import { isPreflightedStateChange, STATE_CHANGE_RULE } from '../lib/http/state-change.ts';
 
 export interface ModeHandlerOptions {
   store: Pick<ControlStore, 'requestMode' | 'getMode' | 'getStatus'>;
@@ -40,11 +46,28 @@ function failure(statusCode: number, error: string, message: string, headers?: R
   return json(statusCode, { error, message }, headers);
 }
 
+/** A header of an API Gateway event, whatever the case the client sent it in. */
+function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers ?? {})) if (key.toLowerCase() === name && value !== undefined) return value;
+  return undefined;
+}
+
+/** JSON, SigV4-signed, or an IAM caller (API Gateway sets `identity.accessKey` only for those). */
+function mayChangeState(event: APIGatewayProxyEvent): boolean {
+  const accessKey = (event.requestContext as Partial<APIGatewayProxyEvent['requestContext']> | undefined)?.identity?.accessKey;
+  if (typeof accessKey === 'string' && accessKey !== '') return true;
+  return isPreflightedStateChange({ contentType: header(event, 'content-type'), authorization: header(event, 'authorization') });
+}
+
 export function createModeHandler(options: ModeHandlerOptions): ModeHandler {
   const { store } = options;
   const logger = options.logger ?? new Logger({ serviceName: 'mode' });
 
   const postMode = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    if (!mayChangeState(event)) {
+      logger.info('mode request rejected', { status: 415, error: 'unsupported_media_type', contentType: header(event, 'content-type')?.slice(0, 80) });
+      return failure(415, 'unsupported_media_type', `POST /mode: ${STATE_CHANGE_RULE}`);
+    }
     const request = parseModeRequest(event.body, event.isBase64Encoded === true);
     if (!request.ok) {
       logger.info('mode request rejected', { status: request.status, error: request.error });

@@ -16,8 +16,10 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TickReplayError } from '../lib/errors.ts';
+import { formatAllowedHosts, type AllowedHost } from '../lib/http/allowed-hosts.ts';
 import type { Logger, LogLevel } from '../lib/logging/logger.ts';
-import type { EmulatorsMessage, EmulatorsProcessOptions } from './emulators-process.ts';
+import type { EmulatorsProcessOptions } from './emulators-options.ts';
+import type { EmulatorsMessage } from './emulators-process.ts';
 
 /** The embedded stack could not start, or stopped unexpectedly. */
 export class EmbeddedStackError extends TickReplayError {}
@@ -51,6 +53,15 @@ export interface EmbeddedStackOptions {
   logLevel?: LogLevel;
   /** The emulator process appends its log lines here instead of inheriting stderr. */
   logFile?: string;
+  /** `Host` names the edge answers besides loopback ones (ALLOWED_HOSTS). */
+  allowedHosts?: readonly AllowedHost[];
+  /**
+   * The state table, stream and region the API Gateway's functions (functions/mode.ts behind the
+   * edge's invoke URLs) use; default the configuration defaults (tick-replay-state, …, us-east-1).
+   */
+  functions?: { tableName: string; streamName: string; region: string };
+  /** The serverless.yml whose REST API the edge serves (default the project's). */
+  serviceFile?: string;
 }
 
 const HOST = '127.0.0.1';
@@ -143,6 +154,9 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
     shardLimit: options.shardLimit ?? 50,
     logLevel: options.logLevel ?? 'INFO',
     logFile: options.logFile,
+    allowedHosts: formatAllowedHosts(options.allowedHosts ?? []),
+    serviceFile: options.serviceFile,
+    functions: options.functions,
   };
   const child = spawn(
     process.execPath,

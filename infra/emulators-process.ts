@@ -8,6 +8,13 @@
  * `stateDir`, and one EDGE server (like LocalStack's port 4566) that routes each request to the
  * right emulator by its `X-Amz-Target` header, or else by the service in the SigV4 credential
  * scope, and hands it to that emulator's request handler in this process (see `dispatch`).
+ * The edge also serves API Gateway for the REST API in serverless.yml (infra/apigateway/): its
+ * control plane (SigV4 service `apigateway`, `/restapis…`) and its invoke URLs, which run the
+ * real handler here with this stack as its DynamoDB.
+ *
+ * Every server here answers only loopback `Host`s (and `*.localhost.localstack.cloud` on the
+ * edge, LocalStack's invoke-URL names), refuses foreign `Origin`s, and takes a state-changing
+ * request only with a JSON content type or a SigV4 signature (lib/http/local-request-guard.ts).
  * Reports `ready`/`error` to the parent over IPC (or prints it on stdout when run by hand).
  *
  * Lifetime: it stops cleanly (servers closed, LevelDB stores closed) on SIGTERM/SIGINT and when
@@ -24,28 +31,19 @@ import path from 'node:path';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
 import { appendFileSync } from 'node:fs';
-import { TickReplayError } from '../lib/errors.ts';
-import { createLogger, isLogLevel } from '../lib/logging/logger.ts';
-import type { LogLevel } from '../lib/logging/logger.ts';
-
-/** The single JSON argument. */
-export interface EmulatorsProcessOptions {
-  stateDir: string;
-  /** 0 = ephemeral. */
-  edgePort: number;
-  host: string;
-  /** Kinesis open-shard limit across all streams. */
-  shardLimit: number;
-  logLevel: LogLevel;
-  /** Append log lines to this file instead of stderr (the CLI's log file when a progress bar owns the terminal). */
-  logFile?: string;
-}
+import { parseAllowedHosts } from '../lib/http/allowed-hosts.ts';
+import { urlHost } from '../lib/http/local-url.ts';
+import { checkLocalRequest, guardServer, type LocalRequestPolicy, type Refusal } from '../lib/http/local-request-guard.ts';
+import { createLogger } from '../lib/logging/logger.ts';
+import { ApiGatewayService, invokeTarget, startApiGateway } from './apigateway/api-gateway-service.ts';
+import { INITIAL_OPTIONS, parseOptions, StartError, type ResolvedOptions } from './emulators-options.ts';
 
 export type EmulatorsMessage =
   | { type: 'ready'; edgePort: number; kinesisPort: number; dynamodbPort: number }
   | { type: 'error'; code: string; message: string };
 
 type Service = 'kinesis' | 'dynamodb';
+type Route = Service | 'apigateway';
 
 /** Lifecycle states in emulator creation and state-transition timings (ms): fast, not instant. */
 const TRANSITION_MS = 10;
@@ -62,61 +60,26 @@ const TARGET_PREFIXES: ReadonlyArray<readonly [string, Service]> = [
 /** `Credential=AKID/20240101/us-east-1/kinesis/aws4_request` → `kinesis`. */
 const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/[^/,\s]+\/([^/,\s]+)\/aws4_request/;
 const HEALTH_PATHS = new Set(['/_health', '/_localstack/health']);
-
-/** A start-up failure with a stable code the parent can show as is. */
-class StartError extends TickReplayError {
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, { code }, options);
-  }
-}
-
-function parseOptions(raw: string | undefined): EmulatorsProcessOptions {
-  if (raw === undefined) throw new StartError('BAD_OPTIONS', 'expected one JSON argument with stateDir and edgePort');
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    throw new StartError('BAD_OPTIONS', `options argument is not JSON: ${raw}`, { cause: error });
-  }
-  if (typeof value !== 'object' || value === null) throw new StartError('BAD_OPTIONS', 'options must be a JSON object');
-  const o = value as Record<string, unknown>;
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const v = o[name] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new StartError('BAD_OPTIONS', `option ${name} must be an integer between ${min} and ${max}`);
-    }
-    return v;
-  };
-  if (typeof o.stateDir !== 'string' || o.stateDir === '') throw new StartError('BAD_OPTIONS', 'option stateDir is required');
-  const logLevel = o.logLevel ?? 'INFO';
-  if (typeof logLevel !== 'string' || !isLogLevel(logLevel)) throw new StartError('BAD_OPTIONS', 'option logLevel is invalid');
-  return {
-    stateDir: path.resolve(o.stateDir),
-    edgePort: int('edgePort', 4566, 0, 65_535),
-    host: typeof o.host === 'string' && o.host !== '' ? o.host : '127.0.0.1',
-    shardLimit: int('shardLimit', 50, 1, 10_000),
-    logLevel,
-    logFile: typeof o.logFile === 'string' && o.logFile !== '' ? path.resolve(o.logFile) : undefined,
-  };
-}
-
-let options: EmulatorsProcessOptions = {
-  stateDir: '',
-  edgePort: 0,
-  host: '127.0.0.1',
-  shardLimit: 50,
-  logLevel: 'INFO',
+/** LocalStack's names for itself; its invoke URLs are `<api id>.execute-api.localhost.localstack.cloud`. */
+const EDGE_HOST_SUFFIXES = ['.localhost.localstack.cloud'];
+const REFUSAL_TYPES: Readonly<Record<Refusal['error'], string>> = {
+  misdirected_request: 'MisdirectedRequest',
+  cross_origin_refused: 'AccessDeniedException',
+  unsupported_media_type: 'UnsupportedMediaTypeException',
 };
+
+let options: ResolvedOptions = INITIAL_OPTIONS;
 let log = createLogger({ service: 'embedded-stack', context: { pid: process.pid } });
 let phase: 'starting' | 'running' | 'stopping' = 'starting';
 let edge: Server | undefined;
 let kinesisServer: Server | undefined;
 let dynamodbServer: Server | undefined;
 const ports: Record<Service, number> = { kinesis: 0, dynamodb: 0 };
+/** Each emulator's own request listener, unguarded: the edge has checked the request already. */
+const emulatorListeners: Partial<Record<Service, (req: IncomingMessage, res: ServerResponse) => void>> = {};
+let edgePolicy: LocalRequestPolicy = {};
+/** API Gateway, or why it could not be built from serverless.yml. */
+let apiGateway: ApiGatewayService | Error | undefined;
 /** For the start-up probes, which call each emulator on its own port. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -129,7 +92,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function routeRequest(headers: IncomingMessage['headers']): Service | undefined {
+function routeRequest(headers: IncomingMessage['headers'], pathname: string): Route | undefined {
   const target = headers['x-amz-target'];
   if (typeof target === 'string') {
     for (const [prefix, service] of TARGET_PREFIXES) if (target.startsWith(prefix)) return service;
@@ -137,9 +100,26 @@ function routeRequest(headers: IncomingMessage['headers']): Service | undefined 
   const authorization = headers.authorization;
   if (typeof authorization === 'string') {
     const scope = CREDENTIAL_SCOPE.exec(authorization)?.[1];
-    if (scope === 'kinesis' || scope === 'dynamodb') return scope;
+    if (scope === 'kinesis' || scope === 'dynamodb' || scope === 'apigateway') return scope;
   }
+  // API Gateway's REST control plane is path-based (GET /restapis, …).
+  if (pathname === '/restapis' || pathname.startsWith('/restapis/')) return 'apigateway';
   return undefined;
+}
+
+/** Runs an API Gateway request, or says why API Gateway is not available. */
+function serveApiGateway(req: IncomingMessage, res: ServerResponse, serve: (service: ApiGatewayService) => Promise<void>): void {
+  if (!(apiGateway instanceof ApiGatewayService)) {
+    req.resume();
+    const why = apiGateway instanceof Error ? apiGateway.message : 'it is not started';
+    sendJson(res, 503, { __type: 'ServiceUnavailableException', message: `API Gateway is not available: ${why}` });
+    return;
+  }
+  serve(apiGateway).catch((error: unknown) => {
+    log.error('api gateway request failed', { url: req.url, error });
+    if (!res.headersSent) sendJson(res, 500, { __type: 'InternalFailure', message: 'internal error in the embedded API Gateway' });
+    else res.destroy();
+  });
 }
 
 /**
@@ -156,16 +136,28 @@ function routeRequest(headers: IncomingMessage['headers']): Service | undefined 
  * this file, at best). Here that error ends at the edge, and the emulator simply never sees the
  * end of a body nobody waits for any more.
  */
-function dispatch(req: IncomingMessage, res: ServerResponse, server: Server): void {
+function dispatch(req: IncomingMessage, res: ServerResponse, service: Service): void {
+  const listener = emulatorListeners[service];
+  if (listener === undefined) {
+    req.resume();
+    sendJson(res, 503, { __type: 'ServiceUnavailable', message: `${service} emulator is not started` });
+    return;
+  }
   const body = new PassThrough();
   req.on('error', () => body.destroy());
   req.pipe(body);
   // The emulators read only these three fields, the body events and removeAllListeners.
   const request = Object.assign(body, { headers: req.headers, method: req.method, url: req.url });
-  server.emit('request', request, res);
+  listener(request as unknown as IncomingMessage, res);
 }
 
 function handleEdgeRequest(req: IncomingMessage, res: ServerResponse): void {
+  const refusal = checkLocalRequest({ method: req.method, headers: req.headers, localPort: req.socket.localPort }, edgePolicy);
+  if (refusal !== undefined) {
+    req.resume();
+    sendJson(res, refusal.status, { __type: REFUSAL_TYPES[refusal.error], message: refusal.message });
+    return;
+  }
   const pathname = (req.url ?? '/').split('?')[0] ?? '/';
   if ((req.method === 'GET' || req.method === 'HEAD') && HEALTH_PATHS.has(pathname)) {
     const state = phase === 'running' ? 'running' : phase === 'starting' ? 'initializing' : 'stopping';
@@ -181,23 +173,28 @@ function handleEdgeRequest(req: IncomingMessage, res: ServerResponse): void {
     sendJson(res, 503, { __type: 'ServiceUnavailable', message: `embedded stack is ${phase}` });
     return;
   }
-  const service = routeRequest(req.headers);
-  if (service === undefined) {
+  const invoke = invokeTarget(req.headers.host, req.url ?? '/');
+  if (invoke !== undefined) {
+    serveApiGateway(req, res, (service) => service.handleInvoke(req, res, invoke));
+    return;
+  }
+  const route = routeRequest(req.headers, pathname);
+  if (route === undefined) {
     req.resume();
     sendJson(res, 400, {
       __type: 'UnknownServiceException',
       message:
         'cannot route request: expected an X-Amz-Target header starting with Kinesis_20131202. or ' +
-        'DynamoDB_20120810., or an Authorization credential scope for kinesis or dynamodb',
+        'DynamoDB_20120810., an Authorization credential scope for kinesis, dynamodb or apigateway, ' +
+        'or an API Gateway path (/restapis…)',
     });
     return;
   }
-  const server = service === 'kinesis' ? kinesisServer : dynamodbServer;
-  if (server === undefined) {
-    sendJson(res, 503, { __type: 'ServiceUnavailable', message: `${service} emulator is not started` });
+  if (route === 'apigateway') {
+    serveApiGateway(req, res, (service) => service.handleControl(req, res));
     return;
   }
-  dispatch(req, res, server);
+  dispatch(req, res, route);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,6 +317,7 @@ async function start(): Promise<EmulatorsMessage> {
     sink: logFile === undefined ? undefined : (line) => appendFileSync(logFile, line + '\n'),
   });
   const { stateDir, host } = options;
+  edgePolicy = { allowedHosts: parseAllowedHosts(options.allowedHosts), allowedSuffixes: EDGE_HOST_SUFFIXES };
 
   // The edge first: a taken port is the most likely failure and needs no state.
   edge = http.createServer(handleEdgeRequest);
@@ -360,14 +358,28 @@ async function start(): Promise<EmulatorsMessage> {
     deleteTableMs: TRANSITION_MS,
     updateTableMs: TRANSITION_MS,
   });
-  for (const server of [kinesisServer, dynamodbServer]) {
+  for (const [service, server] of [['kinesis', kinesisServer], ['dynamodb', dynamodbServer]] as const) {
     // Direct callers of an emulator's own port (the probes, a user) get the edge's keep-alive.
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
+    emulatorListeners[service] = server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+    // Its own port answers the same requests as the edge does, no more.
+    guardServer(server, { allowedHosts: edgePolicy.allowedHosts });
   }
   ports.kinesis = await listen(kinesisServer, 0, host);
   ports.dynamodb = await listen(dynamodbServer, 0, host);
   await Promise.all([probeEmulator('kinesis'), probeEmulator('dynamodb')]);
+  // Kinesis and DynamoDB do not depend on serverless.yml: a bad one disables API Gateway only.
+  apiGateway = await startApiGateway({
+    serviceFile: options.serviceFile,
+    functions: options.functions,
+    endpointUrl: `http://${urlHost(host)}:${edgePort}`,
+    logLevel: options.logLevel,
+    logger: log.child('apigateway'),
+  }).catch((error: unknown) => {
+    log.error('api gateway disabled: cannot build the REST API from serverless.yml', { serviceFile: options.serviceFile, error });
+    return error instanceof Error ? error : new Error(String(error));
+  });
 
   phase = 'running';
   log.info('embedded stack ready', { stateDir, edgePort, kinesisPort: ports.kinesis, dynamodbPort: ports.dynamodb });

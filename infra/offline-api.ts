@@ -21,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TickReplayError } from '../lib/errors.ts';
+import { urlHost } from '../lib/http/local-url.ts';
 import type { Logger } from '../lib/logging/logger.ts';
 import type { OfflineProcessMessage, OfflineProcessOptions } from './offline-process.ts';
 
@@ -28,6 +29,8 @@ import type { OfflineProcessMessage, OfflineProcessOptions } from './offline-pro
 export class OfflineApiError extends TickReplayError {}
 
 export interface OfflineApiOptions {
+  /** Interface of the API and of serverless-offline's Lambda endpoint (default 127.0.0.1). */
+  host?: string;
   /** HTTP port of the API; 0 = any free port. */
   port: number;
   /** serverless-offline's Lambda invoke port; default: any free port. */
@@ -44,7 +47,7 @@ export interface OfflineApiOptions {
 export type OfflineApiExit = ChildExit;
 
 export interface OfflineApi {
-  /** `http://127.0.0.1:<port>`; the route is `${url}/mode`. */
+  /** `http://127.0.0.1:<port>` (whatever the interface); the route is `${url}/mode`. */
   url: string;
   port: number;
   lambdaPort: number;
@@ -124,33 +127,33 @@ export function oslsEnvironment(
   return env;
 }
 
-function portInUse(port: number): OfflineApiError {
+function portInUse(port: number, host: string): OfflineApiError {
   return new OfflineApiError(
-    `port ${port} on ${HOST} is already in use, so the mode API cannot start there; stop what uses it or choose another port`,
+    `port ${port} on ${host} is already in use, so the mode API cannot start there; stop what uses it or choose another port`,
     { port, code: 'EADDRINUSE' },
   );
 }
 
 /** Binds and releases `port` (0 = pick one): the free port, or undefined if it is taken. */
-async function probePort(port: number): Promise<number | undefined> {
+async function probePort(port: number, host: string): Promise<number | undefined> {
   const server = net.createServer();
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port, host: HOST, exclusive: true }, resolve);
+      server.listen({ port, host, exclusive: true }, resolve);
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return undefined;
-    throw new OfflineApiError(`cannot use port ${port} on ${HOST}: ${(error as Error).message}`, { port }, { cause: error });
+    throw new OfflineApiError(`cannot use port ${port} on ${host}: ${(error as Error).message}`, { port }, { cause: error });
   }
   const free = (server.address() as AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return free;
 }
 
-async function freePort(port: number): Promise<number> {
-  const free = await probePort(port);
-  if (free === undefined) throw portInUse(port);
+async function freePort(port: number, host: string): Promise<number> {
+  const free = await probePort(port, host);
+  if (free === undefined) throw portInUse(port, host);
   return free;
 }
 
@@ -195,10 +198,11 @@ export async function startOfflineApi(options: OfflineApiOptions): Promise<Offli
   const serviceDir = path.resolve(options.serviceDir ?? PROJECT_DIR);
   const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
 
-  const port = await freePort(options.port);
-  const lambdaPort = await freePort(options.lambdaPort ?? 0);
+  const host = options.host ?? HOST;
+  const port = await freePort(options.port, host);
+  const lambdaPort = await freePort(options.lambdaPort ?? 0, host);
   if (lambdaPort === port) throw new OfflineApiError(`the mode API and its Lambda endpoint cannot share port ${port}`, { port });
-  const url = `http://${HOST}:${port}`;
+  const url = `http://${urlHost(host)}:${port}`;
   const buildDir = path.join('.esbuild', `offline-${randomUUID().slice(0, 8)}`);
   const context = { url, lambdaPort, serviceDir };
 
@@ -206,7 +210,7 @@ export async function startOfflineApi(options: OfflineApiOptions): Promise<Offli
   const childOptions: OfflineProcessOptions = {
     serviceDir,
     oslsBin: resolveOslsBin(),
-    host: HOST,
+    host,
     port,
     lambdaPort,
     region: env.AWS_REGION ?? 'us-east-1',
@@ -266,7 +270,7 @@ export async function startOfflineApi(options: OfflineApiOptions): Promise<Offli
   };
 
   const failure = (reason: string): OfflineApiError => {
-    if (sawPortInUse) return portInUse(port);
+    if (sawPortInUse) return portInUse(port, host);
     const last = tail.slice(-8).join(' | ');
     return new OfflineApiError(`mode API (osls offline) ${reason}${last !== '' ? `; last output: ${last}` : ''}`, context);
   };

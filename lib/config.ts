@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
+import { parseAllowedHosts, type AllowedHost } from './http/allowed-hosts.ts';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logging/logger.ts';
 
 export interface Config {
@@ -27,7 +28,15 @@ export interface Config {
   /** A consumer worker whose shard lease has not been renewed for this long is taken over (ms). */
   leaseDurationMs: number;
   logLevel: LogLevel;
+  /**
+   * Host names the local servers answer besides 127.0.0.1, localhost and [::1] at their own port
+   * (`ALLOWED_HOSTS`, for a server bound beyond loopback, e.g. a compose service reached as `feed`).
+   */
+  allowedHosts: readonly AllowedHost[];
 }
+
+/** The variables that name a directory; a relative one is resolved against the working directory. */
+export const PATH_VARIABLES = ['OUTPUT_DIR', 'STATE_DIR'] as const;
 
 /** Flags given on the command line; each overrides its environment variable. */
 export type ConfigOverrides = Partial<Record<keyof Config, string | number | undefined>>;
@@ -146,6 +155,7 @@ export function resolveConfig(env: Env = process.env, overrides: ConfigOverrides
       true,
     ),
     logLevel,
+    allowedHosts: Object.freeze(parseAllowedHosts(env.ALLOWED_HOSTS)),
   };
   return Object.freeze(config);
 }

@@ -1,5 +1,5 @@
 /**
- * Writes the sample events for `serverless invoke local` (see README "Invoking the handlers"):
+ * Writes the sample events for `serverless invoke local` (see docs/deployment.md "Invoking the handlers locally"):
  *
  *   npx tsx functions/events/generate.ts        (or `npm run events:generate`)
  *
@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { Quote } from '../../lib/quotes/quote.ts';
 import { encodeQuote } from '../../lib/records/quote-record.ts';
+import { proxyIdentity } from '../../lib/http/proxy-identity.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
@@ -87,23 +88,7 @@ function restEvent(method: 'GET' | 'POST', body: string | null): APIGatewayProxy
       authorizer: null,
       protocol: 'HTTP/1.1',
       httpMethod: method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '127.0.0.1',
-        user: null,
-        userAgent: 'curl/8.5.0',
-        userArn: null,
-      },
+      identity: proxyIdentity('127.0.0.1', 'curl/8.5.0'),
       path: '/dev/mode',
       stage: 'dev',
       requestId: `sample-${method.toLowerCase()}-mode`,

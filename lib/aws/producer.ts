@@ -8,7 +8,7 @@
  * in flight, so two requests that could land on the same shard never race; per-partition-key
  * order then holds as long as Kinesis accepts every entry. When Kinesis rejects some entries of a
  * call (throttling), only those are resent, after their batch-mates that succeeded: the same
- * trade-off as the KPL (see README "Reliability").
+ * trade-off as the KPL (see docs/reliability.md).
  *
  * Resharding: the shard map (which shard a key lands on) goes stale when the stream is split or
  * merged. It is listed again when Kinesis answers that a record landed on another shard than

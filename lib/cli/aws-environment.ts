@@ -32,6 +32,9 @@ export async function openAwsEnvironment(config: Config, logger: Logger, options
       logger: logger.child('embedded-stack'),
       logLevel: config.logLevel,
       logFile: options.stackLogFile,
+      allowedHosts: config.allowedHosts,
+      // The edge's API Gateway flips the same control item as the mode API.
+      functions: { tableName: config.tableName, streamName: config.streamName, region: config.region },
     });
   } else {
     logger.info('using AWS endpoint', { endpoint: config.endpointUrl });

@@ -65,7 +65,15 @@ async function feedCommand(flags: FeedFlags): Promise<void> {
   const signals = untilSignal(logger);
   try {
     // The listening socket keeps the process alive until close().
-    const server = await startFeedServer({ file: flags.file, host: flags.host, port: flags.port, speed: flags.speed, loop: flags.loop === true, logger });
+    const server = await startFeedServer({
+      file: flags.file,
+      host: flags.host,
+      port: flags.port,
+      speed: flags.speed,
+      loop: flags.loop === true,
+      logger,
+      allowedHosts: config.allowedHosts,
+    });
     process.stdout.write(`live feed on ${server.url} (${flags.file})\n`);
     await signals.stopped;
     await server.close();
@@ -81,7 +89,7 @@ export function registerFeedCommand(program: Command): void {
     .description('serve a CSV file of quotes as a live websocket feed (one JSON message per quote) until Ctrl-C')
     .requiredOption('--file <csv>', 'CSV file of quotes to stream (e.g. data/live_sample.csv)')
     .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').argParser(portOption).default(DEFAULT_FEED_PORT))
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--host <host>', 'interface to listen on (beyond loopback, name the hosts clients use in ALLOWED_HOSTS)', '127.0.0.1')
     .addOption(new Option('--speed <speed>', '"max" (no waits), 1 (real time) or N (N times faster)').argParser(speedOption).default(1))
     .option('--loop', 'start over at the end of the file instead of going quiet')
     .option('--log-level <level>', 'DEBUG, INFO, WARN, ERROR or SILENT (env POWERTOOLS_LOG_LEVEL, else LOG_LEVEL)')

@@ -4,12 +4,14 @@
  */
 import { startOfflineApi, type OfflineApi } from '../../infra/offline-api.ts';
 import type { Config } from '../config.ts';
+import { formatAllowedHosts } from '../http/allowed-hosts.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { AwsEnvironment } from './aws-environment.ts';
 
-export function startLocalModeApi(options: { aws: AwsEnvironment; config: Config; port: number; logger: Logger }): Promise<OfflineApi> {
+export function startLocalModeApi(options: { aws: AwsEnvironment; config: Config; host?: string; port: number; logger: Logger }): Promise<OfflineApi> {
   const { aws, config } = options;
   return startOfflineApi({
+    host: options.host,
     port: options.port,
     env: {
       AWS_ENDPOINT_URL: aws.endpointUrl ?? '',
@@ -19,6 +21,8 @@ export function startLocalModeApi(options: { aws: AwsEnvironment; config: Config
       // Both names: an inherited POWERTOOLS_LOG_LEVEL would otherwise beat --log-level in the handler.
       LOG_LEVEL: config.logLevel,
       POWERTOOLS_LOG_LEVEL: config.logLevel,
+      // For the request guard infra/osls-local-plugin.js puts in front of serverless-offline.
+      ALLOWED_HOSTS: formatAllowedHosts(config.allowedHosts),
     },
     logger: options.logger.child('mode-api'),
   });

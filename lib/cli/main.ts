@@ -4,7 +4,7 @@
  * exit non-zero.
  */
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveAggregate, resolveConfig, type Config } from '../config.ts';
 import { TickReplayError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -80,7 +80,9 @@ function portOption(value: string): number {
   return port;
 }
 
-async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: string; livePort: number; apiPort: number; dashboardPort: number }): Promise<void> {
+async function upCommand(
+  flags: PipelineFlags & { liveFile?: string; liveUrl?: string; livePort: number; apiPort: number; dashboardPort: number; host: string },
+): Promise<void> {
   if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new InvalidArgumentError('give --live-file or --live-url, not both');
   const { config, aggregate } = pipelineConfig(flags);
   const { logger, logFile, progress, interrupt } = startSession(config);
@@ -97,6 +99,7 @@ async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: s
       livePort: flags.livePort,
       apiPort: flags.apiPort,
       dashboardPort: flags.dashboardPort,
+      host: flags.host,
       speed: flags.speed,
       logger,
       signal: interrupt.signal,
@@ -111,7 +114,7 @@ async function upCommand(flags: PipelineFlags & { liveFile?: string; liveUrl?: s
             `  live feed      ${liveUrl ?? 'none (give --live-file or --live-url)'}`,
             `  mode API       ${apiUrl}/mode`,
             `  dashboard      ${dashboardUrl}/   (Prometheus metrics: ${dashboardUrl}/metrics)`,
-            `  flip modes     curl -X POST ${apiUrl}/mode -d '{"mode":"live"}'`,
+            `  flip modes     curl --json '{"mode":"live"}' ${apiUrl}/mode`,
             `                 npx tick-replay mode live | npx tick-replay mode historical [--from-start]`,
             `  status         curl ${apiUrl}/mode   or   npx tick-replay status`,
             'Press Ctrl-C to stop (checkpoints are kept; the next start resumes).',
@@ -159,7 +162,9 @@ async function stackCommand(flags: CommonFlags): Promise<void> {
 export function buildProgram(): Command {
   const program = new Command('tick-replay')
     .description('Replay historical and live market quotes through AWS Kinesis into a mid-price processor.')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors exit 2, like the errors the user can fix (commander's own default is 1).
+    .exitOverride();
 
   addCommonOptions(
     program
@@ -184,6 +189,7 @@ export function buildProgram(): Command {
       .addOption(new Option('--live-port <port>', 'port of the live feed simulator').argParser(portOption).default(8765))
       .addOption(new Option('--api-port <port>', 'port of the mode API (serverless-offline)').argParser(portOption).default(3000))
       .addOption(new Option('--dashboard-port <port>', 'port of the dashboard, GET /metrics (Prometheus) and GET /api/snapshot (0: any free port)').argParser(portOption).default(3001))
+      .option('--host <host>', 'interface of the live feed, mode API and dashboard (beyond loopback, name the hosts clients use in ALLOWED_HOSTS)', '127.0.0.1')
       .option('--out <dir>', 'output directory (env OUTPUT_DIR, default output); files are appended to')
       .addOption(new Option('--speed <speed>', '"max", 1 (real time) or N (N times faster)').argParser(speedOption).default(1))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
@@ -207,6 +213,11 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has printed its message (or the help, exit code 0).
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
     if (error instanceof TickReplayError) {
       process.stderr.write(`tick-replay: error: ${error.message}\n`);
       process.exitCode = 2;

@@ -36,6 +36,8 @@ export interface UpOptions {
   apiPort: number;
   /** Port of the dashboard (0: any free port). */
   dashboardPort: number;
+  /** Interface of the live feed simulator, mode API and dashboard (default 127.0.0.1). */
+  host?: string;
   speed: Speed;
   logger: Logger;
   signal: AbortSignal;
@@ -89,12 +91,20 @@ export async function runUp(options: UpOptions): Promise<void> {
 
     let feed: FeedServer | undefined;
     if (options.liveFile !== undefined) {
-      feed = await startFeedServer({ file: options.liveFile, port: options.livePort, speed: options.speed, loop: true, logger: logger.child('feed') });
+      feed = await startFeedServer({
+        file: options.liveFile,
+        host: options.host,
+        port: options.livePort,
+        speed: options.speed,
+        loop: true,
+        logger: logger.child('feed'),
+        allowedHosts: config.allowedHosts,
+      });
       stops.push({ what: 'live feed', stop: () => feed?.close() ?? Promise.resolve() });
     }
     const liveUrl = options.liveUrl ?? feed?.url;
 
-    const api = await startLocalModeApi({ aws, config, port: options.apiPort, logger });
+    const api = await startLocalModeApi({ aws, config, host: options.host, port: options.apiPort, logger });
     stops.push({ what: 'mode API', stop: () => api.stop() });
     watch('the mode API (serverless-offline)', api.exited);
     if (signal.aborted || fatal.signal.aborted) return;
@@ -149,7 +159,9 @@ export async function runUp(options: UpOptions): Promise<void> {
     parts.engine = engine;
     parts.producer = producer;
     const dashboard = await startDashboardServer({
+      host: options.host,
       port: options.dashboardPort,
+      allowedHosts: config.allowedHosts,
       modeApiUrl: api.url,
       metrics,
       logger: logger.child('dashboard'),

@@ -7,6 +7,11 @@
  *   GET  /api/snapshot    the current snapshot as JSON (what the page renders)
  *   GET  /events          server-sent events: a snapshot every `intervalMs`, with backpressure
  *   GET|POST /api/mode    proxied to the mode API (serverless-offline), so the page has one origin
+ *
+ * Like every local server it answers loopback `Host`s only and refuses other origins
+ * (lib/http/local-request-guard.ts). A mode change (`POST /api/mode`) must also come from the
+ * page itself: its own `Origin`, JSON, and the {@link DASHBOARD_CLIENT_HEADER} header, which a page
+ * elsewhere cannot send without a preflight. No page may frame the dashboard (clickjacking).
  */
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -14,6 +19,9 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
+import type { AllowedHost } from '../http/allowed-hosts.ts';
+import { admitLocalRequest, sendRefusal } from '../http/local-request-guard.ts';
+import { urlHost } from '../http/local-url.ts';
 import type { Logger } from '../logging/logger.ts';
 import { EXPOSITION_CONTENT_TYPE } from '../metrics/prometheus.ts';
 import { EventStream } from './event-stream.ts';
@@ -30,6 +38,8 @@ export interface DashboardServerOptions {
   intervalMs?: number;
   /** An event-stream client whose connection takes nothing for this long is dropped (default 10 s). */
   sseStallLimitMs?: number;
+  /** `Host` names answered besides loopback ones (ALLOWED_HOSTS), for a dashboard bound beyond loopback. */
+  allowedHosts?: readonly AllowedHost[];
 }
 
 export interface DashboardServer {
@@ -37,6 +47,12 @@ export interface DashboardServer {
   port: number;
   close(): Promise<void>;
 }
+
+/** Sent by the dashboard's page with every mode request (lib/dashboard/public/dashboard.js). */
+export const DASHBOARD_CLIENT_HEADER = 'x-tick-replay-client';
+
+/** On every answer: no page may frame the dashboard and click its buttons for the user. */
+const FRAMING_HEADERS = { 'content-security-policy': "frame-ancestors 'none'", 'x-frame-options': 'DENY' } as const;
 
 /** Mode requests are tiny; the mode API itself answers 413 over 1 KiB. */
 const MAX_BODY = 4 * 1024;
@@ -70,8 +86,7 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 }
 
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
-  const { logger } = options;
-  const { metrics } = options;
+  const { logger, metrics } = options;
   const events = new EventStream({
     next: () => metrics.sample(),
     intervalMs: options.intervalMs ?? 1_000,
@@ -81,6 +96,15 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   });
 
   const proxyMode = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // The guard has refused other origins; a mode change must also show it comes from the page.
+    if (req.method === 'POST' && (req.headers.origin === undefined || req.headers[DASHBOARD_CLIENT_HEADER] !== 'dashboard')) {
+      sendRefusal(req, res, {
+        status: 403,
+        error: 'cross_origin_refused',
+        message: `mode changes through the dashboard come from its own page only (Origin and ${DASHBOARD_CLIENT_HEADER} headers)`,
+      });
+      return;
+    }
     const body = req.method === 'POST' ? await readBody(req) : undefined;
     if (req.method === 'POST' && body === undefined) {
       sendJson(res, 413, { error: 'payload_too_large', message: `a mode request is at most ${MAX_BODY} bytes` });
@@ -122,7 +146,10 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       .pipe(res);
   };
 
+  const policy = { allowedHosts: options.allowedHosts };
   const server = createServer((req, res) => {
+    for (const [name, value] of Object.entries(FRAMING_HEADERS)) res.setHeader(name, value);
+    if (!admitLocalRequest(req, res, policy)) return;
     route(req, res).catch((error: unknown) => {
       logger.error('dashboard request failed', { url: req.url, error });
       if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
@@ -143,7 +170,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     });
   });
   const address = server.address() as AddressInfo;
-  const url = `http://${address.address}:${address.port}`;
+  const url = `http://${urlHost(address.address)}:${address.port}`;
   logger.info('dashboard listening', { url });
   return {
     url,

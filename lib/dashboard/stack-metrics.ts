@@ -14,8 +14,9 @@ import { etaSeconds, RateWindow } from '../metrics/rate-window.ts';
 import { RingBuffer } from '../metrics/ring-buffer.ts';
 import type { BatchResult, BatchTiming } from '../midprice/process-batch.ts';
 import type { QuoteAck } from '../replay/replayer.ts';
+import type { Resolved } from '../options.ts';
 
-/** Metric names (the README lists them). */
+/** Metric names (docs/dashboard.md lists them). */
 export const METRIC = {
   quotesOut: 'quotes_out_total',
   rejectedRows: 'rejected_rows_total',
@@ -119,18 +120,19 @@ export class StackMetrics {
   private readonly mids = new Map<string, RingBuffer<[number, number]>>();
   private readonly errors: RingBuffer<string>;
   private readonly rates: { historical: RateWindow; live: RateWindow; lines: RateWindow };
-  private readonly o: Required<StackMetricsOptions>;
+  private readonly options: Resolved<StackMetricsOptions>;
 
   constructor(options: StackMetricsOptions) {
-    this.o = {
-      wallClock: Date.now,
-      midPointsPerTicker: 300,
-      errorLines: 20,
-      rateWindowMs: 5_000,
-      ...options,
+    this.options = {
+      sources: options.sources,
+      now: options.now,
+      wallClock: options.wallClock ?? Date.now,
+      midPointsPerTicker: options.midPointsPerTicker ?? 300,
+      errorLines: options.errorLines ?? 20,
+      rateWindowMs: options.rateWindowMs ?? 5_000,
     };
-    this.errors = new RingBuffer(this.o.errorLines);
-    this.rates = { historical: new RateWindow(this.o.rateWindowMs), live: new RateWindow(this.o.rateWindowMs), lines: new RateWindow(this.o.rateWindowMs) };
+    this.errors = new RingBuffer(this.options.errorLines);
+    this.rates = { historical: new RateWindow(this.options.rateWindowMs), live: new RateWindow(this.options.rateWindowMs), lines: new RateWindow(this.options.rateWindowMs) };
     for (const [name, help] of Object.entries(HELP)) this.registry.describe(name, help);
     this.registry.defineHistogram(METRIC.batchDuration, HELP.handler_batch_duration_seconds, BATCH_DURATION_BUCKETS);
     this.registry.defineHistogram(METRIC.deliveryLatency, HELP.delivery_latency_seconds, DELIVERY_BUCKETS, [{ mode: 'live' }]);
@@ -155,7 +157,7 @@ export class StackMetrics {
     this.registry.inc(METRIC.deadLetters, undefined, result.deadLetters);
     for (const point of result.mids) {
       let buffer = this.mids.get(point.ticker);
-      if (buffer === undefined) this.mids.set(point.ticker, (buffer = new RingBuffer(this.o.midPointsPerTicker)));
+      if (buffer === undefined) this.mids.set(point.ticker, (buffer = new RingBuffer(this.options.midPointsPerTicker)));
       buffer.push([point.micros / 1e6, Number(point.mid)]);
     }
     for (const line of result.errorLines) this.errors.push(line);
@@ -170,7 +172,7 @@ export class StackMetrics {
   /** Reads the components, updates gauges and rates, and returns the snapshot. */
   sample(): DashboardSnapshot {
     const r = this.registry;
-    const now = this.o.now();
+    const now = this.options.now();
     const { status, producer, consumer, lagMs } = this.read();
     const h = status?.historical;
     const live = status?.live;
@@ -182,7 +184,7 @@ export class StackMetrics {
     const lags = Object.values(lagMs);
 
     return {
-      at: new Date(this.o.wallClock()).toISOString(),
+      at: new Date(this.options.wallClock()).toISOString(),
       mode: status?.mode,
       appliedVersion: status?.appliedVersion,
       rates: { historical: round1(historicalRate), live: round1(this.rates.live.rate()), linesWritten: round1(this.rates.lines.rate()) },
@@ -230,9 +232,9 @@ export class StackMetrics {
     lagMs: Record<string, number>;
   } {
     const r = this.registry;
-    const status = this.o.sources.status();
-    const producer = this.o.sources.producer();
-    const consumer = this.o.sources.consumer();
+    const status = this.options.sources.status();
+    const producer = this.options.sources.producer();
+    const consumer = this.options.sources.consumer();
     const h = status?.historical;
     const live = status?.live;
 

@@ -9,6 +9,10 @@
  * Memory is bounded per client: a client whose unsent bytes exceed `maxBufferedBytes` is a slow
  * consumer and is terminated. Without that bound one stalled reader would make the server buffer
  * the whole feed for it.
+ *
+ * Like every local server it answers loopback `Host`s only (plus ALLOWED_HOSTS) and refuses
+ * upgrades from web pages of other origins (lib/http/local-request-guard.ts): a websocket is not
+ * subject to CORS, so without the check any page could read the feed.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +20,9 @@ import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { WebSocket, WebSocketServer } from 'ws';
 import { errorCode } from '../errors.ts';
+import type { AllowedHost } from '../http/allowed-hosts.ts';
+import { admitLocalRequest, checkLocalRequest } from '../http/local-request-guard.ts';
+import { urlHost } from '../http/local-url.ts';
 import type { Logger } from '../logging/logger.ts';
 import { readQuoteRows } from '../quotes/csv-reader.ts';
 import type { RowResult } from '../quotes/row.ts';
@@ -28,6 +35,8 @@ export interface FeedServerOptions {
   file: string;
   /** Interface to listen on (default 127.0.0.1: a demo feed is not exposed by accident). */
   host?: string;
+  /** `Host` names answered besides loopback ones (ALLOWED_HOSTS), e.g. `feed` in docker compose. */
+  allowedHosts?: readonly AllowedHost[];
   /** 0 picks a free port; `FeedServer.port` says which. */
   port: number;
   speed: Speed;
@@ -79,10 +88,6 @@ function describeListenError(error: Error): string {
   return (code !== undefined ? LISTEN_ERROR_TEXT[code] : undefined) ?? error.message;
 }
 
-function hostForUrl(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 function peerOf(request: IncomingMessage): string {
   const { remoteAddress, remotePort } = request.socket;
   return `${remoteAddress ?? '?'}:${remotePort ?? '?'}`;
@@ -120,7 +125,10 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
   let rows = readQuoteRows(options.file, { signal });
   const firstRow = await rows.next();
 
-  const http = createServer(upgradeRequired);
+  const policy = { allowedHosts: options.allowedHosts };
+  const http = createServer((request, response) => {
+    if (admitLocalRequest(request, response, policy)) upgradeRequired(request, response);
+  });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => {
       void rows.return(undefined);
@@ -135,11 +143,20 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
     });
   });
   const port = (http.address() as AddressInfo).port;
-  const url = `ws://${hostForUrl(host)}:${port}`;
+  const url = `ws://${urlHost(host)}:${port}`;
 
   // Made after listen succeeded: ws re-emits the http server's errors, and a listen error must
   // reach the caller as a FeedServerError, not as an unhandled 'error' event.
-  const wss = new WebSocketServer({ server: http, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
+  const wss = new WebSocketServer({
+    server: http,
+    maxPayload: MAX_CLIENT_MESSAGE_BYTES,
+    verifyClient: ({ req }, accept) => {
+      const refusal = checkLocalRequest({ method: req.method, headers: req.headers, localPort: req.socket.localPort }, policy);
+      if (refusal === undefined) return accept(true);
+      logger.warn('upgrade refused', { peer: peerOf(req), status: refusal.status, reason: refusal.error });
+      accept(false, refusal.status, refusal.message);
+    },
+  });
   wss.on('error', (error) => logger.error('feed server error', { error }));
   const peers = new WeakMap<WebSocket, string>();
   let clientsChanged: (() => void) | undefined;

@@ -1,5 +1,5 @@
 /**
- * The output line formats (README "Contracts"). Pure: the handler decides which line a quote
+ * The output line formats (README "Output"). Pure: the handler decides which line a quote
  * gets, these only spell it.
  */
 import { formatLogTimestamp, type ParsedTimestamp } from '../quotes/timestamp.ts';

@@ -1,5 +1,5 @@
 /**
- * The quote contract shared by every stage (see README "Contracts").
+ * The quote contract shared by every stage (fields in docs/architecture.md, formats in the README).
  * Prices and amounts stay decimal strings end to end: they never pass through a binary float.
  */
 export type QuoteMode = 'historical' | 'live';

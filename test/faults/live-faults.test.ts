@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { parseAllowedHosts } from '../../lib/http/allowed-hosts.ts';
 import { startFeedServer, type FeedServer } from '../../lib/live/feed-server.ts';
 import { LiveSource, type LiveSourceOptions } from '../../lib/live/live-source.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
@@ -50,7 +51,9 @@ describe('live source under socket faults', () => {
     tmp = await makeTempDir();
     const rows = Array.from({ length: 200 }, (_, i) => `${new Date(Date.UTC(2030, 0, 1) + i * 5).toISOString()},L${i % 3},1.${i % 10},2`);
     await writeFile(tmp.join('live.csv'), ['timestamp,ticker,bid,ask', ...rows].join('\n') + '\n');
-    feed = await startFeedServer({ file: tmp.join('live.csv'), port: 0, speed: 1, loop: true, logger: silentLogger });
+    // Clients reach the feed through the proxy's port, so their Host names that port: allowed
+    // the way a port mapping is (ALLOWED_HOSTS=127.0.0.1 takes the name at any port).
+    feed = await startFeedServer({ file: tmp.join('live.csv'), port: 0, speed: 1, loop: true, logger: silentLogger, allowedHosts: parseAllowedHosts('127.0.0.1') });
     proxy = await startTcpProxy(feed.port);
   });
 

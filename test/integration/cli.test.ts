@@ -144,6 +144,18 @@ describe('tick-replay run (CLI)', () => {
     });
   }
 
+  it('exits 2 on a bad command line, with the parser\'s message, and 0 for --help', async () => {
+    const bad = await cli(['run', '--historical', tmp.join('x.csv'), '--speed', 'fast']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--speed must be "max" or a positive number, got "fast"/);
+    const missing = await cli(['run']);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /required option '--historical/);
+    const help = await cli(['run', '--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /Usage: tick-replay run/);
+  });
+
   it('consume says there is no stack to attach to, and refuses an application name that cannot be a lease key', async () => {
     const free = await freePort();
     const none = await cli(['consume', '--edge-port', String(free), '--out', tmp.join('consume-out')], { AWS_ENDPOINT_URL: '' });

@@ -4,7 +4,7 @@
  * the dashboard's /api/mode proxy to the real mode API; the page's numbers and charts must move,
  * the historical replay must resume past where it paused, and the page must agree with GET /mode.
  * The screenshot is kept in test-artifacts/dashboard.png; UPDATE_DOCS_SCREENSHOT=1 also copies it
- * to docs/dashboard.png (the README's).
+ * to docs/dashboard.png (docs/dashboard.md shows it).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';

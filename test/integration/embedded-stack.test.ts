@@ -24,6 +24,7 @@ import { createAwsClients } from '../../lib/aws/clients.ts';
 import type { AwsClients } from '../../lib/aws/clients.ts';
 import { createLogger } from '../../lib/logging/logger.ts';
 import { firstStdoutLine, isAlive, listenOn, portIsFree, spawnModuleScript, waitUntil } from '../support/processes.ts';
+import { rawRequest } from '../support/raw-request.ts';
 
 const logger = createLogger({ service: 'embedded-stack-test', level: 'WARN' });
 const names: ResourceNames = { streamName: 'it-quotes', shardCount: 4, tableName: 'it-state' };
@@ -123,9 +124,16 @@ describe('embedded AWS stack', () => {
   });
 
   it('rejects a request it cannot route with a 400 that names the problem', async () => {
-    const { status, body } = await httpGet(`${stack.endpointUrl}/`, 'POST');
+    const { status, body } = await rawRequest(`${stack.endpointUrl}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(status, 400);
     assert.match((JSON.parse(body) as { message: string }).message, /X-Amz-Target/);
+  });
+
+  it('takes a state change only as JSON or SigV4, and only for its own Host names', async () => {
+    const put = { 'x-amz-target': 'DynamoDB_20120810.PutItem', 'content-type': 'text/plain' };
+    assert.equal((await rawRequest(`${stack.endpointUrl}/`, { method: 'POST', headers: put, body: '{}' })).status, 415);
+    assert.equal((await httpGet(`${stack.endpointUrl}/_localstack/health`)).status, 200);
+    assert.equal((await rawRequest(`${stack.endpointUrl}/_localstack/health`, { headers: { host: 'evil.example' } })).status, 421);
   });
 
   it('creates the 4-shard stream and the table, and a second bootstrap creates nothing', async () => {

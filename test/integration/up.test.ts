@@ -61,9 +61,9 @@ async function until(what: string, check: () => Promise<boolean>, ms = 90_000): 
   }
 }
 
-async function postMode(api: string, body: string): Promise<Response> {
-  // No content-type header on purpose: `curl -d` sends form encoding, and that must work too.
-  return fetch(`${api}/mode`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+async function postMode(api: string, body: string, contentType = 'application/json'): Promise<Response> {
+  // As `curl --json` sends it.
+  return fetch(`${api}/mode`, { method: 'POST', body, headers: { 'content-type': contentType } });
 }
 
 describe('tick-replay up', () => {
@@ -91,7 +91,9 @@ describe('tick-replay up', () => {
     });
     const bad = await postMode(api, '{"mode":"paper"}');
     assert.equal(bad.status, 400);
-    assert.equal((await getStatus(api)).mode, 'live', 'an invalid request leaves the mode alone');
+    // What `curl -d` (form encoding) or an HTML form sends: refused, as a web page could send it.
+    assert.equal((await postMode(api, '{"mode":"historical"}', 'application/x-www-form-urlencoded')).status, 415);
+    assert.equal((await getStatus(api)).mode, 'live', 'an invalid or form request leaves the mode alone');
 
     assert.equal((await postMode(api, '{"mode":"historical"}')).status, 200);
     await until('historical again, further on', async () => {

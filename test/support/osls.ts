@@ -21,12 +21,21 @@ const CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS
  * `osls ARGS` with no AWS credentials or endpoint from our environment (only what `env` gives),
  * its own serverless-esbuild folder (two runs never share one), killed after `timeoutMs`.
  */
-export async function runOsls(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<OslsResult> {
+export function runOsls(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<OslsResult> {
+  return runInProject(process.execPath, [resolveOslsBin(), ...args], env, timeoutMs);
+}
+
+/** A command line exactly as a user types it in the project root (bash), with runOsls's environment. */
+export function runCommandLine(commandLine: string, env: Record<string, string> = {}, timeoutMs = 120_000): Promise<OslsResult> {
+  return runInProject('bash', ['-c', commandLine], env, timeoutMs);
+}
+
+async function runInProject(command: string, args: readonly string[], env: Record<string, string>, timeoutMs: number): Promise<OslsResult> {
   const buildDir = path.join('.esbuild', `test-${randomUUID().slice(0, 8)}`);
   const childEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !CREDENTIAL_VARIABLES.includes(key)) childEnv[key] = value;
   Object.assign(childEnv, OSLS_QUIET_ENV, { TICK_REPLAY_ESBUILD_DIR: buildDir, AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent' }, env);
-  const child = spawn(process.execPath, [resolveOslsBin(), ...args], { cwd: PROJECT_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: PROJECT_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

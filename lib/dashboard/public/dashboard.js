@@ -153,7 +153,9 @@ async function requestMode(button) {
   if (button.dataset.from !== undefined) body.from = button.dataset.from;
   setText('request', `requesting ${button.textContent}…`);
   try {
-    const response = await fetch('/api/mode', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // The custom header tells the server this is the dashboard's own page (see dashboard-server.ts).
+    const headers = { 'content-type': 'application/json', 'x-tick-replay-client': 'dashboard' };
+    const response = await fetch('/api/mode', { method: 'POST', headers, body: JSON.stringify(body) });
     const answer = await response.json();
     setText('request', response.ok ? `requested ${answer.mode}${answer.fromStart ? ' from start' : ''} (version ${answer.version})` : `refused: ${answer.message ?? response.status}`);
   } catch (error) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { startDashboardServer, type DashboardServer } from '../../../lib/dashboard/dashboard-server.ts';
+import { DASHBOARD_CLIENT_HEADER, startDashboardServer, type DashboardServer } from '../../../lib/dashboard/dashboard-server.ts';
 import { StackMetrics } from '../../../lib/dashboard/stack-metrics.ts';
 import { InputError } from '../../../lib/errors.ts';
 import { silentLogger } from '../../../lib/logging/logger.ts';
@@ -125,11 +125,14 @@ describe('dashboard server', () => {
     assert.ok((dones[2] as number) > (dones[0] as number), `the pushed snapshots move: ${dones.join(', ')}`);
   });
 
+  /** What the dashboard's own page sends with a mode request. */
+  const fromPage = (): Record<string, string> => ({ origin: dashboard.url, 'content-type': 'application/json', [DASHBOARD_CLIENT_HEADER]: 'dashboard' });
+
   it('proxies mode requests to the mode API with their status and body', async () => {
-    const ok = await fetch(`${dashboard.url}/api/mode`, { method: 'POST', body: '{"mode":"live"}' });
+    const ok = await fetch(`${dashboard.url}/api/mode`, { method: 'POST', headers: fromPage(), body: '{"mode":"live"}' });
     assert.equal(ok.status, 200);
     assert.deepEqual(await ok.json(), { mode: 'live', version: 7 });
-    const bad = await fetch(`${dashboard.url}/api/mode`, { method: 'POST', body: '{"mode":"paper"}' });
+    const bad = await fetch(`${dashboard.url}/api/mode`, { method: 'POST', headers: fromPage(), body: '{"mode":"paper"}' });
     assert.equal(bad.status, 400);
     assert.equal((await fetch(`${dashboard.url}/api/mode`)).status, 200);
     assert.deepEqual(received.slice(-3), [
@@ -137,9 +140,29 @@ describe('dashboard server', () => {
       { method: 'POST', body: '{"mode":"paper"}' },
       { method: 'GET', body: '' },
     ]);
-    const big = await fetch(`${dashboard.url}/api/mode`, { method: 'POST', body: 'x'.repeat(10_000) });
+    const big = await fetch(`${dashboard.url}/api/mode`, { method: 'POST', headers: fromPage(), body: 'x'.repeat(10_000) });
     assert.equal(big.status, 413);
     assert.equal(received.length, 3, 'an oversized body is not forwarded');
-    assert.equal((await fetch(`${dashboard.url}/metrics`, { method: 'POST' })).status, 405);
+    assert.equal((await fetch(`${dashboard.url}/metrics`, { method: 'POST', headers: fromPage() })).status, 405);
+  });
+
+  it('forwards a mode change only from its own page: Origin, JSON and its client header', async () => {
+    const before = received.length;
+    const { origin: _origin, ...noOrigin } = fromPage();
+    const { [DASHBOARD_CLIENT_HEADER]: _header, ...noHeader } = fromPage();
+    for (const headers of [noOrigin, noHeader, { ...fromPage(), 'content-type': 'text/plain' }, { ...fromPage(), origin: 'https://evil.example' }]) {
+      const refused = await fetch(`${dashboard.url}/api/mode`, { method: 'POST', headers, body: '{"mode":"live"}' });
+      assert.ok(refused.status === 403 || refused.status === 415, `${JSON.stringify(headers)} answered ${refused.status}`);
+      assert.equal(refused.headers.get('access-control-allow-origin'), null);
+    }
+    assert.equal(received.length, before, 'nothing was forwarded');
+  });
+
+  it('forbids framing on every answer', async () => {
+    for (const path of ['/', '/metrics', '/nope']) {
+      const response = await fetch(`${dashboard.url}${path}`);
+      assert.equal(response.headers.get('content-security-policy'), "frame-ancestors 'none'", path);
+      assert.equal(response.headers.get('x-frame-options'), 'DENY', path);
+    }
   });
 });

@@ -93,6 +93,26 @@ describe('mode handler', () => {
     assert.deepEqual(await store.getMode(), before);
   });
 
+  it('takes a POST only as JSON, SigV4-signed or from an IAM caller: a web page’s form or text body gets 415', async () => {
+    const before = await store.getMode();
+    const withHeaders = (headers: Record<string, string>): APIGatewayProxyEvent => ({ ...modeEvent('POST', '{"mode":"live"}'), headers, multiValueHeaders: {} });
+    const refusedHeaders: Array<Record<string, string>> = [{}, { 'content-type': 'text/plain' }, { 'Content-Type': 'application/x-www-form-urlencoded' }, { 'content-type': 'multipart/form-data; boundary=x' }, { authorization: 'Bearer x' }];
+    for (const headers of refusedHeaders) {
+      const result = await call(withHeaders(headers));
+      assert.equal(result.statusCode, 415, JSON.stringify(headers));
+      assert.equal(parse(result).error, 'unsupported_media_type');
+    }
+    assert.deepEqual(await store.getMode(), before, 'nothing changed');
+    const sigV4 = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=00';
+    assert.equal((await call(withHeaders({ 'Content-Type': 'application/json; charset=utf-8' }))).statusCode, 200, 'JSON, any header case');
+    assert.equal((await call(withHeaders({ Authorization: sigV4 }))).statusCode, 200, 'SigV4-signed');
+    // test-invoke-method and aws_iam routes: API Gateway authenticated the caller.
+    const iam = withHeaders({});
+    iam.requestContext = { identity: { accessKey: 'AKIDEXAMPLE' } } as APIGatewayProxyEvent['requestContext'];
+    assert.equal((await call(iam)).statusCode, 200, 'IAM caller');
+    assert.equal((await store.getMode()).version, before.version + 3);
+  });
+
   it('includes the replayer status in GET /mode', async () => {
     const status: ReplayStatus = {
       mode: 'live',

@@ -19,6 +19,7 @@ const defaults = resolveConfig({}, {}, ROOT);
 
 interface ComposeService {
   image?: string;
+  ports?: string[];
   build?: { context: string; dockerfile: string };
   command?: string[];
   environment?: Record<string, string>;
@@ -50,6 +51,28 @@ void describe('docker-compose.yml', () => {
     assert.equal(localstack.environment?.KINESIS_LATENCY, '0');
     assert.ok(localstack.volumes?.some((v) => /^\.\/infra\/localstack-init\.sh:\/etc\/localstack\/init\/ready\.d\/[\w.-]+\.sh(:ro)?$/.test(v)));
     assert.ok(localstack.healthcheck?.test.join(' ').includes('/_localstack/init/ready'));
+  });
+
+  void it('pins the last LocalStack image that starts without an auth token, still overridable by LOCALSTACK_IMAGE', () => {
+    // `latest` exits with code 55 at start without LOCALSTACK_AUTH_TOKEN since 2026-03-23.
+    assert.equal(compose.services.localstack?.image, '${LOCALSTACK_IMAGE:-localstack/localstack:4.14.0}');
+  });
+
+  void it('publishes every port on 127.0.0.1 only', () => {
+    const published = Object.entries(compose.services).flatMap(([name, service]) => (service.ports ?? []).map((port) => [name, port] as const));
+    assert.deepEqual(published.map(([name]) => name).sort(), ['feed', 'localstack', 'replayer', 'replayer']);
+    for (const [name, port] of published) assert.match(port, /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port}`);
+    assert.deepEqual(compose.services.replayer?.ports, ['127.0.0.1:3000:3000', '127.0.0.1:3001:3001'], 'the mode API and the dashboard');
+  });
+
+  void it('tells the servers bound beyond the container loopback the names other services call them by', () => {
+    assert.equal(compose.services.feed?.environment?.ALLOWED_HOSTS, 'feed', 'the replayer connects to ws://feed:8765');
+    assert.ok(compose.services.replayer?.command?.includes('ws://feed:8765'));
+    assert.equal(compose.services.replayer?.environment?.ALLOWED_HOSTS, 'replayer');
+    const command = compose.services.replayer?.command ?? [];
+    assert.equal(command[command.indexOf('--host') + 1], '0.0.0.0', 'the mode API and dashboard listen beyond the container loopback, to be published');
+    // Everything else of the shared environment is kept (the merge key did not replace it).
+    for (const name of ['feed', 'replayer']) assert.equal(compose.services[name]?.environment?.AWS_ENDPOINT_URL, 'http://localstack:4566', name);
   });
 
   void it('builds the replayer, feed and consumer from the one infra/Dockerfile, with ./output mounted', () => {
