@@ -72,21 +72,30 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
   // starts to fail, one INFO when it works again, the attempts in between at DEBUG. A nearly full
   // disk still takes a small batch now and then: the outage is over only once a success was not
   // followed by a failure for RECOVERED_AFTER_MS.
-  let outage: { since: number; attempts: number; lastFailure: number; checking: boolean } | undefined;
-  const confirmRecovery = (): void => {
-    const current = outage;
-    if (current === undefined || current.checking) return;
+  let outage: { since: number; attempts: number; lastFailure: number; lastSuccess: number; checking: boolean } | undefined;
+  const checkRecovery = (current: NonNullable<typeof outage>, delayMs: number): void => {
     current.checking = true;
     setTimeout(() => {
       current.checking = false;
-      if (outage !== current || Date.now() - current.lastFailure < RECOVERED_AFTER_MS) return;
+      // Failing again since the success that started this check: the next success checks anew.
+      if (outage !== current || current.lastSuccess < current.lastFailure) return;
+      const quietMs = Date.now() - current.lastFailure;
+      if (quietMs < RECOVERED_AFTER_MS) {
+        checkRecovery(current, RECOVERED_AFTER_MS - quietMs);
+        return;
+      }
       outage = undefined;
       logger.info('output writable again; the batches that failed are written', {
         output: sink.description,
         failedAttempts: current.attempts,
         failingForMs: current.lastFailure - current.since,
       });
-    }, RECOVERED_AFTER_MS).unref();
+    }, delayMs).unref();
+  };
+  const confirmRecovery = (): void => {
+    if (outage === undefined) return;
+    outage.lastSuccess = Date.now();
+    if (!outage.checking) checkRecovery(outage, RECOVERED_AFTER_MS);
   };
 
   const now = options.now ?? Date.now;
@@ -109,7 +118,7 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
     } catch (error) {
       metrics.addMetric('outputWriteFailures', MetricUnit.Count, 1);
       if (outage === undefined) {
-        outage = { since: Date.now(), attempts: 1, lastFailure: Date.now(), checking: false };
+        outage = { since: Date.now(), attempts: 1, lastFailure: Date.now(), lastSuccess: 0, checking: false };
         logger.error('cannot write output; batches are retried until it can (logged again when it recovers)', {
           error: error as Error,
           output: sink.description,
