@@ -21,10 +21,16 @@ import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { resolveConfig } from '../lib/config.ts';
 import { processBatch, type BatchRecord, type BatchResult, type BatchTiming } from '../lib/midprice/process-batch.ts';
-import { appendBatch, prepareOutputDir } from '../lib/output/log-files.ts';
+import { fileSink, prepareOutputDir } from '../lib/output/log-files.ts';
+import type { OutputSink } from '../lib/output/output-sink.ts';
 
 export interface MidPriceHandlerOptions {
   outputDir: string;
+  /**
+   * Where the lines go; default the files in `outputDir`. Whatever it is, a batch is reported
+   * done only once `append` resolved, i.e. once the sink holds it durably (output-sink.ts).
+   */
+  sink?: OutputSink;
   latencyThresholdMs: number;
   logger?: Logger;
   /** Powertools metrics (EMF); default: namespace TickReplay, service mid-price. */
@@ -38,6 +44,9 @@ export interface MidPriceHandlerOptions {
 }
 
 export const METRICS_NAMESPACE = 'TickReplay';
+
+/** A write failure streak counts as over once writes succeeded this long with no failure. */
+const RECOVERED_AFTER_MS = 2_000;
 
 /**
  * Lambda reads EMF from stdout, so that is where it goes on AWS. `serverless invoke local` (osls
@@ -58,6 +67,36 @@ export type MidPriceHandler = (event: KinesisStreamEvent, context: Context) => P
 export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPriceHandler {
   const logger = options.logger ?? new Logger({ serviceName: 'mid-price' });
   const metrics = options.metrics ?? defaultMetrics();
+  const sink = options.sink ?? fileSink(options.outputDir);
+  // A full disk fails every retry of every shard until space comes back: one ERROR when writing
+  // starts to fail, one INFO when it works again, the attempts in between at DEBUG. A nearly full
+  // disk still takes a small batch now and then: the outage is over only once a success was not
+  // followed by a failure for RECOVERED_AFTER_MS.
+  let outage: { since: number; attempts: number; lastFailure: number; lastSuccess: number; checking: boolean } | undefined;
+  const checkRecovery = (current: NonNullable<typeof outage>, delayMs: number): void => {
+    current.checking = true;
+    setTimeout(() => {
+      current.checking = false;
+      // Failing again since the success that started this check: the next success checks anew.
+      if (outage !== current || current.lastSuccess < current.lastFailure) return;
+      const quietMs = Date.now() - current.lastFailure;
+      if (quietMs < RECOVERED_AFTER_MS) {
+        checkRecovery(current, RECOVERED_AFTER_MS - quietMs);
+        return;
+      }
+      outage = undefined;
+      logger.info('output writable again; the batches that failed are written', {
+        output: sink.description,
+        failedAttempts: current.attempts,
+        failingForMs: current.lastFailure - current.since,
+      });
+    }, delayMs).unref();
+  };
+  const confirmRecovery = (): void => {
+    if (outage === undefined) return;
+    outage.lastSuccess = Date.now();
+    if (!outage.checking) checkRecovery(outage, RECOVERED_AFTER_MS);
+  };
 
   const now = options.now ?? Date.now;
   const monotonic = options.monotonic ?? (() => performance.now());
@@ -72,15 +111,27 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
     if (records.length === 0) return { batchItemFailures: [] };
     const result = processBatch(records, options.latencyThresholdMs);
     try {
-      const { recovered } = await appendBatch(options.outputDir, result);
+      const { recovered } = await sink.append(result);
       if (recovered.length > 0) {
         logger.warn('rolled back the partial batch of a writer that died mid-append (it is retried in full)', { files: recovered });
       }
     } catch (error) {
-      logger.error('cannot write output; the batch will be retried', { error: error as Error, records: records.length });
       metrics.addMetric('outputWriteFailures', MetricUnit.Count, 1);
+      if (outage === undefined) {
+        outage = { since: Date.now(), attempts: 1, lastFailure: Date.now(), lastSuccess: 0, checking: false };
+        logger.error('cannot write output; batches are retried until it can (logged again when it recovers)', {
+          error: error as Error,
+          output: sink.description,
+          records: records.length,
+        });
+      } else {
+        outage.attempts++;
+        outage.lastFailure = Date.now();
+        logger.debug('cannot write output yet; the batch will be retried', { error: error as Error, attempts: outage.attempts });
+      }
       return { batchItemFailures: [{ itemIdentifier: (records[0] as BatchRecord).id }] };
     }
+    confirmRecovery();
     metrics.addMetric('quotes', MetricUnit.Count, result.userRecords);
     metrics.addMetric('midLines', MetricUnit.Count, result.midLines.length);
     metrics.addMetric('latencyErrors', MetricUnit.Count, result.errorLines.length);

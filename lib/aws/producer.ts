@@ -10,15 +10,22 @@
  * call (throttling), only those are resent, after their batch-mates that succeeded: the same
  * trade-off as the KPL (see docs/reliability.md).
  *
- * Aggregation (`aggregate: true`): a lane packs consecutive entries into KPL aggregated records
- * (lib/records/kpl-format.ts; ≤ `maxAggregatedRecords` entries, ≤ `maxAggregatedBytes` each) and sends
- * those in PutRecords batches as above. An aggregate's partition key is its first entry's: every
- * entry of a lane maps to the lane's shard, so the aggregate lands on that shard too (as long as
- * the shard map is current; after a reshard an aggregate may land on the key's new shard, which is
- * where its first entry would have gone anyway). Entries keep their order inside an aggregate;
- * an acknowledged aggregate acknowledges all its entries, in order (same shardId and
- * sequenceNumber, `subSequence` = position inside the aggregate); a rejected aggregate is resent
- * whole. Counts (`accepted`, `acked`, `unacked`, backpressure) stay in entries.
+ * Resharding: the shard map (which shard a key lands on) goes stale when the stream is split or
+ * merged. It is listed again when Kinesis answers that a record landed on another shard than
+ * predicted, and every `shardMapRefreshMs`. A changed map takes effect behind a barrier: nothing
+ * is dispatched until every request sent under the old map is answered, then the queued entries
+ * are moved to the lanes of the new map in their order — so a key's requests never race across
+ * the change, whatever lanes the old and new shards give it.
+ *
+ * Aggregation (`aggregate: true`): a request packs its lane's entries into KPL aggregated records
+ * (lib/records/kpl-format.ts; ≤ `maxAggregatedRecords` entries, ≤ `maxAggregatedBytes` each), one
+ * partition key per aggregate: an aggregate then lands exactly where its key's records go, also
+ * while the map is stale (a mixed one would carry other keys' quotes to the first key's shard, out
+ * of order with their records on their own shard). Entries keep their order inside an aggregate
+ * and a key's aggregates follow each other in the request; an acknowledged aggregate acknowledges
+ * all its entries, in order (same shardId and sequenceNumber, `subSequence` = position inside the
+ * aggregate); a rejected aggregate is resent whole. Counts (`accepted`, `acked`, `unacked`,
+ * backpressure) stay in entries.
  */
 import { PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 import { TickReplayError } from '../errors.ts';
@@ -29,7 +36,7 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from '../time/backoff.ts';
 import { Backoff } from '../time/retry.ts';
 import { aggregatedSizeBound, encodeAggregated } from '../records/kpl-format.ts';
 import { isRetryableError, isRetryableRecordError } from './retryable.ts';
-import type { ShardMap } from './shard-map.ts';
+import { loadShardMap, type ShardMap } from './shard-map.ts';
 
 /** Kinesis limits for PutRecords. */
 export const MAX_RECORDS_PER_REQUEST = 500;
@@ -38,6 +45,8 @@ export const MAX_BYTES_PER_RECORD = 1024 * 1024;
 /** Aggregation targets (the KPL's defaults are 4294967295 records and 51200 bytes). */
 export const DEFAULT_AGGREGATED_RECORDS = 500;
 export const DEFAULT_AGGREGATED_BYTES = 50 * 1024;
+/** How often the shard map is listed again even when nothing says it is stale. */
+export const DEFAULT_SHARD_MAP_REFRESH_MS = 30_000;
 
 export interface ProducerEntry {
   partitionKey: string;
@@ -57,6 +66,10 @@ export interface ProducerOptions<E extends ProducerEntry> {
   streamName: string;
   /** Without a shard map everything goes through one lane (one request in flight). */
   shardMap?: ShardMap;
+  /** Lists the shard map again (default: ListShards on the stream). */
+  loadShardMap?: () => Promise<ShardMap>;
+  /** The shard map is listed again at least this often (default 30 s), and whenever it proves stale. */
+  shardMapRefreshMs?: number;
   maxInFlight?: number;
   maxBatchRecords?: number;
   maxBatchBytes?: number;
@@ -90,6 +103,8 @@ export interface ProducerStats {
   kinesisRecords: number;
   /** Whole requests resent after a transient failure. */
   retriedRequests: number;
+  /** Times a changed shard map (a reshard) was put into effect. */
+  shardMapChanges: number;
   inFlightRequests: number;
   maxInFlightRequests: number;
   unacked: number;
@@ -121,6 +136,11 @@ function entrySize(entry: ProducerEntry): number {
 
 export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
   private readonly options: Resolved<ProducerOptions<E>, 'shardMap' | 'onAck'>;
+  private shardMap: ShardMap | undefined;
+  /** A changed map waiting for the requests sent under the current one to be answered. */
+  private nextShardMap: ShardMap | undefined;
+  private mapRefresh: Promise<void> | undefined;
+  private mapListedAt: number;
 
   private readonly lanes = new Map<string, Lane<E>>();
   private readonly lastSequence = new Map<string, string>();
@@ -137,6 +157,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
     retriedEntries: 0,
     kinesisRecords: 0,
     retriedRequests: 0,
+    shardMapChanges: 0,
     inFlightRequests: 0,
     maxInFlightRequests: 0,
     unacked: 0,
@@ -159,12 +180,16 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
       // Aggregated requests carry many entries each: allow enough of them in flight to fill requests.
       maxBufferedRecords: options.maxBufferedRecords ?? maxInFlight * maxBatchRecords * 2 * (aggregate ? Math.min(maxAggregatedRecords, 10) : 1),
       lingerMs: options.lingerMs ?? 20,
+      loadShardMap: options.loadShardMap ?? (() => loadShardMap(options.client, options.streamName)),
+      shardMapRefreshMs: options.shardMapRefreshMs ?? DEFAULT_SHARD_MAP_REFRESH_MS,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       random: options.random ?? Math.random,
       clock: options.clock ?? systemClock,
       logger: options.logger ?? silentLogger,
     };
     if (this.options.maxInFlight < 1 || this.options.maxBufferedRecords < 1) throw new RangeError('maxInFlight and maxBufferedRecords must be >= 1');
+    this.shardMap = options.shardMap;
+    this.mapListedAt = this.options.clock.now();
   }
 
   /** Highest acknowledged sequence number per shard (what a consumer must reach to have seen everything). */
@@ -185,15 +210,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
         partitionKey: entry.partitionKey,
       });
     }
-    const laneId = this.options.shardMap === undefined ? SINGLE_LANE : this.options.shardMap.shardFor(entry.partitionKey);
-    let lane = this.lanes.get(laneId);
-    if (lane === undefined) {
-      lane = { shardId: laneId, queue: [], bytes: 0, oldestAt: 0, busy: false };
-      this.lanes.set(laneId, lane);
-    }
-    if (lane.queue.length === 0) lane.oldestAt = this.options.clock.now();
-    lane.queue.push(entry);
-    lane.bytes += size;
+    this.enqueue(entry, size);
     this.stats.accepted++;
     this.stats.unacked++;
     if (this.stats.unacked > this.stats.maxUnacked) this.stats.maxUnacked = this.stats.unacked;
@@ -251,10 +268,66 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
     for (const check of waiters) check();
   }
 
+  /** Appends an entry to the lane of the shard its key lands on (by the current map). */
+  private enqueue(entry: E, size: number): void {
+    const laneId = this.shardMap === undefined ? SINGLE_LANE : this.shardMap.shardFor(entry.partitionKey);
+    let lane = this.lanes.get(laneId);
+    if (lane === undefined) {
+      lane = { shardId: laneId, queue: [], bytes: 0, oldestAt: 0, busy: false };
+      this.lanes.set(laneId, lane);
+    }
+    if (lane.queue.length === 0) lane.oldestAt = this.options.clock.now();
+    lane.queue.push(entry);
+    lane.bytes += size;
+  }
+
+  /** Lists the shard map again (unless a listing is under way); a changed one takes effect in `pump`. */
+  private refreshShardMap(reason: string): void {
+    if (this.shardMap === undefined || this.mapRefresh !== undefined || this.closed) return;
+    this.mapListedAt = this.options.clock.now();
+    this.mapRefresh = (async () => {
+      try {
+        const listed = await this.options.loadShardMap();
+        const target = this.nextShardMap ?? this.shardMap;
+        if (target === undefined || listed.sameAs(target)) return;
+        this.options.logger.info('the stream was resharded: new shard map, in effect once the requests under the old one are answered', {
+          reason,
+          shards: listed.shardIds,
+        });
+        this.nextShardMap = listed;
+      } catch (error) {
+        this.options.logger.warn('cannot list the shards to refresh the shard map; keeping the current one', { reason, error });
+      } finally {
+        this.mapRefresh = undefined;
+        this.pump();
+      }
+    })();
+  }
+
+  /**
+   * Puts a changed shard map into effect once nothing sent under the old one is in flight: every
+   * queued entry moves, in order, to the lane of its key's new shard. A key's entries all sat in
+   * one old lane, so they stay in order in their new one.
+   */
+  private applyShardMap(map: ShardMap): void {
+    const old = [...this.lanes.values()];
+    this.lanes.clear();
+    this.shardMap = map;
+    this.nextShardMap = undefined;
+    this.stats.shardMapChanges++;
+    for (const lane of old) for (const entry of lane.queue) this.enqueue(entry, entrySize(entry));
+  }
+
   /** Dispatches every lane that is due and not busy, within the in-flight limit. */
   private pump(): void {
     if (this.failure !== undefined) return;
+    if (this.nextShardMap !== undefined) {
+      // The barrier: a request under the new map must not race one still in flight under the old.
+      if (this.stats.inFlightRequests > 0) return;
+      this.applyShardMap(this.nextShardMap);
+    }
     const now = this.options.clock.now();
+    if (now - this.mapListedAt >= this.options.shardMapRefreshMs) this.refreshShardMap('periodic refresh');
     let nextDue = Infinity;
     for (const lane of this.lanes.values()) {
       if (lane.busy || lane.queue.length === 0) continue;
@@ -308,41 +381,51 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
   }
 
   /**
-   * The lane's next request with consecutive entries packed into aggregated records. An entry too
-   * big to share an aggregate goes alone, unaggregated (the consumer reads both kinds).
+   * The lane's next request with its entries packed into aggregated records, one partition key per
+   * aggregate (see the module comment): a prefix of the queue, each entry added to its key's open
+   * aggregate or opening a new one while the request has room. An entry too big to share an
+   * aggregate goes alone, unaggregated (the consumer reads both kinds).
    */
   private takeAggregated(lane: Lane<E>): { records: OutRecord<E>[]; entries: number; bytes: number } {
+    const { maxBatchRecords, maxBatchBytes, maxAggregatedRecords, maxAggregatedBytes } = this.options;
     const queue = lane.queue;
-    const records: OutRecord<E>[] = [];
-    let taken = 0;
-    let entryBytes = 0;
+    const groups: Array<{ key: string; entries: E[]; bytes: number; alone: boolean }> = [];
+    const open = new Map<string, (typeof groups)[number]>();
     let requestBytes = 0;
-    while (taken < queue.length && records.length < this.options.maxBatchRecords) {
-      let count = 0;
-      let bytes = 0;
-      while (taken + count < queue.length && count < this.options.maxAggregatedRecords) {
-        const size = entrySize(queue[taken + count] as E);
-        if (aggregatedSizeBound(count + 1, bytes + size) > this.options.maxAggregatedBytes) break;
-        bytes += size;
-        count++;
+    let entryBytes = 0;
+    let taken = 0;
+    for (; taken < queue.length; taken++) {
+      const entry = queue[taken] as E;
+      const size = entrySize(entry);
+      const group = open.get(entry.partitionKey);
+      if (group !== undefined && group.entries.length < maxAggregatedRecords) {
+        const grown = aggregatedSizeBound(group.entries.length + 1, group.bytes + size);
+        if (grown <= maxAggregatedBytes) {
+          const growth = grown - aggregatedSizeBound(group.entries.length, group.bytes);
+          if (requestBytes + growth > maxBatchBytes) break;
+          group.entries.push(entry);
+          group.bytes += size;
+          requestBytes += growth;
+          entryBytes += size;
+          continue;
+        }
       }
-      const first = queue[taken] as E;
-      let record: OutRecord<E>;
-      if (count === 0) {
-        count = 1;
-        bytes = entrySize(first);
-        record = { partitionKey: first.partitionKey, data: first.data, entries: [first] };
-      } else {
-        const entries = queue.slice(taken, taken + count);
-        record = { partitionKey: first.partitionKey, data: encodeAggregated(entries), entries };
-      }
-      const size = record.data.byteLength + Buffer.byteLength(record.partitionKey, 'utf8');
-      if (records.length > 0 && requestBytes + size > this.options.maxBatchBytes) break;
-      records.push(record);
-      requestBytes += size;
-      entryBytes += bytes;
-      taken += count;
+      if (groups.length >= maxBatchRecords) break;
+      const alone = aggregatedSizeBound(1, size) > maxAggregatedBytes;
+      const recordBytes = alone ? size : aggregatedSizeBound(1, size);
+      if (groups.length > 0 && requestBytes + recordBytes > maxBatchBytes) break;
+      const started = { key: entry.partitionKey, entries: [entry], bytes: size, alone };
+      groups.push(started);
+      requestBytes += recordBytes;
+      entryBytes += size;
+      if (alone) open.delete(entry.partitionKey);
+      else open.set(entry.partitionKey, started);
     }
+    const records = groups.map((g) => ({
+      partitionKey: g.key,
+      data: g.alone ? (g.entries[0] as E).data : encodeAggregated(g.entries),
+      entries: g.entries,
+    }));
     return { records, entries: taken, bytes: entryBytes };
   }
 
@@ -386,6 +469,8 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
         const record = pending[i] as OutRecord<E>;
         if (result.ErrorCode === undefined || result.ErrorCode === null) {
           const shardId = result.ShardId ?? lane.shardId;
+          // Landed elsewhere than predicted: the map is stale (a reshard).
+          if (this.shardMap !== undefined && shardId !== lane.shardId) this.refreshShardMap(`a record for ${lane.shardId} landed on ${shardId}`);
           const sequenceNumber = result.SequenceNumber ?? '';
           for (let sub = 0; sub < record.entries.length; sub++) {
             acked.push({ entry: record.entries[sub] as E, shardId, sequenceNumber, subSequence: sub });

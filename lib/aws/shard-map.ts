@@ -34,6 +34,17 @@ export class ShardMap {
     return this.ranges.map((r) => r.shardId);
   }
 
+  /** Same shards with the same hash key ranges. */
+  sameAs(other: ShardMap): boolean {
+    return (
+      this.ranges.length === other.ranges.length &&
+      this.ranges.every((r, i) => {
+        const o = other.ranges[i];
+        return o !== undefined && o.shardId === r.shardId && o.start === r.start && o.end === r.end;
+      })
+    );
+  }
+
   shardFor(partitionKey: string): string {
     const cached = this.cache.get(partitionKey);
     if (cached !== undefined) return cached;

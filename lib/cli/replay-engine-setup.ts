@@ -54,7 +54,9 @@ export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ 
   const engine = new ReplayEngine({
     control: new ControlStore(aws.clients.dynamodb, config.tableName),
     producer,
-    checkpoints: new DynamoCheckpointStore(aws.clients.dynamodb, config.tableName, replayerIdentity()),
+    // The same lease period as the consumer's shard leases (LEASE_DURATION_MS): how long a killed
+    // replayer's source stays unavailable to its restart.
+    checkpoints: new DynamoCheckpointStore(aws.clients.dynamodb, config.tableName, replayerIdentity(), config.leaseDurationMs),
     historicalFile: typeof options.historicalFile === 'string' ? path.resolve(options.historicalFile) : options.historicalFile.map((file) => path.resolve(file)),
     selection: options.selection,
     speed: options.speed,

@@ -4,7 +4,7 @@
  * process holds which shard, or whether one died and another took over: the leases are the truth.
  */
 import { systemClock, type Clock } from '../time/clock.ts';
-import type { LeaseTable } from './lease-table.ts';
+import { SHARD_END, type LeaseTable } from './lease-table.ts';
 
 export interface CheckpointWaitOptions {
   signal?: AbortSignal;
@@ -21,8 +21,9 @@ export async function waitForCheckpoints(table: LeaseTable, targets: ReadonlyMap
   for (;;) {
     if (options.signal?.aborted) return false;
     const leases = await table.list(shardIds);
+    // A shard finished after a reshard (SHARD_END) was read to its end: nothing of it is behind.
     const behind = leases
-      .filter((lease) => lease.checkpoint === undefined || BigInt(lease.checkpoint) < BigInt(targets.get(lease.shardId) ?? '0'))
+      .filter((lease) => lease.checkpoint !== SHARD_END && (lease.checkpoint === undefined || BigInt(lease.checkpoint) < BigInt(targets.get(lease.shardId) ?? '0')))
       .map((lease) => lease.shardId);
     options.onPoll?.(behind);
     if (behind.length === 0) return true;

@@ -12,6 +12,11 @@
  * Lambda's default (retry until success) — a poison record must be dead-lettered by the handler.
  * A lost lease stops the shard after the invocation in progress; its checkpoint is refused, so
  * the new owner resumes from the last one (at most that batch is processed twice).
+ *
+ * Resharding: a shard whose GetRecords hands back no next iterator (SHARD_END) is finished — its
+ * lease checkpoints SHARD_END and is given up — and the coordinator lists the shards again, so the
+ * children of a split or merge are taken once all their parents are finished (shard-lineage.ts):
+ * each key's records are processed in order across the change.
  */
 import {
   GetRecordsCommand,
@@ -27,11 +32,13 @@ import type { Resolved } from '../options.ts';
 import { isRetryableError } from '../aws/retryable.ts';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../time/backoff.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
-import { Backoff, retry } from '../time/retry.ts';
+import { Backoff, retry, type RetryNotice } from '../time/retry.ts';
 import { listShards } from '../aws/shard-map.ts';
+import { decodeAggregated, isAggregated } from '../records/kpl-format.ts';
 import { toKinesisStreamEvent } from './kinesis-event.ts';
-import { DEFAULT_LEASE_DURATION_MS, LeaseCoordinator, type HeldLease } from './lease-coordinator.ts';
-import { LeaseLostError, type LeaseTable } from './lease-table.ts';
+import { DEFAULT_LEASE_DURATION_MS, DEFAULT_SHARD_SYNC_MS, LeaseCoordinator, type HeldLease } from './lease-coordinator.ts';
+import { LeaseLostError, SHARD_END, type LeaseTable } from './lease-table.ts';
+import { shardInfos } from './shard-lineage.ts';
 
 export type BatchInvoker = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse | void | undefined>;
 
@@ -49,6 +56,8 @@ export interface EventSourceMappingOptions {
   workerId: string;
   /** A lease whose counter has not moved for this long is taken over (default 5 s). */
   leaseDurationMs?: number;
+  /** How often the shards are listed again to find those a reshard opened (default 10 s). */
+  shardSyncMs?: number;
   streamName: string;
   streamArn: string;
   region: string;
@@ -104,6 +113,25 @@ interface ShardRun {
   log: Logger;
   /** Shared by every retry of the shard; a success resets it. */
   backoff: Backoff;
+  /** Taken over from an owner whose lease expired: its first batch is logged as the duplicate bound. */
+  takenOverFrom: string | undefined;
+}
+
+/** Quotes in `records`: a KPL aggregate carries many (what a duplicate count is measured in). */
+function quotesIn(records: readonly KinesisRecord[]): number {
+  let quotes = 0;
+  for (const record of records) {
+    const data = record.Data ?? new Uint8Array();
+    if (!isAggregated(data)) quotes++;
+    else {
+      try {
+        quotes += decodeAggregated(data).length;
+      } catch {
+        quotes++;
+      }
+    }
+  }
+  return quotes;
 }
 
 /** Index of the first record Lambda would retry from, or undefined when the batch succeeded. */
@@ -139,6 +167,7 @@ export class EventSourceMapping {
       ...options,
       idlePollMs: options.idlePollMs ?? 200,
       leaseDurationMs: options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
+      shardSyncMs: options.shardSyncMs ?? DEFAULT_SHARD_SYNC_MS,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       random: options.random ?? Math.random,
       clock: options.clock ?? systemClock,
@@ -152,13 +181,13 @@ export class EventSourceMapping {
    * then are pinned, so records put after `start()` resolved are seen even with `LATEST`.
    */
   async start(): Promise<void> {
-    const shards = await listShards(this.options.kinesis, this.options.streamName);
     const pinned: Promise<unknown>[] = [];
     this.coordinator = new LeaseCoordinator({
       table: this.options.leases,
       workerId: this.options.workerId,
-      shardIds: shards.map((s) => s.ShardId ?? ''),
+      listShards: async () => shardInfos(await listShards(this.options.kinesis, this.options.streamName)),
       leaseDurationMs: this.options.leaseDurationMs,
+      shardSyncMs: this.options.shardSyncMs,
       clock: this.options.clock,
       random: this.options.random,
       logger: this.options.logger.child('leases', { worker: this.options.workerId }),
@@ -175,7 +204,7 @@ export class EventSourceMapping {
       stream: this.options.streamName,
       app: this.options.leases.app,
       worker: this.options.workerId,
-      shards: shards.length,
+      shards: this.coordinator.knownShards().length,
       held: this.coordinator.heldShards().length,
       batchSize: this.options.batchSize,
     });
@@ -222,11 +251,15 @@ export class EventSourceMapping {
   private async initialIterator(lease: HeldLease, stop: AbortSignal): Promise<string | undefined> {
     const { shardId } = lease;
     let { checkpoint, floor } = lease.taken;
-    while (checkpoint === undefined && floor === undefined && this.options.startingPosition === 'FLOOR') {
+    // A closed shard without a floor may never get one (the run put nothing there before it closed):
+    // it is finite, so it is read from its start; the run's filter keeps only the run's records.
+    while (checkpoint === undefined && floor === undefined && this.options.startingPosition === 'FLOOR' && !lease.isClosed()) {
       await this.options.clock.sleep(this.options.idlePollMs, stop);
       if (stop.aborted) return undefined;
       ({ checkpoint, floor } = await lease.refresh());
     }
+    // Read to its end already (a finished lease is never taken; this is belt and braces): nothing to read.
+    if (checkpoint === SHARD_END) return undefined;
     if (checkpoint === undefined) {
       if (floor !== undefined) return this.getIterator(shardId, 'AT_SEQUENCE_NUMBER', floor);
       return this.getIterator(shardId, this.options.startingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON');
@@ -250,6 +283,7 @@ export class EventSourceMapping {
       stop: AbortSignal.any([this.stopController.signal, lease.signal]),
       log: logger.child(logger === silentLogger ? 'silent' : 'event-source-mapping', { shard: lease.shardId }),
       backoff: new Backoff({ policy: backoff, clock, random }),
+      takenOverFrom: lease.takenOverFrom,
     };
     try {
       await this.processLease(shard, pinned);
@@ -260,9 +294,24 @@ export class EventSourceMapping {
     }
   }
 
-  /** Waits out a failure with the shard's backoff (cut short by a stop), logging `reason`. */
+  /**
+   * Waits out a failure with the shard's backoff (cut short by a stop), logging `reason`: at WARN
+   * for the first retry of a streak, at DEBUG for the next ones (a full disk or an outage fails
+   * every retry for as long as it lasts); `succeeded` logs the end of the streak.
+   */
   private pause(shard: ShardRun, reason: string, error?: unknown): Promise<void> {
-    return shard.backoff.pause(shard.stop, ({ attempt, delayMs }) => shard.log.warn(reason, { attempt, delayMs, error }));
+    return shard.backoff.pause(shard.stop, (notice) => this.logRetry(shard, reason, notice, error));
+  }
+
+  private logRetry(shard: ShardRun, reason: string, { attempt, delayMs }: RetryNotice, error: unknown): void {
+    if (attempt === 1) shard.log.warn(`${reason} (further retries are logged at DEBUG until it succeeds)`, { attempt, delayMs, error });
+    else shard.log.debug(reason, { attempt, delayMs, error });
+  }
+
+  /** A call succeeded: the backoff starts afresh, and a streak of retries is reported over. */
+  private succeeded(shard: ShardRun): void {
+    if (shard.backoff.attempts > 0) shard.log.info('retrying succeeded; the shard goes on', { retries: shard.backoff.attempts });
+    shard.backoff.reset();
   }
 
   /**
@@ -276,7 +325,7 @@ export class EventSourceMapping {
       retryable: (error) => !fatal(error),
       signal: shard.stop,
       onStop: 'settle',
-      onRetry: (error, { attempt, delayMs }) => shard.log.warn(reason, { attempt, delayMs, error }),
+      onRetry: (error, notice) => this.logRetry(shard, reason, notice, error),
     });
   }
 
@@ -318,7 +367,7 @@ export class EventSourceMapping {
    */
   private async pollShard(shard: ShardRun, firstIterator: string | undefined): Promise<void> {
     const { clock } = this.options;
-    const { lease, stop, log, backoff } = shard;
+    const { lease, stop, log } = shard;
     const shardId = lease.shardId;
     let iterator = firstIterator;
     let ahead: Promise<PageOutcome> | undefined;
@@ -327,7 +376,7 @@ export class EventSourceMapping {
       while (!stop.aborted) {
         if (pending.length === 0) {
           if (iterator === undefined) {
-            log.info('shard closed and fully consumed');
+            await this.finishShard(shard);
             return;
           }
           const page = await (ahead ?? this.getPage(iterator));
@@ -347,7 +396,7 @@ export class EventSourceMapping {
           pending = page.records;
           iterator = page.next;
           if (page.millisBehind !== undefined) this.lag.set(shardId, page.millisBehind);
-          backoff.reset();
+          this.succeeded(shard);
           if (pending.length === 0) {
             if (iterator !== undefined) await clock.sleep(this.options.idlePollMs, stop);
             continue;
@@ -356,12 +405,15 @@ export class EventSourceMapping {
           if (iterator !== undefined && readAhead) ahead = this.getPage(iterator);
         }
 
+        await this.untilLeaseFresh(shard);
+        if (stop.aborted) break;
+        if (shard.takenOverFrom !== undefined) this.logTakeoverBound(shard, pending);
         const failureIndex = await this.invoke(shardId, pending, log);
         if (failureIndex === undefined) {
           await this.commit(shard, pending[pending.length - 1] as KinesisRecord);
           this.stats.records += pending.length;
           pending = [];
-          backoff.reset();
+          this.succeeded(shard);
           continue;
         }
         if (failureIndex > 0) {
@@ -379,6 +431,49 @@ export class EventSourceMapping {
       // outlives stop()); its records are dropped: the next owner starts after the checkpoint.
       await ahead;
     }
+  }
+
+  /**
+   * The previous owner of a lease taken over after it expired may have written a batch it never
+   * checkpointed: at most one batch (`batchSize` records) right after the checkpoint — the records
+   * this first batch starts with. Logged once, as the bound of the duplicates this takeover can
+   * cause (exact on the emulator, whose GetRecords always fills a page up to the limit).
+   */
+  private logTakeoverBound(shard: ShardRun, records: readonly KinesisRecord[]): void {
+    const filter = this.options.filter;
+    shard.log.warn('first batch after taking over an expired lease: its records may already have been written by the previous owner', {
+      previousOwner: shard.takenOverFrom,
+      checkpoint: shard.lease.taken.checkpoint,
+      records: records.length,
+      possibleDuplicates: quotesIn(filter === undefined ? records : records.filter(filter)),
+    });
+    shard.takenOverFrom = undefined;
+  }
+
+  /**
+   * Holds the next batch back while the lease has not been confirmed for two thirds of a lease period
+   * (HeldLease.isFresh): then the lease table is out of reach, and once a lease period has passed
+   * another worker may take the shard over. The shard goes on when a renewal gets through, or
+   * stops when the lease turns out lost: one shard is never processed by two workers at once.
+   */
+  private async untilLeaseFresh(shard: ShardRun): Promise<void> {
+    if (shard.lease.isFresh()) return;
+    const { clock, leaseDurationMs } = this.options;
+    const since = clock.now();
+    shard.log.warn('lease not confirmed for two thirds of a lease period (lease table unreachable?); holding the shard until a renewal gets through');
+    while (!shard.stop.aborted && !shard.lease.isFresh()) await clock.sleep(Math.max(10, leaseDurationMs / 20), shard.stop);
+    if (!shard.stop.aborted) shard.log.info('lease confirmed again; the shard goes on', { heldBackMs: Math.round(clock.now() - since) });
+  }
+
+  /** SHARD_END: the closed shard was read to its end; its lease is finished so that its children start. */
+  private async finishShard(shard: ShardRun): Promise<void> {
+    await this.retryShardCall(
+      shard,
+      'finishing the closed shard failed, retrying',
+      () => shard.lease.finish(),
+      (error) => error instanceof LeaseLostError,
+    );
+    shard.log.info('shard closed and fully consumed', { checkpoint: this.processed.get(shard.lease.shardId) });
   }
 
   private resumeIterator(shard: ShardRun, checkpoint: string | undefined): Promise<string | undefined> {

@@ -5,6 +5,11 @@
  * signal aborts when the lease is lost or another worker asked for it; in the second case the
  * lease is transferred once the consumer reports it stopped (its last batch checkpointed). On
  * stop, held leases are released so that other workers take them at once.
+ *
+ * Resharding: the shards are listed again every `shardSyncMs` and at once when a held shard was
+ * read to its end, so children of a split or a merge are found while the workers run; only shards
+ * whose parents are finished are taken (shard-lineage.ts), and a finished shard's lease is freed
+ * for good.
  */
 import { errorName } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
@@ -12,13 +17,36 @@ import type { Resolved } from '../options.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { observeLeases, planLeases, type LeaseObservation } from './lease-balance.ts';
 import { LeaseLostError, type Lease, type LeaseStore } from './lease-table.ts';
+import { isFinished, readyShards, type ShardInfo } from './shard-lineage.ts';
 
 export const DEFAULT_LEASE_DURATION_MS = 5_000;
+/** How often the shards are listed again to find the children of a reshard (Lambda finds them within seconds). */
+export const DEFAULT_SHARD_SYNC_MS = 10_000;
 
 export interface HeldLease {
   readonly shardId: string;
   /** The lease as it was when taken: where processing starts (checkpoint, else floor). */
   readonly taken: Lease;
+  /**
+   * The owner whose lease had expired when this worker took it over (undefined for a free lease or
+   * a handover): that owner may have written a batch it never checkpointed.
+   */
+  readonly takenOverFrom: string | undefined;
+  /** Whether the shard is closed (a reshard), as last listed. */
+  isClosed(): boolean;
+  /**
+   * Whether the lease was confirmed (renewed, checkpointed, taken) within two thirds of a lease
+   * period. Past that, the lease table has been out of reach for two renewal rounds, and once a
+   * whole period has passed another worker may take the lease over: the consumer holds the shard's
+   * next batch back rather than risk processing it at the same time as the next owner (a batch
+   * started before has the last third of the period to finish).
+   */
+  isFresh(): boolean;
+  /**
+   * The shard was read to its end: checkpoints SHARD_END and gives the lease up for good, so that
+   * its children can be taken. Throws LeaseLostError when the lease was lost.
+   */
+  finish(): Promise<void>;
   /** Aborted when the lease is lost, asked for by another worker, or the coordinator stops: stop processing the shard. */
   readonly signal: AbortSignal;
   /** Conditional checkpoint; throws LeaseLostError (and aborts `signal`) when the lease was lost. */
@@ -32,9 +60,11 @@ export interface HeldLease {
 export interface LeaseCoordinatorOptions {
   table: LeaseStore;
   workerId: string;
-  shardIds: readonly string[];
+  /** The stream's shards now (ListShards); called at start, every `shardSyncMs`, and after a shard ended. */
+  listShards: () => Promise<readonly ShardInfo[]>;
   onAcquired: (lease: HeldLease) => void;
   leaseDurationMs?: number;
+  shardSyncMs?: number;
   clock?: Clock;
   random?: () => number;
   logger?: Logger;
@@ -43,6 +73,11 @@ export interface LeaseCoordinatorOptions {
 interface Holding {
   lease: HeldLease;
   controller: AbortController;
+  /**
+   * When (this worker's clock) the last write that moved the lease's counter was sent: another
+   * worker can judge the lease expired no sooner than a lease period after it.
+   */
+  confirmedAt: number;
   /** The worker that asked for this lease, once one did. */
   handoffTo?: string;
 }
@@ -51,14 +86,20 @@ export class LeaseCoordinator {
   private readonly held = new Map<string, Holding>();
   private observations = new Map<string, LeaseObservation>();
   private readonly stopController = new AbortController();
+  /** Aborted to run the next round at once (a shard ended: its children may be ready). */
+  private wakeup = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly options: Resolved<LeaseCoordinatorOptions>;
-  readonly stats = { taken: 0, handedOver: 0, received: 0, lost: 0, renewals: 0 };
+  private shards: readonly ShardInfo[] = [];
+  private lastSync = -Infinity;
+  private syncWanted = true;
+  readonly stats = { taken: 0, handedOver: 0, received: 0, lost: 0, renewals: 0, finished: 0 };
 
   constructor(options: LeaseCoordinatorOptions) {
     this.options = {
       ...options,
       leaseDurationMs: options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
+      shardSyncMs: options.shardSyncMs ?? DEFAULT_SHARD_SYNC_MS,
       clock: options.clock ?? systemClock,
       random: options.random ?? Math.random,
       logger: options.logger ?? silentLogger,
@@ -71,6 +112,11 @@ export class LeaseCoordinator {
 
   heldShards(): string[] {
     return [...this.held.keys()];
+  }
+
+  /** The shards as last listed. */
+  knownShards(): readonly ShardInfo[] {
+    return this.shards;
   }
 
   /** Runs the first round (so leases free at start are held when this resolves), then keeps going. */
@@ -99,7 +145,8 @@ export class LeaseCoordinator {
   private async run(): Promise<void> {
     const interval = this.options.leaseDurationMs / 3;
     while (!this.stopController.signal.aborted) {
-      await this.options.clock.sleep(interval, this.stopController.signal);
+      await this.options.clock.sleep(interval, AbortSignal.any([this.stopController.signal, this.wakeup.signal]));
+      this.wakeup = new AbortController();
       if (this.stopController.signal.aborted) return;
       try {
         await this.round();
@@ -124,7 +171,9 @@ export class LeaseCoordinator {
     await Promise.all(
       [...this.held.keys()].map(async (shardId) => {
         try {
+          const sentAt = this.options.clock.now();
           this.noticeHandoff(await table.renew(shardId, workerId));
+          this.confirm(shardId, sentAt);
           this.stats.renewals++;
         } catch (error) {
           if (error instanceof LeaseLostError) this.lose(shardId, 'taken over by another worker');
@@ -133,24 +182,60 @@ export class LeaseCoordinator {
       }),
     );
     if (this.stopController.signal.aborted) return;
-    const leases = await table.list(this.options.shardIds);
+    await this.syncShards();
+    const listedAt = this.options.clock.now();
+    const leases = await table.list(this.shards.map((s) => s.shardId));
     const now = this.options.clock.now();
     this.observations = observeLeases(this.observations, leases, now);
-    // The table is the truth: a lease listed under another owner is not ours any more.
-    for (const lease of leases) if (this.held.has(lease.shardId) && lease.owner !== workerId) this.lose(lease.shardId, `now owned by ${lease.owner ?? 'nobody'}`);
+    // The table is the truth: a lease listed under another owner is not ours any more (one this
+    // worker is finishing shows no owner already: not a loss).
+    for (const lease of leases) {
+      if (this.held.has(lease.shardId) && lease.owner !== workerId && !isFinished(lease)) this.lose(lease.shardId, `now owned by ${lease.owner ?? 'nobody'}`);
+    }
     // Handed over to this worker by its previous owner.
     for (const lease of leases) {
       if (lease.owner === workerId && !this.held.has(lease.shardId) && !this.stopController.signal.aborted) {
         this.stats.received++;
         this.options.logger.info('lease received', { shard: lease.shardId, checkpoint: lease.checkpoint });
-        this.hold(lease);
+        this.hold(lease, undefined, listedAt);
       }
     }
-    const plan = planLeases(leases, this.observations, workerId, now, this.options.leaseDurationMs, this.options.random);
+    // Finished shards and children of unfinished parents are nobody's to take.
+    const ready = readyShards(this.shards, leases);
+    const plan = planLeases(
+      leases.filter((l) => ready.has(l.shardId)),
+      this.observations,
+      workerId,
+      now,
+      this.options.leaseDurationMs,
+      this.options.random,
+    );
     for (const lease of plan.take) await this.take(lease);
     if (plan.steal !== undefined && !this.stopController.signal.aborted && (await table.requestHandoff(plan.steal, workerId))) {
       this.options.logger.info('lease requested from a busier worker', { shard: plan.steal.shardId, owner: plan.steal.owner, target: plan.target });
     }
+  }
+
+  /** Lists the shards when due (or asked for); a failure keeps those known, but the first listing must succeed. */
+  private async syncShards(): Promise<void> {
+    const now = this.options.clock.now();
+    if (!this.syncWanted && now - this.lastSync < this.options.shardSyncMs) return;
+    let listed: readonly ShardInfo[];
+    try {
+      listed = await this.options.listShards();
+    } catch (error) {
+      if (this.shards.length === 0) throw error;
+      this.options.logger.warn('listing the shards failed; keeping the ones known', { error });
+      return;
+    }
+    this.syncWanted = false;
+    this.lastSync = now;
+    const known = new Set(this.shards.map((s) => s.shardId));
+    const added = listed.filter((s) => !known.has(s.shardId));
+    if (known.size > 0 && added.length > 0) {
+      this.options.logger.info('new shards found (the stream was resharded)', { shards: added.map((s) => ({ shard: s.shardId, parents: s.parents })) });
+    }
+    this.shards = listed;
   }
 
   /** Another worker asked for a lease held here: stop its shard; `stopped()` then transfers it. */
@@ -165,24 +250,53 @@ export class LeaseCoordinator {
 
   private async take(lease: Lease): Promise<void> {
     if (this.stopController.signal.aborted) return;
+    const sentAt = this.options.clock.now();
     const taken = await this.options.table.take(lease, this.options.workerId);
     if (taken === undefined) return;
     this.stats.taken++;
     this.options.logger.info('lease taken', { shard: lease.shardId, from: lease.owner, checkpoint: taken.checkpoint });
-    this.hold(taken);
+    this.hold(taken, lease.owner, sentAt);
   }
 
-  private hold(taken: Lease): void {
+  /** A write of the lease that was sent at `sentAt` succeeded. */
+  private confirm(shardId: string, sentAt: number): void {
+    const holding = this.held.get(shardId);
+    if (holding !== undefined && sentAt > holding.confirmedAt) holding.confirmedAt = sentAt;
+  }
+
+  private hold(taken: Lease, takenOverFrom: string | undefined, confirmedAt: number): void {
     const { table, workerId } = this.options;
     const lease = taken;
     const controller = new AbortController();
     const held: HeldLease = {
       shardId: lease.shardId,
       taken,
+      takenOverFrom,
+      isClosed: () => this.shards.find((s) => s.shardId === lease.shardId)?.closed ?? false,
+      isFresh: () => {
+        const holding = this.held.get(lease.shardId);
+        return holding?.lease === held && this.options.clock.now() - holding.confirmedAt < (this.options.leaseDurationMs * 2) / 3;
+      },
+      finish: async () => {
+        try {
+          await table.finish(lease.shardId, workerId);
+        } catch (error) {
+          if (error instanceof LeaseLostError) this.lose(lease.shardId, 'finishing refused: no longer the owner');
+          throw error;
+        }
+        if (this.held.get(lease.shardId)?.lease === held) this.held.delete(lease.shardId);
+        this.stats.finished++;
+        this.options.logger.info('shard finished; its lease is given up and its children can be taken', { shard: lease.shardId });
+        // Its children may be ready now: list the shards and run a round at once.
+        this.syncWanted = true;
+        this.wakeup.abort();
+      },
       signal: AbortSignal.any([controller.signal, this.stopController.signal]),
       checkpoint: async (sequenceNumber) => {
         try {
+          const sentAt = this.options.clock.now();
           this.noticeHandoff(await table.checkpoint(lease.shardId, workerId, sequenceNumber));
+          this.confirm(lease.shardId, sentAt);
         } catch (error) {
           if (error instanceof LeaseLostError) this.lose(lease.shardId, 'checkpoint refused: no longer the owner');
           throw error;
@@ -206,7 +320,7 @@ export class LeaseCoordinator {
         }
       },
     };
-    this.held.set(lease.shardId, { lease: held, controller });
+    this.held.set(lease.shardId, { lease: held, controller, confirmedAt });
     this.options.onAcquired(held);
   }
 }

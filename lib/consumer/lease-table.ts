@@ -48,10 +48,16 @@ export class LeaseLostError extends TickReplayError {
 
 type Item = Record<string, AttributeValue>;
 
+/**
+ * The checkpoint of a shard read to its end after a reshard (the KCL's SHARD_END): its children
+ * may be processed, and nobody takes its lease again.
+ */
+export const SHARD_END = 'SHARD_END';
+
 const BATCH_GET_LIMIT = 100;
 
 /** What a worker's coordinator needs of the lease table (an interface, so tests can script it). */
-export type LeaseStore = Pick<LeaseTable, 'list' | 'take' | 'renew' | 'checkpoint' | 'release' | 'requestHandoff' | 'transfer'>;
+export type LeaseStore = Pick<LeaseTable, 'list' | 'take' | 'renew' | 'checkpoint' | 'finish' | 'release' | 'requestHandoff' | 'transfer'>;
 
 export class LeaseTable {
   constructor(
@@ -138,6 +144,16 @@ export class LeaseTable {
   async checkpoint(shardId: string, owner: string, sequenceNumber: string): Promise<Lease> {
     return this.ownerUpdate(shardId, owner, 'SET #checkpoint = :seq, leaseCounter = leaseCounter + :one, updatedAt = :at', {
       ':seq': { S: sequenceNumber },
+    });
+  }
+
+  /**
+   * The owner read a closed shard to its end: checkpoints SHARD_END and frees the lease for good
+   * (no owner, and nobody takes a finished lease). Throws LeaseLostError when `owner` lost it.
+   */
+  async finish(shardId: string, owner: string): Promise<void> {
+    await this.ownerUpdate(shardId, owner, 'SET #checkpoint = :seq, leaseCounter = leaseCounter + :one, updatedAt = :at REMOVE #owner, pendingOwner', {
+      ':seq': { S: SHARD_END },
     });
   }
 

@@ -10,7 +10,7 @@ import { midPrice } from '../quotes/decimal.ts';
 import { decodeQuote, RecordDecodeError } from '../records/quote-record.ts';
 import { parseTimestamp } from '../quotes/timestamp.ts';
 import { latencyErrorLine, midPriceLine } from '../output/lines.ts';
-import type { BatchLines } from '../output/log-files.ts';
+import type { BatchLines } from '../output/output-sink.ts';
 
 export interface BatchRecord {
   /** Kinesis sequence number (the batch item identifier). */

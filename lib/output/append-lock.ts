@@ -8,23 +8,30 @@
  * - A lock whose holder is gone is broken: same host → the pid no longer runs (or is a zombie);
  *   another host (a shared volume) → it was taken over `foreignStaleMs` ago. Breaking is itself
  *   guarded by a short-lived second lock, and only the very lock file judged stale is removed.
- * - Before appending, the holder writes a journal: the size of every file it is about to append
- *   to, and deletes it once the batch is complete. Whoever takes the lock and finds a journal
- *   rolls those files back to the journal sizes — a dead holder's partial batch disappears, and
- *   since its checkpoint was never written, the batch is processed again in full. A holder whose
- *   append fails rolls back the same way before it lets go.
+ * - Before appending, the holder writes a journal — the size of every file it is about to append
+ *   to, before and after the batch — and makes it durable (fdatasync) before the first byte is
+ *   appended; once the batch is complete it empties the journal. Whoever takes the lock and finds
+ *   a journal of an incomplete batch rolls those files back to their sizes before it — a dead
+ *   holder's partial batch disappears, and since its checkpoint was never written, the batch is
+ *   processed again in full. A holder whose append fails rolls back the same way before it lets go.
+ * - Power loss: the journal is durable before any append and stays in place (emptied, never
+ *   deleted, so its directory entry needs no sync per batch), so after a reboot it still describes
+ *   the batch that may be partly on disk. An emptying lost with the power leaves the journal of a
+ *   batch whose files are all at their "after" sizes: complete, nothing to undo. Rollbacks are
+ *   fdatasync'ed before the journal is emptied.
  *
  * Node has no flock(2); link + pid checks are what lockfile libraries do too, with the journal
  * added for all-or-nothing batches.
  */
 import { randomUUID } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { link, readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { processIsRunning } from '../system/process-stats.ts';
 import { errorCode, OutputError } from '../errors.ts';
 import type { Resolved } from '../options.ts';
+import { emptyFile, truncateDurably, writeDurably } from './durable-files.ts';
 
 export const LOCK_FILE = '.append.lock';
 export const JOURNAL_FILE = '.append.journal';
@@ -35,8 +42,42 @@ interface Holder {
   nonce: string;
 }
 
-interface Journal {
-  sizes: Record<string, number>;
+/** One file of a batch: its size before the batch and the size the batch brings it to. */
+export interface JournalEntry {
+  file: string;
+  before: number;
+  after: number;
+}
+
+/** The journal as written: `files`; or, by versions before the "after" sizes, `sizes` (before only). */
+interface JournalText {
+  files?: JournalEntry[];
+  sizes?: Record<string, number>;
+}
+
+function parseJournal(text: string): JournalEntry[] | undefined {
+  try {
+    const value = JSON.parse(text) as JournalText;
+    if (Array.isArray(value.files)) return value.files;
+    // An older writer's journal knows no "after" sizes: any growth is its unfinished batch.
+    if (value.sizes !== undefined) return Object.entries(value.sizes).map(([file, before]) => ({ file, before, after: Infinity }));
+  } catch {
+    // Cut short while being written: its writer had not appended anything yet.
+  }
+  return undefined;
+}
+
+/**
+ * Which files of a journaled batch to truncate back, given their sizes now (undefined: missing).
+ * Every file at its "after" size: the batch completed. A file beyond it: written since, so the
+ * journal no longer describes the files, and nothing is undone. Otherwise the batch stopped
+ * part-way: every file that grew is truncated back to its size before it.
+ */
+export function rollbackPlan(entries: readonly JournalEntry[], sizes: ReadonlyMap<string, number | undefined>): JournalEntry[] {
+  const now = (entry: JournalEntry): number => sizes.get(entry.file) ?? 0;
+  if (entries.every((e) => now(e) === e.after)) return [];
+  if (entries.some((e) => now(e) > e.after)) return [];
+  return entries.filter((e) => now(e) > e.before);
 }
 
 export interface AppendLockOptions {
@@ -101,19 +142,20 @@ export class AppendLock {
   }
 
   /**
-   * Runs `task` holding the lock. `task` gets `journal(sizes)`, to call before its first append.
-   * A journal left by an earlier holder (it died, or its own rollback failed) is rolled back
-   * first; if `task` throws, its own journal is rolled back before the lock is released.
-   * Resolves to `task`'s result and the files rolled back for a dead writer.
-   * Callers serialise within the process (one acquisition at a time per directory).
+   * Runs `task` holding the lock. `task` gets `journal(entries)`, to call before its first append:
+   * it resolves once the journal is durable. A journal of an incomplete batch left by an earlier
+   * holder (it died, or its own rollback failed) is rolled back first; if `task` throws, its own
+   * batch is rolled back before the lock is released. Resolves to `task`'s result and the files
+   * rolled back for a dead writer. Callers serialise within the process (one acquisition at a
+   * time per directory).
    */
-  async withLock<T>(task: (journal: (sizes: Record<string, number>) => Promise<void>) => Promise<T>): Promise<{ result: T; recovered: string[] }> {
+  async withLock<T>(task: (journal: (entries: JournalEntry[]) => Promise<void>) => Promise<T>): Promise<{ result: T; recovered: string[] }> {
     await this.acquire();
     try {
       const recovered = await this.rollBack();
       let result: T;
       try {
-        result = await task((sizes) => writeFile(this.journalPath, JSON.stringify({ sizes } satisfies Journal)));
+        result = await task((entries) => writeDurably(this.journalPath, JSON.stringify({ files: entries } satisfies JournalText)));
       } catch (error) {
         await this.rollBack().catch((rollbackError: unknown) => {
           throw new OutputError(
@@ -124,7 +166,9 @@ export class AppendLock {
         });
         throw error;
       }
-      await unlinkIfPresent(this.journalPath);
+      // The batch is complete and durable: a journal left in place would undo nothing (its files
+      // are at their "after" sizes), so a failure to empty it must not fail the batch.
+      await emptyFile(this.journalPath).catch(() => undefined);
       return { result, recovered };
     } finally {
       await unlinkIfPresent(this.lockPath);
@@ -205,27 +249,19 @@ export class AppendLock {
   }
 
   /**
-   * A journal present under the lock belongs to a batch that never completed (its writer died,
-   * or failed and could not roll back): truncates its files back to the sizes before it.
+   * A journal found under the lock describes the last batch appended here. If that batch did not
+   * complete (its writer died, or failed and could not roll back), its files are truncated back
+   * to their sizes before it (see rollbackPlan), durably, before the journal is emptied.
    */
   private async rollBack(): Promise<string[]> {
     const text = await readOrUndefined(this.journalPath);
-    if (text === undefined) return [];
-    let journal: Journal | undefined;
-    try {
-      journal = JSON.parse(text) as Journal;
-    } catch {
-      // Cut short while being written: its writer had not appended anything yet.
-    }
-    const rolledBack: string[] = [];
-    for (const [file, size] of Object.entries(journal?.sizes ?? {})) {
-      const now = await stat(file).catch(() => undefined);
-      if (now !== undefined && now.size > size) {
-        await truncate(file, size);
-        rolledBack.push(file);
-      }
-    }
-    await unlinkIfPresent(this.journalPath);
-    return rolledBack;
+    if (text === undefined || text === '') return [];
+    const entries = parseJournal(text) ?? [];
+    const sizes = new Map<string, number | undefined>();
+    for (const { file } of entries) sizes.set(file, (await stat(file).catch(() => undefined))?.size);
+    const plan = rollbackPlan(entries, sizes);
+    for (const { file, before } of plan) await truncateDurably(file, before);
+    await emptyFile(this.journalPath);
+    return plan.map((e) => e.file);
   }
 }

@@ -1,13 +1,19 @@
 /**
- * The output directory: mid_prices.log, errors.log and dead_letters.log. Each batch is written
- * with one append per file, never one write per line, under a lock shared with any other process
- * appending to the same directory (append-lock.ts).
+ * The output directory: mid_prices.log, errors.log and dead_letters.log, the file sink of the
+ * mid-price handler (output-sink.ts has the contract). Each batch is written with one append per
+ * file, never one write per line, under a lock shared with any other process appending to the
+ * same directory (append-lock.ts), and is durable (fdatasync) before the append resolves: one sync
+ * per file per batch, plus the journal's.
  */
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describeFsError, errorCode, OutputError } from '../errors.ts';
 import { AppendLock } from './append-lock.ts';
+import { appendDurably, syncDirectory } from './durable-files.ts';
+import type { AppendResult, BatchLines, OutputSink } from './output-sink.ts';
+
+export type { AppendResult, BatchLines } from './output-sink.ts';
 
 export const MID_PRICES_FILE = 'mid_prices.log';
 export const ERRORS_FILE = 'errors.log';
@@ -20,12 +26,6 @@ export const OUTPUT_FILES = [MID_PRICES_FILE, ERRORS_FILE, DEAD_LETTERS_FILE] as
  */
 const APPEND_NO_FOLLOW = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND | fsConstants.O_NOFOLLOW;
 const TRUNCATE_NO_FOLLOW = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW;
-
-export interface BatchLines {
-  midLines: readonly string[];
-  errorLines: readonly string[];
-  deadLetterLines: readonly string[];
-}
 
 /**
  * Makes sure `dir` exists and is writable; with `truncate`, starts the output files empty (a
@@ -40,6 +40,8 @@ export async function prepareOutputDir(dir: string, options: { truncate: boolean
     for (const file of OUTPUT_FILES) {
       await (await open(path.join(dir, file), options.truncate ? TRUNCATE_NO_FOLLOW : APPEND_NO_FOLLOW)).close();
     }
+    // The files may have just been created: their names must survive a crash like their lines.
+    await syncDirectory(dir);
   } catch (error) {
     throw new OutputError(`output directory ${dir} is not usable: ${describeFsError(error)}`, { dir }, { cause: error });
   }
@@ -52,19 +54,6 @@ async function sizeOf(file: string): Promise<number> {
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return 0;
     throw error;
-  }
-}
-
-/** One write(2) with O_APPEND: the kernel places it at the end as a whole, never split by another writer's. */
-async function appendWhole(file: string, text: string): Promise<void> {
-  const data = Buffer.from(text, 'utf8');
-  const handle = await open(file, APPEND_NO_FOLLOW);
-  try {
-    const { bytesWritten } = await handle.write(data, 0, data.length);
-    // Only a full disk or a quota cuts a regular-file write short: fail, and the batch is rolled back.
-    if (bytesWritten !== data.length) throw Object.assign(new Error(`short write (${bytesWritten} of ${data.length} bytes)`), { code: 'ENOSPC' });
-  } finally {
-    await handle.close();
   }
 }
 
@@ -86,15 +75,11 @@ function serialised<T>(dir: string, task: () => Promise<T>): Promise<T> {
   return run;
 }
 
-export interface AppendResult {
-  /** Files truncated back because an earlier writer died (or failed) half-way through its batch. */
-  recovered: string[];
-}
-
 /**
  * Appends one batch: all of it or none of it, also with other processes appending to the same
- * directory. Under the directory's lock, the sizes before the batch are journaled; when a file
- * cannot be written, every file is truncated back to them, so the retry that follows
+ * directory, and durably. Under the directory's lock, each file's size before and after the batch
+ * is journaled (durably, before the first append); each file gets one write and one fdatasync;
+ * when a file cannot be written, every file is truncated back, so the retry that follows
  * (batchItemFailures) does not duplicate lines. Throws OutputError (retryable by the caller).
  */
 export function appendBatch(dir: string, batch: BatchLines): Promise<AppendResult> {
@@ -102,7 +87,9 @@ export function appendBatch(dir: string, batch: BatchLines): Promise<AppendResul
     { file: path.join(dir, MID_PRICES_FILE), lines: batch.midLines },
     { file: path.join(dir, ERRORS_FILE), lines: batch.errorLines },
     { file: path.join(dir, DEAD_LETTERS_FILE), lines: batch.deadLetterLines },
-  ].filter((part) => part.lines.length > 0);
+  ]
+    .filter((part) => part.lines.length > 0)
+    .map((part) => ({ file: part.file, data: Buffer.from(part.lines.join('\n') + '\n', 'utf8') }));
   if (parts.length === 0) return Promise.resolve({ recovered: [] });
   const key = path.resolve(dir);
   let lock = locks.get(key);
@@ -111,15 +98,23 @@ export function appendBatch(dir: string, batch: BatchLines): Promise<AppendResul
   return serialised(key, async () => {
     try {
       const { recovered } = await held.withLock(async (journal) => {
-        const sizes: Record<string, number> = {};
-        for (const part of parts) sizes[part.file] = await sizeOf(part.file);
-        await journal(sizes);
-        for (const part of parts) await appendWhole(part.file, part.lines.join('\n') + '\n');
+        const entries = [];
+        for (const part of parts) {
+          const before = await sizeOf(part.file);
+          entries.push({ file: part.file, before, after: before + part.data.length });
+        }
+        await journal(entries);
+        await appendDurably(parts);
       });
       return { recovered };
     } catch (error) {
       if (error instanceof OutputError) throw error;
-      throw new OutputError(`cannot append to ${dir}: ${describeFsError(error)}`, { dir }, { cause: error });
+      throw new OutputError(`cannot append to ${dir}: ${describeFsError(error)}`, { dir }, { cause: error, retryable: true });
     }
   });
+}
+
+/** The output directory as the handler's sink (see output-sink.ts for the contract it keeps). */
+export function fileSink(dir: string): OutputSink {
+  return { description: `output directory ${dir}`, append: (batch) => appendBatch(dir, batch) };
 }

@@ -3,11 +3,18 @@
  * the scan results, owned through a lease. Every write is conditional on still holding the lease,
  * so two replayers of the same source can never both advance it: the second one is refused with
  * the name of the owner, and a replayer that lost its lease stops instead of overwriting.
+ *
+ * The lease is fenced by a counter, as the consumer's shard leases are (lib/consumer/
+ * lease-table.ts), never by comparing clocks across hosts: every save (every ~50 ms while sending,
+ * at least every lease/4) bumps `leaseCounter`; another replayer judges the lease abandoned only
+ * once it has seen the same owner and counter for a whole lease period on its own monotonic clock,
+ * and takes it conditionally on that very counter. A clock step on either host changes nothing.
  */
 import {
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
+  type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailure } from '../aws/retryable.ts';
@@ -33,20 +40,30 @@ export class CheckpointOwnershipError extends TickReplayError {}
 
 export interface LeaseHolder {
   owner: string;
-  leaseUntil: number;
+  /** Bumped by every save and take: while it moves, the owner is alive. */
+  counter: number;
+}
+
+/** An owner and counter as first seen by this replayer, on its own clock. */
+interface Observation extends LeaseHolder {
+  since: number;
 }
 
 export class DynamoCheckpointStore {
   /** Paths whose file index item is up to date (written once per session, not on every save). */
   private readonly indexed = new Set<string>();
+  /** Per source held by another replayer: its owner and counter, and since when (this clock) unchanged. */
+  private readonly observed = new Map<string, Observation>();
 
   constructor(
     private readonly dynamodb: Pick<DynamoDBClient, 'send'>,
     private readonly tableName: string,
     /** This replayer's identity (host, pid, random suffix). */
     readonly owner: string,
+    /** A lease whose counter has not moved for this long (on this replayer's clock) is taken over. */
     readonly leaseMs = 10_000,
-    private readonly now: () => number = Date.now,
+    /** A monotonic clock (ms), only ever compared with itself. */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   private sourceKey(sourceId: string): { pk: { S: string } } {
@@ -77,52 +94,80 @@ export class DynamoCheckpointStore {
   async holder(sourceId: string): Promise<LeaseHolder | undefined> {
     const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: this.sourceKey(sourceId), ConsistentRead: true }));
     const owner = out.Item?.owner?.S;
-    return owner === undefined ? undefined : { owner, leaseUntil: Number(out.Item?.leaseUntil?.N ?? 0) };
+    return owner === undefined ? undefined : { owner, counter: Number(out.Item?.leaseCounter?.N ?? 0) };
   }
 
-  /** Takes (or renews) the lease on a source; throws CheckpointOwnershipError if someone else holds it. */
+  /**
+   * Takes (or renews) the lease on a source. Throws CheckpointOwnershipError while another replayer
+   * holds it: one whose counter this replayer has not yet seen standing still for a lease period.
+   * Called again (the session retries), it takes the lease once that period has passed.
+   */
   async acquire(sourceId: string): Promise<StoredCheckpoint | undefined> {
-    const now = this.now();
+    const holder = await this.holder(sourceId);
+    let condition = 'attribute_not_exists(#owner) OR #owner = :me';
+    const values: Record<string, AttributeValue> = {};
+    if (holder !== undefined && holder.owner !== this.owner) {
+      const seen = this.observed.get(sourceId);
+      if (seen === undefined || seen.owner !== holder.owner || seen.counter !== holder.counter) {
+        this.observed.set(sourceId, { ...holder, since: this.now() });
+        throw this.heldBy(sourceId, holder, 0);
+      }
+      const stillMs = this.now() - seen.since;
+      if (stillMs < this.leaseMs) throw this.heldBy(sourceId, holder, stillMs);
+      // Abandoned: take it, provided nobody moved it since (the counter is the fencing token).
+      condition = `#owner = :seenOwner AND ${holder.counter === 0 ? 'attribute_not_exists(leaseCounter)' : 'leaseCounter = :seen'}`;
+      values[':seenOwner'] = { S: holder.owner };
+      if (holder.counter !== 0) values[':seen'] = { N: String(holder.counter) };
+    }
     try {
       const out = await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.sourceKey(sourceId),
-          UpdateExpression: 'SET #owner = :me, leaseUntil = :until',
-          ConditionExpression: 'attribute_not_exists(#owner) OR #owner = :me OR leaseUntil < :now',
+          // leaseUntil: the wall-clock lease of earlier versions, meaningless now.
+          UpdateExpression: 'SET #owner = :me, leaseCounter = if_not_exists(leaseCounter, :zero) + :one REMOVE leaseUntil',
+          ConditionExpression: condition,
           ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':me': { S: this.owner }, ':until': { N: String(now + this.leaseMs) }, ':now': { N: String(now) } },
+          ExpressionAttributeValues: { ':me': { S: this.owner }, ':zero': { N: '0' }, ':one': { N: '1' }, ...values },
           ReturnValues: 'ALL_NEW',
         }),
       );
+      this.observed.delete(sourceId);
       const body = out.Attributes?.checkpoint?.S;
       return body === undefined ? undefined : (JSON.parse(body) as StoredCheckpoint);
     } catch (error) {
       if (!isConditionalCheckFailure(error)) throw error;
-      const holder = await this.holder(sourceId);
-      throw new CheckpointOwnershipError(
-        `${sourceId} is being replayed by ${holder?.owner ?? 'another replayer'} (lease until ${new Date(holder?.leaseUntil ?? 0).toISOString()}); ` +
-          'stop it, or wait for its lease to expire',
-        { sourceId, ...holder },
-      );
+      // Taken or renewed by someone else in between: observe it afresh next time.
+      const now = await this.holder(sourceId);
+      if (now !== undefined) this.observed.set(sourceId, { ...now, since: this.now() });
+      throw this.heldBy(sourceId, now, 0);
     }
   }
 
-  /** Saves the position and renews the lease, only while this replayer still owns the source. */
+  private heldBy(sourceId: string, holder: LeaseHolder | undefined, stillMs: number): CheckpointOwnershipError {
+    return new CheckpointOwnershipError(
+      `${sourceId} is being replayed by ${holder?.owner ?? 'another replayer'} (lease counter ${holder?.counter ?? '?'}, ` +
+        `unchanged for ${Math.round(stillMs)} of ${this.leaseMs} ms); stop it, or wait for its lease to expire`,
+      { sourceId, ...holder, unchangedForMs: Math.round(stillMs) },
+    );
+  }
+
+  /** Saves the position and renews the lease (bumps its counter), only while this replayer still owns the source. */
   async save(checkpoint: StoredCheckpoint): Promise<void> {
-    const now = this.now();
     try {
       await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.sourceKey(checkpoint.sourceId),
-          UpdateExpression: 'SET checkpoint = :cp, leaseUntil = :until, updatedAt = :at',
+          UpdateExpression: 'SET checkpoint = :cp, leaseCounter = if_not_exists(leaseCounter, :zero) + :one, updatedAt = :at',
           ConditionExpression: '#owner = :me',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: {
             ':cp': { S: JSON.stringify(checkpoint) },
-            ':until': { N: String(now + this.leaseMs) },
-            ':at': { S: new Date(now).toISOString() },
+            ':zero': { N: '0' },
+            ':one': { N: '1' },
+            // For people reading the table; no decision is taken on it.
+            ':at': { S: new Date().toISOString() },
             ':me': { S: this.owner },
           },
         }),
@@ -151,17 +196,17 @@ export class DynamoCheckpointStore {
     this.indexed.add(index);
   }
 
-  /** Gives the lease up (graceful stop), keeping the checkpoint. */
+  /** Gives the lease up (graceful stop), keeping the checkpoint: another replayer takes it at once. */
   async release(sourceId: string): Promise<void> {
     try {
       await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.sourceKey(sourceId),
-          UpdateExpression: 'SET leaseUntil = :zero',
+          UpdateExpression: 'REMOVE #owner SET leaseCounter = if_not_exists(leaseCounter, :zero) + :one',
           ConditionExpression: '#owner = :me',
           ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':zero': { N: '0' }, ':me': { S: this.owner } },
+          ExpressionAttributeValues: { ':zero': { N: '0' }, ':one': { N: '1' }, ':me': { S: this.owner } },
         }),
       );
     } catch (error) {

@@ -13,7 +13,9 @@ import { randomUUID } from 'node:crypto';
 import type { Mode, ModeControl, ReplayStatus } from '../control/control-store.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import type { Resolved } from '../options.ts';
+import { isRetryableError } from '../aws/retryable.ts';
 import { untilAborted } from '../time/abort.ts';
+import { Backoff, retry } from '../time/retry.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { FingerprintCache } from './fingerprint-cache.ts';
 import { HistoricalSession, openHistorical, type CheckpointPort, type HistoricalSessionOptions } from './historical-session.ts';
@@ -132,7 +134,14 @@ export class ReplayEngine {
   async run(signal: AbortSignal): Promise<void> {
     const { logger } = this.options;
     this.flushDeadline = graceAfter(signal, FLUSH_GRACE_MS);
-    this.control = await this.options.control.getMode();
+    // The first read of the mode may meet a throttled or unavailable table: retried, not fatal.
+    this.control = await retry(() => this.options.control.getMode(), {
+      backoff: new Backoff({ clock: this.options.clock, random: this.options.random }),
+      retryable: isRetryableError,
+      signal,
+      onRetry: (error, { attempt, delayMs }) => logger.warn('cannot read the mode control item yet; retrying', { attempt, delayMs, error }),
+    });
+    if (this.control === undefined) return;
     // Background loops stop with the engine, also when a session fails.
     const background = new AbortController();
     const stop = AbortSignal.any([signal, background.signal]);

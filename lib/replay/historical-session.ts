@@ -42,8 +42,11 @@ export type CheckpointPort = Pick<DynamoCheckpointStore, 'load' | 'acquire' | 's
  */
 export const SEND_WINDOW = 500;
 
-/** How long the session waits at most for a dead owner's lease to expire, beyond its duration. */
-const LEASE_WAIT_SLACK_MS = 1_000;
+/**
+ * How long the session waits at most for a dead owner's lease to expire, beyond its duration (the
+ * store must see the counter stand still for a whole lease period, from its first look).
+ */
+const LEASE_WAIT_SLACK_MS = 2_000;
 /** Between two tries to take a lease someone else holds. */
 const LEASE_RETRY_MS = 500;
 
@@ -131,7 +134,7 @@ async function openFile(options: HistoricalSessionOptions, fingerprints: Fingerp
 /** Takes the lease on one source, waiting (bounded) for a dead owner's to expire. */
 async function takeLease(options: HistoricalSessionOptions, sourceId: string, signal: AbortSignal): Promise<StoredCheckpoint | undefined> {
   const { checkpoints, logger, clock } = options;
-  const deadline = options.now() + checkpoints.leaseMs + LEASE_WAIT_SLACK_MS;
+  const deadline = clock.now() + checkpoints.leaseMs + LEASE_WAIT_SLACK_MS;
   for (;;) {
     if (signal.aborted) return undefined;
     try {
@@ -139,7 +142,7 @@ async function takeLease(options: HistoricalSessionOptions, sourceId: string, si
     } catch (error) {
       // A replayer killed without releasing its lease: wait for it to expire (bounded). A switch
       // or a stop meanwhile simply ends this session.
-      if (!(error instanceof CheckpointOwnershipError) || options.now() > deadline) throw error;
+      if (!(error instanceof CheckpointOwnershipError) || clock.now() > deadline) throw error;
       logger.warn('waiting for the previous owner of this source to release it or for its lease to expire', { sourceId, error });
       await clock.sleep(LEASE_RETRY_MS, signal);
     }
@@ -244,14 +247,16 @@ export class HistoricalSession {
   async run(signal: AbortSignal): Promise<void> {
     const { producer, checkpoints, logger } = this.options;
     const source = this.source;
-    await this.save(true);
-    this.options.onProgress?.(source.done, source.total);
-
     const lost = new AbortController();
     const stopSaver = new AbortController();
-    const saver = this.keepSaving(stopSaver.signal, lost);
+    let saver: Promise<void> = Promise.resolve();
     const sendSignal = AbortSignal.any([signal, lost.signal]);
     try {
+      // Nothing is sent before the session's first checkpoints are durable (they also renew the leases).
+      await retrying(this.options, 'write the first checkpoint', signal, () => this.save(true));
+      if (signal.aborted) return;
+      this.options.onProgress?.(source.done, source.total);
+      saver = this.keepSaving(stopSaver.signal, lost);
       const result = await replay(source, {
         producer,
         // A fresh pacer per session: a resume starts on time, with no burst to catch up.
@@ -270,7 +275,9 @@ export class HistoricalSession {
       await saver;
       if (this.failure !== undefined) return;
       try {
-        await this.save(true, true);
+        // Until it sticks (DynamoDB throttled or down): the next session resumes from it. Only a
+        // stopping engine gives up, after its grace; the checkpoint before it still holds.
+        await retrying(this.options, 'write the final checkpoint', this.options.flushDeadline, () => this.save(true, true));
       } catch (error) {
         if (!(error instanceof CheckpointOwnershipError)) throw error;
         this.failure = error;
@@ -344,18 +351,23 @@ export class HistoricalSession {
   /** Periodic saves (they also renew the leases) until `stop`; losing a lease aborts `lost`. */
   private async keepSaving(stop: AbortSignal, lost: AbortController): Promise<void> {
     const { clock, checkpointMs, logger } = this.options;
+    let failures = 0;
     while (!stop.aborted) {
       await clock.sleep(checkpointMs, stop);
       if (stop.aborted) return;
       try {
         await this.save();
+        if (failures > 0) logger.info('checkpoint saved again; sending goes on', { failedSaves: failures });
+        failures = 0;
       } catch (error) {
         if (error instanceof CheckpointOwnershipError) {
           this.failure = error;
           lost.abort();
           return;
         }
-        logger.warn('checkpoint save failed; will retry', { error });
+        // Tried every checkpointMs while it fails (an outage): the first failure at WARN, the rest at DEBUG.
+        if (failures++ === 0) logger.warn('checkpoint save failed; retrying, and sending pauses once the send window is full', { error });
+        else logger.debug('checkpoint save failed again', { failedSaves: failures, error });
       }
     }
   }

@@ -61,21 +61,23 @@ export class Backoff {
 }
 
 /**
- * How a stop (the signal aborting) ends a retry loop:
- * - `rethrow`: nothing is called after the stop. A wait the stop cuts short resolves undefined; a
- *   failure that finds the signal aborted is rethrown.
+ * How a stop (the signal aborting) ends a retry loop. Either way a failure the predicate rejects
+ * is thrown, and a retryable one never outlives the stop: whoever stopped the loop has moved on
+ * (a mode switch, a shutdown), and an error thrown at it would end a caller that is still running.
+ * - `abandon`: nothing is called after the stop. A wait the stop cut short, or a retryable failure
+ *   that finds the signal aborted, resolves undefined.
  * - `settle`: a call whose success is still worth having after the stop (a checkpoint write that
  *   spares the next owner a batch) runs once more after a wait the stop cut short; the first
  *   failure after the stop resolves undefined.
  */
-export type StopPolicy = 'rethrow' | 'settle';
+export type StopPolicy = 'abandon' | 'settle';
 
 export interface RetryOptions {
   backoff: Backoff;
   /** Whether a failure is worth another try; the others are rethrown at once. */
   retryable: (error: unknown) => boolean;
   signal?: AbortSignal;
-  /** Default `rethrow`. */
+  /** Default `abandon`. */
   onStop?: StopPolicy;
   /** Called before each wait with the failure (log it, count it). */
   onRetry?: (error: unknown, retry: RetryNotice) => void;
@@ -87,18 +89,15 @@ export interface RetryOptions {
  */
 export async function retry<T>(call: () => Promise<T>, options: RetryOptions): Promise<T | undefined> {
   const { backoff, retryable, signal, onRetry } = options;
-  const onStop = options.onStop ?? 'rethrow';
+  const onStop = options.onStop ?? 'abandon';
   for (;;) {
     try {
       return await call();
     } catch (error) {
       if (!retryable(error)) throw error;
-      if (signal?.aborted) {
-        if (onStop === 'settle') return undefined;
-        throw error;
-      }
+      if (signal?.aborted) return undefined;
       await backoff.pause(signal, onRetry === undefined ? undefined : (notice) => onRetry(error, notice));
-      if (signal?.aborted && onStop === 'rethrow') return undefined;
+      if (signal?.aborted && onStop === 'abandon') return undefined;
     }
   }
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
+import { JOURNAL_FILE } from '../../lib/output/append-lock.ts';
 import { appendBatch, ERRORS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../../lib/output/log-files.ts';
 import { useTempDir } from '../support/temp-dir.ts';
 import { lineFor } from '../support/append-writer.ts';
@@ -42,8 +43,9 @@ describe('appends shared between processes', () => {
     }
     const errors = (await readFile(`${dir}/${ERRORS_FILE}`, 'utf8')).trim().split('\n');
     assert.equal(errors.length, writers.length * batches);
-    // The lock, the journal and every writer's holder file are gone.
-    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.')), []);
+    // The lock and every writer's holder file are gone; the journal stays, empty: no batch in progress.
+    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.')), [JOURNAL_FILE]);
+    assert.equal(await readFile(`${dir}/${JOURNAL_FILE}`, 'utf8'), '');
   });
 
   it('rolls back the partial batch of a writer killed (SIGKILL) while holding the lock', async () => {
@@ -59,7 +61,7 @@ describe('appends shared between processes', () => {
     assert.deepEqual(recovered, [`${dir}/${MID_PRICES_FILE}`]);
     assert.equal(await readFile(`${dir}/${MID_PRICES_FILE}`, 'utf8'), 'before 1\nbefore 2\nafter 1\n');
     // Only this (live) process's holder file remains; it goes when the process exits.
-    const left = (await readdir(dir)).filter((f) => f.startsWith('.'));
+    const left = (await readdir(dir)).filter((f) => f.startsWith('.') && f !== JOURNAL_FILE);
     assert.deepEqual(left.filter((f) => !f.startsWith(`.append.lock.${process.pid}.`)), [], "the dead writer's lock and holder file were cleared");
   });
 });

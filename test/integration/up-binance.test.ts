@@ -50,7 +50,8 @@ describe('tick-replay up --live-format binance', () => {
       stateDir: tmp.join('state'),
       speed: 'max',
       historical,
-      live: ['--live-url', `ws://127.0.0.1:${port}/ws/btcusdt@bookTicker`, '--live-format', 'binance'],
+      liveFile: null,
+      extraArgs: ['--live-url', `ws://127.0.0.1:${port}/ws/btcusdt@bookTicker`, '--live-format', 'binance'],
     });
     const { apiUrl } = await up.ready;
     const mids = (): Promise<string> => readFile(tmp.join('out', 'mid_prices.log'), 'utf8').catch(() => '');

@@ -19,8 +19,10 @@ export const lineFor = (w: string, batch: number, line: number): string => `${w}
 if (batchesArg === 'die') {
   const file = path.join(dir, MID_PRICES_FILE);
   await new AppendLock(dir).withLock(async (journal) => {
-    await journal({ [file]: (await stat(file)).size });
-    await appendFile(file, `${lineFor(writer, 0, 0)}\n${writer} b0 l1 cut sho`);
+    const before = (await stat(file)).size;
+    const batch = `${lineFor(writer, 0, 0)}\n${lineFor(writer, 0, 1)}\n`;
+    await journal([{ file, before, after: before + Buffer.byteLength(batch) }]);
+    await appendFile(file, batch.slice(0, batch.length - 20));
     process.kill(process.pid, 'SIGKILL');
   });
 } else {

@@ -5,32 +5,54 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EMBEDDED_TARGET_ENV } from './aws-env.ts';
 
+export interface UpUrls {
+  apiUrl: string;
+  dashboardUrl: string;
+  /** The embedded stack's edge endpoint. */
+  endpointUrl: string;
+}
+
 export interface UpProcess {
   child: ChildProcess;
   /** Resolves with the printed URLs once up is ready; rejects if it exits first. */
-  ready: Promise<{ apiUrl: string; dashboardUrl: string; endpointUrl: string }>;
+  ready: Promise<UpUrls>;
   stderr: () => string;
   exited: Promise<number | null>;
   /** SIGKILL to the whole process group, if still running. */
   kill(): void;
 }
 
-export function startUpProcess(options: { outDir: string; stateDir: string; speed: string; extraArgs?: string[]; historical?: string; live?: string[] }): UpProcess {
+export interface UpProcessOptions {
+  outDir: string;
+  stateDir: string;
+  speed: string;
+  /** Default: the sample file. */
+  historical?: string;
+  /** Default: the live sample; null: no feed simulator (give `--live-url` in extraArgs, or nothing). */
+  liveFile?: string | null;
+  extraArgs?: string[];
+  /** Added to the environment. */
+  env?: Record<string, string>;
+}
+
+export function startUpProcess(options: UpProcessOptions): UpProcess {
+  const liveFile = options.liveFile === undefined ? 'data/live_sample.csv' : options.liveFile;
   const child = spawn(
     process.execPath,
     [
       'bin/tick-replay.js', 'up',
-      '--historical', options.historical ?? 'data/historical_sample.csv', ...(options.live ?? ['--live-file', 'data/live_sample.csv']),
+      '--historical', options.historical ?? 'data/historical_sample.csv',
+      ...(liveFile === null ? [] : ['--live-file', liveFile]),
       '--speed', options.speed, '--out', options.outDir, '--state-dir', options.stateDir,
       '--edge-port', '0', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0',
       ...(options.extraArgs ?? []),
     ],
-    { env: { ...process.env, ...EMBEDDED_TARGET_ENV }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    { env: { ...process.env, ...EMBEDDED_TARGET_ENV, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ready = new Promise<{ apiUrl: string; dashboardUrl: string; endpointUrl: string }>((resolve, reject) => {
+  const ready = new Promise<UpUrls>((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
       const api = /mode API\s+(http:\/\/\S+)\/mode/.exec(stdout)?.[1];
@@ -50,4 +72,13 @@ export function startUpProcess(options: { outDir: string; stateDir: string; spee
       if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid ?? 0), 'SIGKILL');
     },
   };
+}
+
+/** The JSON log lines `up` wrote on stderr so far. */
+export function upLogs(up: UpProcess): Array<{ level: string; message: string; [key: string]: unknown }> {
+  return up
+    .stderr()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { level: string; message: string });
 }

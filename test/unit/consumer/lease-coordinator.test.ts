@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LeaseCoordinator, type HeldLease } from '../../../lib/consumer/lease-coordinator.ts';
-import { LeaseLostError, type Lease, type LeaseStore } from '../../../lib/consumer/lease-table.ts';
+import { LeaseLostError, SHARD_END, type Lease, type LeaseStore } from '../../../lib/consumer/lease-table.ts';
+import type { ShardInfo } from '../../../lib/consumer/shard-lineage.ts';
 import type { Clock } from '../../../lib/time/clock.ts';
 
 /** Sleepers wake only when the test advances time (the coordinator's loop never spins). */
@@ -88,6 +89,12 @@ class MemoryLeases implements LeaseStore {
     return Promise.resolve(true);
   }
 
+  finish(shardId: string, owner: string): Promise<void> {
+    const lease = this.owned(shardId, owner);
+    Object.assign(lease, { owner: undefined, pendingOwner: undefined, checkpoint: SHARD_END, counter: lease.counter + 1 });
+    return Promise.resolve();
+  }
+
   async transfer(shardId: string, owner: string, to: string): Promise<void> {
     await this.transferGate;
     const lease = this.owned(shardId, owner);
@@ -100,12 +107,15 @@ const settle = async (): Promise<void> => {
   for (let i = 0; i < 20; i++) await Promise.resolve();
 };
 
+/** Open shards with no parents. */
+const unsplit = (...ids: string[]): (() => Promise<ShardInfo[]>) => () => Promise.resolve(ids.map((shardId) => ({ shardId, parents: [], closed: false })));
+
 describe('lease coordinator', () => {
   it('hands a requested lease over only once the consumer stopped, and does not take it back meanwhile', async () => {
     const table = new MemoryLeases(['s0', 's1']);
     const clock = new ManualClock();
     const acquired: HeldLease[] = [];
-    const a = new LeaseCoordinator({ table, workerId: 'A', shardIds: ['s0', 's1'], leaseDurationMs: 3_000, clock, random: () => 0, onAcquired: (l) => acquired.push(l) });
+    const a = new LeaseCoordinator({ table, workerId: 'A', listShards: unsplit('s0', 's1'), leaseDurationMs: 3_000, clock, random: () => 0, onAcquired: (l) => acquired.push(l) });
     await a.start();
     assert.deepEqual(a.heldShards().sort(), ['s0', 's1']);
 
@@ -133,5 +143,33 @@ describe('lease coordinator', () => {
 
     await a.stop();
     assert.equal(table.items.get('s0')?.owner, undefined, 'released on stop');
+  });
+
+  it('takes the children of a reshard only once their parent is finished', async () => {
+    const table = new MemoryLeases(['p', 'c1', 'c2']);
+    const clock = new ManualClock();
+    const acquired: HeldLease[] = [];
+    const shards: ShardInfo[] = [
+      { shardId: 'p', parents: [], closed: true },
+      { shardId: 'c1', parents: ['p'], closed: false },
+      { shardId: 'c2', parents: ['p'], closed: false },
+    ];
+    const a = new LeaseCoordinator({ table, workerId: 'A', listShards: () => Promise.resolve(shards), leaseDurationMs: 3_000, clock, random: () => 0, onAcquired: (l) => acquired.push(l) });
+    await a.start();
+    assert.deepEqual(a.heldShards(), ['p'], 'the children wait for their parent');
+    clock.advance(1_000);
+    await settle();
+    assert.deepEqual(a.heldShards(), ['p']);
+
+    const parent = acquired[0] ?? assert.fail('p not acquired');
+    assert.equal(parent.isClosed(), true);
+    await parent.finish();
+    assert.equal(table.items.get('p')?.checkpoint, SHARD_END);
+    assert.equal(table.items.get('p')?.owner, undefined, 'a finished lease is given up');
+    // Finishing wakes the coordinator: no need to wait for the next round.
+    for (let i = 0; i < 5 && a.heldShards().length < 2; i++) await settle();
+    assert.deepEqual(a.heldShards().sort(), ['c1', 'c2']);
+    assert.equal(a.stats.finished, 1);
+    await a.stop();
   });
 });

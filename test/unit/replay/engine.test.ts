@@ -258,4 +258,47 @@ describe('ReplayEngine retries of its checkpoint calls', () => {
     await assert.rejects(e.run(new AbortController().signal), { name: 'ValidationException' });
     assert.equal(lines.filter((l) => l.message.endsWith('retrying')).length, 0);
   });
+
+  it('switches modes instead of stopping when a transient failure arrives after the switch', async () => {
+    const { logger, lines } = captureLogs();
+    const control = new FakeControl();
+    const opened: string[] = [];
+    // The lookup is in flight when the user switches to live; DynamoDB answers it with throttling
+    // only after the session was cancelled.
+    let lookups = 0;
+    let failLookup: () => void = () => undefined;
+    const checkpoints: CheckpointPort = {
+      leaseMs: 10_000,
+      load: () => {
+        lookups++;
+        return new Promise((_, reject) => (failLookup = () => reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))));
+      },
+      acquire: () => Promise.resolve(undefined),
+      save: () => Promise.resolve(),
+      release: () => Promise.resolve(),
+    };
+    const e = new ReplayEngine({
+      control,
+      producer: new KinesisProducer<QuoteEntry>({ client: noKinesis, streamName: 's' }),
+      checkpoints,
+      logger,
+      ...quickEngineOptions(tmp.join('q.csv'), opened),
+    });
+    const stop = new AbortController();
+    let failed: unknown;
+    const running = e.run(stop.signal).catch((error: unknown) => (failed = error));
+    try {
+      await until('the checkpoint lookup', () => lookups === 1);
+      control.request('live');
+      await until('the session cancelled by the switch', () => lines.some((l) => l.message === 'mode change requested'));
+      failLookup();
+      await until('the live source, or the engine stopping', () => opened.length === 1 || failed !== undefined);
+      assert.equal(failed, undefined, `the engine stopped on a failure of a cancelled session: ${String(failed)}`);
+      assert.equal(e.status().mode, 'live');
+    } finally {
+      stop.abort();
+      await running;
+    }
+    assert.equal(failed, undefined);
+  });
 });

@@ -83,18 +83,22 @@ describe('retry', () => {
     assert.equal(clock.sleeps.length, 1);
   });
 
-  it('rethrow policy: a stop during the wait ends the loop with no further call', async () => {
+  it('abandon policy: a stop during the wait ends the loop with no further call', async () => {
     const { stop, clock } = stopDuringWait();
     const { call, calls } = failing(transient, transient);
     assert.equal(await retry(call, { backoff: new Backoff({ clock }), retryable, signal: stop.signal }), undefined);
     assert.equal(calls(), 1);
   });
 
-  it('rethrow policy: a retryable failure that finds the signal aborted is rethrown', async () => {
+  it('abandon policy: a retryable failure that finds the signal aborted resolves undefined; a fatal one is thrown', async () => {
     const stop = new AbortController();
     stop.abort();
-    const { call } = failing(transient);
-    await assert.rejects(retry(call, { backoff: new Backoff({ clock: new FakeClock() }), retryable, signal: stop.signal }), (e) => e === transient);
+    const clock = new FakeClock();
+    const { call, calls } = failing(transient);
+    assert.equal(await retry(call, { backoff: new Backoff({ clock }), retryable, signal: stop.signal }), undefined);
+    assert.equal(calls(), 1);
+    assert.deepEqual(clock.sleeps, [], 'no wait after the stop');
+    await assert.rejects(retry(failing(fatal).call, { backoff: new Backoff({ clock }), retryable, signal: stop.signal }), (e) => e === fatal);
   });
 
   it('settle policy: after a stop cut the wait short the call runs once more, and a failure then resolves undefined', async () => {
