@@ -21,8 +21,10 @@ import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { resolveConfig } from '../lib/config.ts';
 import { processBatch, type BatchRecord, type BatchResult, type BatchTiming } from '../lib/midprice/process-batch.ts';
+import { createAwsClients } from '../lib/aws/clients.ts';
 import { fileSink, prepareOutputDir } from '../lib/output/log-files.ts';
-import type { OutputSink } from '../lib/output/output-sink.ts';
+import { batchIdentityOf, type OutputSink } from '../lib/output/output-sink.ts';
+import { s3Sink } from '../lib/output/s3-sink.ts';
 
 export interface MidPriceHandlerOptions {
   outputDir: string;
@@ -108,10 +110,12 @@ export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPrice
       partitionKey: r.kinesis.partitionKey,
       data: Buffer.from(r.kinesis.data, 'base64'),
     }));
-    if (records.length === 0) return { batchItemFailures: [] };
+    // Which batch this is (shard, first and last record): an S3 sink's keys are made of it.
+    const identity = batchIdentityOf(event.Records);
+    if (identity === undefined) return { batchItemFailures: [] };
     const result = processBatch(records, options.latencyThresholdMs);
     try {
-      const { recovered } = await sink.append(result);
+      const { recovered } = await sink.append(result, identity);
       if (recovered.length > 0) {
         logger.warn('rolled back the partial batch of a writer that died mid-append (it is retried in full)', { files: recovered });
       }
@@ -162,17 +166,25 @@ let configured: Promise<MidPriceHandler> | undefined;
 /**
  * The Lambda entry point. Configuration is read on the first invocation, not at import, so that
  * importing this module (the local event source mapping does) never fails on the environment.
- * The output directory is created then too: a fresh Lambda sandbox (and `invoke local`) has no
- * /tmp/output. A failure is thrown (Lambda retries the batch) and tried again next time.
+ * With OUTPUT_URI (serverless.yml sets it) the output is S3 objects under that prefix, written
+ * with the function's role; otherwise the output directory, created then: a fresh Lambda sandbox
+ * (and `invoke local`) has no /tmp/output. A failure is thrown (Lambda retries the batch) and
+ * tried again next time.
  */
 export const handler: MidPriceHandler = async (event, context) => {
   const ready = (configured ??= (async () => {
     const config = resolveConfig();
-    await prepareOutputDir(config.outputDir, { truncate: false });
+    let sink: OutputSink | undefined;
+    if (config.outputS3 !== undefined) {
+      // Lives as long as the sandbox: its keep-alive sockets serve every invocation.
+      sink = s3Sink(createAwsClients({ endpoints: config.endpoints, target: config.target, region: config.region }).s3, config.outputS3);
+    } else {
+      await prepareOutputDir(config.outputDir, { truncate: false });
+    }
     // The resolved level (POWERTOOLS_LOG_LEVEL, else LOG_LEVEL, validated); Lambda's Advanced
     // Logging Controls still override it inside Powertools.
     const logger = new Logger({ serviceName: 'mid-price', logLevel: config.logLevel });
-    return createMidPriceHandler({ outputDir: config.outputDir, latencyThresholdMs: config.latencyThresholdMs, logger });
+    return createMidPriceHandler({ outputDir: config.outputDir, sink, latencyThresholdMs: config.latencyThresholdMs, logger });
   })());
   let configuredHandler: MidPriceHandler;
   try {

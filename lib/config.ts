@@ -8,12 +8,19 @@ import { resolveServiceEndpoints, type ServiceEndpoints } from './aws/endpoints.
 import { ConfigError } from './errors.ts';
 import { parseAllowedHosts, type AllowedHost } from './http/allowed-hosts.ts';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logging/logger.ts';
+import { isS3Uri, parseS3Prefix, type S3Prefix } from './output/s3-keys.ts';
 
 export interface Config {
   /** Historical quotes with latency strictly above this (ms) get an error line instead of a mid. */
   latencyThresholdMs: number;
   /** Directory for mid_prices.log, errors.log and dead_letters.log (absolute). */
   outputDir: string;
+  /**
+   * Where the handler's output goes instead of {@link outputDir} when it is S3: `--out
+   * s3://bucket/prefix`, else OUTPUT_URI (what serverless.yml sets on the deployed function). A
+   * `--out` directory beats OUTPUT_URI, as every flag beats its variable.
+   */
+  outputS3: S3Prefix | undefined;
   /**
    * `local` (default): Kinesis and DynamoDB without an endpoint are the embedded stack, started
    * here. `aws` (`--aws`, TICK_REPLAY_TARGET=aws): nothing is started, services without an
@@ -199,6 +206,12 @@ export function resolveConfig(env: Env = process.env, overrides: ConfigOverrides
   }
 
   const logLevel = resolveLogLevel(env, overrides.logLevel);
+  const out = overrides.outputDir === undefined ? undefined : String(overrides.outputDir);
+  const outputUri = (env.OUTPUT_URI ?? '').trim();
+  let outputS3: S3Prefix | undefined;
+  if (out !== undefined) outputS3 = isS3Uri(out) ? parseS3Prefix('--out', out) : undefined;
+  else if (outputUri !== '') outputS3 = parseS3Prefix('OUTPUT_URI', outputUri);
+  if (isS3Uri(env.OUTPUT_DIR ?? '')) throw new ConfigError(`OUTPUT_DIR names a directory; for S3 set OUTPUT_URI=${(env.OUTPUT_DIR ?? '').trim()}`, { name: 'OUTPUT_DIR' });
 
   const config: Config = {
     latencyThresholdMs: numberIn(
@@ -208,7 +221,8 @@ export function resolveConfig(env: Env = process.env, overrides: ConfigOverrides
       86_400_000,
       false,
     ),
-    outputDir: path.resolve(cwd, pick('OUTPUT_DIR', overrides.outputDir, env, DEFAULTS.OUTPUT_DIR)),
+    outputDir: path.resolve(cwd, pick('OUTPUT_DIR', out !== undefined && isS3Uri(out) ? undefined : out, env, DEFAULTS.OUTPUT_DIR)),
+    outputS3,
     target,
     endpoints,
     region: pick('AWS_REGION', overrides.region, env, env.AWS_DEFAULT_REGION ?? DEFAULTS.AWS_REGION),

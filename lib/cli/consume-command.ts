@@ -9,13 +9,13 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolveConfig, type Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import { prepareOutputDir } from '../output/log-files.ts';
 import { resolveDeployment } from '../aws/deployment.ts';
 import { describeEndpoints } from '../aws/endpoints.ts';
 import { needsEmbeddedStack, openAwsEnvironment } from './aws-environment.ts';
 import { startWorkerPool, type WorkerStart } from './consumer-workers.ts';
 import { DEFAULT_APP, startLocalWorker } from './consumer-application.ts';
 import { addCommonOptions, addTargetOptions, commonOverrides, createCliLogger, interruptSignal, type CommonFlags } from './session.ts';
+import { describeOutput, prepareOutput } from './output-target.ts';
 
 export interface ConsumerWorkerOptions {
   config: Config;
@@ -31,7 +31,7 @@ export interface ConsumerWorkerOptions {
 /** One worker in this process, until `signal` aborts; then it checkpoints and releases its leases. */
 export async function runConsumerWorker(options: ConsumerWorkerOptions): Promise<void> {
   const { config, logger, signal } = options;
-  await prepareOutputDir(config.outputDir, { truncate: false });
+  await prepareOutput(config, { truncate: false });
   const aws = await openAwsEnvironment(config, logger);
   try {
     const { mapping, workerId } = await startLocalWorker({ aws, config, logger, app: options.app, from: options.from, run: options.run });
@@ -120,7 +120,7 @@ async function consumeCommand(flags: ConsumeFlags): Promise<void> {
       await runConsumerWorker({ config, app: flags.app, from: flags.from, run: flags.run, logger, signal });
       return;
     }
-    process.stdout.write(`tick-replay: ${flags.workers} consumer workers for application "${flags.app}" on ${describeEndpoints(config.endpoints)}, writing to ${config.outputDir}; Ctrl-C stops them\n`);
+    process.stdout.write(`tick-replay: ${flags.workers} consumer workers for application "${flags.app}" on ${describeEndpoints(config.endpoints)}, writing to ${describeOutput(config)}; Ctrl-C stops them\n`);
     const pool = startWorkerPool({ count: flags.workers, endpoints: config.endpoints, config, app: flags.app, from: flags.from, run: flags.run, logger });
     const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     try {
@@ -141,7 +141,7 @@ export function registerConsumeCommand(program: Command): void {
       .option('--app <name>', 'consumer application: its own leases and checkpoints, the whole stream', DEFAULT_APP)
       .addOption(workersOption())
       .addOption(new Option('--from <position>', 'where shards never consumed by this application start').choices(['trim-horizon', 'latest']).default('trim-horizon'))
-      .option('--out <dir>', 'output directory (env OUTPUT_DIR, default output); files are appended to')
+      .option('--out <dir|s3://bucket/prefix>', 'output directory (env OUTPUT_DIR, default output), files appended to; or S3 objects under a prefix (env OUTPUT_URI)')
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
       .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)')
       .option('--lease-ms <ms>', 'lease duration: a silent worker\'s shards are taken over after it (env LEASE_DURATION_MS, default 5000)')

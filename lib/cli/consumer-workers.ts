@@ -15,6 +15,7 @@ import { endpointVariables, type ServiceEndpoints } from '../aws/endpoints.ts';
 import type { Config } from '../config.ts';
 import { TickReplayError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
+import { describeOutput } from './output-target.ts';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/tick-replay.js');
 
@@ -60,7 +61,7 @@ export function workerArgs(options: Omit<WorkerPoolOptions, 'count' | 'logger' |
     // A run's workers start at the run's floor; `--run` implies it.
     ...(options.run === undefined ? ['--from', options.from] : ['--run', options.run]),
     '--out',
-    config.outputDir,
+    describeOutput(config),
     // Resolved names: a worker of the `aws` target does not read the stack's outputs again.
     '--stream',
     config.streamName,

@@ -16,7 +16,6 @@ import { waitForCheckpoints } from '../consumer/checkpoint-wait.ts';
 import type { Config } from '../config.ts';
 import { AwsCallError, errorCode, InputError, TickReplayError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import { DEAD_LETTERS_FILE, ERRORS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../output/log-files.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { HistoricalSource, scanCsv, sourceIdFor, type CsvScan } from '../replay/historical-source.ts';
 import { MergedSource } from '../replay/merged-source.ts';
@@ -26,6 +25,7 @@ import { replay, type QuoteEntry } from '../replay/replayer.ts';
 import { openAwsEnvironment } from './aws-environment.ts';
 import { startConsumerApplication, type ConsumerApplication } from './consumer-application.ts';
 import { consumerLeases } from './local-consumer.ts';
+import { countOutput, describeOutput, prepareOutput } from './output-target.ts';
 
 export interface HistoricalRunOptions {
   config: Config;
@@ -53,6 +53,7 @@ export interface RunSummary {
   /** The inputs, comma-separated (see `files`). */
   file: string;
   files: string[];
+  /** The output directory, or `s3://bucket/prefix`. */
   outputDir: string;
   quotesRead: number;
   rejected: number;
@@ -121,7 +122,7 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
       fingerprint: scan.fingerprint.slice(0, 16),
     });
   }
-  await prepareOutputDir(config.outputDir, { truncate: false });
+  await prepareOutput(config, { truncate: false });
 
   const aws = await openAwsEnvironment(config, logger, { stackLogFile: options.stackLogFile });
   // A dead embedded stack would leave the producer and the consumer retrying forever: fail the run.
@@ -141,7 +142,7 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
   let consumer: ConsumerApplication | undefined;
 
   try {
-    await prepareOutputDir(config.outputDir, { truncate: true });
+    await prepareOutput(config, { truncate: true, logger });
     // The run's throw-away application: only its records, each shard from the run's floor.
     consumer = await startConsumerApplication({ aws, config, logger, app, workers: options.workers ?? 1, from: 'trim-horizon', run, clock });
     const consumerFailed = consumer.failed;
@@ -197,19 +198,19 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
     });
 
     const workerPeakRssMb = await consumer.stop();
-    const out = (name: string): Promise<number> => countLines(path.join(config.outputDir, name));
+    const lines = await countOutput(config, (name) => countLines(path.join(config.outputDir, name)));
     return {
       file: files.join(', '),
       files,
-      outputDir: config.outputDir,
+      outputDir: describeOutput(config),
       quotesRead: source.stats.read,
       rejected: source.stats.rejected,
       crossed: source.stats.crossed,
       sent: result.sent,
       acknowledged: producer.stats.acked,
-      midLines: await out(MID_PRICES_FILE),
-      errorLines: await out(ERRORS_FILE),
-      deadLetters: await out(DEAD_LETTERS_FILE),
+      midLines: lines.mid_prices,
+      errorLines: lines.errors,
+      deadLetters: lines.dead_letters,
       seconds: Math.round(seconds * 1000) / 1000,
       quotesPerSec: seconds > 0 ? Math.round(result.sent / seconds) : 0,
       interrupted: result.interrupted,

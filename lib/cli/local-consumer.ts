@@ -16,6 +16,7 @@ import type { Logger } from '../logging/logger.ts';
 import { createPowertoolsLogger } from '../logging/powertools-sink.ts';
 import type { Clock } from '../time/clock.ts';
 import type { AwsEnvironment } from './aws-environment.ts';
+import { outputSink } from './output-target.ts';
 
 export interface LocalConsumerOptions {
   aws: Pick<AwsEnvironment, 'clients' | 'streamArn'>;
@@ -54,6 +55,7 @@ export function createLocalConsumer(options: LocalConsumerOptions): LocalConsume
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const handler = createMidPriceHandler({
     outputDir: config.outputDir,
+    sink: outputSink(config, () => aws.clients.s3),
     latencyThresholdMs: config.latencyThresholdMs,
     logger: createPowertoolsLogger('mid-price', logger.level, logger.sink),
     onBatch: options.onBatch,

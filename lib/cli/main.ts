@@ -16,6 +16,7 @@ import { formatSummary, summaryJson } from './summary.ts';
 import { openAwsEnvironment } from './aws-environment.ts';
 import { registerFeedCommand } from './feed-command.ts';
 import { registerModeCommands } from './mode-commands.ts';
+import { registerOutputCommand } from './output-command.ts';
 import { runUp, type UpReadyInfo } from './up-command.ts';
 import { startStatusLine, type StatusLine } from './status-line.ts';
 import { registerConsumeCommand, workersOption } from './consume-command.ts';
@@ -202,7 +203,7 @@ export function buildProgram(): Command {
 
   addTargetOptions(addCommonOptions(
     addInputOptions(program.command('run').description('replay CSV files through Kinesis into the mid-price handler, wait for the output, and exit'))
-      .option('--out <dir>', 'output directory for mid_prices.log and errors.log (env OUTPUT_DIR, default output)')
+      .option('--out <dir|s3://bucket/prefix>', 'output directory for mid_prices.log and errors.log (env OUTPUT_DIR, default output), or S3 objects under a prefix (env OUTPUT_URI; read with `output cat`)')
       .addOption(new Option('--speed <speed>', '"max" (no waits), 1 (real time) or N (N times faster)').argParser(speedOption).default('max'))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
       .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)')
@@ -220,7 +221,7 @@ export function buildProgram(): Command {
       .addOption(new Option('--api-port <port>', 'port of the mode API (serverless-offline)').argParser(portOption).default(3000))
       .addOption(new Option('--dashboard-port <port>', 'port of the dashboard, GET /metrics (Prometheus) and GET /api/snapshot (0: any free port)').argParser(portOption).default(3001))
       .option('--host <host>', 'interface of the live feed, mode API and dashboard (beyond loopback, name the hosts clients use in ALLOWED_HOSTS)', '127.0.0.1')
-      .option('--out <dir>', 'output directory (env OUTPUT_DIR, default output); files are appended to')
+      .option('--out <dir|s3://bucket/prefix>', 'output directory (env OUTPUT_DIR, default output), files appended to; or S3 objects under a prefix (env OUTPUT_URI)')
       .addOption(new Option('--speed <speed>', '"max", 1 (real time) or N (N times faster)').argParser(speedOption).default(1))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
       .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)')
@@ -231,6 +232,7 @@ export function buildProgram(): Command {
   registerFeedCommand(program);
   registerModeCommands(program);
   registerConsumeCommand(program);
+  registerOutputCommand(program);
 
   addCommonOptions(
     program.command('stack').description('start the embedded AWS stack (Kinesis + DynamoDB on one edge port) until Ctrl-C'),

@@ -10,7 +10,6 @@ import { EmbeddedStackError } from '../../infra/embedded-stack.ts';
 import type { Config } from '../config.ts';
 import type { LiveFormat } from '../live/venues/venue.ts';
 import type { Logger } from '../logging/logger.ts';
-import { prepareOutputDir } from '../output/log-files.ts';
 import type { Speed } from '../replay/pacer.ts';
 import type { KinesisProducer } from '../aws/producer.ts';
 import type { QuoteEntry } from '../replay/replayer.ts';
@@ -28,6 +27,7 @@ import type { EventSourceMapping } from '../consumer/event-source-mapping.ts';
 import type { ReplayEngine } from '../replay/engine.ts';
 import { openNamedInput } from '../replay/historical-source.ts';
 import type { Selection } from '../replay/selection.ts';
+import { prepareOutput } from './output-target.ts';
 
 export interface UpOptions {
   config: Config;
@@ -77,7 +77,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   // Fail on a missing or unusable input before starting anything (the replayer reads it only later).
   for (const file of typeof options.historicalFile === 'string' ? [options.historicalFile] : options.historicalFile) await openNamedInput(file);
   if (config.target === 'aws') return runReplayerAlone(options);
-  await prepareOutputDir(config.outputDir, { truncate: false });
+  await prepareOutput(config, { truncate: false });
   const stops: StopList = [];
   // A dead embedded stack or mode API would leave everything retrying forever: stop with its cause.
   const fatal = new AbortController();

@@ -114,7 +114,10 @@ export function appendBatch(dir: string, batch: BatchLines): Promise<AppendResul
   });
 }
 
-/** The output directory as the handler's sink (see output-sink.ts for the contract it keeps). */
+/**
+ * The output directory as the handler's sink (see output-sink.ts for the contract it keeps). The
+ * batch's identity is not needed: appends happen in the order batches are written.
+ */
 export function fileSink(dir: string): OutputSink {
   return { description: `output directory ${dir}`, append: (batch) => appendBatch(dir, batch) };
 }
