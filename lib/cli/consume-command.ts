@@ -15,7 +15,7 @@ import { needsEmbeddedStack, openAwsEnvironment } from './aws-environment.ts';
 import { startWorkerPool, type WorkerStart } from './consumer-workers.ts';
 import { DEFAULT_APP, startLocalWorker } from './consumer-application.ts';
 import { addCommonOptions, addTargetOptions, commonOverrides, createCliLogger, interruptSignal, type CommonFlags } from './session.ts';
-import { describeOutput, prepareOutput } from './output-target.ts';
+import { describeOutput, prepareOutput, requireS3Endpoint } from './output-target.ts';
 
 export interface ConsumerWorkerOptions {
   config: Config;
@@ -104,6 +104,7 @@ async function consumeCommand(flags: ConsumeFlags): Promise<void> {
     batchSize: flags.batchSize,
     leaseDurationMs: flags.leaseMs,
   });
+  requireS3Endpoint(resolved);
   // A supervised worker logs JSON to stderr, which its supervisor routes.
   const { logger, logFile } = createCliLogger(resolved, flags.worker !== true && process.stderr.isTTY === true);
   if (logFile !== undefined) process.stderr.write(`tick-replay: logs in ${logFile}\n`);

@@ -17,6 +17,7 @@ import { openAwsEnvironment } from './aws-environment.ts';
 import { registerFeedCommand } from './feed-command.ts';
 import { registerModeCommands } from './mode-commands.ts';
 import { registerOutputCommand } from './output-command.ts';
+import { requireS3Endpoint } from './output-target.ts';
 import { runUp, type UpReadyInfo } from './up-command.ts';
 import { startStatusLine, type StatusLine } from './status-line.ts';
 import { registerConsumeCommand, workersOption } from './consume-command.ts';
@@ -51,6 +52,8 @@ async function pipelineConfig(flags: PipelineFlags): Promise<{ config: Config; a
     batchSize: flags.batchSize,
   });
   const aggregate = resolveAggregate(process.env, flags.aggregate);
+  // Before anything is read or started: an S3 output the local target cannot reach.
+  requireS3Endpoint(resolved);
   // `--aws`: the region and the names no flag or variable gave, from the deployment.
   return { config: await resolveDeployment(resolved), aggregate };
 }

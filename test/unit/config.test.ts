@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { resolveConfig } from '../../lib/config.ts';
 import { ConfigError } from '../../lib/errors.ts';
+import { requireS3Endpoint } from '../../lib/cli/output-target.ts';
 
 describe('resolveConfig', () => {
   it('has defaults that run the embedded stack', () => {
@@ -76,5 +77,26 @@ describe('resolveConfig', () => {
 
   it('normalises the endpoint URL', () => {
     assert.equal(resolveConfig({ AWS_ENDPOINT_URL: 'http://localhost:4566/' }).endpoints.kinesis, 'http://localhost:4566');
+  });
+
+  it('sends the output to S3 with --out s3://… or OUTPUT_URI; a --out directory beats OUTPUT_URI', () => {
+    assert.equal(resolveConfig({}, {}, '/w').outputS3, undefined);
+    assert.deepEqual(resolveConfig({ OUTPUT_URI: 's3://bucket-a/out/' }, {}, '/w').outputS3, { bucket: 'bucket-a', prefix: 'out' });
+    const flag = resolveConfig({ OUTPUT_URI: 's3://bucket-a/out', OUTPUT_DIR: 'files' }, { outputDir: 's3://bucket-b/p' }, '/w');
+    assert.deepEqual(flag.outputS3, { bucket: 'bucket-b', prefix: 'p' });
+    assert.equal(flag.outputDir, path.resolve('/w/files'));
+    const dir = resolveConfig({ OUTPUT_URI: 's3://bucket-a/out' }, { outputDir: 'mine' }, '/w');
+    assert.equal(dir.outputS3, undefined);
+    assert.equal(dir.outputDir, path.resolve('/w/mine'));
+    assert.throws(() => resolveConfig({ OUTPUT_URI: 's3://B/x' }), /OUTPUT_URI: "B" is not a valid S3 bucket name/);
+    assert.throws(() => resolveConfig({ OUTPUT_DIR: 's3://bucket-a/x' }), /OUTPUT_DIR names a directory; for S3 set OUTPUT_URI=s3:\/\/bucket-a\/x/);
+  });
+
+  it('asks for an S3 endpoint when the embedded stack (which has no S3) would get an S3 output', () => {
+    const local = resolveConfig({}, { outputDir: 's3://bucket-a/p' });
+    assert.throws(() => requireS3Endpoint(local), (e: unknown) => e instanceof ConfigError && /needs an S3 endpoint.*Set AWS_ENDPOINT_URL_S3/.test(e.message));
+    requireS3Endpoint(resolveConfig({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' }, { outputDir: 's3://bucket-a/p' }));
+    requireS3Endpoint(resolveConfig({}, { outputDir: 's3://bucket-a/p', aws: true }));
+    requireS3Endpoint(resolveConfig({}, { outputDir: 'dir' }));
   });
 });
