@@ -139,11 +139,14 @@ void describe('osls package (stage dev, no credentials)', () => {
       'kinesis:ListShards',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
+      's3:DeleteObject',
       's3:PutObject',
       'sqs:SendMessage',
     ]);
     assert.ok(!actionsOf(midPrice).some((a) => a.startsWith('dynamodb:')), 'midPrice never touches DynamoDB');
-    assert.deepEqual(midPrice.find((s) => s.Action === 's3:PutObject')?.Resource, { 'Fn::Sub': '${ReplayBucket.Arn}/output/*' }, 'under its prefix only');
+    const output = midPrice.find((s) => Array.isArray(s.Action) && s.Action.includes('s3:PutObject'));
+    assert.deepEqual(output?.Action, ['s3:PutObject', 's3:DeleteObject'], 'its output objects: written, and removed for a batch kind without lines');
+    assert.deepEqual(output?.Resource, { 'Fn::Sub': '${ReplayBucket.Arn}/output/*' }, 'under its prefix only');
   });
 
   void it("gives the replayer task its own role: put records, its table items, read the input prefix", () => {
