@@ -17,7 +17,7 @@ import { openAwsEnvironment } from './aws-environment.ts';
 import { registerFeedCommand } from './feed-command.ts';
 import { registerModeCommands } from './mode-commands.ts';
 import { registerOutputCommand } from './output-command.ts';
-import { requireS3Endpoint } from './output-target.ts';
+import { describeOutput, requireS3Endpoint } from './output-target.ts';
 import { runUp, type UpReadyInfo } from './up-command.ts';
 import { startStatusLine, type StatusLine } from './status-line.ts';
 import { registerConsumeCommand, workersOption } from './consume-command.ts';
@@ -76,7 +76,7 @@ function upBanner(files: readonly string[], speed: Speed, config: Config, info: 
     ].join('\n');
   }
   return [
-    `${head} into ${path.relative(process.cwd(), config.outputDir) || '.'}/`,
+    `${head} into ${config.outputS3 !== undefined ? describeOutput(config) : path.relative(process.cwd(), config.outputDir) || '.'}/`,
     `  AWS endpoint   ${describeEndpoints(info.endpoints)}`,
     `  live feed      ${info.liveUrl ?? 'none (give --live-file or --live-url)'}`,
     `  mode API       ${apiUrl}/mode`,

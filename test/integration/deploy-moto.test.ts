@@ -5,10 +5,12 @@
  * CloudFormation stack with every resource of serverless.yml, as the AWS APIs describe them; then
  * `npx --no tick-replay run --aws --stage local` replays an unseen CSV into the deployed stream
  * and table, names from the stack's outputs, through the local event source mapping (moto cannot
- * run Lambda code without Docker), and the output must be exactly what the CSV says.
+ * run Lambda code without Docker), and the output must be exactly what the CSV says, in files and
+ * in the deployed bucket (`--out s3://…`, read back with `output cat`).
  * Skipped, with the reason, only when moto_server is not installed.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { readLines } from '../support/lines.ts';
@@ -40,6 +42,24 @@ const EXPECTED_BY_TICKER: Record<string, { mids: string[]; errors: string[] }> =
   NVDA: { mids: ['2025-03-03 09:30:00.300, 120.045'], errors: ['No mid price at 2025-03-03 09:30:00.100 as latency 30ms is bigger than 20ms'] },
   AMZN: { mids: ['2025-03-03 09:30:00.120, 0.15', '2025-03-03 09:30:00.500, 185.625'], errors: [] },
 };
+
+/** Each valid row's line and arrival (ms after 09:30:00 = ts + latency): what orders it in its shard. */
+const LINES: Array<{ ticker: string; kind: 'mid_prices' | 'errors'; line: string; arrival: number }> = [
+  { ticker: 'MSFT', kind: 'mid_prices', line: '2025-03-03 09:30:00.250, 410.2', arrival: 254 },
+  { ticker: 'NVDA', kind: 'errors', line: 'No mid price at 2025-03-03 09:30:00.100 as latency 30ms is bigger than 20ms', arrival: 130 },
+  { ticker: 'MSFT', kind: 'errors', line: 'No mid price at 2025-03-03 09:30:00.000 as latency 400ms is bigger than 20ms', arrival: 400 },
+  { ticker: 'NVDA', kind: 'mid_prices', line: '2025-03-03 09:30:00.300, 120.045', arrival: 302 },
+  { ticker: 'AMZN', kind: 'mid_prices', line: '2025-03-03 09:30:00.120, 0.15', arrival: 120 },
+  { ticker: 'AMZN', kind: 'mid_prices', line: '2025-03-03 09:30:00.500, 185.625', arrival: 501.5 },
+];
+
+/** The shard Kinesis puts a partition key on: the MD5 of the key as a 128-bit number, in the shard's hash key range. */
+function shardOf(ticker: string, shards: ReadonlyArray<{ ShardId: string; HashKeyRange: { StartingHashKey: string; EndingHashKey: string } }>): string {
+  const hash = BigInt(`0x${createHash('md5').update(ticker, 'utf8').digest('hex')}`);
+  const shard = shards.find((s) => BigInt(s.HashKeyRange.StartingHashKey) <= hash && hash <= BigInt(s.HashKeyRange.EndingHashKey));
+  assert.ok(shard !== undefined, `a shard for ${ticker}`);
+  return shard.ShardId;
+}
 
 interface StackResource {
   LogicalResourceId: string;
@@ -189,5 +209,35 @@ void describe('osls deploy --stage local to moto, then a replay into the deploye
       records += (await awsCli<{ Records: unknown[] }>(moto, ['kinesis', 'get-records', '--shard-iterator', ShardIterator])).Records.length;
     }
     assert.equal(records, 6);
+  });
+
+  void it('replays an unseen CSV into the deployed bucket (--out s3://…), and output cat prints exactly the expected lines in shard and arrival order', async () => {
+    const csv = tmp.join('unseen-s3.csv');
+    await writeFile(csv, CSV);
+    const env = { ...moto.env, AWS_ENDPOINT_URL: moto.url, LOG_LEVEL: 'WARN' };
+    const out = `s3://${BUCKET}/output/e2e`;
+    const result = await runCli(['run', '--aws', '--stage', 'local', '--historical', csv, '--out', out, '--speed', 'max'], env);
+    assert.equal(result.code, 0, result.stderr.slice(-3000));
+    const summary = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
+    assert.deepEqual([summary.outputDir, summary.midLines, summary.errorLines, summary.deadLetters], [out, 4, 2, 0]);
+
+    // Independent of the code under test: each ticker's shard from Kinesis's hashing rule, then
+    // shards in id order, each in arrival order (the order the replayer sends in).
+    const { Shards: shards } = await awsCli<{ Shards: Array<{ ShardId: string; HashKeyRange: { StartingHashKey: string; EndingHashKey: string } }> }>(moto, [
+      'kinesis', 'list-shards', '--stream-name', 'tick-replay-quotes-local',
+    ]);
+    const expected = (kind: 'mid_prices' | 'errors'): string =>
+      LINES.filter((l) => l.kind === kind)
+        .map((l) => ({ ...l, shard: shardOf(l.ticker, shards) }))
+        .sort((a, b) => (a.shard === b.shard ? a.arrival - b.arrival : a.shard < b.shard ? -1 : 1))
+        .map((l) => `${l.line}\n`)
+        .join('');
+    for (const kind of ['mid_prices', 'errors'] as const) {
+      const cat = await runCli(['output', 'cat', out, kind], env);
+      assert.equal(cat.code, 0, cat.stderr);
+      assert.equal(cat.stdout, expected(kind), kind);
+    }
+    const deadLetters = await runCli(['output', 'cat', out, 'dead_letters'], env);
+    assert.deepEqual([deadLetters.code, deadLetters.stdout], [0, '']);
   });
 });
