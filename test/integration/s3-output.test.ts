@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { bootstrapResources } from '../../infra/bootstrap.ts';
-import { createMidPriceHandler } from '../../functions/mid-price.ts';
+import { createMidPriceHandler, handler as lambdaEntry } from '../../functions/mid-price.ts';
 import { createAwsClients, type AwsClients } from '../../lib/aws/clients.ts';
 import { EventSourceMapping } from '../../lib/consumer/event-source-mapping.ts';
 import { createLocalContext } from '../../lib/consumer/lambda-context.ts';
@@ -107,6 +107,17 @@ function withFault(client: S3Client, when: (command: string, input: { Key?: stri
   };
   (client as unknown as { send: typeof faulty }).send = faulty;
   return { fired: () => fired };
+}
+
+/** The mid-price handler writing to `location` through `client` (threshold 20 ms, quiet). */
+function s3Handler(client: S3Client, location: S3Prefix): ReturnType<typeof createMidPriceHandler> {
+  return createMidPriceHandler({
+    outputDir: '/nowhere',
+    sink: s3Sink(client, location),
+    latencyThresholdMs: 20,
+    logger: new Logger({ serviceName: 'mid-price-test', logLevel: 'SILENT' }),
+    metrics: new Metrics({ namespace: 'Test', serviceName: 'test' }),
+  });
 }
 
 void describe('S3 output (moto)', { skip, timeout: 300_000 }, () => {
@@ -211,13 +222,7 @@ void describe('S3 output (moto)', { skip, timeout: 300_000 }, () => {
       armed = false;
       return 'after';
     });
-    const handler = createMidPriceHandler({
-      outputDir: '/nowhere',
-      sink: s3Sink(client, location),
-      latencyThresholdMs: 20,
-      logger: new Logger({ serviceName: 'mid-price-test', logLevel: 'SILENT' }),
-      metrics: new Metrics({ namespace: 'Test', serviceName: 'test' }),
-    });
+    const handler = s3Handler(client, location);
     const esm = new EventSourceMapping({
       kinesis: env.clients.kinesis,
       leases: new LeaseTable(env.clients.dynamodb, 'retry-state', 'retry-app', streamName),
@@ -259,13 +264,7 @@ void describe('S3 output (moto)', { skip, timeout: 300_000 }, () => {
     const client = createAwsClients({ endpointUrl: moto.url, region: 'us-east-1', env: {} }).s3;
     let failMids = true;
     withFault(client, (command, input) => (failMids && command === 'PutObjectCommand' && input.Key?.includes('/mid_prices/') === true ? 'before' : undefined));
-    const handler = createMidPriceHandler({
-      outputDir: '/nowhere',
-      sink: s3Sink(client, location),
-      latencyThresholdMs: 20,
-      logger: new Logger({ serviceName: 'mid-price-test', logLevel: 'SILENT' }),
-      metrics: new Metrics({ namespace: 'Test', serviceName: 'test' }),
-    });
+    const handler = s3Handler(client, location);
     const context = createLocalContext('midPrice', 'us-east-1');
     // The attempt stores the dead letter, then fails on the mids.
     assert.deepEqual((await handler(full, context)).batchItemFailures, [{ itemIdentifier: '1000' }]);
@@ -280,5 +279,27 @@ void describe('S3 output (moto)', { skip, timeout: 300_000 }, () => {
     assert.equal(deadLetters.length, 1, 'the dead letter once, not once per attempt');
     assert.equal((JSON.parse(deadLetters[0] ?? '{}') as { sequenceNumber: string }).sequenceNumber, '1004');
     assert.deepEqual(await catS3(s3clients.s3, location, 'mid_prices'), [1, 2, 3, 4, 6].map((s) => `2025-01-01 00:00:0${s}.000, 1.2`));
+  });
+
+  void it('the Lambda entry point writes to OUTPUT_URI (as serverless.yml sets it), with the S3 endpoint of AWS_ENDPOINT_URL_S3', async () => {
+    const out = await bucket('lambda-entry');
+    const saved = { OUTPUT_URI: process.env.OUTPUT_URI, AWS_ENDPOINT_URL_S3: process.env.AWS_ENDPOINT_URL_S3, OUTPUT_DIR: process.env.OUTPUT_DIR };
+    Object.assign(process.env, { OUTPUT_URI: `s3://${out}/output`, AWS_ENDPOINT_URL_S3: moto.url, OUTPUT_DIR: env.tmp.join('never-written') });
+    try {
+      const answer = await lambdaEntry(kinesisQuoteEvent([{}, { latencyMs: 25 }]), createLocalContext('midPrice', 'us-east-1'));
+      assert.deepEqual(answer.batchItemFailures, []);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    const location = { bucket: out, prefix: 'output' };
+    assert.deepEqual(await catS3(s3clients.s3, location, 'mid_prices'), ['2025-01-01 00:00:00.120, 1.2']);
+    assert.deepEqual(await catS3(s3clients.s3, location, 'errors'), ['No mid price at 2025-01-01 00:00:00.120 as latency 25ms is bigger than 20ms']);
+    assert.deepEqual(await keysUnder(s3clients.s3, out, 'output/'), [
+      `output/errors/shardId-000000000000/${'1000'.padStart(56, '0')}.log`,
+      `output/mid_prices/shardId-000000000000/${'1000'.padStart(56, '0')}.log`,
+    ]);
   });
 });
