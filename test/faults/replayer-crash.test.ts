@@ -162,8 +162,12 @@ describe('replayer crash recovery', () => {
     for (let crash = 0; crash < 3; crash++) {
       const driver = startDriver(base);
       await firstStdoutLine(driver.child);
-      if (crash > 0) await waitForLog(driver, 'resuming historical replay from its checkpoint');
-      else await waitUntil('first checkpoints of both files', async () => (await Promise.all(sourceIds.map((id) => store.load(id)))).every((c) => c !== undefined), 30_000);
+      if (crash > 0) {
+        await waitUntil('both files resumed', () => {
+          assert.equal(driver.child.exitCode, null, 'driver exited before resuming');
+          return driver.logs.filter((l) => l.message === 'resuming historical replay from its checkpoint' && sourceIds.includes(l.sourceId as string)).length === 2;
+        }, 30_000);
+      } else await waitUntil('first checkpoints of both files', async () => (await Promise.all(sourceIds.map((id) => store.load(id)))).every((c) => c !== undefined), 30_000);
       await delay(300 + Math.floor(random() * 1_200));
       driver.child.kill('SIGKILL');
       assert.equal((await driver.exited).signal, 'SIGKILL');
