@@ -25,7 +25,7 @@ import { runInProject, type CliResult } from '../support/cli-run.ts';
 import { PROJECT_DIR } from '../support/osls.ts';
 import { waitUntil } from '../support/processes.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
-import { EMBEDDED_TARGET_ENV } from '../support/aws-env.ts';
+import { EMBEDDED_TARGET_ENV, embeddedChildEnv } from '../support/aws-env.ts';
 
 const skip = await motoMissing();
 
@@ -148,7 +148,7 @@ void describe('the CLI against AWS endpoints it did not start', { skip, timeout:
 
     const child = spawn(process.execPath, ['bin/tick-replay.js', 'up', '--aws', '--stage', 'upaws', '--historical', csv, '--speed', 'max'], {
       cwd: PROJECT_DIR,
-      env: { ...process.env, ...NO_ENDPOINTS, ...moto.env, AWS_ENDPOINT_URL: moto.url, LOG_LEVEL: 'WARN' },
+      env: embeddedChildEnv({ ...NO_ENDPOINTS, ...moto.env, AWS_ENDPOINT_URL: moto.url, LOG_LEVEL: 'WARN' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
