@@ -125,6 +125,11 @@ void describe('the CLI against AWS endpoints it did not start', { skip, timeout:
       assert.deepEqual(seen.map((s) => [s.method, s.url, s.body]), [['POST', '/restapis/a1b2c3d4e5/test/_user_request_/mode', '{"mode":"live"}']]);
       // Signed for the API's own region (its URL's), not the CLI's (us-east-1, where the stack was read).
       assert.match(seen[0]?.authorization ?? '', /^AWS4-HMAC-SHA256 Credential=test\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=\S+, Signature=[0-9a-f]{64}$/);
+      // `status` GETs the same route, signed the same way.
+      const status = await cli(['status', '--aws', '--stage', 'test'], { ...moto.env, AWS_ENDPOINT_URL_CLOUDFORMATION: moto.url, AWS_ENDPOINT_URL_API_GATEWAY: apiUrl });
+      assert.equal(status.code, 0, status.stderr);
+      assert.deepEqual(seen.slice(1).map((s) => [s.method, s.url, s.body]), [['GET', '/restapis/a1b2c3d4e5/test/_user_request_/mode', '']]);
+      assert.match(seen[1]?.authorization ?? '', /^AWS4-HMAC-SHA256 Credential=test\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=\S+, Signature=[0-9a-f]{64}$/);
     } finally {
       await new Promise((resolve) => api.close(resolve));
     }
