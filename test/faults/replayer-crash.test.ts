@@ -21,6 +21,7 @@ import { firstStdoutLine, waitUntil } from '../support/processes.ts';
 import type { LogLine } from '../support/capture-logs.ts';
 import { countBy, deliveryReport, quoteKey, readStream, startFaultStack, type FaultStack } from './support/stack.ts';
 import type { DriverOptions } from './support/replayer-driver.ts';
+import { embeddedChildEnv } from '../support/aws-env.ts';
 
 const DRIVER = fileURLToPath(new URL('./support/replayer-driver.ts', import.meta.url));
 const LEASE_MS = 1_000;
@@ -55,7 +56,7 @@ describe('replayer crash recovery', () => {
 
   function startDriver(options: Omit<DriverOptions, 'endpointUrl' | 'leaseMs'>): Driver {
     const full: DriverOptions = { endpointUrl: env.stack.endpointUrl, leaseMs: LEASE_MS, ...options };
-    const child = spawn(process.execPath, ['--import', 'tsx', DRIVER, JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', DRIVER, JSON.stringify(full)], { env: embeddedChildEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     const logs: LogLine[] = [];
     let partial = '';
     child.stderr?.setEncoding('utf8');
