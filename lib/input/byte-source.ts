@@ -35,8 +35,9 @@ export interface ByteSource {
   /** Throws InputError (`cannot read x: no such file`) when the input cannot be read. */
   describe(): Promise<InputIdentity>;
   /**
-   * The stored bytes from `offset` on. Reads the version `describe()` first saw: a source that
-   * can pin it (an object's ETag) fails clearly when the input was replaced since.
+   * The stored bytes from `offset` on, up to `end` (exclusive) when given: a probe of the first
+   * bytes must not start a transfer of the whole input. Reads the version `describe()` first saw:
+   * a source that can pin it (an object's ETag) fails clearly when the input was replaced since.
    */
-  open(offset: number): ByteStream;
+  open(offset: number, end?: number): ByteStream;
 }

@@ -78,7 +78,7 @@ async function* skipTo(decoded: AsyncGenerator<Buffer>, offset: number): AsyncGe
 }
 
 async function readHead(source: ByteSource): Promise<Buffer> {
-  const stream = source.open(0);
+  const stream = source.open(0, MAGIC_BYTES);
   const parts: Buffer[] = [];
   let length = 0;
   try {

@@ -16,7 +16,7 @@ import { silentLogger, type Logger } from '../logging/logger.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { Backoff, retry } from '../time/retry.ts';
 import type { ByteSource, ByteStream, InputIdentity } from './byte-source.ts';
-import { describeS3Failure, isReplacedObject, objectIdentity, parseS3Url, rangeFrom, s3Url, type S3Location } from './s3-url.ts';
+import { describeS3Failure, isReplacedObject, objectIdentity, parseS3Url, byteRange, s3Url, type S3Location } from './s3-url.ts';
 
 export interface S3ObjectOptions {
   client: Pick<S3Client, 'send'>;
@@ -87,9 +87,9 @@ export class S3ObjectSource implements ByteSource {
     return objectIdentity({ etag, size, lastModifiedMs: head.LastModified?.getTime() ?? 0 });
   }
 
-  open(offset: number): ByteStream {
+  open(offset: number, end?: number): ByteStream {
     const controller = new AbortController();
-    const body = this.read(offset, controller.signal);
+    const body = this.read(offset, end, controller.signal);
     return {
       [Symbol.asyncIterator]: () => body,
       destroy: () => {
@@ -99,15 +99,16 @@ export class S3ObjectSource implements ByteSource {
     };
   }
 
-  /** The bytes from `offset` to the pinned size, across as many GETs as dropped connections need. */
-  private async *read(offset: number, signal: AbortSignal): AsyncGenerator<Buffer> {
+  /** The bytes from `offset` to `end` (or the pinned size), across as many GETs as dropped connections need. */
+  private async *read(offset: number, end: number | undefined, signal: AbortSignal): AsyncGenerator<Buffer> {
     if (this.pinned === undefined) await this.describe();
-    const { etag, size } = this.pinned as { etag: string; size: number };
+    const { etag } = this.pinned as { etag: string; size: number };
+    const size = Math.min(end ?? Infinity, (this.pinned as { size: number }).size);
     if (offset > 0) this.logger.info('reading the S3 object from a byte offset (ranged GET)', { file: this.location, offset, size });
     const backoff = new Backoff({ clock: this.clock, random: this.random });
     let position = offset;
     while (position < size) {
-      const body = await this.get(position, etag, signal);
+      const body = await this.get(position, end === undefined ? undefined : size, etag, signal);
       if (body === undefined) return;
       // A stop ends a body that is waiting for its next chunk too, not only one between chunks.
       const stop = (): void => void body.destroy();
@@ -142,13 +143,13 @@ export class S3ObjectSource implements ByteSource {
     }
   }
 
-  /** One GetObject from `position`, pinned to `etag`; undefined when the read was stopped. */
-  private async get(position: number, etag: string, signal: AbortSignal): Promise<Readable | undefined> {
+  /** One GetObject from `position` (to `end`, exclusive), pinned to `etag`; undefined when the read was stopped. */
+  private async get(position: number, end: number | undefined, etag: string, signal: AbortSignal): Promise<Readable | undefined> {
     const { bucket, key } = this.object;
     try {
       const answer = await this.retrying(
         'read',
-        () => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: etag, Range: rangeFrom(position) }), { abortSignal: signal }),
+        () => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: etag, Range: byteRange(position, end) }), { abortSignal: signal }),
         signal,
       );
       return answer?.Body as Readable | undefined;

@@ -38,8 +38,12 @@ export function s3Url(location: S3Location): string {
   return `s3://${location.bucket}/${location.key}`;
 }
 
-/** The Range header that reads from `offset` to the end; none from 0 (an empty object has no byte 0 to range over). */
-export function rangeFrom(offset: number): string | undefined {
+/**
+ * The Range header that reads from `offset` to `end` (exclusive) or to the object's end; none for
+ * the whole object (an empty object has no byte 0 for a range to start at).
+ */
+export function byteRange(offset: number, end?: number): string | undefined {
+  if (end !== undefined) return `bytes=${offset}-${end - 1}`;
   return offset > 0 ? `bytes=${offset}-` : undefined;
 }
 
