@@ -26,7 +26,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 export function addInputOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--historical <file>', 'CSV file of historical quotes (generic, tardis.dev or Databento; gzip or zstd); repeat it or give a quoted glob to replay several files merged').argParser(collect),
+      new Option('--historical <file>', 'CSV file or s3://bucket/key of historical quotes (generic, tardis.dev or Databento; gzip or zstd); repeat it or give a quoted glob to replay several files merged').argParser(collect),
     )
     .option('--from <time>', 'replay only quotes arriving at or after this time (ISO 8601 or epoch)')
     .option('--to <time>', 'replay only quotes arriving before this time (ISO 8601 or epoch)')

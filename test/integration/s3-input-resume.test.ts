@@ -21,7 +21,7 @@ import { ReplayEngine } from '../../lib/replay/engine.ts';
 import { sourceIdFor } from '../../lib/replay/historical-source.ts';
 import type { QuoteEntry } from '../../lib/replay/replayer.ts';
 import { readStream } from '../faults/support/stack.ts';
-import { captureLogs, type LogLine } from '../support/capture-logs.ts';
+import { captureLogs, waitFor, type LogLine } from '../support/capture-logs.ts';
 import { idleLive } from '../support/engine-fakes.ts';
 import { motoMissing, startMoto, type MotoServer } from '../support/moto.ts';
 import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.ts';
@@ -41,14 +41,6 @@ function csv(rows: number, ticker: string): string {
   const lines = ['timestamp,ticker,bid,ask,latency'];
   for (let i = 0; i < rows; i++) lines.push(`${new Date(Date.UTC(2025, 4, 6) + i * 10).toISOString()},${ticker},${100 + (i % 50)}.5,${101 + (i % 50)},${(i * 7) % 45}`);
   return lines.join('\n') + '\n';
-}
-
-async function until(what: string, done: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 void describe('resuming a replay of an S3 object', { skip, timeout: 300_000 }, () => {
@@ -107,7 +99,7 @@ void describe('resuming a replay of an S3 object', { skip, timeout: 300_000 }, (
     engineRef.current = engine;
     const controller = new AbortController();
     const running = engine.run(controller.signal);
-    await until(`${owner} to get far enough`, () => finished(engine));
+    await waitFor(`${owner} to get far enough`, () => finished(engine), 60_000);
     controller.abort();
     await running;
     return lines;
