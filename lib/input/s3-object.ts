@@ -11,7 +11,7 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isRetryableError } from '../aws/retryable.ts';
-import { errorCode, errorName, InputError } from '../errors.ts';
+import { errorCode, errorName, InputError, TickReplayError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { Backoff, retry } from '../time/retry.ts';
@@ -40,10 +40,8 @@ function isDropped(error: unknown): boolean {
   return DROPPED_CODES.has(errorCode(error) ?? '') || errorName(error) === 'TimeoutError' || isRetryableError(error);
 }
 
-/** The body ended before the object's last byte without an error (a proxy that closed early). */
-class ShortBodyError extends Error {
-  override readonly name = 'ShortBodyError';
-}
+/** The body ended before the object's last byte without an error (a proxy that closed early): read on from there. */
+class ShortBodyError extends TickReplayError {}
 
 export class S3ObjectSource implements ByteSource {
   readonly location: string;
@@ -119,7 +117,7 @@ export class S3ObjectSource implements ByteSource {
           backoff.reset();
           yield chunk as Buffer;
         }
-        if (position < size) throw new ShortBodyError(`the body ended at byte ${position} of ${size}`);
+        if (position < size) throw new ShortBodyError(`the body ended at byte ${position} of ${size}`, { position, size }, { retryable: true });
       } catch (error) {
         if (signal.aborted) return;
         if (!(error instanceof ShortBodyError) && !isDropped(error)) throw this.failure(describeS3Failure(error), error);
