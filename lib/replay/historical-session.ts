@@ -133,21 +133,36 @@ async function openFile(options: HistoricalSessionOptions, fingerprints: Fingerp
   return scanCsv(input, { selection, fingerprint });
 }
 
-/** Takes the lease on one source, waiting (bounded) for a dead owner's to expire. */
-async function takeLease(options: HistoricalSessionOptions, sourceId: string, signal: AbortSignal): Promise<StoredCheckpoint | undefined> {
+/**
+ * Takes the leases on all sources, waiting (bounded) for a dead owner's to expire. All at once: a
+ * killed replayer held every one, and each expires one lease period after it is first seen, so
+ * waiting for them one after the other would take a period per file. While some are still held by
+ * another owner, the ones already taken are renewed (acquire by the owner bumps the counter), so
+ * that none can expire before the session's first checkpoints are written. Undefined when `signal`
+ * aborts (a switch or a stop simply ends the session).
+ */
+async function takeLeases(options: HistoricalSessionOptions, sourceIds: readonly string[], signal: AbortSignal): Promise<Map<string, StoredCheckpoint | undefined> | undefined> {
   const { checkpoints, logger, clock } = options;
   const deadline = clock.now() + checkpoints.leaseMs + LEASE_WAIT_SLACK_MS;
+  const taken = new Map<string, StoredCheckpoint | undefined>();
   for (;;) {
-    if (signal.aborted) return undefined;
-    try {
-      return await retrying(options, 'take the checkpoint lease', signal, () => checkpoints.acquire(sourceId));
-    } catch (error) {
-      // A replayer killed without releasing its lease: wait for it to expire (bounded). A switch
-      // or a stop meanwhile simply ends this session.
-      if (!(error instanceof CheckpointOwnershipError) || clock.now() > deadline) throw error;
-      logger.warn('waiting for the previous owner of this source to release it or for its lease to expire', { sourceId, error });
-      await clock.sleep(LEASE_RETRY_MS, signal);
+    let waiting: CheckpointOwnershipError | undefined;
+    for (const sourceId of sourceIds) {
+      try {
+        const stored = await retrying(options, 'take the checkpoint lease', signal, () => checkpoints.acquire(sourceId));
+        if (signal.aborted) return undefined;
+        if (!taken.has(sourceId)) taken.set(sourceId, stored);
+      } catch (error) {
+        // A lease already taken and lost meanwhile is not waited for: someone else replays it.
+        if (!(error instanceof CheckpointOwnershipError) || taken.has(sourceId)) throw error;
+        waiting = error;
+      }
     }
+    if (waiting === undefined) return taken;
+    if (clock.now() > deadline) throw waiting;
+    logger.warn('waiting for the previous owner of this source to release it or for its lease to expire', { sourceId: waiting.context.sourceId, error: waiting });
+    await clock.sleep(LEASE_RETRY_MS, signal);
+    if (signal.aborted) return undefined;
   }
 }
 
@@ -169,11 +184,12 @@ export async function openHistorical(options: HistoricalSessionOptions, control:
     bySource.set(sourceId, name);
     scans.push(scan);
   }
+  const taken = await takeLeases(options, scans.map((scan) => sourceIdFor(scan.fingerprint, selection)), signal);
+  if (taken === undefined) return undefined;
   const files: OpenedFile[] = [];
   for (const scan of scans) {
     const sourceId = sourceIdFor(scan.fingerprint, selection);
-    const stored = await takeLease(options, sourceId, signal);
-    if (signal.aborted) return undefined;
+    const stored = taken.get(sourceId);
     // "from start" applies once per request: the checkpoint counts the rewinds it honoured, so a
     // restart does not rewind again, and a rewind followed at once by another request is not lost.
     const honoured = stored?.rewindsHonoured ?? 0;

@@ -28,6 +28,7 @@ import { commandAvailable, exec } from '../support/commands.ts';
 import { waitUntil } from '../support/processes.ts';
 import { rawRequest, type RawAnswer } from '../support/raw-request.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { embeddedChildEnv } from '../support/aws-env.ts';
 
 const TABLE = 'control-plane-state';
 const CHROMIUM = '/usr/bin/chromium';
@@ -176,7 +177,7 @@ describe('a local control plane only the user drives', () => {
 
   it('still takes the user’s own requests: tick-replay mode, curl --json, the dashboard’s page, the AWS SDK', async () => {
     const start = await version();
-    const { stdout } = await exec(process.execPath, ['bin/tick-replay.js', 'mode', 'live', '--api', api.url], { timeout: 30_000 });
+    const { stdout } = await exec(process.execPath, ['bin/tick-replay.js', 'mode', 'live', '--api', api.url], { env: embeddedChildEnv(), timeout: 30_000 });
     assert.deepEqual([(JSON.parse(stdout) as { mode: string }).mode, await version()], ['live', start + 1]);
     if (await commandAvailable('curl')) {
       const curl = await exec('curl', ['-sS', '--fail-with-body', '--json', '{"mode":"historical"}', `${api.url}/mode`], { timeout: 30_000 });

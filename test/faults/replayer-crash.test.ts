@@ -21,6 +21,7 @@ import { firstStdoutLine, waitUntil } from '../support/processes.ts';
 import type { LogLine } from '../support/capture-logs.ts';
 import { countBy, deliveryReport, quoteKey, readStream, startFaultStack, type FaultStack } from './support/stack.ts';
 import type { DriverOptions } from './support/replayer-driver.ts';
+import { embeddedChildEnv } from '../support/aws-env.ts';
 
 const DRIVER = fileURLToPath(new URL('./support/replayer-driver.ts', import.meta.url));
 const LEASE_MS = 1_000;
@@ -55,7 +56,7 @@ describe('replayer crash recovery', () => {
 
   function startDriver(options: Omit<DriverOptions, 'endpointUrl' | 'leaseMs'>): Driver {
     const full: DriverOptions = { endpointUrl: env.stack.endpointUrl, leaseMs: LEASE_MS, ...options };
-    const child = spawn(process.execPath, ['--import', 'tsx', DRIVER, JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', DRIVER, JSON.stringify(full)], { env: embeddedChildEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     const logs: LogLine[] = [];
     let partial = '';
     child.stderr?.setEncoding('utf8');
@@ -162,8 +163,12 @@ describe('replayer crash recovery', () => {
     for (let crash = 0; crash < 3; crash++) {
       const driver = startDriver(base);
       await firstStdoutLine(driver.child);
-      if (crash > 0) await waitForLog(driver, 'resuming historical replay from its checkpoint');
-      else await waitUntil('first checkpoints of both files', async () => (await Promise.all(sourceIds.map((id) => store.load(id)))).every((c) => c !== undefined), 30_000);
+      if (crash > 0) {
+        await waitUntil('both files resumed', () => {
+          assert.equal(driver.child.exitCode, null, 'driver exited before resuming');
+          return driver.logs.filter((l) => l.message === 'resuming historical replay from its checkpoint' && sourceIds.includes(l.sourceId as string)).length === 2;
+        }, 30_000);
+      } else await waitUntil('first checkpoints of both files', async () => (await Promise.all(sourceIds.map((id) => store.load(id)))).every((c) => c !== undefined), 30_000);
       await delay(300 + Math.floor(random() * 1_200));
       driver.child.kill('SIGKILL');
       assert.equal((await driver.exited).signal, 'SIGKILL');

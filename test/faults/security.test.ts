@@ -12,7 +12,7 @@ import { resolveConfig } from '../../lib/config.ts';
 import { OutputError } from '../../lib/errors.ts';
 import { appendBatch, MID_PRICES_FILE, prepareOutputDir } from '../../lib/output/log-files.ts';
 import { useTempDir } from '../support/temp-dir.ts';
-import { EMBEDDED_TARGET_ENV } from '../support/aws-env.ts';
+import { embeddedChildEnv } from '../support/aws-env.ts';
 
 describe('security basics', () => {
   const tmp = useTempDir();
@@ -48,13 +48,7 @@ describe('security basics', () => {
     const out = tmp.join('out-canary');
     const state = tmp.join('state-canary');
     const child = spawn(process.execPath, ['bin/tick-replay.js', 'run', '--historical', file, '--out', out, '--state-dir', state, '--edge-port', '0', '--log-level', 'DEBUG'], {
-      env: {
-        ...process.env,
-        ...EMBEDDED_TARGET_ENV,
-        AWS_ACCESS_KEY_ID: `AKIA${canary}`,
-        AWS_SECRET_ACCESS_KEY: canary,
-        AWS_SESSION_TOKEN: `token-${canary}`,
-      },
+      env: embeddedChildEnv({ AWS_ACCESS_KEY_ID: `AKIA${canary}`, AWS_SECRET_ACCESS_KEY: canary, AWS_SESSION_TOKEN: `token-${canary}` }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let captured = '';

@@ -10,6 +10,7 @@ import { commandAvailable, exec } from '../support/commands.ts';
 import { waitUntil } from '../support/processes.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
 import { startUpProcess, type UpProcess } from '../support/up-process.ts';
+import { embeddedChildEnv } from '../support/aws-env.ts';
 
 /** The AWS CLI with LocalStack's dummy credentials and nothing from this machine's AWS config. */
 const AWS_ENV = {
@@ -40,12 +41,12 @@ interface Status {
 }
 
 async function bash(script: string, env: Record<string, string>): Promise<string> {
-  const { stdout } = await exec('bash', ['-c', script], { env: { ...process.env, ...AWS_ENV, ...env }, timeout: 60_000 });
+  const { stdout } = await exec('bash', ['-c', script], { env: embeddedChildEnv({ ...AWS_ENV, ...env }), timeout: 60_000 });
   return stdout;
 }
 
 async function tickReplayStatus(apiUrl: string): Promise<Status> {
-  const { stdout } = await exec(process.execPath, ['bin/tick-replay.js', 'status', '--api', apiUrl], { timeout: 30_000 });
+  const { stdout } = await exec(process.execPath, ['bin/tick-replay.js', 'status', '--api', apiUrl], { env: embeddedChildEnv(), timeout: 30_000 });
   return JSON.parse(stdout) as Status;
 }
 

@@ -20,6 +20,7 @@ import { readLines } from '../support/lines.ts';
 import { isAlive, waitUntil } from '../support/processes.ts';
 import { useEmbeddedStack } from '../support/stack-fixture.ts';
 import { EMBEDDED_TARGET_ENV } from '../support/aws-env.ts';
+import { embeddedChildEnv } from '../support/aws-env.ts';
 
 const LEASE_MS = 1_500;
 const SAMPLE = 'data/historical_sample.csv';
@@ -52,7 +53,7 @@ function compare(reference: string[], actual: string[]): { missing: number; extr
 }
 
 function cli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['bin/tick-replay.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, ['bin/tick-replay.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: embeddedChildEnv(env) });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -12,12 +12,13 @@ import { midPrice } from '../../lib/quotes/decimal.ts';
 import { readLines } from '../support/lines.ts';
 import { PROJECT_DIR } from '../support/osls.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { embeddedChildEnv } from '../support/aws-env.ts';
 
 const DEMO_TIMEOUT_MS = 90_000;
 
 /** Runs a node script of the project to completion; fails the test on a non-zero exit. */
 async function runNode(args: string[]): Promise<string> {
-  const child = spawn(process.execPath, args, { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: PROJECT_DIR, env: embeddedChildEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

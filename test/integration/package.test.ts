@@ -146,6 +146,29 @@ void describe('osls package (stage dev, no credentials)', () => {
     assert.deepEqual(midPrice.find((s) => s.Action === 's3:PutObject')?.Resource, { 'Fn::Sub': '${ReplayBucket.Arn}/output/*' }, 'under its prefix only');
   });
 
+  void it('names the resource of every statement: "*" only where AWS allows nothing else', () => {
+    // ecr:GetAuthorizationToken has no resource-level permissions (the ECR login of the task's
+    // execution role); every other statement names its stream, table, queue, bucket, log group.
+    const resourceless = new Set(['ecr:GetAuthorizationToken']);
+    for (const role of ofType('AWS::IAM::Role')) {
+      for (const statement of statementsOf(role)) {
+        const actions = actionsOf([statement]);
+        const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+        assert.equal(statement.Effect, 'Allow');
+        // A literal string is "*" or an ARN typed by hand; the stack's own resources come from
+        // Fn::GetAtt / Fn::Sub of its logical ids.
+        if (resources.some((r) => typeof r === 'string')) {
+          assert.ok(actions.every((a) => resourceless.has(a)), `a resource not named from the stack for ${actions.join(', ')}: ${JSON.stringify(statement.Resource)}`);
+        }
+      }
+    }
+    const table = { 'Fn::GetAtt': ['StateTable', 'Arn'] };
+    const stream = { 'Fn::GetAtt': ['QuotesStream', 'Arn'] };
+    for (const s of statementsOf(resource('ModeRole')).filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')))) assert.deepEqual(s.Resource, table);
+    for (const s of statementsOf(resource('MidPriceRole')).filter((s) => actionsOf([s]).some((a) => a.startsWith('kinesis:')))) assert.deepEqual(s.Resource, stream);
+    assert.deepEqual(statementsOf(resource('MidPriceRole')).find((s) => s.Action === 'sqs:SendMessage')?.Resource, { 'Fn::GetAtt': ['MidPriceFailuresQueue', 'Arn'] });
+  });
+
   void it("gives the replayer task its own role: put records, its table items, read the input prefix", () => {
     const task = statementsOf(resource('ReplayerTaskRole'));
     assert.deepEqual(actionsOf(task), [
@@ -162,6 +185,17 @@ void describe('osls package (stage dev, no credentials)', () => {
     const items = task.find((s) => Array.isArray(s.Action) && s.Action.includes('dynamodb:PutItem'));
     assert.deepEqual(items?.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'], ['checkpoint#*', 'file#*', 'control#mode', 'status#replayer'], 'never the consumer leases');
     assert.deepEqual(task.find((s) => s.Action === 's3:GetObject')?.Resource, { 'Fn::Sub': '${ReplayBucket.Arn}/input/*' });
+    const list = task.find((s) => s.Action === 's3:ListBucket');
+    assert.deepEqual([list?.Resource, list?.Condition], [{ 'Fn::GetAtt': ['ReplayBucket', 'Arn'] }, { StringLike: { 's3:prefix': 'input/*' } }], 'listing under input/ only');
+    for (const s of task.filter((s) => actionsOf([s]).some((a) => a.startsWith('kinesis:')))) assert.deepEqual(s.Resource, { 'Fn::GetAtt': ['QuotesStream', 'Arn'] });
+    for (const s of task.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')))) assert.deepEqual(s.Resource, { 'Fn::GetAtt': ['StateTable', 'Arn'] });
+    // What ECS needs to start it, apart from what the replayer may do: pull its image, write its logs.
+    const execution = statementsOf(resource('ReplayerExecutionRole'));
+    assert.deepEqual(actionsOf(execution), ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    assert.deepEqual(execution.find((s) => actionsOf([s]).includes('ecr:BatchGetImage'))?.Resource, { 'Fn::GetAtt': ['ReplayerRepository', 'Arn'] });
+    const trusted = (id: string): unknown => (resource(id).Properties.AssumeRolePolicyDocument as { Statement: Array<{ Principal: unknown }> }).Statement.map((s) => s.Principal);
+    assert.deepEqual(trusted('ReplayerTaskRole'), [{ Service: 'ecs-tasks.amazonaws.com' }]);
+    assert.deepEqual(trusted('ModeRole'), [{ Service: 'lambda.amazonaws.com' }]);
   });
 
   void it('declares the replayer as a Fargate task definition with a cluster, a log group and an execution role', () => {

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
-import { EMBEDDED_TARGET_ENV } from '../support/aws-env.ts';
+import { embeddedChildEnv } from '../support/aws-env.ts';
 
 interface Up {
   child: ChildProcess;
@@ -27,7 +27,7 @@ function startUp(tmp: TempDir): Up {
       '--edge-port', '0', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0',
     ],
     // Own process group, so the test can kill -9 the whole of it, as a user would.
-    { env: { ...process.env, ...EMBEDDED_TARGET_ENV }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    { env: embeddedChildEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let stdout = '';
   let stderr = '';

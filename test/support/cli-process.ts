@@ -1,6 +1,6 @@
 /** `tick-replay` as a user runs it: a real process on the embedded stack, its exit code and output. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EMBEDDED_TARGET_ENV } from './aws-env.ts';
+import { embeddedChildEnv } from './aws-env.ts';
 
 export interface CliResult {
   code: number | null;
@@ -12,7 +12,7 @@ export interface CliResult {
 export function cli(args: string[], env: Record<string, string> = {}, onSpawn?: (child: ChildProcess) => void): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/tick-replay.js', ...args], {
-      env: { ...process.env, ...EMBEDDED_TARGET_ENV, ...env },
+      env: embeddedChildEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     onSpawn?.(child);

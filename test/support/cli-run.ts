@@ -1,6 +1,7 @@
 /** A command run to completion in the project root, as a user runs it: exit code, stdout, stderr. */
 import { spawn } from 'node:child_process';
 import { PROJECT_DIR } from './osls.ts';
+import { embeddedChildEnv } from './aws-env.ts';
 
 export interface CliResult {
   code: number | null;
@@ -10,7 +11,7 @@ export interface CliResult {
 
 /** `command args…` with `env` over ours, killed after `timeoutMs`. */
 export function runInProject(command: string, args: readonly string[], env: Record<string, string>, timeoutMs = 120_000): Promise<CliResult> {
-  const child = spawn(command, [...args], { cwd: PROJECT_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, [...args], { cwd: PROJECT_DIR, env: embeddedChildEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

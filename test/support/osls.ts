@@ -5,6 +5,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OSLS_QUIET_ENV, resolveOslsBin } from '../../infra/offline-api.ts';
+import { EMBEDDED_TARGET_ENV } from './aws-env.ts';
 
 export const PROJECT_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -15,7 +16,8 @@ export interface OslsResult {
   stderr: string;
 }
 
-const CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL'];
+/** Never inherited from our shell: credentials, and every endpoint and target variable tick-replay honours. */
+const NOT_INHERITED = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', ...Object.keys(EMBEDDED_TARGET_ENV)];
 
 /**
  * `osls ARGS` with no AWS credentials or endpoint from our environment (only what `env` gives),
@@ -33,7 +35,7 @@ export function runCommandLine(commandLine: string, env: Record<string, string> 
 async function runInProject(command: string, args: readonly string[], env: Record<string, string>, timeoutMs: number): Promise<OslsResult> {
   const buildDir = path.join('.esbuild', `test-${randomUUID().slice(0, 8)}`);
   const childEnv: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !CREDENTIAL_VARIABLES.includes(key)) childEnv[key] = value;
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !NOT_INHERITED.includes(key)) childEnv[key] = value;
   Object.assign(childEnv, OSLS_QUIET_ENV, { TICK_REPLAY_ESBUILD_DIR: buildDir, AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent' }, env);
   const child = spawn(command, args, { cwd: PROJECT_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { processIsRunning } from '../../lib/system/process-stats.ts';
 import { setTimeout as delay } from 'node:timers/promises';
+import { embeddedChildEnv } from './aws-env.ts';
 
 /** Alive = signalable and not a zombie (an orphan's reaper may be slow or absent in containers). */
 export const isAlive = processIsRunning;
@@ -54,7 +55,7 @@ export function firstStdoutLine(child: ChildProcess): Promise<string> {
 export function spawnModuleScript(script: string, env: Record<string, string>): { child: ChildProcess; exited: Promise<unknown> } {
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
+    env: embeddedChildEnv(env),
   });
   return { child, exited: new Promise((resolve) => child.once('exit', resolve)) };
 }

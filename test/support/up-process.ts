@@ -3,7 +3,7 @@
  * it), on free ports, against a fresh embedded stack; the URLs it prints, parsed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EMBEDDED_TARGET_ENV } from './aws-env.ts';
+import { embeddedChildEnv } from './aws-env.ts';
 
 export interface UpUrls {
   apiUrl: string;
@@ -47,7 +47,7 @@ export function startUpProcess(options: UpProcessOptions): UpProcess {
       '--edge-port', '0', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0',
       ...(options.extraArgs ?? []),
     ],
-    { env: { ...process.env, ...EMBEDDED_TARGET_ENV, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    { env: embeddedChildEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let stdout = '';
   let stderr = '';

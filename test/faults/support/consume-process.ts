@@ -3,6 +3,7 @@
  * it), attached to a stack a test started; its JSON logs parsed from stderr.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { embeddedChildEnv } from '../../support/aws-env.ts';
 
 export interface ConsumeProcess {
   child: ChildProcess;
@@ -14,7 +15,7 @@ export interface ConsumeProcess {
 
 export function startConsumeProcess(args: string[]): ConsumeProcess {
   const child = spawn(process.execPath, ['bin/tick-replay.js', 'consume', ...args], {
-    env: { ...process.env, AWS_ENDPOINT_URL: '' },
+    env: embeddedChildEnv(),
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });

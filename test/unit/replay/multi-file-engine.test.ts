@@ -8,7 +8,7 @@ import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import type { PutRecordsCommand, PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { KinesisProducer } from '../../../lib/aws/producer.ts';
-import type { StoredCheckpoint } from '../../../lib/replay/checkpoint-store.ts';
+import { CheckpointOwnershipError, type StoredCheckpoint } from '../../../lib/replay/checkpoint-store.ts';
 import { ReplayEngine, type CheckpointPort } from '../../../lib/replay/engine.ts';
 import type { QuoteEntry } from '../../../lib/replay/replayer.ts';
 import { FakeControl, idleLive, until } from '../../support/engine-fakes.ts';
@@ -140,5 +140,36 @@ describe('ReplayEngine over several files', () => {
     stop2.abort();
     await run2;
     assert.deepEqual(resent, Array.from({ length: 100 }, (_, i) => `NEW#${i + 1}`), 'the new content from its first row, not from row 61');
+  });
+  it('waits for a source another owner still holds while renewing the leases it already took, then replays every file', async () => {
+    const a = tmp.join('held-a.csv');
+    const b = tmp.join('held-b.csv');
+    await writeFile(a, csv('A', 50, 0));
+    await writeFile(b, csv('B', 50, 1));
+    const memory = memoryCheckpoints();
+    // The second source is held by a dead replayer for its first three tries (its lease then expires).
+    const order: string[] = [];
+    const acquires = new Map<string, number>();
+    const checkpoints: CheckpointPort = {
+      ...memory,
+      acquire: (sourceId) => {
+        if (!order.includes(sourceId)) order.push(sourceId);
+        const n = (acquires.get(sourceId) ?? 0) + 1;
+        acquires.set(sourceId, n);
+        if (sourceId === order[1] && n <= 3) return Promise.reject(new CheckpointOwnershipError('held by a dead replayer', { sourceId }));
+        return memory.acquire(sourceId);
+      },
+    };
+    const sent: string[] = [];
+    const e = engine([a, b], checkpoints, new FakeControl(), sent);
+    const stop = new AbortController();
+    const run = e.run(stop.signal);
+    await until('both files done', () => e.status().historical.completed);
+    stop.abort();
+    await run;
+    assert.equal(acquires.get(order[1] as string), 4, 'the held source was taken on the fourth try');
+    // The lease taken first was renewed at every wait (3), besides being taken: it cannot expire meanwhile.
+    assert.equal(acquires.get(order[0] as string), 4);
+    assert.deepEqual(sent, Array.from({ length: 50 }, (_, i) => [`A#${i + 1}`, `B#${i + 1}`]).flat());
   });
 });
