@@ -17,7 +17,8 @@ import type { Config } from '../config.ts';
 import { AwsCallError, errorCode, InputError, TickReplayError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
-import { HistoricalSource, scanCsv, sourceIdFor, type CsvScan } from '../replay/historical-source.ts';
+import { locationKey, type InputContext } from '../input/input.ts';
+import { HistoricalSource, openNamedInput, scanCsv, sourceIdFor, type CsvScan } from '../replay/historical-source.ts';
 import { MergedSource } from '../replay/merged-source.ts';
 import { DEFAULT_SELECTION, type Selection } from '../replay/selection.ts';
 import { Pacer, type Speed } from '../replay/pacer.ts';
@@ -33,6 +34,8 @@ export interface HistoricalRunOptions {
   file: string | readonly string[];
   /** Window, tickers, disorder bound (default: everything, 60 s). */
   selection?: Selection;
+  /** How s3:// inputs are reached (input-context.ts); default: local files only. */
+  inputs?: InputContext;
   speed: Speed;
   logger: Logger;
   /** Aborting stops reading, flushes what was read, lets the consumer drain it, then stops. */
@@ -99,14 +102,14 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
   const clock = options.clock ?? systemClock;
   const selection = options.selection ?? DEFAULT_SELECTION;
   const names = typeof options.file === 'string' ? [options.file] : [...options.file];
-  const files = names.map((name) => path.resolve(name));
+  const files = names.map((name) => locationKey(name));
 
   // Fail on bad input or output before starting anything; empty the output files only once the
   // AWS side is up, so a failed start leaves earlier results alone.
   const scans: CsvScan[] = [];
   const bySource = new Map<string, string>();
   for (const name of names) {
-    const scan = await scanCsv(name, { selection });
+    const scan = await scanCsv(await openNamedInput(name, options.inputs), { selection });
     const twin = bySource.get(sourceIdFor(scan.fingerprint, selection));
     if (twin !== undefined) throw new InputError(`${twin} and ${name} have the same content; give it once`, { files: [twin, name] });
     bySource.set(sourceIdFor(scan.fingerprint, selection), name);

@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../errors.ts';
 import { expandInputs } from '../input/expand.ts';
+import type { InputContext } from '../input/input.ts';
 import { parseTimestamp } from '../quotes/timestamp.ts';
 import { DEFAULT_MAX_DISORDER_US } from '../replay/disorder-gate.ts';
 import { checkSelection, type Selection } from '../replay/selection.ts';
@@ -25,7 +26,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 export function addInputOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--historical <file>', 'CSV file of historical quotes (generic, tardis.dev or Databento; gzip or zstd); repeat it or give a quoted glob to replay several files merged').argParser(collect),
+      new Option('--historical <file>', 'CSV file or s3://bucket/key of historical quotes (generic, tardis.dev or Databento; gzip or zstd); repeat it or give a quoted glob to replay several files merged').argParser(collect),
     )
     .option('--from <time>', 'replay only quotes arriving at or after this time (ISO 8601 or epoch)')
     .option('--to <time>', 'replay only quotes arriving before this time (ISO 8601 or epoch)')
@@ -67,7 +68,7 @@ export function selectionFrom(flags: InputFlags): Selection {
 }
 
 /** The input names (globs expanded, duplicates dropped); ConfigError when none is given. */
-export async function inputNames(flags: InputFlags): Promise<string[]> {
+export async function inputNames(flags: InputFlags, context?: InputContext): Promise<string[]> {
   if (flags.historical === undefined || flags.historical.length === 0) throw new ConfigError("required option '--historical <file>' not specified", { name: '--historical' });
-  return expandInputs(flags.historical);
+  return expandInputs(flags.historical, process.cwd(), context);
 }

@@ -12,6 +12,7 @@ import { ConfigError, TickReplayError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { parseSpeed, type Speed } from '../replay/pacer.ts';
 import { runHistorical } from './historical-run.ts';
+import { commandInputs } from './input-context.ts';
 import { formatSummary, summaryJson } from './summary.ts';
 import { openAwsEnvironment } from './aws-environment.ts';
 import { registerFeedCommand } from './feed-command.ts';
@@ -92,12 +93,14 @@ function upBanner(files: readonly string[], speed: Speed, config: Config, info: 
 async function runCommand(flags: PipelineFlags): Promise<void> {
   const { config, aggregate } = await pipelineConfig(flags);
   const selection = selectionFrom(flags);
-  const files = await inputNames(flags);
   const { logger, logFile, progress, interrupt } = startSession(config);
+  const inputs = commandInputs(config, logger);
   try {
+    const files = await inputNames(flags, inputs);
     const summary = await runHistorical({
       config,
       file: files,
+      inputs,
       selection,
       speed: flags.speed,
       logger,
@@ -115,6 +118,7 @@ async function runCommand(flags: PipelineFlags): Promise<void> {
   } finally {
     progress.stop();
     interrupt.dispose();
+    inputs.close();
   }
 }
 
@@ -130,16 +134,18 @@ async function upCommand(
   if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new ConfigError('give --live-file or --live-url, not both', { name: '--live-file' });
   const { config, aggregate } = await pipelineConfig(flags);
   const selection = selectionFrom(flags);
-  const files = await inputNames(flags);
   const { logger, logFile, progress, interrupt } = startSession(config);
+  const inputs = commandInputs(config, logger);
   // On a terminal one status line replaces the progress bar (logs already go to a file there).
   const tty = logFile !== undefined;
   let statusLine: StatusLine | undefined;
   let started = false;
   try {
+    const files = await inputNames(flags, inputs);
     await runUp({
       config,
       historicalFile: files,
+      inputs,
       selection,
       liveFile: flags.liveFile,
       liveUrl: flags.liveUrl,
@@ -172,6 +178,7 @@ async function upCommand(
     statusLine?.stop();
     progress.stop();
     interrupt.dispose();
+    inputs.close();
   }
 }
 

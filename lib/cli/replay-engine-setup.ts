@@ -3,10 +3,10 @@
  * acknowledgements go to the engine, and the engine reading the mode control item and the
  * historical checkpoint from the state table.
  */
-import path from 'node:path';
 import { KinesisProducer } from '../aws/producer.ts';
 import { loadShardMap } from '../aws/shard-map.ts';
 import type { Config } from '../config.ts';
+import { locationKey, type InputContext } from '../input/input.ts';
 import { ControlStore } from '../control/control-store.ts';
 import { LiveSource } from '../live/live-source.ts';
 import type { LiveFormat } from '../live/venues/venue.ts';
@@ -22,6 +22,8 @@ export interface ReplayEngineSetup {
   aws: AwsEnvironment;
   config: Config;
   historicalFile: string | readonly string[];
+  /** How s3:// inputs are reached (input-context.ts); default: local files only. */
+  inputs?: InputContext;
   selection?: Selection;
   speed: Speed;
   liveUrl: string | undefined;
@@ -57,7 +59,8 @@ export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ 
     // The same lease period as the consumer's shard leases (LEASE_DURATION_MS): how long a killed
     // replayer's source stays unavailable to its restart.
     checkpoints: new DynamoCheckpointStore(aws.clients.dynamodb, config.tableName, replayerIdentity(), config.leaseDurationMs),
-    historicalFile: typeof options.historicalFile === 'string' ? path.resolve(options.historicalFile) : options.historicalFile.map((file) => path.resolve(file)),
+    historicalFile: typeof options.historicalFile === 'string' ? locationKey(options.historicalFile) : options.historicalFile.map((file) => locationKey(file)),
+    inputs: options.inputs,
     selection: options.selection,
     speed: options.speed,
     liveUrl: options.liveUrl,

@@ -28,11 +28,14 @@ import type { ReplayEngine } from '../replay/engine.ts';
 import { openNamedInput } from '../replay/historical-source.ts';
 import type { Selection } from '../replay/selection.ts';
 import { prepareOutput } from './output-target.ts';
+import type { InputContext } from '../input/input.ts';
 
 export interface UpOptions {
   config: Config;
   /** The historical input(s), globs already expanded. */
   historicalFile: string | readonly string[];
+  /** How s3:// inputs are reached (input-context.ts); default: local files only. */
+  inputs?: InputContext;
   selection?: Selection;
   liveFile?: string;
   liveUrl?: string;
@@ -75,7 +78,7 @@ const DRAIN_MS = 10_000;
 export async function runUp(options: UpOptions): Promise<void> {
   const { config, logger, signal } = options;
   // Fail on a missing or unusable input before starting anything (the replayer reads it only later).
-  for (const file of typeof options.historicalFile === 'string' ? [options.historicalFile] : options.historicalFile) await openNamedInput(file);
+  for (const file of typeof options.historicalFile === 'string' ? [options.historicalFile] : options.historicalFile) await openNamedInput(file, options.inputs);
   if (config.target === 'aws') return runReplayerAlone(options);
   await prepareOutput(config, { truncate: false });
   const stops: StopList = [];

@@ -45,6 +45,7 @@ export function createUpEngine(options: UpOptions, aws: AwsEnvironment, liveUrl:
     aws,
     config: options.config,
     historicalFile: options.historicalFile,
+    inputs: options.inputs,
     selection: options.selection,
     speed: options.speed,
     liveUrl,

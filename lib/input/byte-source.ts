@@ -20,6 +20,11 @@ export interface InputIdentity {
    * an object its ETag. Equal versions mean unchanged content; different ones prove nothing.
    */
   version: string;
+  /**
+   * An identity of the content that the store itself vouches for (an object's ETag with its
+   * size): when present, the content fingerprint is derived from it instead of hashing every byte.
+   */
+  contentTag?: string;
 }
 
 export interface ByteSource {
@@ -29,6 +34,10 @@ export interface ByteSource {
   readonly location: string;
   /** Throws InputError (`cannot read x: no such file`) when the input cannot be read. */
   describe(): Promise<InputIdentity>;
-  /** The stored bytes from `offset` on. */
-  open(offset: number): ByteStream;
+  /**
+   * The stored bytes from `offset` on, up to `end` (exclusive) when given: a probe of the first
+   * bytes must not start a transfer of the whole input. Reads the version `describe()` first saw:
+   * a source that can pin it (an object's ETag) fails clearly when the input was replaced since.
+   */
+  open(offset: number, end?: number): ByteStream;
 }

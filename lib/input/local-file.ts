@@ -41,7 +41,8 @@ export class LocalFileSource implements ByteSource {
    * A stream from `offset`. Each call opens its own descriptor: a ReadStream closes it when
    * destroyed (leaving a `for await` early destroys it), even with `autoClose: false`.
    */
-  open(offset: number): ByteStream {
-    return createReadStream(this.location, { start: offset, highWaterMark: CHUNK_SIZE });
+  open(offset: number, end?: number): ByteStream {
+    // createReadStream's `end` is inclusive.
+    return createReadStream(this.location, { start: offset, ...(end !== undefined ? { end: end - 1 } : {}), highWaterMark: CHUNK_SIZE });
   }
 }

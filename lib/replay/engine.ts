@@ -23,6 +23,7 @@ import type { Speed } from './pacer.ts';
 import type { ReplaySource } from './replay-source.ts';
 import { replay, type QuoteAck, type QuoteSink } from './replayer.ts';
 import type { Selection } from './selection.ts';
+import type { InputContext } from '../input/input.ts';
 
 export { SEND_WINDOW, type CheckpointPort } from './historical-session.ts';
 
@@ -43,6 +44,8 @@ export interface EngineOptions {
   checkpoints: CheckpointPort;
   /** The historical input(s): one file, or several replayed merged by arrival (in this order for ties). */
   historicalFile: string | readonly string[];
+  /** How inputs other than local files are reached (the S3 client); default: local files only. */
+  inputs?: InputContext;
   /** Window, tickers and disorder bound (default: everything, 60 s). */
   selection?: Selection;
   speed: Speed;
@@ -93,7 +96,7 @@ export function replayerIdentity(): string {
 }
 
 export class ReplayEngine {
-  private readonly options: Resolved<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate' | 'selection'>;
+  private readonly options: Resolved<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate' | 'selection' | 'inputs'>;
   private readonly historicalFiles: readonly string[];
   /** Inputs identified by content once per process; mode switches reuse it while files are unchanged. */
   private readonly fingerprints = new FingerprintCache();
@@ -292,6 +295,7 @@ export class ReplayEngine {
       historicalFiles: this.historicalFiles,
       selection,
       fingerprints: this.fingerprints,
+      inputs: this.options.inputs,
       speed,
       logger,
       clock,

@@ -20,7 +20,7 @@ export class FingerprintCache {
     const { location } = input.source;
     const cached = this.known.get(location);
     if (cached !== undefined && cached.version === input.identity.version) return cached.fingerprint;
-    const fingerprint = await fingerprintOf(input.source);
+    const fingerprint = await fingerprintOf(input);
     this.hashed++;
     this.known.set(location, { version: input.identity.version, fingerprint });
     return fingerprint;

@@ -15,10 +15,10 @@
  * guard the file items without transactions, which the embedded emulator lacks), and two
  * replayers given overlapping sets then conflict exactly on the files they share.
  */
-import path from 'node:path';
 import { isRetryableError } from '../aws/retryable.ts';
 import type { ModeControl } from '../control/control-store.ts';
 import { InputError } from '../errors.ts';
+import type { InputContext } from '../input/input.ts';
 import type { Logger } from '../logging/logger.ts';
 import { untilAborted } from '../time/abort.ts';
 import type { Clock } from '../time/clock.ts';
@@ -26,7 +26,7 @@ import { Backoff, retry } from '../time/retry.ts';
 import { START_POSITION, type HistoricalPosition } from './ack-tracker.ts';
 import { CheckpointOwnershipError, type DynamoCheckpointStore, type StoredCheckpoint } from './checkpoint-store.ts';
 import { FingerprintCache } from './fingerprint-cache.ts';
-import { HistoricalSource, openNamedInput, scanCsv, sourceIdFor, type CsvScan } from './historical-source.ts';
+import { displayName, HistoricalSource, openNamedInput, scanCsv, sourceIdFor, type CsvScan } from './historical-source.ts';
 import { MergedSource } from './merged-source.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import { replay, type QuoteSink } from './replayer.ts';
@@ -57,6 +57,8 @@ export interface HistoricalSessionOptions {
   historicalFiles: readonly string[];
   /** Window, tickers and the disorder bound (default: everything, 60 s). */
   selection?: Selection;
+  /** How inputs other than local files are reached (the S3 client). */
+  inputs?: InputContext;
   /** Content fingerprints known in this process (default: a fresh cache, every input hashed). */
   fingerprints?: FingerprintCache;
   speed: Speed;
@@ -115,7 +117,7 @@ function storedScan(scan: Omit<CsvScan, 'file' | 'fingerprint' | 'records' | 'va
 /** Opens one input: identity by content, then the scan stored with its checkpoint, or a new scan. */
 async function openFile(options: HistoricalSessionOptions, fingerprints: FingerprintCache, name: string, signal: AbortSignal): Promise<CsvScan | undefined> {
   const selection = options.selection ?? DEFAULT_SELECTION;
-  const input = await openNamedInput(name);
+  const input = await openNamedInput(name, options.inputs);
   const started = options.now();
   const hashedBefore = fingerprints.hashed;
   const fingerprint = await fingerprints.of(input);
@@ -194,7 +196,7 @@ export async function openHistorical(options: HistoricalSessionOptions, control:
     const fromStart = control.rewinds > honoured;
     const start = fromStart || stored === undefined ? START_POSITION : stored.position;
     const rewindsHonoured = fromStart ? control.rewinds : honoured;
-    const file = path.relative(process.cwd(), scan.file) || scan.file;
+    const file = displayName(scan.file);
     if (fromStart) logger.info('replaying the historical file from the start', { sourceId, file });
     else if (stored !== undefined) {
       logger.info('resuming historical replay from its checkpoint', {
@@ -207,6 +209,11 @@ export async function openHistorical(options: HistoricalSessionOptions, control:
         // duplicates at most (0 after a graceful stop, which flushes first).
         possibleDuplicates: start.unacknowledged ?? 0,
       });
+      // A compressed input has no byte offset into its decoded text: it is decoded from the start.
+      const offset = start.resumeAt?.offset ?? 0;
+      if (scan.input.compression !== 'none' && offset > 0 && !start.completed) {
+        logger.info('compressed input: re-reading it from the start and skipping the bytes already replayed', { file, compression: scan.input.compression, skipDecodedBytes: offset });
+      }
     }
     files.push({ scan, start, rewindsHonoured });
   }

@@ -10,7 +10,7 @@
  * exact.
  */
 import path from 'node:path';
-import { fingerprintOf, openInput, sourceFor, type HistoricalInput } from '../input/input.ts';
+import { fingerprintOf, openInput, sourceFor, type HistoricalInput, type InputContext } from '../input/input.ts';
 import type { Compression } from '../input/compression.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import type { Resolved } from '../options.ts';
@@ -27,7 +27,7 @@ import { DEFAULT_SELECTION, isPastWindow, isSelected, selectionKey, type Selecti
 export interface CsvScan {
   /** The opened input (not stored in checkpoints). */
   input: HistoricalInput;
-  /** Canonical location (absolute path). */
+  /** Canonical location (absolute path, `s3://bucket/key`). */
   file: string;
   /** SHA-256 of the stored bytes: identifies the input whatever its name. */
   fingerprint: string;
@@ -53,15 +53,20 @@ export interface CsvOptions {
   fingerprint?: string;
 }
 
+/** How logs name an input: a path relative to the working directory, a URL as it is. */
+export function displayName(location: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : path.relative(process.cwd(), location) || location;
+}
+
 /** The source id of an input: its content fingerprint (and the selection, when not the default). */
 export function sourceIdFor(fingerprint: string, selection: Selection = DEFAULT_SELECTION): string {
   const key = selectionKey(selection);
   return `hist:${fingerprint.slice(0, 16)}${key === undefined ? '' : `~${key}`}`;
 }
 
-/** The input behind a name (a path), opened; throws InputError when it cannot be read. */
-export function openNamedInput(name: string): Promise<HistoricalInput> {
-  return openInput(sourceFor(name));
+/** The input behind a name (a path, an s3:// object), opened; throws InputError when it cannot be read. */
+export function openNamedInput(name: string, context?: InputContext): Promise<HistoricalInput> {
+  return openInput(sourceFor(name, context));
 }
 
 /**
@@ -97,7 +102,7 @@ export async function scanCsv(file: string | HistoricalInput, options: CsvOption
   return {
     input,
     file: input.source.location,
-    fingerprint: options.fingerprint ?? (await fingerprintOf(input.source)),
+    fingerprint: options.fingerprint ?? (await fingerprintOf(input)),
     records,
     validRows,
     rejectedRows: records - accepted,
@@ -227,7 +232,7 @@ export class HistoricalSource implements ReplaySource {
     if (this.options.start.completed) return;
     const { logger, selection, start } = this.options;
     const buffer = new ArrivalOrderBuffer<Buffered>(this.scan.disorderUs);
-    const file = path.relative(process.cwd(), this.scan.file) || this.scan.file;
+    const file = displayName(this.scan.file);
     const signal = this.controller.signal;
     const { ackedThrough, resumeAt } = start;
     let seq = resumeAt === undefined ? 0 : resumeAt.seq - 1;

@@ -87,8 +87,9 @@ describe('compressed input, detected by magic bytes', () => {
     await assert.rejects(openInput(sourceFor(bz)), /bzip2-compressed/);
   });
 
-  it('refuses locations it cannot read yet, and missing files, before anything starts', async () => {
-    assert.throws(() => sourceFor('s3://bucket/key.csv'), /s3:\/\/ inputs are not supported/);
+  it('refuses locations it cannot read, s3:// without an S3 client, and missing files, before anything starts', async () => {
+    assert.throws(() => sourceFor('https://example.com/key.csv'), /^InputError: cannot read https:\/\/example\.com\/key\.csv: https:\/\/ inputs are not supported; give a local file or an s3:\/\/ object$/);
+    assert.throws(() => sourceFor('s3://bucket/key.csv'), /^InputError: cannot read s3:\/\/bucket\/key\.csv: no S3 client was configured for this replay$/);
     await assert.rejects(openInput(sourceFor(tmp.join('nope.csv'))), /cannot read .*nope\.csv: no such file/);
   });
 });
