@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { readLines } from '../support/lines.ts';
 import { awsCli, motoMissing, startMoto, type MotoServer } from '../support/moto.ts';
@@ -211,12 +212,17 @@ void describe('osls deploy --stage local to moto, then a replay into the deploye
     assert.equal(records, 6);
   });
 
-  void it('replays an unseen CSV into the deployed bucket (--out s3://…), and output cat prints exactly the expected lines in shard and arrival order', async () => {
-    const csv = tmp.join('unseen-s3.csv');
-    await writeFile(csv, CSV);
+  void it('replays an unseen gzip CSV from S3 into another bucket (--historical s3://….csv.gz --out s3://…), and output cat prints exactly the expected lines in shard and arrival order', async () => {
+    // The input uploaded gzip-compressed under the deployed bucket's input/ prefix (where the
+    // replayer task reads); the output in a bucket of its own, as a user may keep it.
+    const gz = tmp.join('unseen-s3.csv.gz');
+    await writeFile(gz, gzipSync(CSV));
+    await awsCli(moto, ['s3api', 'put-object', '--bucket', BUCKET, '--key', 'input/unseen.csv.gz', '--body', gz]);
+    const outBucket = 'tick-replay-e2e-output';
+    await awsCli(moto, ['s3api', 'create-bucket', '--bucket', outBucket]);
     const env = { ...moto.env, AWS_ENDPOINT_URL: moto.url, LOG_LEVEL: 'WARN' };
-    const out = `s3://${BUCKET}/output/e2e`;
-    const result = await runCli(['run', '--aws', '--stage', 'local', '--historical', csv, '--out', out, '--speed', 'max'], env);
+    const out = `s3://${outBucket}/runs/e2e`;
+    const result = await runCli(['run', '--aws', '--stage', 'local', '--historical', `s3://${BUCKET}/input/unseen.csv.gz`, '--out', out, '--speed', 'max'], env);
     assert.equal(result.code, 0, result.stderr.slice(-3000));
     const summary = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
     assert.deepEqual([summary.outputDir, summary.midLines, summary.errorLines, summary.deadLetters], [out, 4, 2, 0]);
