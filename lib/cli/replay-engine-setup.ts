@@ -32,6 +32,7 @@ export interface ReplayEngineSetup {
   aggregate?: boolean;
   onProgress?: EngineOptions['onProgress'];
   historicalGate?: EngineOptions['historicalGate'];
+  onQuoteSent?: EngineOptions['onQuoteSent'];
   /** Told about every acknowledgement, after the engine (metrics). */
   onAck?: (acked: QuoteAck[]) => void;
 }
@@ -65,6 +66,7 @@ export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ 
     logger: logger.child('replayer'),
     onProgress: options.onProgress,
     historicalGate: options.historicalGate,
+    onQuoteSent: options.onQuoteSent,
   });
   engineRef.current = engine;
   return { producer, engine };

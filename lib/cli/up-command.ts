@@ -28,6 +28,7 @@ import type { EventSourceMapping } from '../consumer/event-source-mapping.ts';
 import type { ReplayEngine } from '../replay/engine.ts';
 import { openNamedInput } from '../replay/historical-source.ts';
 import type { Selection } from '../replay/selection.ts';
+import type { PacedQuote } from '../replay/replay-source.ts';
 
 export interface UpOptions {
   config: Config;
@@ -56,6 +57,8 @@ export interface UpOptions {
   /** Told where everything is once it is up. */
   onReady?: (info: UpReadyInfo) => void;
   onProgress?: (done: number, total: number) => void;
+  /** After each quote handed to the producer (the benchmark's delivery latency). */
+  onQuoteSent?: (quote: PacedQuote) => void;
 }
 
 export interface UpReadyInfo {

@@ -53,6 +53,7 @@ export function createUpEngine(options: UpOptions, aws: AwsEnvironment, liveUrl:
     logger: options.logger,
     aggregate: options.aggregate,
     onProgress: options.onProgress,
+    onQuoteSent: options.onQuoteSent,
     onAck,
   });
 }

@@ -20,7 +20,7 @@ import { systemClock, type Clock } from '../time/clock.ts';
 import { FingerprintCache } from './fingerprint-cache.ts';
 import { HistoricalSession, openHistorical, type CheckpointPort, type HistoricalSessionOptions } from './historical-session.ts';
 import type { Speed } from './pacer.ts';
-import type { ReplaySource } from './replay-source.ts';
+import type { PacedQuote, ReplaySource } from './replay-source.ts';
 import { replay, type QuoteAck, type QuoteSink } from './replayer.ts';
 import type { Selection } from './selection.ts';
 
@@ -70,6 +70,8 @@ export interface EngineOptions {
    * starts with it. Lets a scripted run (npm run demo) switch modes at exact quote counts.
    */
   historicalGate?: (sentThisSession: number) => Promise<void> | undefined;
+  /** Called after each quote (historical or live) is handed to the producer (the benchmark's delivery latency). */
+  onQuoteSent?: (quote: PacedQuote) => void;
   now?: () => number;
 }
 
@@ -93,7 +95,7 @@ export function replayerIdentity(): string {
 }
 
 export class ReplayEngine {
-  private readonly options: Resolved<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate' | 'selection'>;
+  private readonly options: Resolved<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate' | 'selection' | 'onQuoteSent'>;
   private readonly historicalFiles: readonly string[];
   /** Inputs identified by content once per process; mode switches reuse it while files are unchanged. */
   private readonly fingerprints = new FingerprintCache();
@@ -248,6 +250,16 @@ export class ReplayEngine {
     return this.options.control.putStatus(this.status());
   }
 
+  /** After each historical quote sent: the switch latency (first one), then `onQuoteSent`. */
+  private sentHook(control: ModeControl): (quote: PacedQuote) => void {
+    const firstQuote = this.logSwitchLatency(control);
+    const onQuoteSent = this.options.onQuoteSent;
+    return onQuoteSent === undefined ? firstQuote : (quote) => {
+      firstQuote();
+      onQuoteSent(quote);
+    };
+  }
+
   private logSwitchLatency(control: ModeControl): () => void {
     let first = true;
     return () => {
@@ -270,9 +282,10 @@ export class ReplayEngine {
       await replay(source, {
         producer: this.options.producer,
         signal,
-        onSent: () => {
+        onSent: (quote) => {
           this.liveReceived++;
           firstQuote();
+          this.options.onQuoteSent?.(quote);
         },
       });
     } finally {
@@ -301,7 +314,7 @@ export class ReplayEngine {
       onProgress,
       historicalGate,
       flushDeadline: this.flushDeadline,
-      onSent: this.logSwitchLatency(control),
+      onSent: this.sentHook(control),
     };
     const opened = await openHistorical(options, control, signal);
     if (opened === undefined) return;

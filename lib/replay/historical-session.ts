@@ -30,6 +30,7 @@ import { HistoricalSource, openNamedInput, scanCsv, sourceIdFor, type CsvScan } 
 import { MergedSource } from './merged-source.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import { replay, type QuoteSink } from './replayer.ts';
+import type { PacedQuote } from './replay-source.ts';
 import { DEFAULT_SELECTION, type Selection } from './selection.ts';
 
 /** What a session needs of the checkpoint store (lib/replay/checkpoint-store.ts). */
@@ -73,7 +74,7 @@ export interface HistoricalSessionOptions {
   /** Aborts when flushing the producer must give up (the engine's stop grace). */
   flushDeadline: AbortSignal;
   /** Called after each quote handed to the producer. */
-  onSent?: () => void;
+  onSent?: (quote: PacedQuote) => void;
 }
 
 /** Where one input starts: its scan, the position, and the rewinds it honours. */
@@ -263,9 +264,9 @@ export class HistoricalSession {
         pacer: this.options.speed === 'max' ? undefined : new Pacer(this.options.speed, this.options.clock),
         signal: sendSignal,
         beforeSend: () => this.beforeSend(sendSignal),
-        onSent: () => {
+        onSent: (quote) => {
           this.sentThisSession++;
-          this.options.onSent?.();
+          this.options.onSent?.(quote);
         },
       });
       // The saver keeps the leases alive while the producer flushes; it is stopped before the
