@@ -50,6 +50,8 @@ export interface LatencyFigures {
 
 export interface RealtimeResult {
   deliveryLatencyMs: LatencyFigures;
+  /** The replayer's part: scheduled wall clock → handed to the producer (pacing, send window). */
+  sendLatenessMs: { p50: number; p99: number; max: number };
   /** Quotes sent in the measured phase whose line never showed up before it ended. */
   unmatchedLines: number;
   phaseSeconds: number;
@@ -95,7 +97,7 @@ async function main(args: RealtimeArgs): Promise<RealtimeResult> {
   const threshold = config.latencyThresholdMs;
 
   // Scheduled wall clock of each sent quote, queued under its output line's text.
-  const scheduled = new Map<string, number[]>();
+  const scheduled = new Map<string, Array<{ at: number; sentMs: number }>>();
   let measuring = true;
   let anchor: { wallMs: number; arrivalUs: number } | undefined;
   let phaseEndMs = Number.POSITIVE_INFINITY;
@@ -108,18 +110,22 @@ async function main(args: RealtimeArgs): Promise<RealtimeResult> {
     const line = out.midLines[0] ?? out.errorLines[0];
     if (line === undefined) return;
     const queue = scheduled.get(line);
-    if (queue === undefined) scheduled.set(line, [at]);
-    else queue.push(at);
+    if (queue === undefined) scheduled.set(line, [{ at, sentMs: now }]);
+    else queue.push({ at, sentMs: now });
   };
 
   const latencies: number[] = [];
+  const sendLateness: number[] = [];
   let waitingFor: { prefix: string; sinceMs: number; resolve: (atMs: number) => void } | undefined;
   const onLine = (line: string, atMs: number): void => {
     const queue = scheduled.get(line);
     if (queue !== undefined) {
-      const at = queue.shift() as number;
+      const { at, sentMs } = queue.shift() as { at: number; sentMs: number };
       if (queue.length === 0) scheduled.delete(line);
-      if (at <= phaseEndMs) latencies.push(atMs - at);
+      if (at <= phaseEndMs) {
+        latencies.push(atMs - at);
+        sendLateness.push(sentMs - at);
+      }
     }
     if (waitingFor !== undefined && atMs >= waitingFor.sinceMs && (line.startsWith(waitingFor.prefix) || line.includes(` at ${waitingFor.prefix}`))) {
       waitingFor.resolve(atMs);
@@ -159,7 +165,7 @@ async function main(args: RealtimeArgs): Promise<RealtimeResult> {
     const phaseSeconds = (phaseEndMs - started) / 1000;
     // What was sent in the phase reaches the files (or is counted as unmatched).
     await Promise.race([sleep(2_000), failed]);
-    const unmatchedLines = [...scheduled.values()].reduce((n, q) => n + q.filter((at) => at <= phaseEndMs).length, 0);
+    const unmatchedLines = [...scheduled.values()].reduce((n, q) => n + q.filter((s) => s.at <= phaseEndMs).length, 0);
 
     const switchMs: number[] = [];
     let timedOut = 0;
@@ -177,6 +183,7 @@ async function main(args: RealtimeArgs): Promise<RealtimeResult> {
     }
     return {
       deliveryLatencyMs: latencyFigures(latencies),
+      sendLatenessMs: { p50: round(percentile(sendLateness, 50), 1), p99: round(percentile(sendLateness, 99), 1), max: round(Math.max(...sendLateness), 1) },
       unmatchedLines,
       phaseSeconds: round(phaseSeconds, 1),
       modeSwitchMs: {
