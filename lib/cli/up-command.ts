@@ -47,6 +47,8 @@ export interface UpOptions {
   /** Interface of the live feed simulator, mode API and dashboard (default 127.0.0.1). */
   host?: string;
   speed: Speed;
+  /** Pace of the live feed simulator of `liveFile` (default 1: real time, whatever the historical speed). */
+  liveSpeed?: Speed;
   logger: Logger;
   signal: AbortSignal;
   stackLogFile?: string;
