@@ -129,6 +129,7 @@ export class ReplayEngine {
     const current = this.historical;
     if (current === undefined) return;
     for (const a of acked) current.source.acknowledge(a.entry.source, a.entry.seq);
+    current.onAcknowledged();
     this.options.onProgress?.(current.source.done, current.source.total);
   }
 

@@ -162,8 +162,13 @@ describe('replayer crash recovery', () => {
     for (let crash = 0; crash < 3; crash++) {
       const driver = startDriver(base);
       await firstStdoutLine(driver.child);
-      if (crash > 0) await waitForLog(driver, 'resuming historical replay from its checkpoint');
-      else await waitUntil('first checkpoints of both files', async () => (await Promise.all(sourceIds.map((id) => store.load(id)))).every((c) => c !== undefined), 30_000);
+      // Each file resumes under its own lease, one after the other: kill only once both did.
+      if (crash > 0) {
+        await waitUntil('both files resumed', () => {
+          assert.equal(driver.child.exitCode, null, 'driver exited before resuming both files');
+          return sourceIds.every((id) => driver.logs.some((l) => l.message === 'resuming historical replay from its checkpoint' && l.sourceId === id));
+        }, 30_000);
+      } else await waitUntil('first checkpoints of both files', async () => (await Promise.all(sourceIds.map((id) => store.load(id)))).every((c) => c !== undefined), 30_000);
       await delay(300 + Math.floor(random() * 1_200));
       driver.child.kill('SIGKILL');
       assert.equal((await driver.exited).signal, 'SIGKILL');
@@ -193,6 +198,9 @@ describe('replayer crash recovery', () => {
     const base = { file, stream: 'graceful', table: 'graceful', speed: 1 };
     const driver = startDriver(base);
     await firstStdoutLine(driver.child);
+    // Sending has begun (the first checkpoint precedes it; under load the scan can take a while),
+    // then some of the 6 s of quotes go out.
+    await waitUntil('the first checkpoint', async () => (await store.load(sourceId)) !== undefined, 30_000);
     await delay(1_500);
     const t0 = Date.now();
     driver.child.kill('SIGTERM');
