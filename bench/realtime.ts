@@ -21,11 +21,11 @@
 import path from 'node:path';
 import { callModeApi } from '../lib/cli/mode-commands.ts';
 import { runUp } from '../lib/cli/up-command.ts';
-import { resolveConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/logging/logger.ts';
 import { processBatch } from '../lib/midprice/process-batch.ts';
 import { encodeQuote } from '../lib/records/quote-record.ts';
 import type { PacedQuote } from '../lib/replay/replay-source.ts';
+import { childConfig } from './child-config.ts';
 import { LinePoller } from './line-poller.ts';
 import { percentile, round } from './stats.ts';
 
@@ -86,13 +86,8 @@ export function latencyFigures(values: readonly number[], bucketMs = BUCKET_MS):
 }
 
 async function main(args: RealtimeArgs): Promise<RealtimeResult> {
-  const config = resolveConfig(process.env, {
-    endpointUrl: args.endpointUrl,
-    outputDir: path.join(args.workDir, 'out'),
-    stateDir: path.join(args.workDir, 'state'),
-    edgePort: 0,
-    logLevel: 'WARN',
-  });
+  // BATCH_SIZE as `up` has it by default (100), unlike the throughput variants.
+  const config = childConfig(args.endpointUrl, args.workDir);
   const logger = createLogger({ service: 'bench', level: 'WARN' });
   const threshold = config.latencyThresholdMs;
 
