@@ -52,17 +52,32 @@ export function resultTable(variants: readonly VariantRow[], floors: readonly Fl
   return [line(rows[0]!), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.slice(1).map(line)].join('\n');
 }
 
-/** The throughput bars, then the delivery latency distribution at --speed 1 (lines per 10 ms bucket). */
+/** Latency bars drawn at most: buckets are merged into wider ones beyond that. */
+const MAX_LATENCY_BARS = 16;
+
+/** `counts` per `bucketMs` regrouped into at most MAX_LATENCY_BARS buckets of a multiple of that width. */
+export function regroup(counts: readonly number[], bucketMs: number): { bucketMs: number; counts: number[] } {
+  const factor = Math.max(1, Math.ceil(counts.length / MAX_LATENCY_BARS));
+  const out: number[] = [];
+  counts.forEach((count, i) => {
+    const b = Math.floor(i / factor);
+    out[b] = (out[b] ?? 0) + count;
+  });
+  return { bucketMs: bucketMs * factor, counts: out };
+}
+
+/** The throughput bars, then the delivery latency distribution at --speed 1 (lines per bucket). */
 export function resultChart(title: string, variants: readonly VariantRow[], floors: readonly FloorRow[], latency: LatencyFigures | null): string {
   const bars = [
     ...variants.map((v) => ({ label: `pipeline, ${v.name}`, value: v.e2eQuotesPerSec, kind: 'variant' as const })),
     ...floors.map((f) => ({ label: f.label, value: f.value, kind: 'floor' as const })),
   ];
+  const histogram = latency === null ? undefined : regroup(latency.histogram.counts, latency.histogram.bucketMs);
   const latencyBars =
-    latency === null
+    histogram === undefined
       ? []
-      : latency.histogram.counts.map((count, i) => ({
-          label: `speed 1 delivery ${i * latency.histogram.bucketMs}–${(i + 1) * latency.histogram.bucketMs} ms (lines)`,
+      : histogram.counts.map((count, i) => ({
+          label: `speed 1 delivery ${i * histogram.bucketMs}–${(i + 1) * histogram.bucketMs} ms (lines)`,
           value: count,
           kind: 'latency' as const,
         }));
