@@ -1,7 +1,8 @@
 /**
  * Watches output files grow: every `intervalMs` it reads the bytes appended since the last look
  * and counts newlines, recording (lines so far, time) whenever the count changed. Handles a file
- * being truncated (a run empties its outputs when it starts).
+ * being truncated (a run empties its outputs when it starts). With `onLine`, each complete line is
+ * also handed over with the time of the poll that first saw it.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 
@@ -14,6 +15,8 @@ interface Tracked {
   file: string;
   offset: number;
   lines: number;
+  /** The end of the last read that was not a whole line yet (onLine only). */
+  partial: string;
 }
 
 export class LinePoller {
@@ -26,8 +29,9 @@ export class LinePoller {
   constructor(
     files: string[],
     private readonly intervalMs = 10,
+    private readonly onLine?: (line: string, atMs: number) => void,
   ) {
-    this.tracked = files.map((file) => ({ file, offset: 0, lines: 0 }));
+    this.tracked = files.map((file) => ({ file, offset: 0, lines: 0, partial: '' }));
   }
 
   get lines(): number {
@@ -67,12 +71,19 @@ export class LinePoller {
       if (size < t.offset) {
         t.offset = 0;
         t.lines = 0;
+        t.partial = '';
       }
+      const atMs = performance.now();
       while (t.offset < size) {
         const { bytesRead } = await handle.read(this.buffer, 0, Math.min(this.buffer.length, size - t.offset), t.offset);
         if (bytesRead === 0) break;
         for (let i = this.buffer.indexOf(10); i !== -1 && i < bytesRead; i = this.buffer.indexOf(10, i + 1)) t.lines++;
         t.offset += bytesRead;
+        if (this.onLine !== undefined) {
+          const parts = (t.partial + this.buffer.toString('utf8', 0, bytesRead)).split('\n');
+          t.partial = parts.pop() ?? '';
+          for (const line of parts) this.onLine(line, atMs);
+        }
       }
     } finally {
       await handle.close();

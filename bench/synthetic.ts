@@ -16,7 +16,8 @@ const TICKERS = [
   { symbol: 'AMZN', startBidCents: 22_041 },
 ] as const;
 
-const START_MS = Date.UTC(2025, 0, 2, 14, 30, 0);
+/** The default first timestamp (the live feed of the real-time phase starts elsewhere, to tell its lines apart). */
+export const START_MS = Date.UTC(2025, 0, 2, 14, 30, 0);
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
 function formatTimestamp(ms: number): string {
@@ -27,12 +28,12 @@ function formatTimestamp(ms: number): string {
 const cents = (c: number): string => `${Math.floor(c / 100)}.${pad(c % 100)}`;
 
 /** Writes `rows` quotes (plus header) to `file`; returns the file size in bytes. */
-export async function writeSyntheticCsv(file: string, rows: number, seed = 42): Promise<number> {
+export async function writeSyntheticCsv(file: string, rows: number, seed = 42, startMs = START_MS): Promise<number> {
   const rand = mulberry32(seed);
   const bids: number[] = TICKERS.map((t) => t.startBidCents);
   const out = createWriteStream(file);
   let chunk = HISTORICAL_HEADER + '\n';
-  let ms = START_MS;
+  let ms = startMs;
   for (let i = 0; i < rows; i++) {
     ms += Math.floor(rand() * 5); // 0–4 ms: equal timestamps happen, as in real feeds
     const k = Math.floor(rand() * TICKERS.length);

@@ -16,8 +16,8 @@
  */
 import path from 'node:path';
 import { runHistorical, type HistoricalRunOptions, type RunSummary } from '../lib/cli/historical-run.ts';
-import { resolveConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/logging/logger.ts';
+import { childConfig } from './child-config.ts';
 import { LinePoller, timeOfLine } from './line-poller.ts';
 import { percentile, round } from './stats.ts';
 
@@ -48,14 +48,7 @@ export interface VariantResult {
 const LATENCY_SAMPLES = 2_000;
 
 async function main(args: VariantArgs): Promise<VariantResult> {
-  const config = resolveConfig(process.env, {
-    endpointUrl: args.endpointUrl,
-    outputDir: path.join(args.workDir, 'out'),
-    stateDir: path.join(args.workDir, 'state'),
-    edgePort: 0,
-    logLevel: 'WARN',
-    batchSize: args.batchSize,
-  });
+  const config = childConfig(args.endpointUrl, args.workDir, args.batchSize);
   const logger = createLogger({ service: 'bench', level: 'WARN' });
   const poller = new LinePoller([path.join(config.outputDir, 'mid_prices.log'), path.join(config.outputDir, 'errors.log')]);
   const puts: Array<{ k: number; atMs: number }> = [];

@@ -129,7 +129,7 @@ function portOption(value: string): number {
 }
 
 async function upCommand(
-  flags: PipelineFlags & { liveFile?: string; liveUrl?: string; liveFormat: string; liveSubscribe?: string; livePort: number; apiPort: number; dashboardPort: number; host: string },
+  flags: PipelineFlags & { liveFile?: string; liveUrl?: string; liveFormat: string; liveSubscribe?: string; liveSpeed: Speed; livePort: number; apiPort: number; dashboardPort: number; host: string },
 ): Promise<void> {
   if (flags.liveFile !== undefined && flags.liveUrl !== undefined) throw new ConfigError('give --live-file or --live-url, not both', { name: '--live-file' });
   const { config, aggregate } = await pipelineConfig(flags);
@@ -156,6 +156,7 @@ async function upCommand(
       dashboardPort: flags.dashboardPort,
       host: flags.host,
       speed: flags.speed,
+      liveSpeed: flags.liveSpeed,
       logger,
       signal: interrupt.signal,
       stackLogFile: logFile,
@@ -233,6 +234,7 @@ export function buildProgram(): Command {
       .option('--host <host>', 'interface of the live feed, mode API and dashboard (beyond loopback, name the hosts clients use in ALLOWED_HOSTS)', '127.0.0.1')
       .option('--out <dir|s3://bucket/prefix>', 'output directory (env OUTPUT_DIR, default output), files appended to; or S3 objects under a prefix (env OUTPUT_URI)')
       .addOption(new Option('--speed <speed>', '"max", 1 (real time) or N (N times faster)').argParser(speedOption).default(1))
+      .addOption(new Option('--live-speed <speed>', 'pace of the --live-file simulator: "max", 1 (real time) or N').argParser(speedOption).default(1))
       .option('--threshold <ms>', 'latency threshold in ms (env LATENCY_THRESHOLD, default 20)')
       .option('--batch-size <n>', 'records per handler invocation (env BATCH_SIZE, default 100)')
       .option('--aggregate', 'pack quotes into KPL aggregated records (env AGGREGATE=true)')

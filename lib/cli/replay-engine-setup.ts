@@ -34,9 +34,17 @@ export interface ReplayEngineSetup {
   aggregate?: boolean;
   onProgress?: EngineOptions['onProgress'];
   historicalGate?: EngineOptions['historicalGate'];
+  onQuoteSent?: EngineOptions['onQuoteSent'];
   /** Told about every acknowledgement, after the engine (metrics). */
   onAck?: (acked: QuoteAck[]) => void;
 }
+
+/**
+ * How often a local replayer reads the mode control item. A GetItem every 50 ms costs the local
+ * emulator nothing measurable and keeps a mode switch (API call → first line of the new mode)
+ * within its budget; against AWS the engine's default (200 ms) keeps the table's read bill low.
+ */
+const LOCAL_CONTROL_POLL_MS = 50;
 
 export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ producer: KinesisProducer<QuoteEntry>; engine: ReplayEngine }> {
   const { aws, config, logger } = options;
@@ -68,6 +76,8 @@ export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ 
     logger: logger.child('replayer'),
     onProgress: options.onProgress,
     historicalGate: options.historicalGate,
+    onQuoteSent: options.onQuoteSent,
+    pollMs: options.config.target === 'aws' ? undefined : LOCAL_CONTROL_POLL_MS,
   });
   engineRef.current = engine;
   return { producer, engine };

@@ -29,6 +29,7 @@ import { openNamedInput } from '../replay/historical-source.ts';
 import type { Selection } from '../replay/selection.ts';
 import { prepareOutput } from './output-target.ts';
 import type { InputContext } from '../input/input.ts';
+import type { PacedQuote } from '../replay/replay-source.ts';
 
 export interface UpOptions {
   config: Config;
@@ -49,6 +50,8 @@ export interface UpOptions {
   /** Interface of the live feed simulator, mode API and dashboard (default 127.0.0.1). */
   host?: string;
   speed: Speed;
+  /** Pace of the live feed simulator of `liveFile` (default 1: real time, whatever the historical speed). */
+  liveSpeed?: Speed;
   logger: Logger;
   signal: AbortSignal;
   stackLogFile?: string;
@@ -59,6 +62,8 @@ export interface UpOptions {
   /** Told where everything is once it is up. */
   onReady?: (info: UpReadyInfo) => void;
   onProgress?: (done: number, total: number) => void;
+  /** After each quote handed to the producer (the benchmark's delivery latency). */
+  onQuoteSent?: (quote: PacedQuote) => void;
 }
 
 export interface UpReadyInfo {

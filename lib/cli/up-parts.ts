@@ -29,7 +29,8 @@ export async function startUpFeed(options: UpOptions, stops: StopList): Promise<
       format: options.liveFormat,
       host: options.host,
       port: options.livePort,
-      speed: options.speed,
+      // The simulator stands in for an exchange: its own pace (real time by default), not the replay's.
+      speed: options.liveSpeed ?? 1,
       loop: true,
       logger: options.logger.child('feed'),
       allowedHosts: options.config.allowedHosts,
@@ -54,6 +55,7 @@ export function createUpEngine(options: UpOptions, aws: AwsEnvironment, liveUrl:
     logger: options.logger,
     aggregate: options.aggregate,
     onProgress: options.onProgress,
+    onQuoteSent: options.onQuoteSent,
     onAck,
   });
 }

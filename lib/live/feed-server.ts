@@ -3,8 +3,10 @@
  *
  * Rows are read with readQuoteRows (rejected rows are logged and skipped), paced by their
  * timestamp deltas with the Pacer and broadcast, one JSON text message each (live-message.ts),
- * to every client connected at that moment. Like an exchange, the stream runs whether or not
- * anyone listens: a client sees the quotes from the moment it connects, there is no replay.
+ * to every client connected at that moment. Like an exchange, a paced stream runs whether or not
+ * anyone listens: a client sees the quotes from the moment it connects, there is no replay. At
+ * speed 'max' the stream pauses while no client is subscribed (it would otherwise loop its file
+ * to nobody as fast as a core allows) and goes on, re-anchored, when one is.
  *
  * Memory is bounded per client: a client whose unsent bytes exceed `maxBufferedBytes` is a slow
  * consumer and is terminated. Without that bound one stalled reader would make the server buffer
@@ -242,10 +244,10 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
   };
   const subscribedClients = (): number => [...wss.clients].filter((c) => clientsState.get(c)?.subscribed === true).length;
 
-  const waitForAudience = (): Promise<void> =>
+  const waitForAudience = (min = waitForClients): Promise<void> =>
     new Promise<void>((resolve) => {
       const check = (): void => {
-        if (subscribedClients() < waitForClients && !signal.aborted) return;
+        if (subscribedClients() < min && !signal.aborted) return;
         clientsChanged = undefined;
         signal.removeEventListener('abort', check);
         resolve();
@@ -288,6 +290,11 @@ export async function startFeedServer(options: FeedServerOptions): Promise<FeedS
           continue;
         }
         valid++;
+        if (options.speed === 'max' && subscribedClients() === 0) {
+          logger.info('no client subscribed: the stream at speed max pauses until one is', { sent });
+          await waitForAudience(1);
+          if (signal.aborted) return;
+        }
         await pacer.wait(row.timestampUs, signal);
         if (signal.aborted) return;
         broadcast({ fields: row.fields });

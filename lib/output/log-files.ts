@@ -58,60 +58,94 @@ async function sizeOf(file: string): Promise<number> {
 }
 
 /**
- * Appends are serialised per directory within this process (concurrent shards queue instead of
- * contending for the lock); across processes the directory's AppendLock does the same.
+ * Group commit, per directory within this process: batches that arrive while an append is in
+ * progress (the other shards') wait, then go together as one append — one journal, one write and
+ * one fdatasync per file for all of them, as databases group their commits. The fixed cost of a
+ * durable append (the syncs, milliseconds each, far more on a busy disk) is then paid once per
+ * round instead of once per shard's batch, so a directory keeps up with any number of shards.
+ * Each file receives the batches in arrival order, each batch's lines together; a failed round
+ * fails every batch in it, and each is retried whole (all or none per batch still holds). Across
+ * processes the directory's AppendLock serialises as before.
  */
-const queues = new Map<string, Promise<unknown>>();
+interface Pending {
+  batch: BatchLines;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+const waiting = new Map<string, Pending[]>();
 const locks = new Map<string, AppendLock>();
 
-function serialised<T>(dir: string, task: () => Promise<T>): Promise<T> {
-  const previous = queues.get(dir) ?? Promise.resolve();
-  const run = previous.then(task, task);
-  const settled = run.catch(() => undefined);
-  queues.set(dir, settled);
-  void settled.then(() => {
-    if (queues.get(dir) === settled) queues.delete(dir);
-  });
-  return run;
+/** Appends rounds of the waiting batches until none are left (one drain per directory at a time). */
+async function drain(key: string, queue: Pending[]): Promise<void> {
+  while (queue.length > 0) {
+    const round = queue.splice(0);
+    const joined: BatchLines = {
+      midLines: round.flatMap((p) => p.batch.midLines),
+      errorLines: round.flatMap((p) => p.batch.errorLines),
+      deadLetterLines: round.flatMap((p) => p.batch.deadLetterLines),
+    };
+    try {
+      const result = await appendOnce(key, joined);
+      // A rollback of a dead writer's batch is reported once, to the round's first batch.
+      round.forEach((p, i) => p.resolve(i === 0 ? result : { recovered: [] }));
+    } catch (error) {
+      for (const p of round) p.reject(error);
+    }
+  }
+  waiting.delete(key);
 }
 
 /**
  * Appends one batch: all of it or none of it, also with other processes appending to the same
- * directory, and durably. Under the directory's lock, each file's size before and after the batch
- * is journaled (durably, before the first append); each file gets one write and one fdatasync;
- * when a file cannot be written, every file is truncated back, so the retry that follows
- * (batchItemFailures) does not duplicate lines. Throws OutputError (retryable by the caller).
+ * directory, and durably (see the group commit above). Throws OutputError (retryable by the caller).
  */
 export function appendBatch(dir: string, batch: BatchLines): Promise<AppendResult> {
+  if (batch.midLines.length + batch.errorLines.length + batch.deadLetterLines.length === 0) return Promise.resolve({ recovered: [] });
+  const key = path.resolve(dir);
+  return new Promise<AppendResult>((resolve, reject) => {
+    const queue = waiting.get(key);
+    if (queue !== undefined) {
+      queue.push({ batch, resolve, reject });
+      return;
+    }
+    const fresh: Pending[] = [{ batch, resolve, reject }];
+    waiting.set(key, fresh);
+    void drain(key, fresh);
+  });
+}
+
+/**
+ * One append under the directory's lock: each file's size before and after is journaled (durably,
+ * before the first append); each file gets one write and one fdatasync; when a file cannot be
+ * written, every file is truncated back, so the retry that follows (batchItemFailures) does not
+ * duplicate lines.
+ */
+async function appendOnce(key: string, batch: BatchLines): Promise<AppendResult> {
   const parts = [
-    { file: path.join(dir, MID_PRICES_FILE), lines: batch.midLines },
-    { file: path.join(dir, ERRORS_FILE), lines: batch.errorLines },
-    { file: path.join(dir, DEAD_LETTERS_FILE), lines: batch.deadLetterLines },
+    { file: path.join(key, MID_PRICES_FILE), lines: batch.midLines },
+    { file: path.join(key, ERRORS_FILE), lines: batch.errorLines },
+    { file: path.join(key, DEAD_LETTERS_FILE), lines: batch.deadLetterLines },
   ]
     .filter((part) => part.lines.length > 0)
     .map((part) => ({ file: part.file, data: Buffer.from(part.lines.join('\n') + '\n', 'utf8') }));
-  if (parts.length === 0) return Promise.resolve({ recovered: [] });
-  const key = path.resolve(dir);
   let lock = locks.get(key);
   if (lock === undefined) locks.set(key, (lock = new AppendLock(key)));
-  const held = lock;
-  return serialised(key, async () => {
-    try {
-      const { recovered } = await held.withLock(async (journal) => {
-        const entries = [];
-        for (const part of parts) {
-          const before = await sizeOf(part.file);
-          entries.push({ file: part.file, before, after: before + part.data.length });
-        }
-        await journal(entries);
-        await appendDurably(parts);
-      });
-      return { recovered };
-    } catch (error) {
-      if (error instanceof OutputError) throw error;
-      throw new OutputError(`cannot append to ${dir}: ${describeFsError(error)}`, { dir }, { cause: error, retryable: true });
-    }
-  });
+  try {
+    const { recovered } = await lock.withLock(async (journal) => {
+      const entries = [];
+      for (const part of parts) {
+        const before = await sizeOf(part.file);
+        entries.push({ file: part.file, before, after: before + part.data.length });
+      }
+      await journal(entries);
+      await appendDurably(parts);
+    });
+    return { recovered };
+  } catch (error) {
+    if (error instanceof OutputError) throw error;
+    throw new OutputError(`cannot append to ${key}: ${describeFsError(error)}`, { dir: key }, { cause: error, retryable: true });
+  }
 }
 
 /**

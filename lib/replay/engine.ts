@@ -20,7 +20,7 @@ import { systemClock, type Clock } from '../time/clock.ts';
 import { FingerprintCache } from './fingerprint-cache.ts';
 import { HistoricalSession, openHistorical, type CheckpointPort, type HistoricalSessionOptions } from './historical-session.ts';
 import type { Speed } from './pacer.ts';
-import type { ReplaySource } from './replay-source.ts';
+import type { PacedQuote, ReplaySource } from './replay-source.ts';
 import { replay, type QuoteAck, type QuoteSink } from './replayer.ts';
 import type { Selection } from './selection.ts';
 import type { InputContext } from '../input/input.ts';
@@ -73,6 +73,8 @@ export interface EngineOptions {
    * starts with it. Lets a scripted run (npm run demo) switch modes at exact quote counts.
    */
   historicalGate?: (sentThisSession: number) => Promise<void> | undefined;
+  /** Called after each quote (historical or live) is handed to the producer (the benchmark's delivery latency). */
+  onQuoteSent?: (quote: PacedQuote) => void;
   now?: () => number;
 }
 
@@ -96,7 +98,7 @@ export function replayerIdentity(): string {
 }
 
 export class ReplayEngine {
-  private readonly options: Resolved<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate' | 'selection' | 'inputs'>;
+  private readonly options: Resolved<EngineOptions, 'liveUrl' | 'onProgress' | 'historicalGate' | 'selection' | 'inputs' | 'onQuoteSent'>;
   private readonly historicalFiles: readonly string[];
   /** Inputs identified by content once per process; mode switches reuse it while files are unchanged. */
   private readonly fingerprints = new FingerprintCache();
@@ -130,6 +132,7 @@ export class ReplayEngine {
     const current = this.historical;
     if (current === undefined) return;
     for (const a of acked) current.source.acknowledge(a.entry.source, a.entry.seq);
+    current.onAcknowledged();
     this.options.onProgress?.(current.source.done, current.source.total);
   }
 
@@ -251,6 +254,16 @@ export class ReplayEngine {
     return this.options.control.putStatus(this.status());
   }
 
+  /** After each historical quote sent: the switch latency (first one), then `onQuoteSent`. */
+  private sentHook(control: ModeControl): (quote: PacedQuote) => void {
+    const firstQuote = this.logSwitchLatency(control);
+    const onQuoteSent = this.options.onQuoteSent;
+    return onQuoteSent === undefined ? firstQuote : (quote) => {
+      firstQuote();
+      onQuoteSent(quote);
+    };
+  }
+
   private logSwitchLatency(control: ModeControl): () => void {
     let first = true;
     return () => {
@@ -273,9 +286,10 @@ export class ReplayEngine {
       await replay(source, {
         producer: this.options.producer,
         signal,
-        onSent: () => {
+        onSent: (quote) => {
           this.liveReceived++;
           firstQuote();
+          this.options.onQuoteSent?.(quote);
         },
       });
     } finally {
@@ -305,7 +319,7 @@ export class ReplayEngine {
       onProgress,
       historicalGate,
       flushDeadline: this.flushDeadline,
-      onSent: this.logSwitchLatency(control),
+      onSent: this.sentHook(control),
     };
     const opened = await openHistorical(options, control, signal);
     if (opened === undefined) return;

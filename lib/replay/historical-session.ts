@@ -7,8 +7,11 @@
  * from there while a saver writes each file's checkpoint (which also renews its lease), and
  * holds the send window: the quotes outside the last durable checkpoints (unacknowledged when
  * they were written, or sent since) are capped at SEND_WINDOW, so that a crash re-sends a known,
- * bounded number of them (logged on resume as possibleDuplicates). Losing a lease stops the
- * session at once and is reported in `failure` for the engine to stop on.
+ * bounded number of them (logged on resume as possibleDuplicates). The window bounds the
+ * duplicates, not the rate: once it is half full a checkpoint is written at once (and again as
+ * acknowledgements arrive), not at the saver's next period, so a replay at speed max is held
+ * only while Kinesis has not acknowledged half a window. Losing a lease stops the session at once
+ * and is reported in `failure` for the engine to stop on.
  *
  * One checkpoint and one lease per file, not one over the set: a file is the unit that resumes
  * (its position is its own), DynamoDB conditions a write on one item only (a set lease could not
@@ -30,6 +33,7 @@ import { displayName, HistoricalSource, openNamedInput, scanCsv, sourceIdFor, ty
 import { MergedSource } from './merged-source.ts';
 import { Pacer, type Speed } from './pacer.ts';
 import { replay, type QuoteSink } from './replayer.ts';
+import type { PacedQuote } from './replay-source.ts';
 import { DEFAULT_SELECTION, type Selection } from './selection.ts';
 
 /** What a session needs of the checkpoint store (lib/replay/checkpoint-store.ts). */
@@ -75,7 +79,7 @@ export interface HistoricalSessionOptions {
   /** Aborts when flushing the producer must give up (the engine's stop grace). */
   flushDeadline: AbortSignal;
   /** Called after each quote handed to the producer. */
-  onSent?: () => void;
+  onSent?: (quote: PacedQuote) => void;
 }
 
 /** Where one input starts: its scan, the position, and the rewinds it honours. */
@@ -248,6 +252,15 @@ export class HistoricalSession {
   private durableOutstanding = 0;
   /** Sends held by a full window, released by the next durable checkpoint. */
   private readonly windowWaiters: Array<() => void> = [];
+  /** Wakes the saver from its wait before its period is up (set while it waits). */
+  private wakeSaver: (() => void) | undefined;
+  /**
+   * A checkpoint was asked for (a quote sent or acknowledged with the window half full) since the
+   * saver last started one: it saves again at once. Only events set it, so the saver never spins.
+   */
+  private saveRequested = false;
+  /** A flush asked for by a full window is under way. */
+  private windowFlush = false;
   private sentThisSession = 0;
 
   constructor(opened: OpenedHistorical, options: HistoricalSessionOptions) {
@@ -286,9 +299,9 @@ export class HistoricalSession {
         pacer: this.options.speed === 'max' ? undefined : new Pacer(this.options.speed, this.options.clock),
         signal: sendSignal,
         beforeSend: () => this.beforeSend(sendSignal),
-        onSent: () => {
+        onSent: (quote) => {
           this.sentThisSession++;
-          this.options.onSent?.();
+          this.options.onSent?.(quote);
         },
       });
       // The saver keeps the leases alive while the producer flushes; it is stopped before the
@@ -371,12 +384,47 @@ export class HistoricalSession {
     for (const wake of this.windowWaiters.splice(0)) wake();
   }
 
+  /**
+   * Quotes a crash now could re-send: unacknowledged when the durable checkpoints were written,
+   * plus sent since.
+   */
+  private inWindow(): number {
+    return this.durableOutstanding + this.source.stats.emitted - this.durableEmitted;
+  }
+
+  /** The producer acknowledged quotes of this session: with the window half full, checkpoint them now. */
+  onAcknowledged(): void {
+    if (this.inWindow() >= SEND_WINDOW / 2) this.requestSave();
+  }
+
+  private requestSave(): void {
+    this.saveRequested = true;
+    this.wakeSaver?.();
+  }
+
+  /** Waits for the saver's next period, or until the send window asks for a checkpoint, or `stop`. */
+  private async untilNextSave(stop: AbortSignal): Promise<void> {
+    const woken = new AbortController();
+    const wake = (): void => woken.abort();
+    stop.addEventListener('abort', wake, { once: true });
+    this.wakeSaver = wake;
+    try {
+      if (!this.saveRequested) await this.options.clock.sleep(this.options.checkpointMs, woken.signal);
+    } finally {
+      this.saveRequested = false;
+      this.wakeSaver = undefined;
+      stop.removeEventListener('abort', wake);
+    }
+  }
+
   /** Periodic saves (they also renew the leases) until `stop`; losing a lease aborts `lost`. */
   private async keepSaving(stop: AbortSignal, lost: AbortController): Promise<void> {
-    const { clock, checkpointMs, logger } = this.options;
+    const { checkpointMs, logger, clock } = this.options;
     let failures = 0;
     while (!stop.aborted) {
-      await clock.sleep(checkpointMs, stop);
+      // A failing store is retried every period, not as fast as the window asks.
+      if (failures > 0) await clock.sleep(checkpointMs, stop);
+      else await this.untilNextSave(stop);
       if (stop.aborted) return;
       try {
         await this.save();
@@ -403,7 +451,19 @@ export class HistoricalSession {
   }
 
   private sendWindow(sendSignal: AbortSignal): Promise<void> | undefined {
-    if (this.durableOutstanding + this.source.stats.emitted - this.durableEmitted < SEND_WINDOW) return undefined;
+    const inWindow = this.inWindow();
+    if (inWindow >= SEND_WINDOW / 2) this.requestSave();
+    if (inWindow < SEND_WINDOW) return undefined;
+    // Held: have the producer send what it holds now rather than after its linger, so that the
+    // acknowledgements (and the checkpoint that opens the window) come as soon as they can.
+    if (!this.windowFlush) {
+      this.windowFlush = true;
+      void this.options.producer
+        .flush(sendSignal)
+        // A failed producer fails the next put; nothing to report here.
+        .catch(() => undefined)
+        .finally(() => (this.windowFlush = false));
+    }
     return new Promise<void>((resolve) => {
       this.windowWaiters.push(resolve);
       sendSignal.addEventListener('abort', () => resolve(), { once: true });

@@ -165,8 +165,8 @@ describe('replayer crash recovery', () => {
       await firstStdoutLine(driver.child);
       if (crash > 0) {
         await waitUntil('both files resumed', () => {
-          assert.equal(driver.child.exitCode, null, 'driver exited before resuming');
-          return driver.logs.filter((l) => l.message === 'resuming historical replay from its checkpoint' && sourceIds.includes(l.sourceId as string)).length === 2;
+          assert.equal(driver.child.exitCode, null, 'driver exited before resuming both files');
+          return sourceIds.every((id) => driver.logs.some((l) => l.message === 'resuming historical replay from its checkpoint' && l.sourceId === id));
         }, 30_000);
       } else await waitUntil('first checkpoints of both files', async () => (await Promise.all(sourceIds.map((id) => store.load(id)))).every((c) => c !== undefined), 30_000);
       await delay(300 + Math.floor(random() * 1_200));
@@ -198,6 +198,9 @@ describe('replayer crash recovery', () => {
     const base = { file, stream: 'graceful', table: 'graceful', speed: 1 };
     const driver = startDriver(base);
     await firstStdoutLine(driver.child);
+    // Sending has begun (the first checkpoint precedes it; under load the scan can take a while),
+    // then some of the 6 s of quotes go out.
+    await waitUntil('the first checkpoint', async () => (await store.load(sourceId)) !== undefined, 30_000);
     await delay(1_500);
     const t0 = Date.now();
     driver.child.kill('SIGTERM');

@@ -123,6 +123,25 @@ void describe('live feed server', () => {
     }
   });
 
+  void it('pauses a looping stream at speed max while no client is subscribed, and goes on when one is', async () => {
+    const { logger, lines } = captureLogs();
+    const server = await start({ logger, loop: true });
+    try {
+      await waitFor('the pause', () => lines.some((l) => l.message.startsWith('no client subscribed')));
+      assert.equal(server.sent(), 0, 'nothing streamed to nobody');
+      const client = await connect(server.url);
+      try {
+        await waitFor('quotes after the client connected', () => client.count >= 10);
+      } finally {
+        await client.stop();
+      }
+      await waitFor('the pause once the client left', () => lines.filter((l) => l.message.startsWith('no client subscribed')).length >= 2);
+      assert.ok(server.sent() >= 10);
+    } finally {
+      await server.close();
+    }
+  });
+
   void it('paces rows by their timestamp deltas on the injected clock', async () => {
     const { logger } = captureLogs();
     const clock = new FakeClock();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { JOURNAL_FILE, rollbackPlan, type JournalEntry } from '../../../lib/output/append-lock.ts';
 import { appendBatch, MID_PRICES_FILE, ERRORS_FILE, prepareOutputDir } from '../../../lib/output/log-files.ts';
@@ -70,5 +70,41 @@ describe('appendBatch journal', () => {
     const { recovered } = await appendBatch(dir, { midLines: ['m2'], errorLines: [], deadLetterLines: [] });
     assert.deepEqual(recovered, [mid]);
     assert.equal(await readFile(mid, 'utf8'), 'm1\nm2\n');
+  });
+});
+
+describe('appendBatch group commit', () => {
+  const tmp = useTempDir();
+
+  it('appends batches that arrive together whole, each in one piece, in arrival order', async () => {
+    const dir = tmp.join('group');
+    await prepareOutputDir(dir, { truncate: true });
+    const batches = Array.from({ length: 12 }, (_, b) => ({
+      midLines: Array.from({ length: 5 }, (_, i) => `b${b} m${i}`),
+      errorLines: b % 3 === 0 ? [`b${b} e`] : [],
+      deadLetterLines: [],
+    }));
+    const results = await Promise.all(batches.map((batch) => appendBatch(dir, batch)));
+    assert.equal(results.length, 12);
+    assert.equal(await readFile(`${dir}/${MID_PRICES_FILE}`, 'utf8'), batches.map((b) => b.midLines.join('\n') + '\n').join(''));
+    assert.equal(await readFile(`${dir}/${ERRORS_FILE}`, 'utf8'), batches.flatMap((b) => b.errorLines).map((l) => `${l}\n`).join(''));
+    assert.equal(await readFile(`${dir}/${JOURNAL_FILE}`, 'utf8'), '', 'emptied once the last round is durable');
+  });
+
+  it('fails every batch of a round that cannot be written, and appends nothing of them', async () => {
+    const dir = tmp.join('group-fail');
+    await prepareOutputDir(dir, { truncate: true });
+    await appendBatch(dir, { midLines: ['kept'], errorLines: [], deadLetterLines: [] });
+    // errors.log replaced by a directory: the round's write to it fails.
+    await rm(`${dir}/${ERRORS_FILE}`);
+    await mkdir(`${dir}/${ERRORS_FILE}`);
+    const outcomes = await Promise.allSettled([
+      appendBatch(dir, { midLines: ['first'], errorLines: [], deadLetterLines: [] }),
+      appendBatch(dir, { midLines: ['a'], errorLines: ['e'], deadLetterLines: [] }),
+      appendBatch(dir, { midLines: ['b'], errorLines: [], deadLetterLines: [] }),
+    ]);
+    assert.equal(outcomes[0]?.status, 'fulfilled', 'the first batch went alone, before the others arrived');
+    assert.deepEqual(outcomes.slice(1).map((o) => o.status), ['rejected', 'rejected'], 'the round of the waiting two failed as one');
+    assert.equal(await readFile(`${dir}/${MID_PRICES_FILE}`, 'utf8'), 'kept\nfirst\n', 'nothing of the failed round stayed');
   });
 });
