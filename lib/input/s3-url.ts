@@ -4,6 +4,7 @@
  * words. The reading itself is in s3-object.ts, the listing in s3-listing.ts.
  */
 import { isMissingCredentials } from '../aws/deployment.ts';
+import { BUCKET_NAME_RULE, isBucketName } from '../aws/s3-names.ts';
 import { errorCode, errorName, InputError } from '../errors.ts';
 import type { InputIdentity } from './byte-source.ts';
 
@@ -13,8 +14,6 @@ export interface S3Location {
 }
 
 const S3_URL = /^s3:\/\/([^/]*)\/?(.*)$/is;
-/** Bucket naming rules (3-63 characters: lower-case letters, digits, dots, hyphens). */
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Whether `name` is an `s3://` location (any case of the scheme). */
 export function isS3Url(name: string): boolean {
@@ -26,8 +25,8 @@ export function parseS3Url(url: string): S3Location {
   const match = S3_URL.exec(url);
   if (match === null) throw new InputError(`${url} is not an s3:// location`, { file: url });
   const [, bucket = '', key = ''] = match;
-  if (!BUCKET_NAME.test(bucket)) {
-    throw new InputError(`${url}: "${bucket}" is not a valid S3 bucket name (3 to 63 lower-case letters, digits, dots or hyphens)`, { file: url });
+  if (!isBucketName(bucket)) {
+    throw new InputError(`${url}: "${bucket}" is not a valid S3 bucket name (${BUCKET_NAME_RULE})`, { file: url });
   }
   if (key === '' || key.endsWith('/')) throw new InputError(`${url} names no object: give s3://${bucket}/<key>`, { file: url });
   return { bucket, key };

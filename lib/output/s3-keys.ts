@@ -22,6 +22,7 @@
  * across batches (a KPL aggregate is one record, de-aggregated by the handler), so the key needs
  * no sub-sequence number.
  */
+import { BUCKET_NAME_RULE, isBucketName } from '../aws/s3-names.ts';
 import { ConfigError, OutputError } from '../errors.ts';
 import type { BatchIdentity } from './output-sink.ts';
 
@@ -40,7 +41,6 @@ export interface S3Prefix {
 }
 
 /** Bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit. */
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export function isS3Uri(value: string): boolean {
   return /^s3:\/\//i.test(value);
@@ -51,8 +51,8 @@ export function parseS3Prefix(name: string, uri: string): S3Prefix {
   const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/is.exec(uri.trim());
   if (match === null) throw new ConfigError(`${name} must be s3://bucket/prefix, got "${uri}"`, { name });
   const bucket = match[1] ?? '';
-  if (!BUCKET_NAME.test(bucket)) {
-    throw new ConfigError(`${name}: "${bucket}" is not a valid S3 bucket name (3 to 63 lower-case letters, digits, dots or hyphens), in "${uri}"`, { name });
+  if (!isBucketName(bucket)) {
+    throw new ConfigError(`${name}: "${bucket}" is not a valid S3 bucket name (${BUCKET_NAME_RULE}), in "${uri}"`, { name });
   }
   const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
   if (prefix.split('/').some((part) => part === '.' || part === '..' || (part === '' && prefix !== ''))) {
