@@ -40,8 +40,6 @@ export interface S3Prefix {
   prefix: string;
 }
 
-/** Bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit. */
-
 export function isS3Uri(value: string): boolean {
   return /^s3:\/\//i.test(value);
 }
