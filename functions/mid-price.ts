@@ -55,8 +55,8 @@ const RECOVERED_AFTER_MS = 2_000;
  * sets IS_LOCAL=true) prints the handler's answer on stdout: there the EMF goes to stderr, where
  * it cannot be mistaken for the answer.
  */
-function defaultMetrics(env: Record<string, string | undefined> = process.env): Metrics {
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mid-price' });
+function defaultMetrics(logger: Logger, env: Record<string, string | undefined> = process.env): Metrics {
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mid-price', logger: metricsDiagnostics(logger) });
   if (env.IS_LOCAL === 'true') {
     // Powertools has no option for its output stream: `console` is its (TypeScript-private) printer.
     (metrics as unknown as { console: Console }).console = new Console({ stdout: process.stderr, stderr: process.stderr });
@@ -64,11 +64,28 @@ function defaultMetrics(env: Record<string, string | undefined> = process.env): 
   return metrics;
 }
 
+/**
+ * Where Powertools Metrics reports on itself (by default plain text on the console): the handler's
+ * structured logger. Its "No application metrics to publish" warning goes to DEBUG: locally one
+ * handler serves every shard at once, so one invocation's logMetrics can flush the metrics another
+ * invocation added, which then finds none to publish — nothing is lost. On Lambda (one invocation
+ * per instance at a time, and every invocation adds metrics) it does not happen.
+ */
+function metricsDiagnostics(logger: Logger): NonNullable<ConstructorParameters<typeof Metrics>[0]>['logger'] {
+  const text = (content: unknown): string => String(content);
+  return {
+    debug: (content: unknown) => logger.debug(text(content)),
+    info: (content: unknown) => logger.info(text(content)),
+    warn: (content: unknown) => (text(content).startsWith('No application metrics to publish') ? logger.debug(text(content)) : logger.warn(text(content))),
+    error: (content: unknown) => logger.error(text(content)),
+  };
+}
+
 export type MidPriceHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
 
 export function createMidPriceHandler(options: MidPriceHandlerOptions): MidPriceHandler {
   const logger = options.logger ?? new Logger({ serviceName: 'mid-price' });
-  const metrics = options.metrics ?? defaultMetrics();
+  const metrics = options.metrics ?? defaultMetrics(logger);
   const sink = options.sink ?? fileSink(options.outputDir);
   // A full disk fails every retry of every shard until space comes back: one ERROR when writing
   // starts to fail, one INFO when it works again, the attempts in between at DEBUG. A nearly full

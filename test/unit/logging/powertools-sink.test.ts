@@ -81,4 +81,27 @@ describe("the handler's Powertools logger", () => {
     assert.deepEqual(printed, []);
     assert.deepEqual(lines.map((l) => (JSON.parse(l) as Json).message), ['batch processed']);
   });
+  it('reports Powertools Metrics diagnostics through the same sink: two invocations of one handler at once print nothing plain, and the empty publish of the second is DEBUG', async () => {
+    // Locally one handler serves every shard at once: the first invocation's logMetrics flushes
+    // the metrics both added, so the second finds none (Powertools warns on the console by default).
+    const lines: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handler = createMidPriceHandler({
+      outputDir: tmp.join('unused'),
+      latencyThresholdMs: 20,
+      logger: createPowertoolsLogger('mid-price', 'DEBUG', (line) => lines.push(line)),
+      sink: { description: 'a gated sink', append: () => gate.then(() => ({ recovered: [] })) },
+    });
+    const { lines: printed } = await jsonLinesPrinted(async () => {
+      const both = Promise.all([0, 1].map(() => handler(kinesisQuoteEvent([{}]), createLocalContext('midPrice', 'us-east-1'))));
+      release();
+      assert.deepEqual(await both, [{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    });
+    assert.deepEqual(printed, [], 'no line on stdout or stderr');
+    const parsed = lines.map((line) => JSON.parse(line) as Json);
+    const empty = parsed.filter((line) => String(line.message).startsWith('No application metrics to publish'));
+    assert.deepEqual(empty.map((line) => line.level), ['DEBUG']);
+    assert.equal(parsed.filter((line) => line.level === 'WARN').length, 0);
+  });
 });
