@@ -95,8 +95,9 @@ describe('a full output disk under up', () => {
       assert.ok(alive(), `up exited:\n${running.stderr().slice(-2000)}`);
       return (await outputLineCount(out)) >= ROWS;
     }, 120_000);
-    const status = (await (await fetch(`${apiUrl}/mode`)).json()) as { status: { historical: { completed: boolean; done: number } } };
-    assert.equal(status.status.historical.done, ROWS);
+    // The replayer publishes its status every few hundred ms: the lines can be complete before it says so.
+    const historicalDone = async (): Promise<number> => ((await (await fetch(`${apiUrl}/mode`)).json()) as { status: { historical: { done: number } } }).status.historical.done;
+    await waitUntil('the replayer to report every row acknowledged', async () => (await historicalDone()) === ROWS, 30_000);
     const recoveryLine = (): ReturnType<typeof upLogs>[number] | undefined => upLogs(running).find((l) => l.message === 'output writable again; the batches that failed are written');
     await waitUntil('the recovery logged', () => recoveryLine() !== undefined, 30_000);
     const recovered = recoveryLine() as ReturnType<typeof upLogs>[number];

@@ -9,6 +9,8 @@ import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { parseAllowedHosts } from '../../lib/http/allowed-hosts.ts';
 import { startFeedServer, type FeedServer } from '../../lib/live/feed-server.ts';
@@ -18,6 +20,12 @@ import type { PacedQuote } from '../../lib/replay/replay-source.ts';
 import { captureLogs, waitFor } from '../support/capture-logs.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
+
+/** A full garbage collection, without --expose-gc on the test runner's command line. */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
 
 /** Reads the source in the background into `quotes` until it ends. */
 function drain(live: LiveSource): { quotes: PacedQuote[]; done: Promise<void> } {
@@ -143,6 +151,8 @@ describe('live source under socket faults', () => {
       } else ws.send(valid(n));
     });
     const { logger } = captureLogs();
+    // Both readings after a full collection: what the client retains, not the garbage it has not yet collected.
+    collectGarbage();
     const rssBefore = process.memoryUsage().rss;
     const live = new LiveSource({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, logger, maxPayload, ...FAST_RECONNECT });
     const { quotes, done } = drain(live);
@@ -155,6 +165,7 @@ describe('live source under socket faults', () => {
       assert.equal(live.stats.rejected - live.liveStats.oversize, 10_000, 'every malformed frame counted');
       assert.equal(live.liveStats.oversize, 6, 'five oversize frames and one endless fragmented message');
       assert.equal(live.liveStats.reconnects, 7);
+      collectGarbage();
       const grownMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
       assert.ok(grownMb <= 20, `RSS grew ${grownMb.toFixed(1)} MB`);
       process.stdout.write(`# live floods: rejected ${live.stats.rejected}, oversize ${live.liveStats.oversize}, RSS +${grownMb.toFixed(1)} MB\n`);

@@ -54,6 +54,12 @@ interface Invocation {
   end: number;
 }
 
+/** An UpdateItem of this source's checkpoint item (lib/replay/checkpoint-store.ts keys it `checkpoint#<sourceId>`). */
+function isCheckpointWrite(body: unknown, sourceId: string): boolean {
+  const key = (body as { Key?: { pk?: { S?: string } } } | undefined)?.Key?.pk?.S;
+  return key === `checkpoint#${sourceId}` && (body as { UpdateExpression?: string }).UpdateExpression?.includes('checkpoint = :cp') === true;
+}
+
 describe('DynamoDB throttled and down under the whole pipeline', () => {
   let env: FaultStack;
   let clients: AwsClients;
@@ -81,9 +87,13 @@ describe('DynamoDB throttled and down under the whole pipeline', () => {
 
     const random = mulberry32(2026);
     let phase: 'throttled' | 'down' | 'healthy' = 'throttled';
-    env.proxy.setRule(({ target }) => {
+    let checkpointWriteRefused = false;
+    env.proxy.setRule(({ target, body }) => {
       if (!target.startsWith('DynamoDB_') || phase === 'healthy') return { kind: 'pass' };
-      if (phase === 'down') return { kind: 'status', status: 503, errorType: 'ServiceUnavailable' };
+      if (phase === 'down') {
+        if (isCheckpointWrite(body, sourceId)) checkpointWriteRefused = true;
+        return { kind: 'status', status: 503, errorType: 'ServiceUnavailable' };
+      }
       return random() < 0.3 ? (FAILURES[Math.floor(random() * FAILURES.length)] as Fault) : { kind: 'pass' };
     });
 
@@ -188,6 +198,9 @@ describe('DynamoDB throttled and down under the whole pipeline', () => {
     await waitUntil('2,000 quotes checkpointed', async () => (await done()) >= 2_000, 60_000);
     await requestMode();
     phase = 'down';
+    // The replayer saves one checkpoint at a time: once one is refused, none sent before the
+    // outage can still land, and the checkpoint read now is the one the outage must keep.
+    await waitUntil('a checkpoint write refused by the outage', () => checkpointWriteRefused, 10_000);
     const doneAtOutage = await done();
     const during = requestMode();
     await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
