@@ -12,8 +12,9 @@
  * handed to the producer (the Pacer releases the first quote at once, so that is its anchor to
  * within microseconds). Each sent quote's exact output line is computed with the handler's own
  * `processBatch` and queued under that text, so a line seen in the files is matched to the quote
- * it came from (identical lines pair in send order). Lines are watched every POLL_MS, so a
- * latency is over-stated by at most that.
+ * it came from (identical lines pair in send order). Lines are read when the kernel reports the
+ * files changed (LinePoller), so a latency is over-stated by the notification's delay (well under a
+ * millisecond) plus the read; POLL_MS is only the fallback look.
  *
  * Mode switch = API call → the first line of the new mode in the files (the live feed's quotes
  * are dated in 2031, the historical ones in 2025, so a line tells its mode).
@@ -59,7 +60,7 @@ export interface RealtimeResult {
   pollMs: number;
 }
 
-const POLL_MS = 2;
+const POLL_MS = 50;
 const SPEED = 1;
 const SWITCH_TIMEOUT_MS = 10_000;
 /** After a switch's first line, before the next switch: the old mode's lines in flight drain. */
