@@ -16,8 +16,8 @@
  * files changed (LinePoller), so a latency is over-stated by the notification's delay (well under a
  * millisecond) plus the read; POLL_MS is only the fallback look.
  *
- * Mode switch = API call → the first line of the new mode in the files (the live feed's quotes
- * are dated in 2031, the historical ones in 2025, so a line tells its mode).
+ * Mode switch = API call → the line of the first quote of the new mode sent after the call, seen
+ * in the files (lines of that mode still in flight from its previous period do not count).
  */
 import path from 'node:path';
 import { callModeApi } from '../lib/cli/mode-commands.ts';
@@ -97,13 +97,19 @@ async function main(args: RealtimeArgs): Promise<RealtimeResult> {
   let measuring = true;
   let anchor: { wallMs: number; arrivalUs: number } | undefined;
   let phaseEndMs = Number.POSITIVE_INFINITY;
+  // A mode switch waits for the line of the first quote of the new mode sent after the call.
+  let waitingFor: { mode: 'historical' | 'live'; sinceMs: number; line?: string; resolve: (atMs: number) => void } | undefined;
+  const lineOf = (quote: PacedQuote): string | undefined => {
+    const out = processBatch([{ id: '1', partitionKey: quote.ticker, data: encodeQuote(quote) }], threshold);
+    return out.midLines[0] ?? out.errorLines[0];
+  };
   const onQuoteSent = (quote: PacedQuote): void => {
+    if (waitingFor !== undefined && waitingFor.line === undefined && quote.mode === waitingFor.mode) waitingFor.line = lineOf(quote);
     if (!measuring || quote.mode !== 'historical') return;
     const now = performance.now();
     anchor ??= { wallMs: now, arrivalUs: quote.arrivalUs };
     const at = anchor.wallMs + (quote.arrivalUs - anchor.arrivalUs) / 1000 / SPEED;
-    const out = processBatch([{ id: '1', partitionKey: quote.ticker, data: encodeQuote(quote) }], threshold);
-    const line = out.midLines[0] ?? out.errorLines[0];
+    const line = lineOf(quote);
     if (line === undefined) return;
     const queue = scheduled.get(line);
     if (queue === undefined) scheduled.set(line, [{ at, sentMs: now }]);
@@ -112,7 +118,6 @@ async function main(args: RealtimeArgs): Promise<RealtimeResult> {
 
   const latencies: number[] = [];
   const sendLateness: number[] = [];
-  let waitingFor: { prefix: string; sinceMs: number; resolve: (atMs: number) => void } | undefined;
   const onLine = (line: string, atMs: number): void => {
     const queue = scheduled.get(line);
     if (queue !== undefined) {
@@ -123,7 +128,7 @@ async function main(args: RealtimeArgs): Promise<RealtimeResult> {
         sendLateness.push(sentMs - at);
       }
     }
-    if (waitingFor !== undefined && atMs >= waitingFor.sinceMs && (line.startsWith(waitingFor.prefix) || line.includes(` at ${waitingFor.prefix}`))) {
+    if (waitingFor !== undefined && line === waitingFor.line && atMs >= waitingFor.sinceMs) {
       waitingFor.resolve(atMs);
       waitingFor = undefined;
     }
@@ -168,7 +173,7 @@ async function main(args: RealtimeArgs): Promise<RealtimeResult> {
     for (let i = 0; i < args.switches; i++) {
       const mode = i % 2 === 0 ? 'live' : 'historical';
       const sinceMs = performance.now();
-      const seen = new Promise<number>((resolve) => (waitingFor = { prefix: mode === 'live' ? '2031-' : '2025-', sinceMs, resolve }));
+      const seen = new Promise<number>((resolve) => (waitingFor = { mode, sinceMs, resolve }));
       await callModeApi({ base: apiUrl }, { method: 'POST', body: { mode } });
       const atMs = await Promise.race([seen, sleep(SWITCH_TIMEOUT_MS).then(() => undefined), failed]);
       if (atMs === undefined) {

@@ -73,9 +73,9 @@ export interface EventSourceMappingOptions {
   /**
    * The longest pause after an empty GetRecords (default 200 ms; Lambda polls an idle shard about
    * once a second). A shard that returned records is polled again at once; one that comes up
-   * empty waits IDLE_FIRST_MS, then twice as long after each further empty poll, up to this: a
-   * record put on an idle shard is read at most this long after it landed, and one put while
-   * records flow within about a GetRecords round trip.
+   * empty waits IDLE_FIRST_MS, then twice as long after each further empty poll, up to this (also
+   * while the handler works on the page before): a record put on an idle shard is read at most
+   * this long after it landed, and one put while records flow within about a GetRecords round trip.
    */
   idlePollMs?: number;
   backoff?: BackoffPolicy;
@@ -372,21 +372,41 @@ export class EventSourceMapping {
   }
 
   /**
+   * Reads from `iterator` until a page has records: an empty page is followed after an idle pause
+   * (idlePause: 10 ms, doubling up to idlePollMs while the shard stays empty). Settles with that
+   * page, a failed call, the end of a closed shard (no next iterator) or, once stopped, the last
+   * page read. Never rejects.
+   */
+  private async pageWithRecords(shard: ShardRun, iterator: string): Promise<PageOutcome> {
+    let emptyPolls = 0;
+    for (;;) {
+      const page = await this.getPage(iterator);
+      if (!page.ok) return page;
+      if (page.millisBehind !== undefined) this.lag.set(shard.lease.shardId, page.millisBehind);
+      this.succeeded(shard);
+      if (page.records.length > 0 || page.next === undefined || shard.stop.aborted) return page;
+      iterator = page.next;
+      await this.options.clock.sleep(idlePause(++emptyPolls, this.options.idlePollMs), shard.stop).catch(() => undefined);
+      if (shard.stop.aborted) return page;
+    }
+  }
+
+  /**
    * Reads the shard page by page, one page ahead (while pages are small, see
-   * READ_AHEAD_MAX_PAGE_BYTES): the next GetRecords is already on its way while the handler works
-   * on the current page, as the KCL's prefetching and Lambda's poller do, so the emulator (or
-   * Kinesis) is not left idle during every invocation. The page ahead is the same
-   * request the loop would send right after the invocation, so no call is added; it is discarded
-   * unread when the shard stops (nothing of it was processed or checkpointed, so nothing is lost).
+   * READ_AHEAD_MAX_PAGE_BYTES): while the handler works on a page, the next one is read — and,
+   * while the shard has nothing new, polled for (pageWithRecords) — as the KCL's prefetching and
+   * Lambda's poller do, so records put during an invocation are in memory when it ends instead of
+   * one GetRecords (and an idle pause) later, and the emulator (or Kinesis) is not left idle during
+   * every invocation. The page ahead is what the loop would read right after the invocation, so no
+   * call is added; it is discarded unread when the shard stops (nothing of it was processed or
+   * checkpointed, so nothing is lost).
    */
   private async pollShard(shard: ShardRun, firstIterator: string | undefined): Promise<void> {
-    const { clock } = this.options;
     const { lease, stop, log } = shard;
     const shardId = lease.shardId;
     let iterator = firstIterator;
     let ahead: Promise<PageOutcome> | undefined;
     let pending: KinesisRecord[] = [];
-    let emptyPolls = 0;
     try {
       while (!stop.aborted) {
         if (pending.length === 0) {
@@ -394,7 +414,7 @@ export class EventSourceMapping {
             await this.finishShard(shard);
             return;
           }
-          const page = await (ahead ?? this.getPage(iterator));
+          const page = await (ahead ?? this.pageWithRecords(shard, iterator));
           ahead = undefined;
           if (!page.ok) {
             const { error } = page;
@@ -410,15 +430,9 @@ export class EventSourceMapping {
           }
           pending = page.records;
           iterator = page.next;
-          if (page.millisBehind !== undefined) this.lag.set(shardId, page.millisBehind);
-          this.succeeded(shard);
-          if (pending.length === 0) {
-            if (iterator !== undefined) await clock.sleep(idlePause(++emptyPolls, this.options.idlePollMs), stop);
-            continue;
-          }
-          emptyPolls = 0;
+          if (pending.length === 0) continue;
           const readAhead = !stop.aborted && pageBytes(pending) <= READ_AHEAD_MAX_PAGE_BYTES;
-          if (iterator !== undefined && readAhead) ahead = this.getPage(iterator);
+          if (iterator !== undefined && readAhead) ahead = this.pageWithRecords(shard, iterator);
         }
 
         await this.untilLeaseFresh(shard);

@@ -230,6 +230,39 @@ describe('EventSourceMapping', () => {
     await runUntil(resumed, () => again.length >= 8);
     assert.deepEqual(again, Array.from({ length: 8 }, (_, i) => `r${i + 5}`));
   });
+  it('keeps polling while the handler works, so records put during an invocation are in hand when it returns', async () => {
+    const names = await streamWith(1);
+    const real = env.clients.kinesis;
+    const pages: string[][] = [];
+    const send = async (command: Parameters<KinesisClient['send']>[0]): Promise<unknown> => {
+      const out = await real.send(command);
+      if (command instanceof GetRecordsCommand) pages.push(((out as GetRecordsCommandOutput).Records ?? []).map((r) => Buffer.from(r.Data ?? []).toString()));
+      return out;
+    };
+    const until = async (done: () => boolean): Promise<boolean> => {
+      const deadline = Date.now() + 10_000;
+      while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      return done();
+    };
+    const seen: string[][] = [];
+    let readDuringInvocation: boolean | undefined;
+    const esm = new EventSourceMapping({
+      ...options(names, async (event) => {
+        seen.push(payloads(event));
+        if (seen.length > 1) return;
+        // The page after r1 has come back empty before r2 exists: only a poll made while this
+        // invocation runs can see r2.
+        await until(() => pages.length >= 2);
+        const before = pages.length;
+        await real.send(new PutRecordsCommand({ StreamName: names.streamName, Records: [{ Data: Buffer.from('r2'), PartitionKey: 'K' }] }));
+        readDuringInvocation = await until(() => pages.slice(before).some((page) => page.includes('r2')));
+      }),
+      kinesis: { send } as Pick<KinesisClient, 'send'>,
+    });
+    await runUntil(esm, () => seen.length >= 2);
+    assert.equal(readDuringInvocation, true, 'r2 was read before the invocation that saw it put returned');
+    assert.deepEqual(seen, [['r1'], ['r2']]);
+  });
   it('does not read ahead after a large page (over 1 MiB of data), so aggregated pages are not held twice', async () => {
     // 8 records of 300 KB: a page of 4 (the batch size) holds 1.2 MB.
     const names = await streamWith(8, (n) => Buffer.concat([Buffer.from(`r${n} `), Buffer.alloc(300 * 1024, 120)]));
