@@ -102,3 +102,16 @@ export function emulatorInvokeUrl(apiUrl: string, endpoint: string): string {
 export function executeApiRegion(url: string): string | undefined {
   return /^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(new URL(url).hostname)?.[1];
 }
+
+/**
+ * Throws when `what` (an s3:// input, an S3 output) cannot be reached: the local target calls the
+ * embedded stack, which has no S3, unless an S3 endpoint is configured. Refused rather than sent
+ * to AWS's S3 by default, so that data meant for an emulator never lands in an AWS account.
+ */
+export function requireS3(target: 'local' | 'aws', endpoints: ServiceEndpoints, what: string): void {
+  if (target !== 'local' || endpoints.s3 !== undefined) return;
+  throw new ConfigError(
+    `${what} needs S3, which the embedded AWS stack does not have: set ${SERVICE_ENDPOINT_VARIABLES.s3}=<url> (an S3-compatible endpoint such as MinIO, moto or LocalStack; or AWS_ENDPOINT_URL for every service), or use --aws (TICK_REPLAY_TARGET=aws) to use AWS's S3`,
+    { name: SERVICE_ENDPOINT_VARIABLES.s3 },
+  );
+}

@@ -6,8 +6,8 @@
  * configuration error that says what to set, raised before anything starts.
  */
 import { createAwsClients, type AwsClients } from '../aws/clients.ts';
+import { requireS3 } from '../aws/endpoints.ts';
 import type { Config } from '../config.ts';
-import { ConfigError } from '../errors.ts';
 import type { InputContext } from '../input/input.ts';
 import type { Logger } from '../logging/logger.ts';
 
@@ -16,15 +16,12 @@ export interface CommandInputs extends InputContext {
   close(): void;
 }
 
-export const NO_S3_ENDPOINT =
-  's3:// inputs need S3, which the embedded AWS stack does not have: set AWS_ENDPOINT_URL_S3=<url> (an S3-compatible endpoint such as MinIO, moto or LocalStack; or AWS_ENDPOINT_URL for every service), or use --aws (TICK_REPLAY_TARGET=aws) to read from AWS S3';
-
 export function commandInputs(config: Pick<Config, 'target' | 'endpoints' | 'region'>, logger: Logger): CommandInputs {
   let clients: AwsClients | undefined;
   return {
     logger: logger.child('s3-input'),
     s3: () => {
-      if (config.target === 'local' && config.endpoints.s3 === undefined) throw new ConfigError(NO_S3_ENDPOINT, { name: 'AWS_ENDPOINT_URL_S3' });
+      requireS3(config.target, config.endpoints, 'an s3:// input');
       clients ??= createAwsClients({ endpoints: config.endpoints, target: config.target, region: config.region });
       return clients.s3;
     },

@@ -5,9 +5,8 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../aws/clients.ts';
-import { SERVICE_ENDPOINT_VARIABLES } from '../aws/endpoints.ts';
+import { requireS3 } from '../aws/endpoints.ts';
 import type { Config } from '../config.ts';
-import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { DEAD_LETTERS_FILE, ERRORS_FILE, fileSink, MID_PRICES_FILE, prepareOutputDir } from '../output/log-files.ts';
 import type { OutputSink } from '../output/output-sink.ts';
@@ -17,16 +16,9 @@ import { s3PrefixUri, type OutputKind } from '../output/s3-keys.ts';
 
 type OutputConfig = Pick<Config, 'outputDir' | 'outputS3' | 'target' | 'endpoints' | 'region'>;
 
-/**
- * The embedded stack serves Kinesis and DynamoDB, not S3: a local run writing to S3 needs an S3
- * endpoint (LocalStack, moto, MinIO, or AWS's own named as an endpoint) or `--aws`.
- */
+/** An S3 output needs an S3 endpoint locally (requireS3); a directory needs nothing. */
 export function requireS3Endpoint(config: OutputConfig): void {
-  if (config.outputS3 === undefined || config.target !== 'local' || config.endpoints.s3 !== undefined) return;
-  throw new ConfigError(
-    `--out ${s3PrefixUri(config.outputS3)} needs an S3 endpoint: the embedded AWS stack has no S3. Set ${SERVICE_ENDPOINT_VARIABLES.s3} (or AWS_ENDPOINT_URL for every service), or give --aws to use AWS's S3`,
-    { name: SERVICE_ENDPOINT_VARIABLES.s3 },
-  );
+  if (config.outputS3 !== undefined) requireS3(config.target, config.endpoints, `--out ${s3PrefixUri(config.outputS3)}`);
 }
 
 /** For messages: `s3://bucket/prefix` or the directory. */

@@ -89,7 +89,7 @@ void describe('tick-replay run --historical s3://… (moto for S3, the embedded 
     assert.equal(result.code, 2, result.stderr);
     assert.equal(
       result.stderr.trim().split('\n').at(-1),
-      'tick-replay: error: s3:// inputs need S3, which the embedded AWS stack does not have: set AWS_ENDPOINT_URL_S3=<url> (an S3-compatible endpoint such as MinIO, moto or LocalStack; or AWS_ENDPOINT_URL for every service), or use --aws (TICK_REPLAY_TARGET=aws) to read from AWS S3',
+      "tick-replay: error: an s3:// input needs S3, which the embedded AWS stack does not have: set AWS_ENDPOINT_URL_S3=<url> (an S3-compatible endpoint such as MinIO, moto or LocalStack; or AWS_ENDPOINT_URL for every service), or use --aws (TICK_REPLAY_TARGET=aws) to use AWS's S3",
     );
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
     assert.equal(existsSync(tmp.join('state-no-s3')), false, 'the embedded stack was not started');
