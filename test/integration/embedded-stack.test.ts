@@ -209,6 +209,40 @@ describe('embedded AWS stack', () => {
     assert.equal(got.Item?.mode?.S, 'historical');
   });
 
+  it('hands a large body to the emulator whole, and streams one over the request limit for it to refuse', async () => {
+    // The edge gathers bodies (the emulators' own gathering is quadratic in the chunks): a 5 MB
+    // PutRecords must arrive parsed whole, and one over kinesalite's 7 MiB limit still gets its 413.
+    const post = (body: string): Promise<{ status: number | undefined; text: string }> =>
+      new Promise((resolve, reject) => {
+        const req = http.request(`${stack.endpointUrl}/`, {
+          method: 'POST',
+          agent: false,
+          headers: {
+            'Content-Type': 'application/x-amz-json-1.1',
+            'X-Amz-Target': 'Kinesis_20131202.PutRecords',
+            'X-Amz-Date': '20240101T000000Z',
+            Authorization: 'AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=0',
+          },
+        });
+        req.on('error', reject);
+        req.on('response', (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode, text }));
+        });
+        req.end(body);
+      });
+    const records = (count: number, bytes: number): string =>
+      JSON.stringify({ StreamName: 'no-such-stream', Records: Array.from({ length: count }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.alloc(bytes, i).toString('base64') })) });
+    const large = await post(records(400, 10 * 1024));
+    assert.equal(large.status, 400);
+    assert.match(large.text, /ResourceNotFoundException/, 'the whole body was parsed (a cut one is a SerializationException)');
+    const tooLarge = await post(records(900, 10 * 1024));
+    assert.equal(tooLarge.status, 413);
+    assert.equal(isAlive(stack.pid), true);
+  });
+
   it('refuses a second stack on a state dir that a running stack uses', async () => {
     await assert.rejects(startStack(stateDir, 0, true), (error: unknown) => {
       assert.ok(error instanceof EmbeddedStackError);
