@@ -37,6 +37,7 @@ import { checkLocalRequest, guardServer, type LocalRequestPolicy, type Refusal }
 import { createLogger } from '../lib/logging/logger.ts';
 import { ApiGatewayService, invokeTarget, startApiGateway } from './apigateway/api-gateway-service.ts';
 import { INITIAL_OPTIONS, parseOptions, StartError, type ResolvedOptions } from './emulators-options.ts';
+import { installFastSequenceCodec, type SequenceCodec } from './kinesalite-sequences.ts';
 
 export type EmulatorsMessage =
   | { type: 'ready'; edgePort: number; kinesisPort: number; dynamodbPort: number }
@@ -380,6 +381,7 @@ async function start(): Promise<EmulatorsMessage> {
   await fs.mkdir(stateDir, { recursive: true });
   await probeStores(kinesisDir, dynamodbDir);
 
+  installFastSequenceCodec(requireFrom('kinesalite')('./db') as SequenceCodec);
   kinesisServer = kinesalite({
     path: kinesisDir,
     createStreamMs: TRANSITION_MS,
