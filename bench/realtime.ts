@@ -56,6 +56,8 @@ export interface RealtimeResult {
   /** Quotes sent in the measured phase whose line never showed up before it ended. */
   unmatchedLines: number;
   phaseSeconds: number;
+  /** CPU of the `up` process (replayer, consumer, handler, mode API client, feed) over the phase, in cores. */
+  cpuCores: number;
   modeSwitchMs: { p50: number; p99: number; max: number; samples: number[]; timedOut: number };
   pollMs: number;
 }
@@ -160,10 +162,13 @@ async function main(args: RealtimeArgs): Promise<RealtimeResult> {
     // The phase runs from the first quote sent.
     while (anchor === undefined) await Promise.race([sleep(20), failed]);
     const started = anchor.wallMs;
+    const cpuAtStart = process.cpuUsage();
     await Promise.race([sleep(args.seconds * 1000 - (performance.now() - started)), failed]);
     measuring = false;
     phaseEndMs = performance.now();
     const phaseSeconds = (phaseEndMs - started) / 1000;
+    const cpu = process.cpuUsage(cpuAtStart);
+    const cpuCores = round((cpu.user + cpu.system) / 1e6 / phaseSeconds, 2);
     // What was sent in the phase reaches the files (or is counted as unmatched).
     await Promise.race([sleep(2_000), failed]);
     const unmatchedLines = [...scheduled.values()].reduce((n, q) => n + q.filter((s) => s.at <= phaseEndMs).length, 0);
@@ -187,6 +192,7 @@ async function main(args: RealtimeArgs): Promise<RealtimeResult> {
       sendLatenessMs: { p50: round(percentile(sendLateness, 50), 1), p99: round(percentile(sendLateness, 99), 1), max: round(Math.max(...sendLateness), 1) },
       unmatchedLines,
       phaseSeconds: round(phaseSeconds, 1),
+      cpuCores,
       modeSwitchMs: {
         p50: round(percentile(switchMs, 50), 1),
         p99: round(percentile(switchMs, 99), 1),

@@ -321,7 +321,7 @@ async function main(): Promise<void> {
         e2eAggregatedVsAggregatedPutFloor: ratio(on?.e2eQuotesPerSec, bestAggPut),
         e2eVsPutThenGetCeiling: ratio(off?.e2eQuotesPerSec, putFloor.putThenGetRecordsPerSec),
       },
-      realTime: realTime === undefined ? null : { deliveryLatencyMs: realTime.deliveryLatencyMs, unmatchedLines: realTime.unmatchedLines, phaseSeconds: realTime.phaseSeconds, pollMs: realTime.pollMs },
+      realTime: realTime === undefined ? null : { deliveryLatencyMs: realTime.deliveryLatencyMs, sendLatenessMs: realTime.sendLatenessMs, unmatchedLines: realTime.unmatchedLines, phaseSeconds: realTime.phaseSeconds, upCpuCores: realTime.cpuCores, pollMs: realTime.pollMs },
       modeSwitchMs: realTime?.modeSwitchMs ?? null,
       pacing: { p50: pacing.p50, p99: pacing.p99, max: pacing.max, quotes: pacing.quotes, seconds: pacing.seconds },
       rss: {

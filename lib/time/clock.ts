@@ -15,12 +15,13 @@ export interface Clock {
 }
 
 /**
- * setTimeout fires about a millisecond late and can be several ms late on a loaded machine, so
- * `sleepUntil` sleeps on a timer until this many ms before the deadline and then finishes on the
- * event loop (setImmediate turns), which keeps I/O flowing while it waits.
+ * `sleepUntil` sleeps on a timer to the deadline and, should the timer fire a hair early (timers
+ * count whole milliseconds), finishes on setImmediate turns. It does not spin through the last
+ * milliseconds for precision: at --speed 1 a quote falls due every couple of milliseconds, so a
+ * 2 ms spin kept the replayer's process busy almost all the time (≈ 0.4 of a core at 500 quotes/s,
+ * measured with the bench's pacing loop), CPU the consumer, the handler and the emulator on the same
+ * machine need more than a quote needs to be released under a millisecond late.
  */
-const SPIN_MS = 2;
-
 export const systemClock: Clock = {
   now: () => performance.now(),
   sleep: (ms, signal) =>
@@ -46,7 +47,6 @@ export const systemClock: Clock = {
         resolve();
         return;
       }
-      let timer: NodeJS.Timeout | undefined;
       let immediate: NodeJS.Immediate | undefined;
       const onAbort = (): void => {
         clearTimeout(timer);
@@ -62,8 +62,7 @@ export const systemClock: Clock = {
           immediate = setImmediate(step);
         }
       };
+      const timer = setTimeout(step, remaining);
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (remaining > SPIN_MS) timer = setTimeout(step, remaining - SPIN_MS);
-      else step();
     }),
 };
