@@ -37,6 +37,7 @@ import { checkLocalRequest, guardServer, type LocalRequestPolicy, type Refusal }
 import { createLogger } from '../lib/logging/logger.ts';
 import { ApiGatewayService, invokeTarget, startApiGateway } from './apigateway/api-gateway-service.ts';
 import { INITIAL_OPTIONS, parseOptions, StartError, type ResolvedOptions } from './emulators-options.ts';
+import { installRememberingHashKeys } from './kinesalite-hash-keys.ts';
 import { installFastSequenceCodec, type SequenceCodec } from './kinesalite-sequences.ts';
 
 export type EmulatorsMessage =
@@ -381,7 +382,10 @@ async function start(): Promise<EmulatorsMessage> {
   await fs.mkdir(stateDir, { recursive: true });
   await probeStores(kinesisDir, dynamodbDir);
 
-  installFastSequenceCodec(requireFrom('kinesalite')('./db') as SequenceCodec);
+  // kinesalite's per-record bignumber.js work, made cheap (same results; see each module).
+  const kinesaliteDb = requireFrom('kinesalite')('./db') as SequenceCodec & Parameters<typeof installRememberingHashKeys>[0];
+  installFastSequenceCodec(kinesaliteDb);
+  installRememberingHashKeys(kinesaliteDb);
   kinesisServer = kinesalite({
     path: kinesisDir,
     createStreamMs: TRANSITION_MS,
