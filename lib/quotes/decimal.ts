@@ -37,7 +37,40 @@ interface DecimalParts {
   scale: number;
 }
 
+/**
+ * For plain `123`, `123.45`, `.5`, `12.` (ASCII digits and at most one dot, at least one digit,
+ * nothing else): the index of the dot, or -1 without one. NOT_PLAIN for any other text.
+ */
+const NOT_PLAIN = -2;
+
+function plainDot(text: string): number {
+  let dot = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) continue;
+    if (c !== 46 || dot !== -1) return NOT_PLAIN;
+    dot = i;
+  }
+  if (text.length === 0 || (dot !== -1 && text.length === 1)) return NOT_PLAIN;
+  return dot;
+}
+
+/** Whether `text` is a plain decimal (see plainDot): a non-negative number with no sign or exponent. */
+export function isPlainDecimal(text: string): boolean {
+  return plainDot(text) !== NOT_PLAIN;
+}
+
+/** What DECIMAL_PATTERN gives for a plain decimal, without the regex (prices are written so nearly always). */
+function plainParts(text: string): DecimalParts | undefined {
+  const dot = plainDot(text);
+  if (dot === NOT_PLAIN) return undefined;
+  if (dot === -1) return { negative: false, digits: text, scale: 0 };
+  return { negative: false, digits: text.slice(0, dot) + text.slice(dot + 1), scale: text.length - dot - 1 };
+}
+
 function splitDecimal(text: string): DecimalParts | undefined {
+  const plain = plainParts(text);
+  if (plain !== undefined) return plain;
   const match = DECIMAL_PATTERN.exec(text.trim());
   if (match === null) return undefined;
   const intDigits = match[2] ?? '';
