@@ -166,6 +166,27 @@ export function compareDecimal(a: Decimal, b: Decimal): -1 | 0 | 1 {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/**
+ * compareDecimal for two non-negative decimals in canonical form (formatDecimal's output: no
+ * sign, no exponent, no leading or trailing zeros beyond `0` itself, no trailing dot), on the
+ * text alone: the longer integer part is larger; with equal lengths the characters decide, the
+ * integer part first, then the fraction (a fraction that is a prefix of the other is smaller).
+ */
+export function compareCanonical(a: string, b: string): -1 | 0 | 1 {
+  const dotA = a.indexOf('.');
+  const dotB = b.indexOf('.');
+  const intA = dotA === -1 ? a.length : dotA;
+  const intB = dotB === -1 ? b.length : dotB;
+  if (intA !== intB) return intA < intB ? -1 : 1;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}
+
 export function isNegative(d: Decimal): boolean {
   return d.units < 0n;
 }
