@@ -8,18 +8,7 @@ import assert from 'node:assert/strict';
 import { readQuoteRows, type CsvReadOptions, type CsvRowResult } from '../../../lib/quotes/csv-reader.ts';
 import type { ByteInput, ByteStream } from '../../../lib/quotes/byte-input.ts';
 import { FastSplitter } from '../../../lib/quotes/fast-splitter.ts';
-
-/** A deterministic PRNG (mulberry32): a failing seed can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as random } from '../../../data/generate.ts';
 
 /** In-memory input served in chunks of random sizes (1 byte to 300), differently on each open. */
 function memoryInput(bytes: Buffer, seed: number): ByteInput {
