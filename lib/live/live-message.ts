@@ -12,11 +12,9 @@
  * case-sensitive, so these exact spellings. Unknown keys are ignored (feeds add fields over
  * time), but a key given twice under two aliases is rejected: which one is right is a guess.
  */
-import { compareDecimal } from '../quotes/decimal.ts';
-import type { Decimal } from '../quotes/decimal.ts';
-import { isImplausibleCross, tickerProblem } from '../quotes/plausibility.ts';
+import { tickerProblem } from '../quotes/plausibility.ts';
 import type { QuoteFields } from '../quotes/quote.ts';
-import { nonNegativeCanonical, priceCell } from '../quotes/row.ts';
+import { isCrossed, isImplausible, nonNegativeCanonical, priceCell, type Price } from '../quotes/row.ts';
 import { formatIsoTimestamp, parseTimestamp } from '../quotes/timestamp.ts';
 
 export type LiveMessageResult =
@@ -72,7 +70,7 @@ function decimalText(key: string, value: unknown): string | { reason: string } {
 }
 
 /** A required price, with the plausibility rules of every format (positive, sane digits). */
-function price(json: Json, field: 'bid' | 'ask'): { value: Decimal; text: string } | string {
+function price(json: Json, field: 'bid' | 'ask'): Price | string {
   const entry = lookup(json, field);
   if (typeof entry === 'string') return entry;
   if (entry === undefined) return `field "${field}" is missing`;
@@ -166,8 +164,8 @@ export function parseLiveMessage(text: string): LiveMessageResult {
   if (typeof askAmount === 'string') return fail(askAmount);
   if (askAmount.text !== undefined) fields.askAmount = askAmount.text;
 
-  const crossed = compareDecimal(bid.value, ask.value) > 0;
-  if (crossed && isImplausibleCross(bid.value, ask.value)) return { ok: true, fields, crossed, implausible: true };
+  const crossed = isCrossed(bid, ask);
+  if (crossed && isImplausible(bid, ask)) return { ok: true, fields, crossed, implausible: true };
   return { ok: true, fields, crossed };
 }
 

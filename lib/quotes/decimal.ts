@@ -37,7 +37,40 @@ interface DecimalParts {
   scale: number;
 }
 
+/**
+ * For plain `123`, `123.45`, `.5`, `12.` (ASCII digits and at most one dot, at least one digit,
+ * nothing else): the index of the dot, or -1 without one. NOT_PLAIN for any other text.
+ */
+const NOT_PLAIN = -2;
+
+function plainDot(text: string): number {
+  let dot = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) continue;
+    if (c !== 46 || dot !== -1) return NOT_PLAIN;
+    dot = i;
+  }
+  if (text.length === 0 || (dot !== -1 && text.length === 1)) return NOT_PLAIN;
+  return dot;
+}
+
+/** Whether `text` is a plain decimal (see plainDot): a non-negative number with no sign or exponent. */
+export function isPlainDecimal(text: string): boolean {
+  return plainDot(text) !== NOT_PLAIN;
+}
+
+/** What DECIMAL_PATTERN gives for a plain decimal, without the regex (prices are written so nearly always). */
+function plainParts(text: string): DecimalParts | undefined {
+  const dot = plainDot(text);
+  if (dot === NOT_PLAIN) return undefined;
+  if (dot === -1) return { negative: false, digits: text, scale: 0 };
+  return { negative: false, digits: text.slice(0, dot) + text.slice(dot + 1), scale: text.length - dot - 1 };
+}
+
 function splitDecimal(text: string): DecimalParts | undefined {
+  const plain = plainParts(text);
+  if (plain !== undefined) return plain;
   const match = DECIMAL_PATTERN.exec(text.trim());
   if (match === null) return undefined;
   const intDigits = match[2] ?? '';
@@ -131,6 +164,27 @@ function align(a: Decimal, b: Decimal): [bigint, bigint, number] {
 export function compareDecimal(a: Decimal, b: Decimal): -1 | 0 | 1 {
   const [x, y] = align(a, b);
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * compareDecimal for two non-negative decimals in canonical form (formatDecimal's output: no
+ * sign, no exponent, no leading or trailing zeros beyond `0` itself, no trailing dot), on the
+ * text alone: the longer integer part is larger; with equal lengths the characters decide, the
+ * integer part first, then the fraction (a fraction that is a prefix of the other is smaller).
+ */
+export function compareCanonical(a: string, b: string): -1 | 0 | 1 {
+  const dotA = a.indexOf('.');
+  const dotB = b.indexOf('.');
+  const intA = dotA === -1 ? a.length : dotA;
+  const intB = dotB === -1 ? b.length : dotB;
+  if (intA !== intB) return intA < intB ? -1 : 1;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
 export function isNegative(d: Decimal): boolean {

@@ -5,7 +5,7 @@
  */
 import type { ColumnField, ColumnMap } from './columns.ts';
 import type { Decimal } from './decimal.ts';
-import { compareDecimal, formatDecimal, isNegative, normaliseDecimalString, parseDecimal } from './decimal.ts';
+import { compareCanonical, formatDecimal, isNegative, isPlainDecimal, normaliseDecimalString, parseDecimal } from './decimal.ts';
 import { digitsProblem, isImplausibleCross, MAX_TICKER_LENGTH, shown, tickerProblem } from './plausibility.ts';
 import type { QuoteFields } from './quote.ts';
 import type { ParsedTimestamp, Precision } from './timestamp.ts';
@@ -60,9 +60,8 @@ export function reject(line: number, field: string, reason: string): RowRejectio
   return { ok: false, line, field, reason };
 }
 
-/** A price: its exact value and canonical text. */
+/** A price: its canonical text (exact; compared without BigInt by compareCanonical). */
 export interface Price {
-  value: Decimal;
   text: string;
 }
 
@@ -71,6 +70,14 @@ export interface Price {
  * sane number of digits; or the reason it is not one.
  */
 export function priceCell(cell: string, name: string): Price | string {
+  // Plain digits (nearly every price): canonical text and checks without a BigInt. Such a cell
+  // cannot be negative, and it is zero exactly when its canonical text is `0`.
+  if (isPlainDecimal(cell)) {
+    const text = normaliseDecimalString(cell) as string;
+    if (text === '0') return `${name} ${shown(cell)} is zero`;
+    const digits = digitsProblem(text);
+    return digits === undefined ? { text } : `${name} ${shown(cell)} ${digits}`;
+  }
   const value = parseDecimal(cell);
   if (value === undefined) return `${name} ${shown(cell)} is not a decimal number`;
   return checkedPrice(value, formatDecimal(value), cell, name);
@@ -82,7 +89,7 @@ export function checkedPrice(value: Decimal, text: string, cell: string, name: s
   if (value.units === 0n) return `${name} ${shown(cell)} is zero`;
   const digits = digitsProblem(text);
   if (digits !== undefined) return `${name} ${shown(cell)} ${digits}`;
-  return { value, text };
+  return { text };
 }
 
 /**
@@ -137,12 +144,22 @@ export function tickerCell(cell: string, name: string): { ticker: string } | str
   return problem === undefined ? { ticker } : `${name} ${problem}`;
 }
 
+/** bid > ask (both validated prices). */
+export function isCrossed(bid: Price, ask: Price): boolean {
+  return compareCanonical(bid.text, ask.text) > 0;
+}
+
+/** bid > IMPLAUSIBLE_CROSS_RATIO × ask; asked only of crossed quotes (rare), so parsing here costs little. */
+export function isImplausible(bid: Price, ask: Price): boolean {
+  return isImplausibleCross(parseDecimal(bid.text) as Decimal, parseDecimal(ask.text) as Decimal);
+}
+
 /** The accepted row for validated parts; flags crossed and implausible quotes. */
 export function acceptedRow(line: number, fields: QuoteFields, time: ParsedTimestamp, arrivalUs: number, arrivalNanos: number, bid: Price, ask: Price): AcceptedRow {
-  const crossed = compareDecimal(bid.value, ask.value) > 0;
+  const crossed = isCrossed(bid, ask);
   const row: AcceptedRow = { ok: true, line, fields, timestampUs: time.micros, arrivalUs, precision: time.precision, crossed };
   if (arrivalNanos !== 0) row.arrivalNanos = arrivalNanos;
-  if (crossed && isImplausibleCross(bid.value, ask.value)) row.implausible = true;
+  if (crossed && isImplausible(bid, ask)) row.implausible = true;
   return row;
 }
 

@@ -140,12 +140,70 @@ function parseEpoch(text: string, m: RegExpExecArray): ParsedTimestamp | string 
   return withSeconds(seconds, sub);
 }
 
+/** `YYYY-MM-DD HH:MM:SS` (or with `T`): the part of a date-time that the second cache keys on. */
+const SECOND_PREFIX_LENGTH = 19;
+
+/**
+ * The last two whole seconds parsed (prefix text → epoch µs): quotes come in time order, many a
+ * second, so the date and time to the second repeat for hundreds of rows while only the fraction
+ * changes. Two slots, because a record carries two timestamps (quote time and arrival).
+ */
+const secondKeys = ['', ''];
+const secondMicros = [0, 0];
+
+/**
+ * `text` parsed through the second cache, when it is a date-time to the second followed by
+ * nothing, `.` and 1-9 digits, and/or `Z`: exactly what parseDateTime gives for it (there is no
+ * offset to apply and the fraction is in range). Undefined for any other text, and for a second
+ * that is not valid: parseTimestamp then takes the general path, errors included.
+ */
+function fromCachedSecond(text: string): ParsedTimestamp | undefined {
+  const length = text.length;
+  if (length < SECOND_PREFIX_LENGTH) return undefined;
+  let end = length;
+  const last = text.charCodeAt(end - 1);
+  if (last === 90 /* Z */ || last === 122 /* z */) end--;
+  let fractionStart = end;
+  if (end > SECOND_PREFIX_LENGTH) {
+    if (text.charCodeAt(SECOND_PREFIX_LENGTH) !== 46 /* . */) return undefined;
+    fractionStart = SECOND_PREFIX_LENGTH + 1;
+    const digits = end - fractionStart;
+    if (digits < 1 || digits > MAX_FRACTION_DIGITS) return undefined;
+    for (let i = fractionStart; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) return undefined;
+    }
+  }
+  const key = text.slice(0, SECOND_PREFIX_LENGTH);
+  let micros: number;
+  if (key === secondKeys[0]) {
+    micros = secondMicros[0] as number;
+  } else if (key === secondKeys[1]) {
+    micros = secondMicros[1] as number;
+  } else {
+    const match = DATE_TIME_PATTERN.exec(key);
+    if (match === null || match[6] === undefined) return undefined;
+    const second = parseDateTime(key, match);
+    if (typeof second === 'string') return undefined;
+    micros = second.micros;
+    secondKeys[1] = secondKeys[0] as string;
+    secondMicros[1] = secondMicros[0] as number;
+    secondKeys[0] = key;
+    secondMicros[0] = micros;
+  }
+  const sub = subSecond(text.slice(fractionStart, end));
+  if (!Number.isSafeInteger(micros + sub.micros)) return undefined;
+  return withSeconds(micros, sub);
+}
+
 /**
  * Parses a quote timestamp. Returns the epoch µs and precision, or a human-readable reason
  * (e.g. `unsupported timestamp format "01/02/2025 10:00"`, `invalid date "2025-02-30 00:00:00": …`).
  * Naive timestamps are UTC; offsets are converted to UTC. Surrounding whitespace is ignored.
  */
 export function parseTimestamp(text: string): ParsedTimestamp | string {
+  const cached = fromCachedSecond(text);
+  if (cached !== undefined) return cached;
   const trimmed = text.trim();
   if (trimmed.length === 0) return 'timestamp is empty';
   const dateTime = DATE_TIME_PATTERN.exec(trimmed);

@@ -7,7 +7,7 @@
  */
 import { firstAggregatedData, isAggregated } from './kpl-format.ts';
 import { TickReplayError } from '../errors.ts';
-import { parseDecimal } from '../quotes/decimal.ts';
+import { isPlainDecimal, parseDecimal } from '../quotes/decimal.ts';
 import type { Quote } from '../quotes/quote.ts';
 import { parseTimestamp, type ParsedTimestamp } from '../quotes/timestamp.ts';
 
@@ -52,25 +52,49 @@ export function recordHasPrefix(data: Uint8Array | undefined, prefix: Buffer): b
   return hasPrefix(firstAggregatedData(data), prefix);
 }
 
+/**
+ * A value as JSON.stringify writes it inside an object (undefined: the key is left out). Strings
+ * without characters JSON must escape (`"`, `\\`, controls, lone surrogates) are quoted as they
+ * are: every field of a quote is such a string in practice, and checking is cheaper than
+ * JSON.stringify's generic path.
+ */
+function jsonValue(value: unknown): string | undefined {
+  if (typeof value !== 'string') return JSON.stringify(value);
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(value);
+  }
+  return '"' + value + '"';
+}
+
+/** `,"key":value`, or nothing when the value is undefined (as JSON.stringify leaves it out). */
+function member(key: string, value: unknown): string {
+  const json = jsonValue(value);
+  return json === undefined ? '' : ',"' + key + '":' + json;
+}
+
 export function encodeQuote(quote: Quote, envelope: RecordEnvelope = {}): Uint8Array {
   // Fixed key order keeps records byte-identical for identical quotes (handy when diffing dumps)
-  // and puts `run` right after `v`, where recordPrefixForRun expects it.
-  const record = {
-    v: RECORD_VERSION,
-    run: envelope.run,
-    mode: quote.mode,
-    source: quote.source,
-    seq: quote.seq,
-    ticker: quote.ticker,
-    timestamp: quote.timestamp,
-    arrival: quote.arrival,
-    bid: quote.bid,
-    ask: quote.ask,
-    bidAmount: quote.bidAmount,
-    askAmount: quote.askAmount,
-    latencyMs: quote.latencyMs,
-  };
-  return Buffer.from(JSON.stringify(record), 'utf8');
+  // and puts `run` right after `v`, where recordPrefixForRun expects it. Built as text: exactly
+  // JSON.stringify of {v, run, mode, source, seq, ticker, timestamp, arrival, bid, ask,
+  // bidAmount, askAmount, latencyMs}, without the intermediate object.
+  const text =
+    '{"v":' +
+    RECORD_VERSION +
+    member('run', envelope.run) +
+    member('mode', quote.mode) +
+    member('source', quote.source) +
+    member('seq', quote.seq) +
+    member('ticker', quote.ticker) +
+    member('timestamp', quote.timestamp) +
+    member('arrival', quote.arrival) +
+    member('bid', quote.bid) +
+    member('ask', quote.ask) +
+    member('bidAmount', quote.bidAmount) +
+    member('askAmount', quote.askAmount) +
+    member('latencyMs', quote.latencyMs) +
+    '}';
+  return Buffer.from(text, 'utf8');
 }
 
 export interface DecodedQuote {
@@ -91,6 +115,8 @@ function requireDecimal(obj: Json, key: string, optional: boolean): string | und
   const value = obj[key];
   if (value === undefined && optional) return undefined;
   if (typeof value !== 'string') throw new RecordDecodeError(`field "${key}" must be a decimal string`);
+  // Digits with at most one dot (what the replayer writes) are non-negative decimals: no parse.
+  if (isPlainDecimal(value)) return value;
   const parsed = parseDecimal(value);
   if (parsed === undefined) throw new RecordDecodeError(`field "${key}" is not a decimal number: "${value}"`);
   if (parsed.units < 0n) throw new RecordDecodeError(`field "${key}" is negative: "${value}"`);

@@ -6,9 +6,7 @@
  */
 import type { QuoteFields } from '../../quotes/quote.ts';
 import { decimalText, type JsonObject } from './json-text.ts';
-import { addAmounts, priceCell, tickerCell } from '../../quotes/row.ts';
-import { isImplausibleCross } from '../../quotes/plausibility.ts';
-import { compareDecimal } from '../../quotes/decimal.ts';
+import { addAmounts, isCrossed, isImplausible, priceCell, tickerCell } from '../../quotes/row.ts';
 import { isoOf, parseTimestamp, type ParsedTimestamp } from '../../quotes/timestamp.ts';
 
 export type LiveFormat = 'json' | 'binance' | 'coinbase' | 'kraken';
@@ -85,9 +83,9 @@ export function quoteFrom(parts: QuoteParts): VenueQuote | string {
   const amounts = [parts.bidAmount ?? '', parts.askAmount ?? ''];
   const bad = addAmounts(fields, amounts, { bid: 0, ask: 1, bidName: `field "${names.bidAmount}"`, askName: `field "${names.askAmount}"` }, 0);
   if (bad !== undefined) return bad.reason;
-  const crossed = compareDecimal(bid.value, ask.value) > 0;
+  const crossed = isCrossed(bid, ask);
   const quote: VenueQuote = { fields, crossed };
-  if (crossed && isImplausibleCross(bid.value, ask.value)) quote.implausible = true;
+  if (crossed && isImplausible(bid, ask)) quote.implausible = true;
   return quote;
 }
 

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  compareCanonical,
+  isPlainDecimal,
   compareDecimal,
   formatDecimal,
   isNegative,
@@ -166,5 +168,36 @@ describe('compareDecimal and isNegative', () => {
     assert.equal(isNegative(dec('-0')), false);
     assert.equal(isNegative(dec('-0.01')), true);
     assert.equal(isNegative(dec('0.01')), false);
+  });
+});
+
+describe('plain decimals (the path without the regex)', () => {
+  it('give what the general path gives for the same text', () => {
+    // A leading space keeps a text off the plain path (it is trimmed there): both paths, same text.
+    const texts = ['0', '00', '7', '12.', '.5', '0.0', '000.000', '100.25', '1.50', '.', '..', '1..2', '1.2.3', '', '123456789012345678901234567890.123'];
+    for (let i = 0; i < 300; i++) texts.push(String(Math.floor(Math.random() * 1e6) / 10 ** Math.floor(Math.random() * 6)));
+    for (const text of texts) {
+      assert.deepEqual(parseDecimal(text), parseDecimal(' ' + text), JSON.stringify(text));
+      assert.equal(normaliseDecimalString(text), normaliseDecimalString(' ' + text), JSON.stringify(text));
+    }
+  });
+});
+
+describe('isPlainDecimal', () => {
+  it('accepts exactly the non-negative decimals written with digits and at most one dot', () => {
+    for (const text of ['0', '12', '1.5', '.5', '2.', '0.000']) assert.equal(isPlainDecimal(text), true, text);
+    for (const text of ['', '.', '-1', '+1', '1e3', ' 1', '1 ', '1.2.3', '1,5', '١']) assert.equal(isPlainDecimal(text), false, text);
+  });
+});
+
+describe('compareCanonical', () => {
+  it('orders canonical non-negative decimals exactly as compareDecimal does', () => {
+    const texts = ['0', '0.5', '0.05', '0.50001', '1', '1.5', '1.05', '9', '10', '10.1', '99.99', '100', '100.25', '1000000000000000.000000000001'];
+    for (let i = 0; i < 200; i++) texts.push(normaliseDecimalString(String(Math.floor(Math.random() * 1e7) / 10 ** Math.floor(Math.random() * 8))) as string);
+    for (const a of texts) {
+      for (const b of texts) {
+        assert.equal(compareCanonical(a, b), compareDecimal(parseDecimal(a) as Decimal, parseDecimal(b) as Decimal), `${a} vs ${b}`);
+      }
+    }
   });
 });

@@ -258,3 +258,19 @@ describe('formatIsoTimestamp and formatLogTimestamp', () => {
     assert.equal(formatIsoTimestamp(parsed('2025-01-01T00:00:00.123456+05').micros, 6), '2024-12-31T19:00:00.123456Z');
   });
 });
+
+describe('parseTimestamp: the cached-second path', () => {
+  it('gives what the general path gives, results and errors alike', () => {
+    // A leading space keeps a text off the cached path (it is trimmed there): both paths, same text.
+    const seconds = ['2025-01-02 14:30:00', '2025-01-02T14:30:59', '2024-02-29t23:59:59', '2025-02-29 10:00:00', '2025-01-02 24:00:00', '0999-01-01 00:00:00', '2255-06-05 23:59:59', '2025-01-02 14:30+05'];
+    const tails = ['', 'Z', 'z', '.1', '.123', '.123456Z', '.123456789', '.1234567890', '.', '.Z', '.12a', 'ZZ', '+01:00', '.5+01:00', ' '];
+    for (let round = 0; round < 2; round++) {
+      for (const second of seconds) {
+        for (const tail of tails) {
+          const text = second + tail;
+          assert.deepEqual(parseTimestamp(text), parseTimestamp(' ' + text), JSON.stringify(text));
+        }
+      }
+    }
+  });
+});
