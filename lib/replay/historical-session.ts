@@ -44,7 +44,7 @@ export type CheckpointPort = Pick<DynamoCheckpointStore, 'load' | 'acquire' | 's
  * not acknowledged, plus those sent since they were written. A crash re-sends at most these (only
  * the ones Kinesis had stored become duplicates): the duplicate bound logged on resume.
  */
-export const SEND_WINDOW = 500;
+export const SEND_WINDOW = 5_000;
 
 /**
  * How long the session waits at most for a dead owner's lease to expire, beyond its duration (the
@@ -465,8 +465,14 @@ export class HistoricalSession {
         .finally(() => (this.windowFlush = false));
     }
     return new Promise<void>((resolve) => {
-      this.windowWaiters.push(resolve);
-      sendSignal.addEventListener('abort', () => resolve(), { once: true });
+      // The abort listener goes with the wait: one left behind per hold would pile up on the
+      // session's signal (hundreds per replay, each add walking the list).
+      const release = (): void => {
+        sendSignal.removeEventListener('abort', release);
+        resolve();
+      };
+      this.windowWaiters.push(release);
+      sendSignal.addEventListener('abort', release, { once: true });
     });
   }
 
