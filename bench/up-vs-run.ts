@@ -15,7 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { LinePoller } from './line-poller.ts';
 import { round } from './stats.ts';
 
-const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tick-replay.js');
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin', 'tick-replay.js');
+/** `up` as `npm start` runs it: with the live feed simulator (idle while no client is connected). */
+const LIVE_FILE = path.join(ROOT, 'data', 'live_sample.csv');
 /** A side that has not written every line by then is reported as failed, not waited for forever. */
 const TIMEOUT_MS = 20 * 60_000;
 /** How long a stopped `up` may take to exit (it flushes, drains and checkpoints first). */
@@ -55,7 +58,7 @@ function pipelineFlags(options: UpVsRunOptions): string[] {
 function argsFor(kind: Kind, options: UpVsRunOptions, dir: string): string[] {
   const common = ['--historical', options.csv, '--out', path.join(dir, 'out'), '--state-dir', path.join(dir, 'state'), '--edge-port', '0', '--log-level', 'WARN', ...pipelineFlags(options)];
   if (kind === 'run') return ['run', ...common];
-  return ['up', ...common, '--speed', 'max', '--api-port', '0', '--live-port', '0', '--dashboard-port', '0'];
+  return ['up', ...common, '--speed', 'max', '--live-file', LIVE_FILE, '--api-port', '0', '--live-port', '0', '--dashboard-port', '0'];
 }
 
 /** One timed side: seconds from the spawn to the last line. */
