@@ -13,7 +13,8 @@
  * ratio compares the code at its best with the floor at its best (the machine is shared), and
  * every sample is in the JSON. Then: replayer RSS flatness (the no-queue floor on 5N rows),
  * pacing accuracy at --speed 1 (bench/pacing.ts), and the real-time phase (bench/realtime.ts:
- * `up --speed 1` delivery latency, mode switches through the mode API).
+ * `up --speed 1` delivery latency, mode switches through the mode API), and `up --speed max`
+ * against `run` on the same file, each the real CLI (bench/up-vs-run.ts).
  * It prints a table, then one JSON line (last line of stdout), and writes bench/results/.
  */
 import { spawn } from 'node:child_process';
@@ -34,6 +35,7 @@ import type { RealtimeArgs, RealtimeResult } from './realtime.ts';
 import { fmt, resultChart, resultTable, type FloorRow, type VariantRow } from './report.ts';
 import { round } from './stats.ts';
 import { START_MS, writeSyntheticCsv } from './synthetic.ts';
+import { measureUpVsRun } from './up-vs-run.ts';
 import type { VariantArgs, VariantResult } from './variant.ts';
 
 // As bin/tick-replay.js does: no SDK "Node 22 soon" notice (checked when a client is created).
@@ -59,6 +61,8 @@ interface BenchArgs {
   /** Length of the `up --speed 1` phase (0: skipped). */
   realtimeSeconds: number;
   switches: number;
+  /** Alternated `run` / `up --speed max` pairs (0: skipped). */
+  upVsRunRounds: number;
 }
 
 function parseArgs(argv: string[]): BenchArgs {
@@ -67,6 +71,7 @@ function parseArgs(argv: string[]): BenchArgs {
   let batchSize = DEFAULT_BATCH_SIZE;
   let realtimeSeconds = 60;
   let switches = 20;
+  let upVsRunRounds = 3;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quotes') {
@@ -81,11 +86,14 @@ function parseArgs(argv: string[]): BenchArgs {
     } else if (arg === '--switches') {
       switches = Number(argv[++i]);
       if (!Number.isInteger(switches) || switches < 0) throw new Error('--switches must be an integer >= 0');
+    } else if (arg === '--up-vs-run-rounds') {
+      upVsRunRounds = Number(argv[++i]);
+      if (!Number.isInteger(upVsRunRounds) || upVsRunRounds < 0) throw new Error('--up-vs-run-rounds must be an integer >= 0 (0 skips the up vs run phase)');
     } else if (arg === '--no-rss-check') rssCheck = false;
     else if (arg === '--rss-check') rssCheck = true;
-    else throw new Error(`unknown argument ${arg} (use --quotes N, --batch-size N, --no-rss-check, --realtime-seconds S, --switches N)`);
+    else throw new Error(`unknown argument ${arg} (use --quotes N, --batch-size N, --no-rss-check, --realtime-seconds S, --switches N, --up-vs-run-rounds N)`);
   }
-  return { quotes, rssCheck, batchSize, realtimeSeconds, switches };
+  return { quotes, rssCheck, batchSize, realtimeSeconds, switches, upVsRunRounds };
 }
 
 const log = (text: string): void => {
@@ -187,7 +195,7 @@ function bestVariant(samples: readonly VariantRow[]): VariantRow {
 const LIVE_START_MS = START_MS + 6 * 365 * 86_400_000;
 
 async function main(): Promise<void> {
-  const { quotes, rssCheck, batchSize, realtimeSeconds, switches } = parseArgs(process.argv.slice(2));
+  const { quotes, rssCheck, batchSize, realtimeSeconds, switches, upVsRunRounds } = parseArgs(process.argv.slice(2));
   const work = await mkdtemp(path.join(os.tmpdir(), 'tick-replay-bench-'));
   try {
     const csv = path.join(work, 'quotes.csv');
@@ -281,6 +289,8 @@ async function main(): Promise<void> {
       await rm(dir, { recursive: true, force: true });
     }
 
+    const upVsRun = upVsRunRounds === 0 ? undefined : await measureUpVsRun({ csv, quotes, work, rounds: upVsRunRounds, batchSize, aggregate: true, log });
+
     const off = variants.find((v) => v.name === 'aggregation-off');
     const on = variants.find((v) => v.name === 'aggregation-on');
     const headline = off;
@@ -323,6 +333,7 @@ async function main(): Promise<void> {
       },
       realTime: realTime === undefined ? null : { deliveryLatencyMs: realTime.deliveryLatencyMs, sendLatenessMs: realTime.sendLatenessMs, unmatchedLines: realTime.unmatchedLines, phaseSeconds: realTime.phaseSeconds, upCpuCores: realTime.cpuCores, pollMs: realTime.pollMs },
       modeSwitchMs: realTime?.modeSwitchMs ?? null,
+      upVsRun: upVsRun ?? null,
       pacing: { p50: pacing.p50, p99: pacing.p99, max: pacing.max, quotes: pacing.quotes, seconds: pacing.seconds },
       rss: {
         small: { rows: quotes, peakRssMb: round(small.peakRssMb, 1), retainedHeapMb: small.retainedHeapMb ?? null },
@@ -348,6 +359,9 @@ async function main(): Promise<void> {
       realTime === undefined
         ? 'real-time phase: skipped (--realtime-seconds 0)'
         : `delivery latency at --speed 1 (${realTime.phaseSeconds} s, ${realTime.deliveryLatencyMs.samples} lines, ${realTime.unmatchedLines} unmatched): p50 ${realTime.deliveryLatencyMs.p50} ms, p90 ${realTime.deliveryLatencyMs.p90} ms, p99 ${realTime.deliveryLatencyMs.p99} ms, max ${realTime.deliveryLatencyMs.max} ms (target p99 <= 70 ms); mode switch (${realTime.modeSwitchMs.samples.length} switches, ${realTime.modeSwitchMs.timedOut} timed out): p50 ${realTime.modeSwitchMs.p50} ms, p99 ${realTime.modeSwitchMs.p99} ms (target p99 <= 250 ms)`,
+      upVsRun === undefined
+        ? 'up vs run: skipped (--up-vs-run-rounds 0)'
+        : `up --speed max vs run (${upVsRun.flags.join(' ')}, spawn → last line, best of ${upVsRun.runSamples.length}): run ${upVsRun.runSeconds} s (${upVsRun.runSamples.join(', ')}), up ${upVsRun.upSeconds} s (${upVsRun.upSamples.join(', ')}), ratio ${upVsRun.ratio} (target <= 1.1)`,
       `pacing at --speed 1 (${pacing.quotes} quotes, ${pacing.seconds} s): lateness p50 ${pacing.p50} ms, p99 ${pacing.p99} ms, max ${pacing.max} ms (target p99 <= 5 ms)`,
       large === undefined
         ? 'replayer RSS flatness: skipped (--no-rss-check)'

@@ -21,6 +21,7 @@ import { waitForCheckpoints } from '../consumer/checkpoint-wait.ts';
 import { DEFAULT_APP, startConsumerApplication } from './consumer-application.ts';
 import { consumerLeases } from './local-consumer.ts';
 import { startLocalModeApi } from './local-mode-api.ts';
+import type { OfflineApi } from '../../infra/offline-api.ts';
 import { startDashboardServer } from '../dashboard/dashboard-server.ts';
 import { StackMetrics, type DashboardSnapshot } from '../dashboard/stack-metrics.ts';
 import type { EventSourceMapping } from '../consumer/event-source-mapping.ts';
@@ -95,8 +96,11 @@ export async function runUp(options: UpOptions): Promise<void> {
       if (!closing) fatal.abort(new EmbeddedStackError(`${what} stopped unexpectedly (${describeExit(exit)})`, { ...exit }));
     });
   };
+  let apiStarting: Promise<OfflineApi> | undefined;
   const stopAll = async (): Promise<void> => {
     closing = true;
+    // A mode API still starting is on the stop list only once it is up: wait for it to get there.
+    await apiStarting?.catch(() => undefined);
     await stopInReverse(stops, logger);
   };
 
@@ -107,9 +111,17 @@ export async function runUp(options: UpOptions): Promise<void> {
 
     const liveUrl = await startUpFeed(options, stops);
 
-    const api = await startLocalModeApi({ aws, config, host: options.host, port: options.apiPort, logger });
-    stops.push({ what: 'mode API', stop: () => api.stop() });
-    watch('the mode API (serverless-offline)', api.exited);
+    // The mode API (serverless-offline bundling and loading the handler: seconds of CPU) starts
+    // while the replayer opens its input (hashing and scanning it: seconds too), takes its lease
+    // and writes its first checkpoint; the first quote waits for the API (the gate below), so
+    // that `up` being ready still means nothing was sent before the user could switch modes.
+    apiStarting = startLocalModeApi({ aws, config, host: options.host, port: options.apiPort, logger }).then((api) => {
+      stops.push({ what: 'mode API', stop: () => api.stop() });
+      watch('the mode API (serverless-offline)', api.exited);
+      return api;
+    });
+    // A failed start is reported where it is awaited; never an unhandled rejection meanwhile.
+    apiStarting.catch((error: unknown) => fatal.abort(error));
     if (signal.aborted || fatal.signal.aborted) return;
 
     // The consumer application of the long-running stack: from the start of the stream the first
@@ -147,22 +159,42 @@ export async function runUp(options: UpOptions): Promise<void> {
       },
     });
 
-    const { producer, engine } = await createUpEngine(options, aws, liveUrl, (acked) => metrics.onAck(acked));
+    // Released once `onReady` was told; a failed start ends the session instead (`fatal`).
+    let ready = false;
+    let releaseFirstQuote = (): void => undefined;
+    const firstQuote = new Promise<void>((resolve) => (releaseFirstQuote = resolve));
+    const { producer, engine } = await createUpEngine(options, aws, liveUrl, (acked) => metrics.onAck(acked), (sent) =>
+      // Only the first quote of the first session can come before `up` is ready.
+      sent === 0 && !ready ? firstQuote : undefined,
+    );
     drainTargets.producer = producer;
     parts.engine = engine;
     parts.producer = producer;
-    const dashboard = await startDashboardServer({
-      host: options.host,
-      port: options.dashboardPort,
-      allowedHosts: config.allowedHosts,
-      modeApiUrl: api.url,
-      metrics,
-      logger: logger.child('dashboard'),
-    });
-    stops.push({ what: 'dashboard', stop: () => dashboard.close() });
-    options.onReady?.({ apiUrl: api.url, dashboardUrl: dashboard.url, endpoints: aws.endpoints, liveUrl, snapshot: () => metrics.sample() });
+    const running = engine.run(AbortSignal.any([signal, fatal.signal]));
+    // Handled below, once the API is up; an engine failing before that is not an unhandled rejection.
+    running.catch(() => undefined);
     try {
-      await engine.run(AbortSignal.any([signal, fatal.signal]));
+      const api = await apiStarting;
+      const dashboard = await startDashboardServer({
+        host: options.host,
+        port: options.dashboardPort,
+        allowedHosts: config.allowedHosts,
+        modeApiUrl: api.url,
+        metrics,
+        logger: logger.child('dashboard'),
+      });
+      stops.push({ what: 'dashboard', stop: () => dashboard.close() });
+      options.onReady?.({ apiUrl: api.url, dashboardUrl: dashboard.url, endpoints: aws.endpoints, liveUrl, snapshot: () => metrics.sample() });
+      ready = true;
+      releaseFirstQuote();
+    } catch (error) {
+      // The engine stops on `fatal` and is waited for (it flushes and checkpoints) before the rest.
+      fatal.abort(error);
+      await running.catch(() => undefined);
+      throw error;
+    }
+    try {
+      await running;
     } catch (error) {
       // What failed after a component died failed because it died: report the cause.
       if (fatal.signal.aborted) throw fatal.signal.reason;

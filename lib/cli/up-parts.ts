@@ -41,7 +41,13 @@ export async function startUpFeed(options: UpOptions, stops: StopList): Promise<
 }
 
 /** The replayer `up` runs: historical first, the mode control followed, acknowledgements counted. */
-export function createUpEngine(options: UpOptions, aws: AwsEnvironment, liveUrl: string | undefined, onAck: (acked: QuoteAck[]) => void): ReturnType<typeof createReplayEngine> {
+export function createUpEngine(
+  options: UpOptions,
+  aws: AwsEnvironment,
+  liveUrl: string | undefined,
+  onAck: (acked: QuoteAck[]) => void,
+  historicalGate?: (sentThisSession: number) => Promise<void> | undefined,
+): ReturnType<typeof createReplayEngine> {
   return createReplayEngine({
     aws,
     config: options.config,
@@ -56,6 +62,7 @@ export function createUpEngine(options: UpOptions, aws: AwsEnvironment, liveUrl:
     aggregate: options.aggregate,
     onProgress: options.onProgress,
     onQuoteSent: options.onQuoteSent,
+    historicalGate,
     onAck,
   });
 }

@@ -43,8 +43,14 @@ export type CheckpointPort = Pick<DynamoCheckpointStore, 'load' | 'acquire' | 's
  * Quotes that may be outside the last durable checkpoints at any moment: those they saw sent but
  * not acknowledged, plus those sent since they were written. A crash re-sends at most these (only
  * the ones Kinesis had stored become duplicates): the duplicate bound logged on resume.
+ *
+ * Its size also sets how much the producer can have in flight: a window of one PutRecords batch
+ * (500) split the stream into requests of a few dozen quotes each, hence consumer pages of one
+ * small record and a sync plus a checkpoint per handler batch, and a checkpoint write per few
+ * hundred quotes sent. 5,000 lets requests and handler batches reach about `run`'s sizes
+ * (aggregated: ~2,000 quotes per request), at about one second of a replay at speed max per crash.
  */
-export const SEND_WINDOW = 500;
+export const SEND_WINDOW = 5_000;
 
 /**
  * How long the session waits at most for a dead owner's lease to expire, beyond its duration (the
@@ -465,8 +471,14 @@ export class HistoricalSession {
         .finally(() => (this.windowFlush = false));
     }
     return new Promise<void>((resolve) => {
-      this.windowWaiters.push(resolve);
-      sendSignal.addEventListener('abort', () => resolve(), { once: true });
+      // The abort listener goes with the wait: one left behind per hold would pile up on the
+      // session's signal (hundreds per replay, each add walking the list).
+      const release = (): void => {
+        sendSignal.removeEventListener('abort', release);
+        resolve();
+      };
+      this.windowWaiters.push(release);
+      sendSignal.addEventListener('abort', release, { once: true });
     });
   }
 

@@ -113,7 +113,7 @@ describe('crashes with aggregation', () => {
     logs.push(...upLogs(last));
     assert.ok(logs.some((l) => l.message.startsWith('consumer worker died')), 'the worker death was reported');
     assert.equal(logs.filter((l) => l.message === 'resuming historical replay from its checkpoint').length, 3, 'each restart resumed');
-    assert.ok(crashes.every((done) => done < ROWS), 'every crash hit mid-file');
+    assert.ok(crashes.every((done) => done < ROWS), `every crash hit mid-file (${crashes.join(', ')})`);
     const { duplicates, bound } = await verify(input, out, logs);
     t.diagnostic(`kill -9 of the group at ${crashes.join(', ')} of ${ROWS} quotes, then of worker ${victim}; ${duplicates} duplicate lines (logged bound ${bound})`);
   });
