@@ -61,7 +61,15 @@ export async function replay(source: ReplaySource, options: ReplayOptions): Prom
     if (signal?.aborted) break;
     const lateness = pacer === undefined ? 0 : await pacer.wait(quote.arrivalUs, signal);
     const hold = beforeSend?.();
-    if (hold !== undefined) await hold;
+    if (hold !== undefined) {
+      await hold;
+      // A hold is a pause (the send window, a start gate): the pacer starts its time line afresh
+      // here, or the quotes scheduled during the hold would go out in one burst to catch up.
+      if (pacer !== undefined && !signal?.aborted) {
+        pacer.reanchor();
+        await pacer.wait(quote.arrivalUs, signal);
+      }
+    }
     // Aborted while waiting: this quote was not sent; it is not lost, only not replayed yet.
     if (signal?.aborted) break;
     await producer.put({ partitionKey: quote.ticker, data: encodeQuote(quote, { run }), source: quote.source, seq: quote.seq });
