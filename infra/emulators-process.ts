@@ -125,20 +125,6 @@ function serveApiGateway(req: IncomingMessage, res: ServerResponse, serve: (serv
 }
 
 /**
- * Hands a request to an emulator's own request handler, in this process. It used to be proxied
- * over HTTP to the emulator's port: a second parse, and every body and answer copied through one
- * more loopback socket. GetRecords answers are the biggest payloads (≈ 550 bytes per record), so
- * that hop cost the pipeline more than it cost a PutRecords-only load; in alternating runs of the
- * benchmark's aggregation-off variant (200k quotes) in-process dispatch was faster in 5 of 5 pairs
- * (+2 % to +20 %) and the stack used 3-18 % less CPU for the same work.
- *
- * The body goes through a PassThrough rather than the client's request itself: kinesalite and
- * dynalite both do `req.on('error', (e) => { throw e })`, so a client that disconnects in the
- * middle of a body would throw out of the emulator (into the uncaught-error filter at the end of
- * this file, at best). Here that error ends at the edge, and the emulator simply never sees the
- * end of a body nobody waits for any more.
- */
-/**
  * Bodies up to this size reach the emulator in one chunk; kinesalite refuses anything over 7 MiB,
  * so every valid request fits.
  */
@@ -173,6 +159,20 @@ function handOverWhole(req: IncomingMessage, body: PassThrough): void {
   req.on('end', finish);
 }
 
+/**
+ * Hands a request to an emulator's own request handler, in this process. It used to be proxied
+ * over HTTP to the emulator's port: a second parse, and every body and answer copied through one
+ * more loopback socket. GetRecords answers are the biggest payloads (≈ 550 bytes per record), so
+ * that hop cost the pipeline more than it cost a PutRecords-only load; in alternating runs of the
+ * benchmark's aggregation-off variant (200k quotes) in-process dispatch was faster in 5 of 5 pairs
+ * (+2 % to +20 %) and the stack used 3-18 % less CPU for the same work.
+ *
+ * The body goes through a PassThrough rather than the client's request itself: kinesalite and
+ * dynalite both do `req.on('error', (e) => { throw e })`, so a client that disconnects in the
+ * middle of a body would throw out of the emulator (into the uncaught-error filter at the end of
+ * this file, at best). Here that error ends at the edge, and the emulator simply never sees the
+ * end of a body nobody waits for any more.
+ */
 function dispatch(req: IncomingMessage, res: ServerResponse, service: Service): void {
   const listener = emulatorListeners[service];
   if (listener === undefined) {
