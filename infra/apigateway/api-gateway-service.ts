@@ -167,6 +167,14 @@ export class ApiGatewayService {
     sendJson(res, answer, requestId);
   }
 
+  /**
+   * A request on a server of the stage alone (`up`'s mode API): the path is the resource's, as
+   * serverless-offline serves it (`/mode`), with no `/restapis/…` prefix.
+   */
+  handleStage(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return this.handleInvoke(req, res, { apiId: this.api.id, stage: this.api.stage, path: req.url ?? '/' });
+  }
+
   /** A request to an invoke URL. */
   async handleInvoke(req: IncomingMessage, res: ServerResponse, target: InvokeTarget): Promise<void> {
     const requestId = randomUUID();
@@ -214,11 +222,17 @@ export interface ApiGatewayOptions {
   logger: Logger;
 }
 
+/** serverless.yml's REST API (stage `local`) with its functions run by `runner`. */
+export async function serveRestApi(serviceFile: string, region: string, runner: LambdaRunner, logger: Logger): Promise<ApiGatewayService> {
+  const definition = await readServerlessHttpApi(serviceFile);
+  const api = buildRestApi(definition, { stage: LOCAL_STAGE, region, createdDate: Math.floor(Date.now() / 1000) });
+  logger.info('api gateway ready', { restApiId: api.id, name: api.name, stage: api.stage, resources: api.resources.map((r) => r.path) });
+  return new ApiGatewayService(api, runner, logger);
+}
+
 /** API Gateway for serverless.yml's REST API (stage `local`); its functions use the stack through the edge. */
 export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGatewayService> {
   const { serviceFile, functions } = options;
-  const definition = await readServerlessHttpApi(serviceFile);
-  const api = buildRestApi(definition, { stage: LOCAL_STAGE, region: functions.region, createdDate: Math.floor(Date.now() / 1000) });
   const runner = new LambdaRunner({
     region: functions.region,
     environment: {
@@ -233,6 +247,5 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
       LOG_LEVEL: options.logLevel,
     },
   });
-  options.logger.info('api gateway ready', { restApiId: api.id, name: api.name, stage: api.stage, resources: api.resources.map((r) => r.path) });
-  return new ApiGatewayService(api, runner, options.logger);
+  return serveRestApi(serviceFile, functions.region, runner, options.logger);
 }

@@ -19,8 +19,12 @@ export class LambdaInvokeError extends TickReplayError {}
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 export interface LambdaRunnerOptions {
-  /** Every function's environment (endpoint, table, region, credentials…). */
-  environment: Readonly<Record<string, string>>;
+  /**
+   * Every function's environment (endpoint, table, region, credentials…), put into `process.env`
+   * before the first handler loads. Absent: `process.env` is left alone, for a runner inside a
+   * process that has its own configuration there (`up`), whose `modules` come configured.
+   */
+  environment?: Readonly<Record<string, string>>;
   region: string;
   /** By module path; default the project's handlers. */
   modules?: Readonly<Record<string, () => Promise<HandlerModule>>>;
@@ -35,7 +39,7 @@ export class LambdaRunner {
   constructor(private readonly options: LambdaRunnerOptions) {}
 
   private applyEnvironment(): void {
-    if (this.environmentApplied) return;
+    if (this.environmentApplied || this.options.environment === undefined) return;
     for (const name of DROPPED_VARIABLES) delete process.env[name];
     Object.assign(process.env, this.options.environment);
     this.environmentApplied = true;

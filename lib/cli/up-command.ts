@@ -1,6 +1,7 @@
 /**
  * `tick-replay up`: the whole long-running stack on one machine — embedded AWS (unless endpoints
- * are given), the live feed simulator, the mode API (serverless-offline from serverless.yml), the
+ * are given), the live feed simulator, the mode API (serverless.yml's routes and handler, served
+ * in this process: in-process-mode-api.ts), the
  * replayer (historical first) and the consumer (the mid-price handler behind the local event
  * source mapping). Ctrl-C stops it in reverse order, checkpointed and flushed. With the `aws`
  * target it runs the replayer alone (up-replayer-alone.ts).
@@ -20,8 +21,7 @@ import { runReplayerAlone } from './up-replayer-alone.ts';
 import { waitForCheckpoints } from '../consumer/checkpoint-wait.ts';
 import { DEFAULT_APP, startConsumerApplication } from './consumer-application.ts';
 import { consumerLeases } from './local-consumer.ts';
-import { startLocalModeApi } from './local-mode-api.ts';
-import type { OfflineApi } from '../../infra/offline-api.ts';
+import { startInProcessModeApi, type InProcessModeApi } from './in-process-mode-api.ts';
 import { startDashboardServer } from '../dashboard/dashboard-server.ts';
 import { StackMetrics, type DashboardSnapshot } from '../dashboard/stack-metrics.ts';
 import type { EventSourceMapping } from '../consumer/event-source-mapping.ts';
@@ -88,7 +88,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   if (config.target === 'aws') return runReplayerAlone(options);
   await prepareOutput(config, { truncate: false });
   const stops: StopList = [];
-  // A dead embedded stack or mode API would leave everything retrying forever: stop with its cause.
+  // A dead embedded stack would leave everything retrying forever: stop with its cause.
   const fatal = new AbortController();
   let closing = false;
   const watch = (what: string, exited: Promise<ChildExit> | undefined): void => {
@@ -96,7 +96,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       if (!closing) fatal.abort(new EmbeddedStackError(`${what} stopped unexpectedly (${describeExit(exit)})`, { ...exit }));
     });
   };
-  let apiStarting: Promise<OfflineApi> | undefined;
+  let apiStarting: Promise<InProcessModeApi> | undefined;
   const stopAll = async (): Promise<void> => {
     closing = true;
     // A mode API still starting is on the stop list only once it is up: wait for it to get there.
@@ -111,13 +111,11 @@ export async function runUp(options: UpOptions): Promise<void> {
 
     const liveUrl = await startUpFeed(options, stops);
 
-    // The mode API (serverless-offline bundling and loading the handler: seconds of CPU) starts
-    // while the replayer opens its input (hashing and scanning it: seconds too), takes its lease
-    // and writes its first checkpoint; the first quote waits for the API (the gate below), so
-    // that `up` being ready still means nothing was sent before the user could switch modes.
-    apiStarting = startLocalModeApi({ aws, config, host: options.host, port: options.apiPort, logger }).then((api) => {
+    // The mode API starts while the replayer opens its input (hashing and scanning it), takes its
+    // lease and writes its first checkpoint; the first quote waits for the API (the gate below),
+    // so that `up` being ready still means nothing was sent before the user could switch modes.
+    apiStarting = startInProcessModeApi({ aws, config, host: options.host, port: options.apiPort, logger: logger.child('mode-api') }).then((api) => {
       stops.push({ what: 'mode API', stop: () => api.stop() });
-      watch('the mode API (serverless-offline)', api.exited);
       return api;
     });
     // A failed start is reported where it is awaited; never an unhandled rejection meanwhile.

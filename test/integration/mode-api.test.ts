@@ -1,7 +1,9 @@
 /**
- * The mode API as `tick-replay up` runs it: `osls offline start` (serverless.yml's http events,
- * the handler bundled by serverless-esbuild) in front of the embedded DynamoDB, exercised over
- * HTTP; then its lifecycle (stop frees the port, a killed parent leaves no osls behind).
+ * The mode API under serverless-offline, as `npm run demo` runs it: `osls offline start`
+ * (serverless.yml's http events, the handler bundled by serverless-esbuild) in front of the
+ * embedded DynamoDB, exercised over HTTP; then its lifecycle (stop frees the port, a killed parent
+ * leaves no osls behind). `up` serves the same routes in its own process
+ * (in-process-mode-api.test.ts).
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';

@@ -55,6 +55,19 @@ describe('REST API from serverless.yml', () => {
     await assert.rejects(runner.invoke({ ...route, handler: 'functions/mode.handler' }, 'x', {}), /functions\/mode has no exported function "handler"/);
   });
 
+  it('leaves process.env alone when given no environment (handlers configured by their caller, as `up` does)', async () => {
+    const profileBefore = process.env.AWS_PROFILE;
+    process.env.AWS_PROFILE = 'the-callers-profile';
+    try {
+      const runner = new LambdaRunner({ region: 'us-east-1', modules: { 'functions/mode': () => Promise.resolve({ handler: () => Promise.resolve(process.env.AWS_PROFILE) }) } });
+      const route = { functionKey: 'mode', handler: 'functions/mode.handler', method: 'GET', path: '/mode', authorizationType: 'NONE' as const, timeoutSeconds: 1 };
+      assert.equal(await runner.invoke(route, 'mode', {}), 'the-callers-profile');
+    } finally {
+      if (profileBefore === undefined) delete process.env.AWS_PROFILE;
+      else process.env.AWS_PROFILE = profileBefore;
+    }
+  });
+
   it('has ids like API Gateway’s, the same on every start', async () => {
     const [a, b] = [await projectApi(), buildRestApi(await readServerlessHttpApi(SERVERLESS_YML), { ...options, createdDate: 1 })];
     assert.match(a.id, /^[a-z0-9]{10}$/);
