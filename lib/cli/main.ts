@@ -229,7 +229,7 @@ export function buildProgram(): Command {
       .option('--live-format <format>', 'live message format: json (ours), binance (bookTicker), coinbase (Advanced Trade ticker), kraken (v2 ticker)', 'json')
       .option('--live-subscribe <symbols|json>', 'sent after every connect: comma-separated symbols for the venue, or JSON message(s) as they are')
       .addOption(new Option('--live-port <port>', 'port of the live feed simulator').argParser(portOption).default(8765))
-      .addOption(new Option('--api-port <port>', 'port of the mode API (serverless-offline)').argParser(portOption).default(3000))
+      .addOption(new Option('--api-port <port>', 'port of the mode API').argParser(portOption).default(3000))
       .addOption(new Option('--dashboard-port <port>', 'port of the dashboard, GET /metrics (Prometheus) and GET /api/snapshot (0: any free port)').argParser(portOption).default(3001))
       .option('--host <host>', 'interface of the live feed, mode API and dashboard (beyond loopback, name the hosts clients use in ALLOWED_HOSTS)', '127.0.0.1')
       .option('--out <dir|s3://bucket/prefix>', 'output directory (env OUTPUT_DIR, default output), files appended to; or S3 objects under a prefix (env OUTPUT_URI)')

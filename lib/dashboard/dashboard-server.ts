@@ -6,7 +6,7 @@
  *   GET  /metrics         the metrics in the Prometheus text exposition format (0.0.4)
  *   GET  /api/snapshot    the current snapshot as JSON (what the page renders)
  *   GET  /events          server-sent events: a snapshot every `intervalMs`, with backpressure
- *   GET|POST /api/mode    proxied to the mode API (serverless-offline), so the page has one origin
+ *   GET|POST /api/mode    proxied to the mode API (up's, in-process-mode-api.ts), so the page has one origin
  *
  * Like every local server it answers loopback `Host`s only and refuses other origins
  * (lib/http/local-request-guard.ts). A mode change (`POST /api/mode`) must also come from the
@@ -121,7 +121,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       res.end(await upstream.text());
     } catch (error) {
       logger.warn('mode API not reachable from the dashboard', { error });
-      sendJson(res, 502, { error: 'mode_api_unreachable', message: `the mode API at ${options.modeApiUrl} is not reachable (it takes a few seconds to start)` });
+      sendJson(res, 502, { error: 'mode_api_unreachable', message: `the mode API at ${options.modeApiUrl} is not reachable` });
     }
   };
 

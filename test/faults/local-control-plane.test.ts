@@ -1,7 +1,7 @@
 /**
- * A local control plane only the user drives. The servers `up` starts — the embedded edge (and
- * its emulators' own ports), the mode API (serverless-offline), the dashboard and the live feed
- * simulator — listen on 127.0.0.1 only (as the kernel sees it), answer loopback `Host`s only
+ * A local control plane only the user drives. The servers `up` and the demo start — the embedded
+ * edge (and its emulators' own ports), the mode API (in `up`'s process; serverless-offline and its
+ * Lambda endpoint under the demo), the dashboard and the live feed simulator — listen on 127.0.0.1 only (as the kernel sees it), answer loopback `Host`s only
  * (DNS rebinding), refuse other origins (preflights included, no `Access-Control-Allow-Origin`
  * ever), and take a state change only as JSON or SigV4, so a web page cannot send one. The
  * user's own clients keep working: `tick-replay mode`, `curl --json`, the AWS SDK. Last, a real
@@ -18,6 +18,7 @@ import { WebSocket } from 'ws';
 import { bootstrapResources } from '../../infra/bootstrap.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-stack.ts';
 import { startOfflineApi, type OfflineApi } from '../../infra/offline-api.ts';
+import { startInProcessModeApi, type InProcessModeApi } from '../../lib/cli/in-process-mode-api.ts';
 import { createAwsClients, type AwsClients } from '../../lib/aws/clients.ts';
 import { ControlStore } from '../../lib/control/control-store.ts';
 import { DASHBOARD_CLIENT_HEADER, startDashboardServer, type DashboardServer } from '../../lib/dashboard/dashboard-server.ts';
@@ -75,6 +76,7 @@ describe('a local control plane only the user drives', () => {
   let store: ControlStore;
   let feed: FeedServer;
   let api: OfflineApi;
+  let upApi: InProcessModeApi;
   let dashboard: DashboardServer;
   const version = async (): Promise<number> => (await store.getMode()).version;
   /** Asserts `answer` is a refusal with `status` and grants no origin anything. */
@@ -99,6 +101,8 @@ describe('a local control plane only the user drives', () => {
     await writeFile(tmp.join('live.csv'), 'timestamp,ticker,bid,ask\n2030-01-01T00:00:00Z,L,1,2\n');
     feed = await startFeedServer({ file: tmp.join('live.csv'), port: 0, speed: 1, loop: true, logger: silentLogger });
     api = await startOfflineApi({ port: 0, env: { AWS_ENDPOINT_URL: stack.endpointUrl, AWS_REGION: 'us-east-1', TABLE_NAME: TABLE, LOG_LEVEL: 'WARN' }, logger: silentLogger });
+    // The mode API as `up` serves it, in its own process.
+    upApi = await startInProcessModeApi({ aws: { clients }, config: { tableName: TABLE, region: 'us-east-1', allowedHosts: [] }, port: 0, logger: silentLogger });
     const metrics = new StackMetrics({ now: () => 0, sources: { status: () => undefined, producer: () => undefined, consumer: () => undefined } });
     dashboard = await startDashboardServer({ port: 0, modeApiUrl: api.url, metrics, logger: silentLogger });
   });
@@ -106,6 +110,7 @@ describe('a local control plane only the user drives', () => {
   after(async () => {
     await dashboard?.close();
     await api?.stop();
+    await upApi?.stop();
     await feed?.close();
     clients?.destroy();
     await stack?.stop();
@@ -119,6 +124,7 @@ describe('a local control plane only the user drives', () => {
       dynamodb: stack.emulatorPorts.dynamodb,
       feed: feed.port,
       modeApi: api.port,
+      upModeApi: upApi.port,
       lambdaInvoke: api.lambdaPort,
       dashboard: dashboard.port,
     };
@@ -130,6 +136,7 @@ describe('a local control plane only the user drives', () => {
   it('refuses Host: evil.example (DNS rebinding) with 421 on every server, reads included', async () => {
     const evilHost = (port: number): Record<string, string> => ({ host: `evil.example:${port}` });
     refused('mode API', await rawRequest(`${api.url}/mode`, { headers: evilHost(api.port) }), 421);
+    refused("up's mode API", await rawRequest(`${upApi.url}/mode`, { headers: evilHost(upApi.port) }), 421);
     refused('mode API Lambda endpoint', await rawRequest(`http://127.0.0.1:${api.lambdaPort}/`, { headers: evilHost(api.lambdaPort) }), 421);
     refused('dashboard page', await rawRequest(`${dashboard.url}/`, { headers: evilHost(dashboard.port) }), 421);
     refused('dashboard metrics', await rawRequest(`${dashboard.url}/metrics`, { headers: { host: 'evil.example' } }), 421);
@@ -143,6 +150,7 @@ describe('a local control plane only the user drives', () => {
     assert.equal(await upgrade(feed.url, { headers: { host: `evil.example:${feed.port}` } }), 421, 'feed websocket upgrade');
     // The user's own names still work.
     assert.equal((await rawRequest(`${api.url}/mode`, { headers: { host: `localhost:${api.port}` } })).status, 200);
+    assert.equal((await rawRequest(`${upApi.url}/mode`, { headers: { host: `localhost:${upApi.port}` } })).status, 200);
     assert.equal((await rawRequest(`${dashboard.url}/metrics`, { headers: { host: `localhost:${dashboard.port}` } })).status, 200);
     assert.equal((await rawRequest(`${stack.endpointUrl}/_localstack/health`, { headers: { host: `localhost.localstack.cloud:${stack.edgePort}` } })).status, 200);
     assert.equal(await upgrade(feed.url.replace('127.0.0.1', 'localhost'), {}), 'open');
@@ -155,6 +163,9 @@ describe('a local control plane only the user drives', () => {
       ['mode API, form', `${api.url}/mode`, { origin: EVIL, 'content-type': 'application/x-www-form-urlencoded' }, 'mode=live', 403],
       ['mode API, text/plain without Origin (an old browser)', `${api.url}/mode`, { 'content-type': 'text/plain' }, LIVE, 415],
       ['mode API, no content type (a no-cors Blob)', `${api.url}/mode`, {}, LIVE, 415],
+      ["up's mode API, form", `${upApi.url}/mode`, { origin: EVIL, 'content-type': 'application/x-www-form-urlencoded' }, 'mode=live', 403],
+      ["up's mode API, text/plain without Origin", `${upApi.url}/mode`, { 'content-type': 'text/plain' }, LIVE, 415],
+      ["up's mode API, no content type", `${upApi.url}/mode`, {}, LIVE, 415],
       ['dashboard, text/plain', `${dashboard.url}/api/mode`, { origin: EVIL, 'content-type': 'text/plain' }, LIVE, 403],
       ['dashboard, form', `${dashboard.url}/api/mode`, { origin: EVIL, 'content-type': 'application/x-www-form-urlencoded' }, 'mode=live', 403],
       ['dashboard, text/plain without Origin', `${dashboard.url}/api/mode`, { 'content-type': 'text/plain' }, LIVE, 415],
@@ -172,6 +183,8 @@ describe('a local control plane only the user drives', () => {
     refused('dashboard', await rawRequest(`${dashboard.url}/api/mode`, { method: 'OPTIONS', headers: preflight }), 403);
     refused('edge', await rawRequest(`${stack.endpointUrl}/`, { method: 'OPTIONS', headers: { ...preflight, 'access-control-request-headers': 'authorization, x-amz-target' } }), 403);
     refused('mode API, cross-origin GET', await rawRequest(`${api.url}/mode`, { headers: { origin: EVIL } }), 403);
+    refused("up's mode API", await rawRequest(`${upApi.url}/mode`, { method: 'OPTIONS', headers: preflight }), 403);
+    refused("up's mode API, cross-origin GET", await rawRequest(`${upApi.url}/mode`, { headers: { origin: EVIL } }), 403);
     assert.equal(await upgrade(feed.url, { origin: EVIL }), 403, 'a page elsewhere cannot read the feed');
   });
 

@@ -64,7 +64,7 @@ describe('dashboard', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is mis
 
     await until('historical progress on the page', async () => (await page.textContent('#mode')) === 'historical' && (await number(page, '#done')) > 0);
     assert.equal(await number(page, '#total'), 6_000);
-    // The mode API (serverless-offline) needs a few seconds to bundle its handler.
+    // The dashboard reaches the mode API through its own origin's proxy.
     await until('the mode API through the proxy', async () => (await fetch(`${dashboardUrl}/api/mode`)).ok);
 
     const doneBeforeLive = await number(page, '#done');
