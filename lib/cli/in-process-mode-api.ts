@@ -11,14 +11,13 @@
  * same requests with the same handler from its first millisecond.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createModeHandler } from '../../functions/mode.ts';
 import { serveRestApi } from '../../infra/apigateway/api-gateway-service.ts';
 import { LambdaRunner } from '../../infra/apigateway/lambda-runner.ts';
 import type { Config } from '../config.ts';
 import { ControlStore } from '../control/control-store.ts';
-import { InputError } from '../errors.ts';
+import { listenLocal } from '../http/listen.ts';
 import { guardListener } from '../http/local-request-guard.ts';
 import { urlHost } from '../http/local-url.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -64,18 +63,7 @@ export async function startInProcessModeApi(options: InProcessModeApiOptions): P
   };
   const server = createServer(guardListener(listener, { allowedHosts: config.allowedHosts }));
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      const why = error.code === 'EADDRINUSE' ? 'the port is already in use (give another --api-port, or 0)' : error.message;
-      reject(new InputError(`mode API: cannot listen on ${host}:${options.port}: ${why}`, { host, port: options.port, code: error.code }, { cause: error }));
-    };
-    server.once('error', onError);
-    server.listen(options.port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const address = await listenLocal(server, { host, port: options.port, what: 'mode API', portFlag: '--api-port' });
   const url = `http://${urlHost(address.address)}:${address.port}`;
   logger.info('mode API listening', { url: `${url}/mode` });
   return {

@@ -18,8 +18,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { InputError } from '../errors.ts';
 import type { AllowedHost } from '../http/allowed-hosts.ts';
+import { listenLocal } from '../http/listen.ts';
 import { admitLocalRequest, sendRefusal } from '../http/local-request-guard.ts';
 import { urlHost } from '../http/local-url.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -157,19 +157,13 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     });
   });
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      events.close();
-      const why = error.code === 'EADDRINUSE' ? 'the port is already in use (give another --dashboard-port, or 0)' : error.message;
-      reject(new InputError(`dashboard: cannot listen on ${host}:${options.port}: ${why}`, { host, port: options.port, code: error.code }, { cause: error }));
-    };
-    server.once('error', onError);
-    server.listen(options.port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  let address: AddressInfo;
+  try {
+    address = await listenLocal(server, { host, port: options.port, what: 'dashboard', portFlag: '--dashboard-port' });
+  } catch (error) {
+    events.close();
+    throw error;
+  }
   const url = `http://${urlHost(address.address)}:${address.port}`;
   logger.info('dashboard listening', { url });
   return {

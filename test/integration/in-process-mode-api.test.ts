@@ -10,6 +10,7 @@ import { startEmbeddedStack, type EmbeddedStack } from '../../infra/embedded-sta
 import { createAwsClients, type AwsClients } from '../../lib/aws/clients.ts';
 import { startInProcessModeApi, type InProcessModeApi } from '../../lib/cli/in-process-mode-api.ts';
 import { ControlStore } from '../../lib/control/control-store.ts';
+import { InputError } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
 import { portIsFree } from '../support/processes.ts';
 import { rawRequest } from '../support/raw-request.ts';
@@ -82,6 +83,13 @@ describe('mode API in the up process', () => {
     assert.equal(unknown.status, 404);
     const method = await fetch(`${api.url}/mode`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(method.status, 405);
+  });
+
+  it('says which port is taken when it cannot listen', async () => {
+    await assert.rejects(
+      startInProcessModeApi({ aws: { clients }, config: { tableName: TABLE, region, allowedHosts: [] }, port: api.port, logger: silentLogger }),
+      (error: Error) => error instanceof InputError && error.message === `mode API: cannot listen on 127.0.0.1:${api.port}: the port is already in use (give another --api-port, or 0)`,
+    );
   });
 
   it('frees its port when stopped', async () => {
