@@ -5,6 +5,7 @@
  * KPL aggregation format because it is what the producer side (replayer) and the consumer side
  * (handler, event source mapping filter) share: the two meet only here and in Kinesis.
  */
+import { readCanonicalRecord } from './canonical-record.ts';
 import { firstAggregatedData, isAggregated } from './kpl-format.ts';
 import { TickReplayError } from '../errors.ts';
 import { isPlainDecimal, parseDecimal } from '../quotes/decimal.ts';
@@ -132,9 +133,16 @@ function requireTime(obj: Json, key: string): ParsedTimestamp {
 
 /** Decodes and validates one record's data; throws RecordDecodeError with the reason. */
 export function decodeQuote(data: Uint8Array): DecodedQuote {
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  // Records as encodeQuote writes them (all of ours): read directly, no JSON object in between.
+  return readCanonicalRecord(text) ?? decodeRecordJson(text);
+}
+
+/** decodeQuote's general path: any JSON text, parsed with JSON.parse, then checked field by field. */
+export function decodeRecordJson(text: string): DecodedQuote {
   let obj: unknown;
   try {
-    obj = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+    obj = JSON.parse(text);
   } catch (error) {
     throw new RecordDecodeError(`not JSON: ${(error as Error).message}`);
   }

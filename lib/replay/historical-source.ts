@@ -14,7 +14,7 @@ import { fingerprintOf, openInput, sourceFor, type HistoricalInput, type InputCo
 import type { Compression } from '../input/compression.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import type { Resolved } from '../options.ts';
-import { readQuoteRows, type CsvRowResult } from '../quotes/csv-reader.ts';
+import { readQuoteRowBatches, type CsvRowResult } from '../quotes/csv-reader.ts';
 import type { FormatName } from '../quotes/row-format.ts';
 import type { AcceptedRow } from '../quotes/row.ts';
 import { formatIsoTimestamp } from '../quotes/timestamp.ts';
@@ -92,11 +92,13 @@ export async function scanCsv(file: string | HistoricalInput, options: CsvOption
     meter.observe(row.timestampUs);
     if (isSelected(selection, row.fields.ticker, row.arrivalUs)) validRows++;
   });
-  for await (const row of readQuoteRows(input.bytes, { maxRecordSize: options.maxRecordSize, onHeader: (h) => (format = h.format.name) })) {
-    records++;
-    if (!row.ok) continue;
-    gate.offer({ timestampUs: row.timestampUs, item: { row } });
-    if (isPastWindow(selection, gate.latestUs)) break;
+  reading: for await (const rows of readQuoteRowBatches(input.bytes, { maxRecordSize: options.maxRecordSize, onHeader: (h) => (format = h.format.name) })) {
+    for (const row of rows) {
+      records++;
+      if (!row.ok) continue;
+      gate.offer({ timestampUs: row.timestampUs, item: { row } });
+      if (isPastWindow(selection, gate.latestUs)) break reading;
+    }
   }
   gate.finish();
   return {
@@ -275,31 +277,34 @@ export class HistoricalSource implements ReplaySource {
       if (arrivalNanos !== 0) quote.arrivalNanos = arrivalNanos;
       buffer.push({ quote, arrivalUs: row.arrivalUs, arrivalNanos, timestampUs: row.timestampUs, seq: at.seq, at });
     };
-    for await (const row of readQuoteRows(this.scan.input.bytes, { maxRecordSize: this.options.maxRecordSize, signal, startAt })) {
-      if (signal.aborted) return;
-      seq++;
-      this.stats.read++;
-      if (!row.ok) {
-        this.stats.rejected++;
-        // Every rejection is reported: the user needs each line number to fix the file.
-        logger.warn('row rejected', { file, line: row.line, field: row.field, reason: row.reason });
-        continue;
-      }
-      const at: RowPosition = { seq, offset: row.offset, line: row.line };
-      this.lastRead = at;
-      this.unemitted.push(at);
-      const maxBeforeUs = gate.offer({ timestampUs: row.timestampUs, item: { row, at } });
-      // Where a resume at this row must start the gate (−Infinity before any row: not stored).
-      if (maxBeforeUs !== -Infinity) at.maxBeforeUs = maxBeforeUs;
-      for (const { read, rejected } of decided) admit(read, rejected);
-      decided.length = 0;
-      for (let next = buffer.popReady(); next !== undefined; next = buffer.popReady()) {
-        const quote = this.emit(next);
-        if (quote === undefined) continue;
-        yield quote;
+    const rows = readQuoteRowBatches(this.scan.input.bytes, { maxRecordSize: this.options.maxRecordSize, signal, startAt });
+    reading: for await (const batch of rows) {
+      for (const row of batch) {
         if (signal.aborted) return;
+        seq++;
+        this.stats.read++;
+        if (!row.ok) {
+          this.stats.rejected++;
+          // Every rejection is reported: the user needs each line number to fix the file.
+          logger.warn('row rejected', { file, line: row.line, field: row.field, reason: row.reason });
+          continue;
+        }
+        const at: RowPosition = { seq, offset: row.offset, line: row.line };
+        this.lastRead = at;
+        this.unemitted.push(at);
+        const maxBeforeUs = gate.offer({ timestampUs: row.timestampUs, item: { row, at } });
+        // Where a resume at this row must start the gate (−Infinity before any row: not stored).
+        if (maxBeforeUs !== -Infinity) at.maxBeforeUs = maxBeforeUs;
+        for (const { read, rejected } of decided) admit(read, rejected);
+        decided.length = 0;
+        for (let next = buffer.popReady(); next !== undefined; next = buffer.popReady()) {
+          const quote = this.emit(next);
+          if (quote === undefined) continue;
+          yield quote;
+          if (signal.aborted) return;
+        }
+        if (isPastWindow(selection, gate.latestUs)) break reading;
       }
-      if (isPastWindow(selection, gate.latestUs)) break;
     }
     if (signal.aborted) return;
     gate.finish();

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  bigIntMidPrice,
   compareCanonical,
   isPlainDecimal,
   compareDecimal,
@@ -199,5 +200,45 @@ describe('compareCanonical', () => {
         assert.equal(compareCanonical(a, b), compareDecimal(parseDecimal(a) as Decimal, parseDecimal(b) as Decimal), `${a} vs ${b}`);
       }
     }
+  });
+});
+
+describe('midPrice on plain decimals (integer doubles, no BigInt)', () => {
+  /** Deterministic pseudo-random numbers: the same values every run. */
+  function lcg(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+  }
+
+  /** A plain decimal of up to `maxInt` integer and `maxFrac` fraction digits, leading/trailing zeros and bare dots included. */
+  function plainDecimal(random: () => number, maxInt: number, maxFrac: number): string {
+    const digits = (n: number): string => Array.from({ length: n }, () => String(Math.floor(random() * 10))).join('');
+    const int = digits(Math.floor(random() * (maxInt + 1)));
+    const frac = digits(Math.floor(random() * (maxFrac + 1)));
+    const shape = random();
+    if (shape < 0.1) return int.length > 0 ? int : '0';
+    if (shape < 0.15) return (int.length > 0 ? int : '1') + '.';
+    return (int.length > 0 || frac.length > 0 ? int : '0') + '.' + (frac.length > 0 || int.length > 0 ? frac : '5');
+  }
+
+  it('gives exactly the BigInt result for random values of every length around the double limit', () => {
+    const random = lcg(3);
+    for (let i = 0; i < 50_000; i++) {
+      const bid = plainDecimal(random, 1 + Math.floor(random() * 16), Math.floor(random() * 12));
+      const ask = random() < 0.3 ? bid : plainDecimal(random, 1 + Math.floor(random() * 16), Math.floor(random() * 12));
+      assert.equal(midPrice(bid, ask), bigIntMidPrice(bid, ask), `${bid} / ${ask}`);
+    }
+  });
+
+  it('gives exactly the BigInt result at the edges: zeros, odd sums, the largest exact units, beyond them', () => {
+    const edges = ['0', '0.0', '.1', '1.', '0.2', '0.3', '1', '3', '00012.3400', '99999999999999', '99999999999999.9', '9999999999999.9', '0.00000000000001', '0.000000000000001', '1.0000000000001', '9007199254740993', '123456789012345678901234567890.5'];
+    for (const bid of edges) {
+      for (const ask of edges) assert.equal(midPrice(bid, ask), bigIntMidPrice(bid, ask), `${bid} / ${ask}`);
+    }
+    assert.equal(midPrice('99999999999999', '99999999999999'), '99999999999999');
+    assert.equal(midPrice('99999999999999', '99999999999998'), '99999999999998.5');
   });
 });
