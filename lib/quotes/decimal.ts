@@ -134,8 +134,22 @@ export function formatDecimal(d: Decimal): string {
   return formatParts(negative, (negative ? -d.units : d.units).toString(), d.scale);
 }
 
+/**
+ * Whether `text` is a plain decimal already in canonical form (`0`, `12`, `0.5`, `421.64`; not
+ * `012`, `.5`, `1.`, `1.50`): then it is its own canonical text, and normalising it needs no new
+ * string (prices, amounts and latencies are nearly always written so).
+ */
+function isCanonicalPlain(text: string): boolean {
+  const dot = plainDot(text);
+  if (dot === NOT_PLAIN) return false;
+  const intLength = dot === -1 ? text.length : dot;
+  if (intLength === 0 || (intLength > 1 && text.charCodeAt(0) === 48 /* '0' */)) return false;
+  return dot === -1 || (dot < text.length - 1 && text.charCodeAt(text.length - 1) !== 48);
+}
+
 /** Parse + canonical format; how prices and amounts are stored. Undefined when not a decimal. */
 export function normaliseDecimalString(text: string): string | undefined {
+  if (isCanonicalPlain(text)) return text;
   const parts = splitDecimal(text);
   return parts === undefined ? undefined : formatParts(parts.negative, parts.digits, parts.scale);
 }

@@ -130,8 +130,9 @@ interface Buffered {
   at: RowPosition;
 }
 
-/** A row read and waiting for the gate's verdict. */
+/** A row read and waiting for the gate's verdict (the gate's own entry: one object per row). */
 interface Read {
+  timestampUs: number;
   row: AcceptedRow & CsvRowResult;
   at: RowPosition;
 }
@@ -239,9 +240,19 @@ export class HistoricalSource implements ReplaySource {
     const { ackedThrough, resumeAt } = start;
     let seq = resumeAt === undefined ? 0 : resumeAt.seq - 1;
     const startAt = resumeAt === undefined ? undefined : { offset: resumeAt.offset, line: resumeAt.line };
-    // Rows the gate decided on, in file order, waiting to be buffered (at most two per row read).
-    const decided: Array<{ read: Read; rejected: string | undefined }> = [];
-    const gate = gated<Read>(selection.maxDisorderUs, resumeAt?.maxBeforeUs ?? -Infinity, (read, rejected) => decided.push({ read, rejected }));
+    // Rows the gate decided on, in file order, waiting to be buffered (at most two per row read),
+    // with each one's rejection reason (undefined: accepted) at the same index.
+    const decided: Read[] = [];
+    const rejections: Array<string | undefined> = [];
+    const gate = new DisorderGate<Read>(selection.maxDisorderUs, (read, rejected) => {
+      decided.push(read);
+      rejections.push(rejected);
+    }, resumeAt?.maxBeforeUs ?? -Infinity);
+    const admitDecided = (): void => {
+      for (let i = 0; i < decided.length; i++) admit(decided[i] as Read, rejections[i]);
+      decided.length = 0;
+      rejections.length = 0;
+    };
     const admit = (read: Read, rejected: string | undefined): void => {
       const { row, at } = read;
       if (rejected !== undefined) {
@@ -292,11 +303,10 @@ export class HistoricalSource implements ReplaySource {
         const at: RowPosition = { seq, offset: row.offset, line: row.line };
         this.lastRead = at;
         this.unemitted.push(at);
-        const maxBeforeUs = gate.offer({ timestampUs: row.timestampUs, item: { row, at } });
+        const maxBeforeUs = gate.offer({ timestampUs: row.timestampUs, row, at });
         // Where a resume at this row must start the gate (−Infinity before any row: not stored).
         if (maxBeforeUs !== -Infinity) at.maxBeforeUs = maxBeforeUs;
-        for (const { read, rejected } of decided) admit(read, rejected);
-        decided.length = 0;
+        admitDecided();
         for (let next = buffer.popReady(); next !== undefined; next = buffer.popReady()) {
           const quote = this.emit(next);
           if (quote === undefined) continue;
@@ -308,8 +318,7 @@ export class HistoricalSource implements ReplaySource {
     }
     if (signal.aborted) return;
     gate.finish();
-    for (const { read, rejected } of decided) admit(read, rejected);
-    decided.length = 0;
+    admitDecided();
     for (let next = buffer.popAny(); next !== undefined; next = buffer.popAny()) {
       const quote = this.emit(next);
       if (quote === undefined) continue;

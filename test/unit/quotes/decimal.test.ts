@@ -242,3 +242,17 @@ describe('midPrice on plain decimals (integer doubles, no BigInt)', () => {
     assert.equal(midPrice('99999999999999', '99999999999998'), '99999999999998.5');
   });
 });
+
+describe('normaliseDecimalString on text already canonical', () => {
+  it('returns what the BigInt round trip gives, for every text of up to 5 characters from 0, 1, 5, 9 and the dot', () => {
+    const alphabet = ['0', '1', '5', '9', '.'];
+    const texts: string[] = [''];
+    for (let length = 1; length <= 5; length++) {
+      for (const prefix of texts.filter((t) => t.length === length - 1)) for (const c of alphabet) texts.push(prefix + c);
+    }
+    for (const text of texts) {
+      const parsed = parseDecimal(text);
+      assert.equal(normaliseDecimalString(text), parsed === undefined ? undefined : formatDecimal(parsed), JSON.stringify(text));
+    }
+  });
+});
