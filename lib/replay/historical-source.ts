@@ -241,17 +241,22 @@ export class HistoricalSource implements ReplaySource {
     let seq = resumeAt === undefined ? 0 : resumeAt.seq - 1;
     const startAt = resumeAt === undefined ? undefined : { offset: resumeAt.offset, line: resumeAt.line };
     // Rows the gate decided on, in file order, waiting to be buffered (at most two per row read),
-    // with each one's rejection reason (undefined: accepted) at the same index.
-    const decided: Read[] = [];
+    // with each one's rejection reason (undefined: accepted) at the same index. Counted, not
+    // emptied: `length = 0` frees an array's storage, and it would be allocated again every row.
+    const decided: Array<Read | undefined> = [];
     const rejections: Array<string | undefined> = [];
+    let decidedCount = 0;
     const gate = new DisorderGate<Read>(selection.maxDisorderUs, (read, rejected) => {
-      decided.push(read);
-      rejections.push(rejected);
+      decided[decidedCount] = read;
+      rejections[decidedCount] = rejected;
+      decidedCount++;
     }, resumeAt?.maxBeforeUs ?? -Infinity);
     const admitDecided = (): void => {
-      for (let i = 0; i < decided.length; i++) admit(decided[i] as Read, rejections[i]);
-      decided.length = 0;
-      rejections.length = 0;
+      for (let i = 0; i < decidedCount; i++) {
+        admit(decided[i] as Read, rejections[i]);
+        decided[i] = undefined;
+      }
+      decidedCount = 0;
     };
     const admit = (read: Read, rejected: string | undefined): void => {
       const { row, at } = read;
