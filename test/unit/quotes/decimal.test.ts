@@ -11,6 +11,7 @@ import {
   normaliseDecimalString,
   parseDecimal,
 } from '../../../lib/quotes/decimal.ts';
+import { seededRandom } from '../../support/seeded-random.ts';
 import type { Decimal } from '../../../lib/quotes/decimal.ts';
 
 function dec(text: string): Decimal {
@@ -204,15 +205,6 @@ describe('compareCanonical', () => {
 });
 
 describe('midPrice on plain decimals (integer doubles, no BigInt)', () => {
-  /** Deterministic pseudo-random numbers: the same values every run. */
-  function lcg(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      return state / 2 ** 32;
-    };
-  }
-
   /** A plain decimal of up to `maxInt` integer and `maxFrac` fraction digits, leading/trailing zeros and bare dots included. */
   function plainDecimal(random: () => number, maxInt: number, maxFrac: number): string {
     const digits = (n: number): string => Array.from({ length: n }, () => String(Math.floor(random() * 10))).join('');
@@ -225,7 +217,7 @@ describe('midPrice on plain decimals (integer doubles, no BigInt)', () => {
   }
 
   it('gives exactly the BigInt result for random values of every length around the double limit', () => {
-    const random = lcg(3);
+    const random = seededRandom(3);
     for (let i = 0; i < 50_000; i++) {
       const bid = plainDecimal(random, 1 + Math.floor(random() * 16), Math.floor(random() * 12));
       const ask = random() < 0.3 ? bid : plainDecimal(random, 1 + Math.floor(random() * 16), Math.floor(random() * 12));

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatIsoTimestamp, formatLogTimestamp, parseTimestamp } from '../../../lib/quotes/timestamp.ts';
 import type { ParsedTimestamp, Precision } from '../../../lib/quotes/timestamp.ts';
+import { seededRandom } from '../../support/seeded-random.ts';
 
 /** 2025-01-01T00:00:00Z in epoch µs, written out so the tests do not share the code's arithmetic. */
 const NEW_YEAR_2025_US = 1_735_689_600_000_000;
@@ -277,11 +278,7 @@ describe('parseTimestamp: the cached-second path', () => {
 
 describe('parseTimestamp: the per-second cache against the general path', () => {
   it('parses every cached shape exactly as the general path does (a leading space forces that path)', () => {
-    let state = 7;
-    const random = (): number => {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      return state / 2 ** 32;
-    };
+    const random = seededRandom(7);
     const seconds = ['2025-01-02 14:30:00', '2025-01-02T14:30:00', '1969-12-31 23:59:59', '2024-02-29T23:59:59', '2025-01-02 14:30:01'];
     for (let i = 0; i < 20_000; i++) {
       const digits = Math.floor(random() * 11);
@@ -295,11 +292,7 @@ describe('parseTimestamp: the per-second cache against the general path', () => 
 
 describe('formatIsoTimestamp and formatLogTimestamp: the per-second text cache', () => {
   it('formats runs of nearby times (cache hits) and jumps (misses) exactly as Date does', () => {
-    let state = 11;
-    const random = (): number => {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      return state / 2 ** 32;
-    };
+    const random = seededRandom(11);
     let micros = Date.UTC(1969, 11, 31, 23, 59, 58) * 1000;
     for (let i = 0; i < 20_000; i++) {
       micros += random() < 0.01 ? Math.floor((random() - 0.5) * 1e15) : Math.floor(random() * 3000);

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeQuote } from '../../../lib/records/quote-record.ts';
 import type { Quote } from '../../../lib/quotes/quote.ts';
+import { pick, seededRandom } from '../../support/seeded-random.ts';
 
 /** What encodeQuote must write: JSON.stringify of the record object (the record contract). */
 function reference(quote: Quote, run?: string): string {
@@ -9,21 +10,9 @@ function reference(quote: Quote, run?: string): string {
   return JSON.stringify({ v: 1, run, mode, source, seq, ticker, timestamp, arrival, bid, ask, bidAmount, askAmount, latencyMs });
 }
 
-function lcg(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-function pick<T>(random: () => number, items: readonly T[]): T {
-  return items[Math.floor(random() * items.length)] as T;
-}
-
 describe('encodeQuote: plain records written byte by byte', () => {
   it('writes JSON.stringify of the record for plain and odd quotes alike, across slab boundaries, leaving earlier records intact', () => {
-    const random = lcg(5);
+    const random = seededRandom(5);
     const written: Array<[Uint8Array, string]> = [];
     for (let i = 0; i < 5_000; i++) {
       const quote: Quote = {

@@ -3,19 +3,7 @@ import assert from 'node:assert/strict';
 import { readCanonicalRecord } from '../../../lib/records/canonical-record.ts';
 import { decodeQuote, decodeRecordJson, encodeQuote } from '../../../lib/records/quote-record.ts';
 import type { Quote } from '../../../lib/quotes/quote.ts';
-
-/** A deterministic pseudo-random sequence (no flaky failures, the same records every run). */
-function lcg(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-function pick<T>(random: () => number, items: readonly T[]): T {
-  return items[Math.floor(random() * items.length)] as T;
-}
+import { pick, seededRandom } from '../../support/seeded-random.ts';
 
 const TICKERS = ['MSFT', 'BRK.B', 'binance:BTCUSDT', 'é€😀', 'A"B', 'back\\slash', 'tab\tin', ''];
 const TIMESTAMPS = [
@@ -67,7 +55,7 @@ function outcome(decode: () => unknown): unknown {
 
 describe('canonical record reader (the fast path of decodeQuote)', () => {
   it('reads every record encodeQuote writes for a valid quote, as the JSON path does', () => {
-    const random = lcg(1);
+    const random = seededRandom(1);
     let read = 0;
     for (let i = 0; i < 3000; i++) {
       const quote: Quote = {
@@ -94,7 +82,7 @@ describe('canonical record reader (the fast path of decodeQuote)', () => {
   });
 
   it('agrees with the JSON path on odd records: escapes, bad values, other key orders, extra keys, broken JSON', () => {
-    const random = lcg(2);
+    const random = seededRandom(2);
     let fastPathTaken = 0;
     for (let i = 0; i < 20_000; i++) {
       const quote = randomQuote(random);
