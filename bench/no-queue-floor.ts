@@ -7,9 +7,9 @@
  * per quote except the queue, the network and the emulator.
  *
  * `acknowledge`: after a batch's lines are written, acknowledge its quotes to the source and take
- * `position()` every 10,000 quotes, as the long-running engine does with Kinesis acknowledgements
- * and checkpoints. Off (the default), the source is used as `tick-replay run` uses it: never
- * acknowledged, never asked for a position.
+ * `position()` every 10,000 quotes, as `run` and `up` acknowledge what Kinesis accepted (and the
+ * engine checkpoints); bench/run.ts measures the floor so. Off (the default), the source is never
+ * acknowledged nor asked for a position, and its bookkeeping grows with the file.
  *
  * Run as a script it measures one file in a fresh process and prints one JSON line with its peak
  * RSS: `node --import tsx bench/no-queue-floor.ts <csv> <outDir> [--acknowledge]` (RSS flatness).

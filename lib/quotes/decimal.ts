@@ -134,8 +134,22 @@ export function formatDecimal(d: Decimal): string {
   return formatParts(negative, (negative ? -d.units : d.units).toString(), d.scale);
 }
 
+/**
+ * Whether `text` is a plain decimal already in canonical form (`0`, `12`, `0.5`, `421.64`; not
+ * `012`, `.5`, `1.`, `1.50`): then it is its own canonical text, and normalising it needs no new
+ * string (prices, amounts and latencies are nearly always written so).
+ */
+function isCanonicalPlain(text: string): boolean {
+  const dot = plainDot(text);
+  if (dot === NOT_PLAIN) return false;
+  const intLength = dot === -1 ? text.length : dot;
+  if (intLength === 0 || (intLength > 1 && text.charCodeAt(0) === 48 /* '0' */)) return false;
+  return dot === -1 || (dot < text.length - 1 && text.charCodeAt(text.length - 1) !== 48);
+}
+
 /** Parse + canonical format; how prices and amounts are stored. Undefined when not a decimal. */
 export function normaliseDecimalString(text: string): string | undefined {
+  if (isCanonicalPlain(text)) return text;
   const parts = splitDecimal(text);
   return parts === undefined ? undefined : formatParts(parts.negative, parts.digits, parts.scale);
 }
@@ -197,6 +211,11 @@ export function isNegative(d: Decimal): boolean {
  * Throws a TypeError naming the argument when either side is not a decimal number.
  */
 export function midPrice(bid: string, ask: string): string {
+  return plainMidPrice(bid, ask) ?? bigIntMidPrice(bid, ask);
+}
+
+/** midPrice's general path: any decimal text, in BigInt units. */
+export function bigIntMidPrice(bid: string, ask: string): string {
   const b = parseDecimal(bid);
   if (b === undefined) throw new TypeError(`midPrice: bid ${JSON.stringify(bid)} is not a decimal number`);
   const a = parseDecimal(ask);
@@ -205,4 +224,44 @@ export function midPrice(bid: string, ask: string): string {
   const sum = x + y;
   if (sum % 2n === 0n) return formatDecimal({ units: sum / 2n, scale });
   return formatDecimal({ units: sum * 5n, scale: scale + 1 });
+}
+
+/**
+ * Digits (after aligning the two scales) up to which a plain decimal's units are exact in a
+ * double, and so are their sum and five times it: 2 × 10^14 × 5 = 10^15 < 2^53.
+ */
+const MAX_DOUBLE_DIGITS = 14;
+
+/** 10^0 … 10^14 as doubles (exact). */
+const DOUBLE_POWERS_OF_TEN: readonly number[] = Array.from({ length: MAX_DOUBLE_DIGITS + 1 }, (_, i) => 10 ** i);
+
+/**
+ * The units of plain decimal `text` (dot at `dot`, -1 for none) at `scale` fraction digits, as an
+ * exact integer double; undefined when they would have more than MAX_DOUBLE_DIGITS digits.
+ */
+function plainUnitsAt(text: string, dot: number, scale: number): number | undefined {
+  const ownScale = dot === -1 ? 0 : text.length - dot - 1;
+  const digits = text.length - (dot === -1 ? 0 : 1) + (scale - ownScale);
+  if (digits > MAX_DOUBLE_DIGITS) return undefined;
+  let units = 0;
+  for (let i = 0; i < text.length; i++) if (i !== dot) units = units * 10 + (text.charCodeAt(i) - 48);
+  return units * (DOUBLE_POWERS_OF_TEN[scale - ownScale] as number);
+}
+
+/**
+ * midPrice of two plain decimals (nearly every price) in integer doubles instead of BigInts: the
+ * same digits, the same halving rule, the same canonical formatting, exact because every
+ * intermediate integer stays below 2^53. Undefined when either side is not plain or is too long.
+ */
+function plainMidPrice(bid: string, ask: string): string | undefined {
+  const bidDot = plainDot(bid);
+  const askDot = plainDot(ask);
+  if (bidDot === NOT_PLAIN || askDot === NOT_PLAIN) return undefined;
+  const scale = Math.max(bidDot === -1 ? 0 : bid.length - bidDot - 1, askDot === -1 ? 0 : ask.length - askDot - 1);
+  const x = plainUnitsAt(bid, bidDot, scale);
+  const y = plainUnitsAt(ask, askDot, scale);
+  if (x === undefined || y === undefined) return undefined;
+  const sum = x + y;
+  if (sum % 2 === 0) return formatParts(false, String(sum / 2), scale);
+  return formatParts(false, String(sum * 5), scale + 1);
 }

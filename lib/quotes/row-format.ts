@@ -7,7 +7,7 @@
 import { resolveColumns } from './columns.ts';
 import { databentoFormat, isDatabentoHeader } from './databento-format.ts';
 import type { RowResult } from './row.ts';
-import { parseRow } from './row.ts';
+import { csvRowParser } from './row.ts';
 import { isTardisHeader, tardisFormat } from './tardis-format.ts';
 
 export type FormatName = 'csv' | 'tardis' | 'databento';
@@ -36,5 +36,5 @@ export function resolveFormat(header: string[], file: string): RowFormat {
   if (isTardisHeader(names)) return tardisFormat(names, file);
   if (isDatabentoHeader(names)) return databentoFormat(names, file);
   const columns = resolveColumns(header, file);
-  return { name: 'csv', parse: (record, line) => parseRow(record, columns, line) };
+  return { name: 'csv', parse: csvRowParser(columns) };
 }

@@ -254,37 +254,64 @@ function latencyMicros(canonical: string, cell: string, name: string): number | 
  * amounts, latency; the first failure is reported.
  */
 export function parseRow(record: string[], columns: ColumnMap, line: number): RowResult {
+  return csvRowParser(columns)(record, line);
+}
+
+/**
+ * parseRow for one column map, with what depends only on the map (column names, the amount
+ * columns) worked out once instead of once per row.
+ */
+export function csvRowParser(columns: ColumnMap): (record: string[], line: number) => RowResult {
+  const names = {
+    ticker: nameOf(columns, 'ticker'),
+    timestamp: nameOf(columns, 'timestamp'),
+    bid: nameOf(columns, 'bid'),
+    ask: nameOf(columns, 'ask'),
+    latency: nameOf(columns, 'latency'),
+  };
+  const amounts: AmountColumns = { bid: columns.bidAmount, ask: columns.askAmount, bidName: nameOf(columns, 'bidAmount'), askName: nameOf(columns, 'askAmount') };
+  return (record, line) => parseRecord(record, columns, line, names, amounts);
+}
+
+function parseRecord(
+  record: string[],
+  columns: ColumnMap,
+  line: number,
+  names: { ticker: string; timestamp: string; bid: string; ask: string; latency: string },
+  amounts: AmountColumns,
+): RowResult {
   if (record.length !== columns.width) {
     return { ok: false, line, reason: `expected ${columns.width} fields, got ${record.length}` };
   }
 
-  const tickerName = nameOf(columns, 'ticker');
-  const ticker = tickerCell(record[columns.ticker] ?? '', tickerName);
-  if (typeof ticker === 'string') return reject(line, tickerName, ticker);
+  const tickerName = names.ticker;
+  const ticker = (record[columns.ticker] ?? '').trim();
+  if (ticker.length === 0) return reject(line, tickerName, `${tickerName} is empty`);
+  const tickerProblemText = tickerProblem(ticker);
+  if (tickerProblemText !== undefined) return reject(line, tickerName, `${tickerName} ${tickerProblemText}`);
 
   const timestampCell = record[columns.timestamp] ?? '';
   const parsedTime = parseTimestamp(timestampCell);
   if (typeof parsedTime === 'string') {
-    const name = nameOf(columns, 'timestamp');
+    const name = names.timestamp;
     return reject(line, name, timestampCell.trim().length === 0 ? `${name} is empty` : parsedTime);
   }
 
-  const bidName = nameOf(columns, 'bid');
+  const bidName = names.bid;
   const bidCell = (record[columns.bid] ?? '').trim();
   if (bidCell.length === 0) return reject(line, bidName, `${bidName} is empty`);
   const bid = priceCell(bidCell, bidName);
   if (typeof bid === 'string') return reject(line, bidName, bid);
 
-  const askName = nameOf(columns, 'ask');
+  const askName = names.ask;
   const askCell = (record[columns.ask] ?? '').trim();
   if (askCell.length === 0) return reject(line, askName, `${askName} is empty`);
   const ask = priceCell(askCell, askName);
   if (typeof ask === 'string') return reject(line, askName, ask);
 
-  const fields: QuoteFields = { ticker: ticker.ticker, timestamp: isoOf(parsedTime), bid: bid.text, ask: ask.text };
+  const fields: QuoteFields = { ticker, timestamp: isoOf(parsedTime), bid: bid.text, ask: ask.text };
 
   // Amounts are optional per row: an empty cell means "not given", not zero.
-  const amounts = { bid: columns.bidAmount, ask: columns.askAmount, bidName: nameOf(columns, 'bidAmount'), askName: nameOf(columns, 'askAmount') };
   const badAmount = addAmounts(fields, record, amounts, line);
   if (badAmount !== undefined) return badAmount;
 
@@ -292,7 +319,7 @@ export function parseRow(record: string[], columns: ColumnMap, line: number): Ro
   // and latencyMs stays absent so consumers can tell "not given" from "0 ms".
   let latencyUs = 0;
   if (columns.latency !== undefined) {
-    const name = nameOf(columns, 'latency');
+    const name = names.latency;
     const cell = (record[columns.latency] ?? '').trim();
     if (cell.length === 0) return reject(line, name, `${name} is empty`);
     const value = nonNegativeCanonical(cell, name, false);
@@ -308,7 +335,7 @@ export function parseRow(record: string[], columns: ColumnMap, line: number): Ro
 
   const arrivalUs = parsedTime.micros + latencyUs;
   if (!Number.isSafeInteger(arrivalUs)) {
-    return reject(line, nameOf(columns, 'latency'), 'arrival time (timestamp + latency) is out of the supported range');
+    return reject(line, names.latency, 'arrival time (timestamp + latency) is out of the supported range');
   }
   // A ns timestamp keeps its nanoseconds in the arrival (latency is whole µs here).
   return acceptedRow(line, fields, parsedTime, arrivalUs, parsedTime.nanos ?? 0, bid, ask);

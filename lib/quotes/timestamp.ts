@@ -174,13 +174,17 @@ function fromCachedSecond(text: string): ParsedTimestamp | undefined {
       if (c < 48 || c > 57) return undefined;
     }
   }
-  const key = text.slice(0, SECOND_PREFIX_LENGTH);
   let micros: number;
-  if (key === secondKeys[0]) {
+  // Compared in place: a cache hit (nearly every row) makes no key string. An empty slot
+  // (nothing cached yet) is a prefix of everything: it must not match.
+  const key0 = secondKeys[0] as string;
+  const key1 = secondKeys[1] as string;
+  if (key0 !== '' && text.startsWith(key0)) {
     micros = secondMicros[0] as number;
-  } else if (key === secondKeys[1]) {
+  } else if (key1 !== '' && text.startsWith(key1)) {
     micros = secondMicros[1] as number;
   } else {
+    const key = text.slice(0, SECOND_PREFIX_LENGTH);
     const match = DATE_TIME_PATTERN.exec(key);
     if (match === null || match[6] === undefined) return undefined;
     const second = parseDateTime(key, match);
@@ -191,9 +195,17 @@ function fromCachedSecond(text: string): ParsedTimestamp | undefined {
     secondKeys[0] = key;
     secondMicros[0] = micros;
   }
-  const sub = subSecond(text.slice(fractionStart, end));
-  if (!Number.isSafeInteger(micros + sub.micros)) return undefined;
-  return withSeconds(micros, sub);
+  // The fraction's digits read in place (what subSecond gives for them, without its strings).
+  const digits = end - fractionStart;
+  let fractionMicros = 0;
+  for (let i = 0; i < 6; i++) fractionMicros = fractionMicros * 10 + (i < digits ? text.charCodeAt(fractionStart + i) - 48 : 0);
+  const total = micros + fractionMicros;
+  if (!Number.isSafeInteger(total)) return undefined;
+  if (digits <= 3) return { micros: total, precision: 3 };
+  if (digits <= 6) return { micros: total, precision: 6 };
+  let nanos = 0;
+  for (let i = 6; i < 9; i++) nanos = nanos * 10 + (i < digits ? text.charCodeAt(fractionStart + i) - 48 : 0);
+  return { micros: total, precision: 9, nanos };
 }
 
 /**
@@ -240,24 +252,39 @@ function dayText(day: number): string {
  * `nanos`). With precision 3 any sub-millisecond part is truncated. Floor division keeps pre-1970
  * fractions positive: -1000 µs is 1969-12-31 23:59:59.999000.
  */
+/**
+ * `YYYY-MM-DD<sep>HH:MM:SS.` of the last whole second formatted, per separator (ISO `T`, log
+ * ` `): hundreds of quotes share a second, so a quote's text is this plus its fraction digits.
+ */
+class SecondText {
+  ms = Number.NaN;
+  text = '';
+}
+const isoSecond = new SecondText();
+const logSecond = new SecondText();
+
 function formatNaive(micros: number, precision: Precision, separator: string, nanos: number): string {
   // `%` and the division of an exact multiple are exact on doubles; `Math.floor(micros / 1000)`
   // is not (the quotient is rounded before the floor near 2^53).
   const subMs = ((micros % 1000) + 1000) % 1000;
   const ms = (micros - subMs) / 1000;
-  const msOfDay = ((ms % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
-  const day = (ms - msOfDay) / MS_PER_DAY;
-  const seconds = (msOfDay - (msOfDay % 1000)) / 1000;
-  const text =
-    dayText(day) +
-    separator +
-    TWO_DIGITS[Math.floor(seconds / 3600)] +
-    ':' +
-    TWO_DIGITS[Math.floor(seconds / 60) % 60] +
-    ':' +
-    TWO_DIGITS[seconds % 60] +
-    '.' +
-    THREE_DIGITS[msOfDay % 1000];
+  const msOfSecond = ((ms % 1000) + 1000) % 1000;
+  const secondMs = ms - msOfSecond;
+  const cache = separator === 'T' ? isoSecond : separator === ' ' ? logSecond : undefined;
+  let prefix: string;
+  if (cache !== undefined && cache.ms === secondMs) {
+    prefix = cache.text;
+  } else {
+    const msOfDay = ((secondMs % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
+    const day = (secondMs - msOfDay) / MS_PER_DAY;
+    const seconds = msOfDay / 1000;
+    prefix = dayText(day) + separator + TWO_DIGITS[Math.floor(seconds / 3600)] + ':' + TWO_DIGITS[Math.floor(seconds / 60) % 60] + ':' + TWO_DIGITS[seconds % 60] + '.';
+    if (cache !== undefined) {
+      cache.ms = secondMs;
+      cache.text = prefix;
+    }
+  }
+  const text = prefix + THREE_DIGITS[msOfSecond];
   if (precision === 3) return text;
   return precision === 6 ? text + THREE_DIGITS[subMs] : text + THREE_DIGITS[subMs] + THREE_DIGITS[nanos];
 }

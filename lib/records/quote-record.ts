@@ -5,6 +5,9 @@
  * KPL aggregation format because it is what the producer side (replayer) and the consumer side
  * (handler, event source mapping filter) share: the two meet only here and in Kinesis.
  */
+import { isAscii } from 'node:buffer';
+import { writeAsciiRecord } from './ascii-record-writer.ts';
+import { readCanonicalRecord } from './canonical-record.ts';
 import { firstAggregatedData, isAggregated } from './kpl-format.ts';
 import { TickReplayError } from '../errors.ts';
 import { isPlainDecimal, parseDecimal } from '../quotes/decimal.ts';
@@ -67,10 +70,32 @@ function jsonValue(value: unknown): string | undefined {
   return '"' + value + '"';
 }
 
-/** `,"key":value`, or nothing when the value is undefined (as JSON.stringify leaves it out). */
+/** `,"key":value` for a value JSON.stringify would write (`key` given as `,"key":`); nothing for undefined. */
 function member(key: string, value: unknown): string {
   const json = jsonValue(value);
-  return json === undefined ? '' : ',"' + key + '":' + json;
+  return json === undefined ? '' : key + json;
+}
+
+/**
+ * The start of a record up to `"seq":`, for the last (run, mode, source) seen: the same for every
+ * quote of a replay, so it is built once, not from seven pieces per quote.
+ */
+let headRun: string | undefined;
+let headMode: unknown;
+let headSource: unknown;
+let headText = '';
+/** `headText` is all ASCII (JSON escapes included): writeAsciiRecord may copy it byte for byte. */
+let headAscii = false;
+
+function recordHead(run: string | undefined, mode: unknown, source: unknown): string {
+  if (run !== headRun || mode !== headMode || source !== headSource || headText === '') {
+    headText = '{"v":' + RECORD_VERSION + member(',"run":', run) + member(',"mode":', mode) + member(',"source":', source);
+    headAscii = isAscii(Buffer.from(headText, 'utf8'));
+    headRun = run;
+    headMode = mode;
+    headSource = source;
+  }
+  return headText;
 }
 
 export function encodeQuote(quote: Quote, envelope: RecordEnvelope = {}): Uint8Array {
@@ -78,21 +103,20 @@ export function encodeQuote(quote: Quote, envelope: RecordEnvelope = {}): Uint8A
   // and puts `run` right after `v`, where recordPrefixForRun expects it. Built as text: exactly
   // JSON.stringify of {v, run, mode, source, seq, ticker, timestamp, arrival, bid, ask,
   // bidAmount, askAmount, latencyMs}, without the intermediate object.
+  const head = recordHead(envelope.run, quote.mode, quote.source);
+  const plain = headAscii ? writeAsciiRecord(head, quote) : undefined;
+  if (plain !== undefined) return plain;
   const text =
-    '{"v":' +
-    RECORD_VERSION +
-    member('run', envelope.run) +
-    member('mode', quote.mode) +
-    member('source', quote.source) +
-    member('seq', quote.seq) +
-    member('ticker', quote.ticker) +
-    member('timestamp', quote.timestamp) +
-    member('arrival', quote.arrival) +
-    member('bid', quote.bid) +
-    member('ask', quote.ask) +
-    member('bidAmount', quote.bidAmount) +
-    member('askAmount', quote.askAmount) +
-    member('latencyMs', quote.latencyMs) +
+    head +
+    member(',"seq":', quote.seq) +
+    member(',"ticker":', quote.ticker) +
+    member(',"timestamp":', quote.timestamp) +
+    member(',"arrival":', quote.arrival) +
+    member(',"bid":', quote.bid) +
+    member(',"ask":', quote.ask) +
+    member(',"bidAmount":', quote.bidAmount) +
+    member(',"askAmount":', quote.askAmount) +
+    member(',"latencyMs":', quote.latencyMs) +
     '}';
   return Buffer.from(text, 'utf8');
 }
@@ -132,9 +156,16 @@ function requireTime(obj: Json, key: string): ParsedTimestamp {
 
 /** Decodes and validates one record's data; throws RecordDecodeError with the reason. */
 export function decodeQuote(data: Uint8Array): DecodedQuote {
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  // Records as encodeQuote writes them (all of ours): read directly, no JSON object in between.
+  return readCanonicalRecord(text) ?? decodeRecordJson(text);
+}
+
+/** decodeQuote's general path: any JSON text, parsed with JSON.parse, then checked field by field. */
+export function decodeRecordJson(text: string): DecodedQuote {
   let obj: unknown;
   try {
-    obj = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+    obj = JSON.parse(text);
   } catch (error) {
     throw new RecordDecodeError(`not JSON: ${(error as Error).message}`);
   }

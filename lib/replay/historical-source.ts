@@ -14,7 +14,7 @@ import { fingerprintOf, openInput, sourceFor, type HistoricalInput, type InputCo
 import type { Compression } from '../input/compression.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import type { Resolved } from '../options.ts';
-import { readQuoteRows, type CsvRowResult } from '../quotes/csv-reader.ts';
+import { readQuoteRowBatches, type CsvRowResult } from '../quotes/csv-reader.ts';
 import type { FormatName } from '../quotes/row-format.ts';
 import type { AcceptedRow } from '../quotes/row.ts';
 import { formatIsoTimestamp } from '../quotes/timestamp.ts';
@@ -92,11 +92,13 @@ export async function scanCsv(file: string | HistoricalInput, options: CsvOption
     meter.observe(row.timestampUs);
     if (isSelected(selection, row.fields.ticker, row.arrivalUs)) validRows++;
   });
-  for await (const row of readQuoteRows(input.bytes, { maxRecordSize: options.maxRecordSize, onHeader: (h) => (format = h.format.name) })) {
-    records++;
-    if (!row.ok) continue;
-    gate.offer({ timestampUs: row.timestampUs, item: { row } });
-    if (isPastWindow(selection, gate.latestUs)) break;
+  reading: for await (const rows of readQuoteRowBatches(input.bytes, { maxRecordSize: options.maxRecordSize, onHeader: (h) => (format = h.format.name) })) {
+    for (const row of rows) {
+      records++;
+      if (!row.ok) continue;
+      gate.offer({ timestampUs: row.timestampUs, item: { row } });
+      if (isPastWindow(selection, gate.latestUs)) break reading;
+    }
   }
   gate.finish();
   return {
@@ -117,21 +119,20 @@ export async function scanCsv(file: string | HistoricalInput, options: CsvOption
 /** Crossed quotes are legal and can be common: the first ones are logged, all are counted. */
 const CROSSED_LOG_LIMIT = 1_000;
 
-/** A quote in the reorder buffer, with what ordering and bookkeeping need beside it. */
-interface Buffered {
-  quote: PacedQuote;
+/**
+ * A row read, from the gate (which orders by `timestampUs`) through the reorder buffer (by
+ * arrival, then seq): one object per row for both, created with every field so its shape never
+ * changes. `quote` is set when the gate accepts the row.
+ */
+interface Pending {
+  timestampUs: number;
   arrivalUs: number;
   arrivalNanos: number;
-  timestampUs: number;
   seq: number;
+  row: AcceptedRow & CsvRowResult;
   /** Where the row starts: the same object as in `unemitted`, handed to the tracker on emit. */
   at: RowPosition;
-}
-
-/** A row read and waiting for the gate's verdict. */
-interface Read {
-  row: AcceptedRow & CsvRowResult;
-  at: RowPosition;
+  quote: PacedQuote | undefined;
 }
 
 export interface HistoricalSourceOptions extends Omit<CsvOptions, 'fingerprint'> {
@@ -231,17 +232,32 @@ export class HistoricalSource implements ReplaySource {
   async *[Symbol.asyncIterator](): AsyncGenerator<PacedQuote> {
     if (this.options.start.completed) return;
     const { logger, selection, start } = this.options;
-    const buffer = new ArrivalOrderBuffer<Buffered>(this.scan.disorderUs);
+    const buffer = new ArrivalOrderBuffer<Pending>(this.scan.disorderUs);
     const file = displayName(this.scan.file);
     const signal = this.controller.signal;
     const { ackedThrough, resumeAt } = start;
     let seq = resumeAt === undefined ? 0 : resumeAt.seq - 1;
     const startAt = resumeAt === undefined ? undefined : { offset: resumeAt.offset, line: resumeAt.line };
-    // Rows the gate decided on, in file order, waiting to be buffered (at most two per row read).
-    const decided: Array<{ read: Read; rejected: string | undefined }> = [];
-    const gate = gated<Read>(selection.maxDisorderUs, resumeAt?.maxBeforeUs ?? -Infinity, (read, rejected) => decided.push({ read, rejected }));
-    const admit = (read: Read, rejected: string | undefined): void => {
-      const { row, at } = read;
+    // Rows the gate decided on, in file order, waiting to be buffered (at most two per row read),
+    // with each one's rejection reason (undefined: accepted) at the same index. Counted, not
+    // emptied: `length = 0` frees an array's storage, and it would be allocated again every row.
+    const decided: Array<Pending | undefined> = [];
+    const rejections: Array<string | undefined> = [];
+    let decidedCount = 0;
+    const gate = new DisorderGate<Pending>(selection.maxDisorderUs, (read, rejected) => {
+      decided[decidedCount] = read;
+      rejections[decidedCount] = rejected;
+      decidedCount++;
+    }, resumeAt?.maxBeforeUs ?? -Infinity);
+    const admitDecided = (): void => {
+      for (let i = 0; i < decidedCount; i++) {
+        admit(decided[i] as Pending, rejections[i]);
+        decided[i] = undefined;
+      }
+      decidedCount = 0;
+    };
+    const admit = (pending: Pending, rejected: string | undefined): void => {
+      const { row, at } = pending;
       if (rejected !== undefined) {
         this.stats.rejected++;
         this.settle(at.seq);
@@ -273,38 +289,41 @@ export class HistoricalSource implements ReplaySource {
       quote.seq = at.seq;
       quote.arrivalUs = row.arrivalUs;
       if (arrivalNanos !== 0) quote.arrivalNanos = arrivalNanos;
-      buffer.push({ quote, arrivalUs: row.arrivalUs, arrivalNanos, timestampUs: row.timestampUs, seq: at.seq, at });
+      pending.quote = quote;
+      buffer.push(pending);
     };
-    for await (const row of readQuoteRows(this.scan.input.bytes, { maxRecordSize: this.options.maxRecordSize, signal, startAt })) {
-      if (signal.aborted) return;
-      seq++;
-      this.stats.read++;
-      if (!row.ok) {
-        this.stats.rejected++;
-        // Every rejection is reported: the user needs each line number to fix the file.
-        logger.warn('row rejected', { file, line: row.line, field: row.field, reason: row.reason });
-        continue;
-      }
-      const at: RowPosition = { seq, offset: row.offset, line: row.line };
-      this.lastRead = at;
-      this.unemitted.push(at);
-      const maxBeforeUs = gate.offer({ timestampUs: row.timestampUs, item: { row, at } });
-      // Where a resume at this row must start the gate (−Infinity before any row: not stored).
-      if (maxBeforeUs !== -Infinity) at.maxBeforeUs = maxBeforeUs;
-      for (const { read, rejected } of decided) admit(read, rejected);
-      decided.length = 0;
-      for (let next = buffer.popReady(); next !== undefined; next = buffer.popReady()) {
-        const quote = this.emit(next);
-        if (quote === undefined) continue;
-        yield quote;
+    const rows = readQuoteRowBatches(this.scan.input.bytes, { maxRecordSize: this.options.maxRecordSize, signal, startAt });
+    reading: for await (const batch of rows) {
+      for (const row of batch) {
         if (signal.aborted) return;
+        seq++;
+        this.stats.read++;
+        if (!row.ok) {
+          this.stats.rejected++;
+          // Every rejection is reported: the user needs each line number to fix the file.
+          logger.warn('row rejected', { file, line: row.line, field: row.field, reason: row.reason });
+          continue;
+        }
+        const at: RowPosition = { seq, offset: row.offset, line: row.line };
+        this.lastRead = at;
+        this.unemitted.push(at);
+        const pending: Pending = { timestampUs: row.timestampUs, arrivalUs: row.arrivalUs, arrivalNanos: row.arrivalNanos ?? 0, seq, row, at, quote: undefined };
+        const maxBeforeUs = gate.offer(pending);
+        // Where a resume at this row must start the gate (−Infinity before any row: not stored).
+        if (maxBeforeUs !== -Infinity) at.maxBeforeUs = maxBeforeUs;
+        admitDecided();
+        for (let next = buffer.popReady(); next !== undefined; next = buffer.popReady()) {
+          const quote = this.emit(next);
+          if (quote === undefined) continue;
+          yield quote;
+          if (signal.aborted) return;
+        }
+        if (isPastWindow(selection, gate.latestUs)) break reading;
       }
-      if (isPastWindow(selection, gate.latestUs)) break;
     }
     if (signal.aborted) return;
     gate.finish();
-    for (const { read, rejected } of decided) admit(read, rejected);
-    decided.length = 0;
+    admitDecided();
     for (let next = buffer.popAny(); next !== undefined; next = buffer.popAny()) {
       const quote = this.emit(next);
       if (quote === undefined) continue;
@@ -316,10 +335,10 @@ export class HistoricalSource implements ReplaySource {
   }
 
   /** Records the emission; returns the quote to send, or undefined when it was acknowledged before. */
-  private emit(item: Buffered): PacedQuote | undefined {
+  private emit(item: Pending): PacedQuote | undefined {
     this.settle(item.seq);
     const acked = this.skip.delete(item.seq);
-    this.tracker.emitted({ arrivalUs: item.arrivalUs, arrivalNanos: item.arrivalNanos, seq: item.seq }, item.at, acked);
+    this.tracker.emitted(item, item.at, acked);
     if (acked) return undefined;
     this.stats.emitted++;
     return item.quote;

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  bigIntMidPrice,
   compareCanonical,
   isPlainDecimal,
   compareDecimal,
@@ -10,6 +11,7 @@ import {
   normaliseDecimalString,
   parseDecimal,
 } from '../../../lib/quotes/decimal.ts';
+import { seededRandom } from '../../support/seeded-random.ts';
 import type { Decimal } from '../../../lib/quotes/decimal.ts';
 
 function dec(text: string): Decimal {
@@ -198,6 +200,51 @@ describe('compareCanonical', () => {
       for (const b of texts) {
         assert.equal(compareCanonical(a, b), compareDecimal(parseDecimal(a) as Decimal, parseDecimal(b) as Decimal), `${a} vs ${b}`);
       }
+    }
+  });
+});
+
+describe('midPrice on plain decimals (integer doubles, no BigInt)', () => {
+  /** A plain decimal of up to `maxInt` integer and `maxFrac` fraction digits, leading/trailing zeros and bare dots included. */
+  function plainDecimal(random: () => number, maxInt: number, maxFrac: number): string {
+    const digits = (n: number): string => Array.from({ length: n }, () => String(Math.floor(random() * 10))).join('');
+    const int = digits(Math.floor(random() * (maxInt + 1)));
+    const frac = digits(Math.floor(random() * (maxFrac + 1)));
+    const shape = random();
+    if (shape < 0.1) return int.length > 0 ? int : '0';
+    if (shape < 0.15) return (int.length > 0 ? int : '1') + '.';
+    return (int.length > 0 || frac.length > 0 ? int : '0') + '.' + (frac.length > 0 || int.length > 0 ? frac : '5');
+  }
+
+  it('gives exactly the BigInt result for random values of every length around the double limit', () => {
+    const random = seededRandom(3);
+    for (let i = 0; i < 50_000; i++) {
+      const bid = plainDecimal(random, 1 + Math.floor(random() * 16), Math.floor(random() * 12));
+      const ask = random() < 0.3 ? bid : plainDecimal(random, 1 + Math.floor(random() * 16), Math.floor(random() * 12));
+      assert.equal(midPrice(bid, ask), bigIntMidPrice(bid, ask), `${bid} / ${ask}`);
+    }
+  });
+
+  it('gives exactly the BigInt result at the edges: zeros, odd sums, the largest exact units, beyond them', () => {
+    const edges = ['0', '0.0', '.1', '1.', '0.2', '0.3', '1', '3', '00012.3400', '99999999999999', '99999999999999.9', '9999999999999.9', '0.00000000000001', '0.000000000000001', '1.0000000000001', '9007199254740993', '123456789012345678901234567890.5'];
+    for (const bid of edges) {
+      for (const ask of edges) assert.equal(midPrice(bid, ask), bigIntMidPrice(bid, ask), `${bid} / ${ask}`);
+    }
+    assert.equal(midPrice('99999999999999', '99999999999999'), '99999999999999');
+    assert.equal(midPrice('99999999999999', '99999999999998'), '99999999999998.5');
+  });
+});
+
+describe('normaliseDecimalString on text already canonical', () => {
+  it('returns what the BigInt round trip gives, for every text of up to 5 characters from 0, 1, 5, 9 and the dot', () => {
+    const alphabet = ['0', '1', '5', '9', '.'];
+    const texts: string[] = [''];
+    for (let length = 1; length <= 5; length++) {
+      for (const prefix of texts.filter((t) => t.length === length - 1)) for (const c of alphabet) texts.push(prefix + c);
+    }
+    for (const text of texts) {
+      const parsed = parseDecimal(text);
+      assert.equal(normaliseDecimalString(text), parsed === undefined ? undefined : formatDecimal(parsed), JSON.stringify(text));
     }
   });
 });

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatIsoTimestamp, formatLogTimestamp, parseTimestamp } from '../../../lib/quotes/timestamp.ts';
 import type { ParsedTimestamp, Precision } from '../../../lib/quotes/timestamp.ts';
+import { seededRandom } from '../../support/seeded-random.ts';
 
 /** 2025-01-01T00:00:00Z in epoch µs, written out so the tests do not share the code's arithmetic. */
 const NEW_YEAR_2025_US = 1_735_689_600_000_000;
@@ -271,6 +272,36 @@ describe('parseTimestamp: the cached-second path', () => {
           assert.deepEqual(parseTimestamp(text), parseTimestamp(' ' + text), JSON.stringify(text));
         }
       }
+    }
+  });
+});
+
+describe('parseTimestamp: the per-second cache against the general path', () => {
+  it('parses every cached shape exactly as the general path does (a leading space forces that path)', () => {
+    const random = seededRandom(7);
+    const seconds = ['2025-01-02 14:30:00', '2025-01-02T14:30:00', '1969-12-31 23:59:59', '2024-02-29T23:59:59', '2025-01-02 14:30:01'];
+    for (let i = 0; i < 20_000; i++) {
+      const digits = Math.floor(random() * 11);
+      const fraction = Array.from({ length: digits }, () => String(Math.floor(random() * 10))).join('');
+      const zone = ['', 'Z', 'z'][Math.floor(random() * 3)] as string;
+      const text = (seconds[Math.floor(random() * seconds.length)] as string) + (random() < 0.1 && digits === 0 ? '' : '.' + fraction) + zone;
+      assert.deepEqual(parseTimestamp(text), parseTimestamp(' ' + text), text);
+    }
+  });
+});
+
+describe('formatIsoTimestamp and formatLogTimestamp: the per-second text cache', () => {
+  it('formats runs of nearby times (cache hits) and jumps (misses) exactly as Date does', () => {
+    const random = seededRandom(11);
+    let micros = Date.UTC(1969, 11, 31, 23, 59, 58) * 1000;
+    for (let i = 0; i < 20_000; i++) {
+      micros += random() < 0.01 ? Math.floor((random() - 0.5) * 1e15) : Math.floor(random() * 3000);
+      const ms = Math.floor(micros / 1000);
+      const sub = String(((micros % 1000) + 1000) % 1000).padStart(3, '0');
+      const iso = new Date(ms).toISOString();
+      assert.equal(formatIsoTimestamp(micros, 3), iso);
+      assert.equal(formatIsoTimestamp(micros, 6), iso.slice(0, -1) + sub + 'Z');
+      assert.equal(formatLogTimestamp(micros, 6), iso.slice(0, 10) + ' ' + iso.slice(11, -1) + sub);
     }
   });
 });

@@ -1,0 +1,118 @@
+/**
+ * A reader for the record text encodeQuote writes: the keys in its fixed order, no whitespace, no
+ * escapes, plain-digit decimals. For such a record it gives exactly what JSON.parse plus
+ * decodeQuote's checks give, without building the intermediate JSON object (JSON.parse and the
+ * object it makes were the largest per-quote costs of the handler). Anything else (another key
+ * order, an unknown key, an escape, a value the checks reject) is left to the general path by
+ * returning undefined: this reader never rejects a record, so error reasons come from one place.
+ */
+import { isPlainDecimal } from '../quotes/decimal.ts';
+import type { Quote } from '../quotes/quote.ts';
+import { parseTimestamp, type ParsedTimestamp } from '../quotes/timestamp.ts';
+
+/** What JSON.parse would unescape or refuse inside a string: left to it. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this must find
+const ESCAPE_OR_CONTROL = /[\u0000-\u001f\\]/;
+/** The JSON numbers encodeQuote writes for a latency (a safe integer or a plain fraction). */
+const PLAIN_NUMBER = /^(?:0|[1-9]\d*)(?:\.\d+)?$/;
+
+/** Reads `text` left to right; every method returns undefined (or false) when the text is not as expected. */
+class Cursor {
+  pos = 0;
+
+  constructor(readonly text: string) {}
+
+  /** Skips `literal` when the text continues with it. */
+  skip(literal: string): boolean {
+    if (!this.text.startsWith(literal, this.pos)) return false;
+    this.pos += literal.length;
+    return true;
+  }
+
+  /** The string value after `,"key":` (the key already skipped): up to the next `"`. */
+  string(): string | undefined {
+    const text = this.text;
+    if (text.charCodeAt(this.pos) !== 34 /* " */) return undefined;
+    const end = text.indexOf('"', this.pos + 1);
+    if (end === -1) return undefined;
+    const value = text.slice(this.pos + 1, end);
+    this.pos = end + 1;
+    return value;
+  }
+
+  /** A string member `,"key":"…"` when the text continues with that key; null when it does not. */
+  optionalString(key: string): string | undefined | null {
+    return this.skip(key) ? this.string() : null;
+  }
+
+  /** The number text up to the next `,` or `}`. */
+  number(): string {
+    const text = this.text;
+    let end = this.pos;
+    while (end < text.length) {
+      const c = text.charCodeAt(end);
+      if (c === 44 /* , */ || c === 125 /* } */) break;
+      end++;
+    }
+    const value = text.slice(this.pos, end);
+    this.pos = end;
+    return value;
+  }
+}
+
+/** A non-empty string member, required. */
+function requiredString(cursor: Cursor, key: string): string | undefined {
+  if (!cursor.skip(key)) return undefined;
+  const value = cursor.string();
+  return value === '' ? undefined : value;
+}
+
+/**
+ * The decoded quote and its parsed timestamp when `text` is a record exactly as encodeQuote
+ * writes it and decodeQuote would accept it; undefined otherwise (the general path decides).
+ */
+export function readCanonicalRecord(text: string): { quote: Quote; time: ParsedTimestamp } | undefined {
+  if (ESCAPE_OR_CONTROL.test(text)) return undefined;
+  const cursor = new Cursor(text);
+  if (!cursor.skip('{"v":1,')) return undefined;
+  cursor.pos--; // back on the comma: every member below starts with one
+  if (cursor.optionalString(',"run":') === undefined) return undefined;
+  if (!cursor.skip(',"mode":')) return undefined;
+  const mode = cursor.string();
+  if (mode !== 'historical' && mode !== 'live') return undefined;
+  const source = requiredString(cursor, ',"source":');
+  if (source === undefined || !cursor.skip(',"seq":')) return undefined;
+  const seqText = cursor.number();
+  if (!PLAIN_NUMBER.test(seqText) || seqText.length > 16) return undefined;
+  const seq = Number(seqText);
+  if (!Number.isSafeInteger(seq) || seq < 1) return undefined;
+  const ticker = requiredString(cursor, ',"ticker":');
+  const timestamp = requiredString(cursor, ',"timestamp":');
+  const arrival = requiredString(cursor, ',"arrival":');
+  if (ticker === undefined || timestamp === undefined || arrival === undefined) return undefined;
+  if (!cursor.skip(',"bid":')) return undefined;
+  const bid = cursor.string();
+  if (!cursor.skip(',"ask":')) return undefined;
+  const ask = cursor.string();
+  if (bid === undefined || ask === undefined || !isPlainDecimal(bid) || !isPlainDecimal(ask)) return undefined;
+  const bidAmount = cursor.optionalString(',"bidAmount":');
+  const askAmount = cursor.optionalString(',"askAmount":');
+  if (bidAmount === undefined || askAmount === undefined) return undefined;
+  if ((bidAmount !== null && !isPlainDecimal(bidAmount)) || (askAmount !== null && !isPlainDecimal(askAmount))) return undefined;
+  let latencyMs: number | undefined;
+  if (cursor.skip(',"latencyMs":')) {
+    const latencyText = cursor.number();
+    if (!PLAIN_NUMBER.test(latencyText)) return undefined;
+    latencyMs = Number(latencyText);
+    if (!Number.isFinite(latencyMs)) return undefined;
+  }
+  if (cursor.pos !== text.length - 1 || text.charCodeAt(cursor.pos) !== 125 /* } */) return undefined;
+  const time = parseTimestamp(timestamp);
+  if (typeof time === 'string' || typeof parseTimestamp(arrival) === 'string') return undefined;
+  // The same keys in the same order as decodeQuote's general path builds them.
+  const quote: Quote = { mode, source, seq, ticker, timestamp, arrival, bid, ask };
+  if (bidAmount !== null) quote.bidAmount = bidAmount;
+  if (askAmount !== null) quote.askAmount = askAmount;
+  if (latencyMs !== undefined) quote.latencyMs = latencyMs;
+  return { quote, time };
+}
