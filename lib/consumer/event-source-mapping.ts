@@ -5,13 +5,14 @@
  * For every shard this worker holds the lease of: GetShardIterator (after the lease's checkpoint,
  * at its floor, or at the starting position), then GetRecords up to `batchSize` (one page read
  * ahead while the handler runs), invoke the handler with a real `KinesisStreamEvent`, and advance
- * the checkpoint in the lease only after the handler succeeded. With ReportBatchItemFailures
- * semantics the checkpoint moves up to the record before the first reported failure and the
- * batch is retried from that record; a thrown error (or an unknown item identifier) retries the
- * whole batch. Retries back off with capped, jittered exponential delays and never skip a record:
+ * the checkpoint in the lease only after the handler succeeded (written while the next small batch
+ * is invoked: trailing-checkpoint.ts). With ReportBatchItemFailures semantics the checkpoint moves
+ * up to the record before the first reported failure and the batch is retried from that record; a
+ * thrown error (or an unknown item identifier) retries the whole batch. Retries back off with capped, jittered exponential delays and never skip a record:
  * Lambda's default (retry until success) — a poison record must be dead-lettered by the handler.
  * A lost lease stops the shard after the invocation in progress; its checkpoint is refused, so
- * the new owner resumes from the last one (at most that batch is processed twice).
+ * the new owner resumes from the last one: at most `batchSize` records are processed twice (one
+ * batch, or two small ones whose checkpoint trailed).
  *
  * Resharding: a shard whose GetRecords hands back no next iterator (SHARD_END) is finished — its
  * lease checkpoints SHARD_END and is given up — and the coordinator lists the shards again, so the
@@ -39,6 +40,7 @@ import { toKinesisStreamEvent } from './kinesis-event.ts';
 import { DEFAULT_LEASE_DURATION_MS, DEFAULT_SHARD_SYNC_MS, LeaseCoordinator, type HeldLease } from './lease-coordinator.ts';
 import { LeaseLostError, SHARD_END, type LeaseTable } from './lease-table.ts';
 import { shardInfos } from './shard-lineage.ts';
+import { TrailingCheckpoint } from './trailing-checkpoint.ts';
 
 export type BatchInvoker = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse | void | undefined>;
 
@@ -407,10 +409,12 @@ export class EventSourceMapping {
     let iterator = firstIterator;
     let ahead: Promise<PageOutcome> | undefined;
     let pending: KinesisRecord[] = [];
+    const checkpoint = new TrailingCheckpoint(this.options.batchSize);
     try {
       while (!stop.aborted) {
         if (pending.length === 0) {
           if (iterator === undefined) {
+            await checkpoint.settle();
             await this.finishShard(shard);
             return;
           }
@@ -419,9 +423,11 @@ export class EventSourceMapping {
           if (!page.ok) {
             const { error } = page;
             if (errorName(error) === 'ExpiredIteratorException') {
-              const checkpoint = this.processed.get(shardId);
-              log.info('shard iterator expired, resuming from the checkpoint', { checkpoint });
-              iterator = await this.resumeIterator(shard, checkpoint);
+              // Resume after the last batch processed, so its checkpoint must have landed.
+              await checkpoint.settle();
+              const resumeAfter = this.processed.get(shardId);
+              log.info('shard iterator expired, resuming from the checkpoint', { checkpoint: resumeAfter });
+              iterator = await this.resumeIterator(shard, resumeAfter);
               continue;
             }
             if (!isRetryableError(error)) log.error('GetRecords failed with a non-retryable error; retrying', { error });
@@ -435,17 +441,22 @@ export class EventSourceMapping {
           if (iterator !== undefined && readAhead) ahead = this.pageWithRecords(shard, iterator);
         }
 
+        if (!checkpoint.mayOverlap(pending.length)) await checkpoint.settle();
         await this.untilLeaseFresh(shard);
         if (stop.aborted) break;
         if (shard.takenOverFrom !== undefined) this.logTakeoverBound(shard, pending);
         const failureIndex = await this.invoke(shardId, pending, log);
         if (failureIndex === undefined) {
-          await this.commit(shard, pending[pending.length - 1] as KinesisRecord);
-          this.stats.records += pending.length;
+          const done = pending;
+          await checkpoint.start(done.length, async () => {
+            await this.commit(shard, done[done.length - 1] as KinesisRecord);
+            this.stats.records += done.length;
+          });
           pending = [];
           this.succeeded(shard);
           continue;
         }
+        await checkpoint.settle();
         if (failureIndex > 0) {
           await this.commit(shard, pending[failureIndex - 1] as KinesisRecord);
           this.stats.records += failureIndex;
@@ -456,17 +467,20 @@ export class EventSourceMapping {
           firstFailedSequence: pending[0]?.SequenceNumber,
         });
       }
+      await checkpoint.settle();
     } finally {
       // Let a page still on its way land before the shard is reported stopped (no request
       // outlives stop()); its records are dropped: the next owner starts after the checkpoint.
       await ahead;
+      await checkpoint.drain();
     }
   }
 
   /**
    * The previous owner of a lease taken over after it expired may have written a batch it never
-   * checkpointed: at most one batch (`batchSize` records) right after the checkpoint — the records
-   * this first batch starts with. Logged once, as the bound of the duplicates this takeover can
+   * checkpointed: at most `batchSize` records right after the checkpoint (one batch, or two small
+   * ones when the first one's checkpoint was still being written, see TrailingCheckpoint) — the
+   * records this first batch starts with. Logged once, as the bound of the duplicates this takeover can
    * cause (exact on the emulator, whose GetRecords always fills a page up to the limit).
    */
   private logTakeoverBound(shard: ShardRun, records: readonly KinesisRecord[]): void {
