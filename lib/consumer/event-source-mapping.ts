@@ -5,14 +5,15 @@
  * For every shard this worker holds the lease of: GetShardIterator (after the lease's checkpoint,
  * at its floor, or at the starting position), then GetRecords up to `batchSize` (one page read
  * ahead while the handler runs), invoke the handler with a real `KinesisStreamEvent`, and advance
- * the checkpoint in the lease only after the handler succeeded (written while the next small batch
- * is invoked: trailing-checkpoint.ts). With ReportBatchItemFailures semantics the checkpoint moves
- * up to the record before the first reported failure and the batch is retried from that record; a
- * thrown error (or an unknown item identifier) retries the whole batch. Retries back off with capped, jittered exponential delays and never skip a record:
- * Lambda's default (retry until success) — a poison record must be dead-lettered by the handler.
- * A lost lease stops the shard after the invocation in progress; its checkpoint is refused, so
- * the new owner resumes from the last one: at most `batchSize` records are processed twice (one
- * batch, or two small ones whose checkpoint trailed).
+ * the checkpoint in the lease only after the handler succeeded (with `trailingCheckpoints`,
+ * written while the next small batch is invoked: trailing-checkpoint.ts). With
+ * ReportBatchItemFailures semantics the checkpoint moves up to the record before the first
+ * reported failure and the batch is retried from that record; a thrown error (or an unknown item
+ * identifier) retries the whole batch. Retries back off with capped, jittered exponential delays
+ * and never skip a record: Lambda's default (retry until success) — a poison record must be
+ * dead-lettered by the handler. A lost lease stops the shard after the invocation in progress;
+ * its checkpoint is refused, so the new owner resumes from the last one: at most `batchSize`
+ * records are processed twice (one batch, or two small ones whose checkpoint trailed).
  *
  * Resharding: a shard whose GetRecords hands back no next iterator (SHARD_END) is finished — its
  * lease checkpoints SHARD_END and is given up — and the coordinator lists the shards again, so the
@@ -80,6 +81,14 @@ export interface EventSourceMappingOptions {
    * this long after it landed, and one put while records flow within about a GetRecords round trip.
    */
   idlePollMs?: number;
+  /**
+   * Write a small batch's checkpoint while the next batch is invoked (TrailingCheckpoint; default
+   * false: each invocation waits for the checkpoint before it, as Lambda's). The takeover bound
+   * stays `batchSize` records, but those may then span two batches: only for a sink whose
+   * duplicates are lines within that bound (files), not one that replaces a retried batch's output
+   * by its first record (S3 objects), where the second batch's output would be left beside it.
+   */
+  trailingCheckpoints?: boolean;
   backoff?: BackoffPolicy;
   random?: () => number;
   clock?: Clock;
@@ -182,6 +191,7 @@ export class EventSourceMapping {
     this.options = {
       ...options,
       idlePollMs: options.idlePollMs ?? 200,
+      trailingCheckpoints: options.trailingCheckpoints ?? false,
       leaseDurationMs: options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
       shardSyncMs: options.shardSyncMs ?? DEFAULT_SHARD_SYNC_MS,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
@@ -409,7 +419,8 @@ export class EventSourceMapping {
     let iterator = firstIterator;
     let ahead: Promise<PageOutcome> | undefined;
     let pending: KinesisRecord[] = [];
-    const checkpoint = new TrailingCheckpoint(this.options.batchSize);
+    // Without trailing checkpoints no batch may overlap a write (a limit of 0 records).
+    const checkpoint = new TrailingCheckpoint(this.options.trailingCheckpoints ? this.options.batchSize : 0);
     try {
       while (!stop.aborted) {
         if (pending.length === 0) {

@@ -318,6 +318,7 @@ describe('EventSourceMapping', () => {
         return Promise.resolve();
       }),
       leases: table,
+      trailingCheckpoints: true,
     });
     await esm.start();
     for (let n = 9; n <= 16; n++) {
