@@ -76,7 +76,8 @@ export interface EventSourceMappingOptions {
   /**
    * The longest pause after an empty GetRecords (default 200 ms; Lambda polls an idle shard about
    * once a second). A shard that returned records is polled again at once; one that comes up
-   * empty waits IDLE_FIRST_MS, then twice as long after each further empty poll, up to this (also
+   * empty waits IDLE_FIRST_MS for the first IDLE_SHORT_POLLS empty polls in a row, then twice as
+   * long after each further one, up to this (also
    * while the handler works on the page before): a record put on an idle shard is read at most
    * this long after it landed, and one put while records flow within about a GetRecords round trip.
    */
@@ -107,9 +108,18 @@ const READ_AHEAD_MAX_PAGE_BYTES = 1024 * 1024;
 /** The first pause after an empty poll (see idlePollMs): short, since records usually follow soon. */
 const IDLE_FIRST_MS = 10;
 
+/**
+ * Empty polls in a row that keep the first pause before it starts doubling. A paced replay puts
+ * on a shard about every linger (20 ms) and stops for 50–150 ms at a mode switch; doubling from
+ * the first empty poll grows the pause to 20–80 ms within such a gap, which the first records
+ * after it then wait out. Five short polls (50 ms of an empty shard) cost a few calls per idle
+ * stretch; a shard idle for longer backs off as before, to the same bound.
+ */
+const IDLE_SHORT_POLLS = 5;
+
 /** The pause after `emptyPolls` empty GetRecords in a row (1 for the first). */
 export function idlePause(emptyPolls: number, idlePollMs: number): number {
-  return Math.min(idlePollMs, IDLE_FIRST_MS * 2 ** Math.min(Math.max(emptyPolls - 1, 0), 20));
+  return Math.min(idlePollMs, IDLE_FIRST_MS * 2 ** Math.min(Math.max(emptyPolls - IDLE_SHORT_POLLS, 0), 20));
 }
 
 function pageBytes(records: readonly KinesisRecord[]): number {
@@ -385,7 +395,7 @@ export class EventSourceMapping {
 
   /**
    * Reads from `iterator` until a page has records: an empty page is followed after an idle pause
-   * (idlePause: 10 ms, doubling up to idlePollMs while the shard stays empty). Settles with that
+   * (idlePause: 10 ms five times, then doubling up to idlePollMs while the shard stays empty). Settles with that
    * page, a failed call, the end of a closed shard (no next iterator) or, once stopped, the last
    * page read. Never rejects.
    */
