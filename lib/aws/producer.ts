@@ -126,6 +126,14 @@ interface OutRecord<E> {
   partitionKey: string;
   data: Uint8Array;
   entries: E[];
+  /** The lane (predicted shard) the entries came from. */
+  lane: Lane<E>;
+}
+
+/** What is left of a request's limits while lanes are added to it. */
+interface Room {
+  records: number;
+  bytes: number;
 }
 
 const SINGLE_LANE = 'stream';
@@ -351,32 +359,54 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
     }
   }
 
+  /**
+   * Sends `lane`'s next request, filled up with the entries of every other idle lane while the
+   * request has room: at a paced rate (a few entries per linger on each shard) one request then
+   * carries all the shards' entries instead of one request per shard — fewer round trips on both
+   * sides for the same entries. Each lane in it stays busy until the request is answered, so a lane
+   * still has at most one request in flight and per-key order holds as before.
+   */
   private dispatch(lane: Lane<E>): void {
-    const { records, entries, bytes } = this.options.aggregate ? this.takeAggregated(lane) : this.takePlain(lane);
-    lane.queue.splice(0, entries);
-    lane.bytes -= bytes;
-    lane.oldestAt = this.options.clock.now();
-    lane.busy = true;
+    const room: Room = { records: this.options.maxBatchRecords, bytes: this.options.maxBatchBytes };
+    const records: OutRecord<E>[] = [];
+    const lanes: Array<Lane<E>> = [];
+    const now = this.options.clock.now();
+    for (const candidate of [lane, ...this.lanes.values()]) {
+      if (room.records <= 0) break;
+      if (candidate.busy || candidate.queue.length === 0) continue;
+      const taken = this.options.aggregate ? this.takeAggregated(candidate, room) : this.takePlain(candidate, room);
+      if (taken.entries === 0) continue;
+      for (const record of taken.records) records.push(record);
+      candidate.queue.splice(0, taken.entries);
+      candidate.bytes -= taken.bytes;
+      candidate.oldestAt = now;
+      candidate.busy = true;
+      lanes.push(candidate);
+    }
     this.stats.inFlightRequests++;
     if (this.stats.inFlightRequests > this.stats.maxInFlightRequests) this.stats.maxInFlightRequests = this.stats.inFlightRequests;
-    void this.send(lane, records).finally(() => {
-      lane.busy = false;
+    void this.send(lanes, records).finally(() => {
+      for (const sent of lanes) sent.busy = false;
       this.stats.inFlightRequests--;
       this.pump();
     });
   }
 
-  /** The lane's next request, one Kinesis record per entry. */
-  private takePlain(lane: Lane<E>): { records: OutRecord<E>[]; entries: number; bytes: number } {
+  /** The lane's part of a request, one Kinesis record per entry, within `room` (taken from it). */
+  private takePlain(lane: Lane<E>, room: Room): { records: OutRecord<E>[]; entries: number; bytes: number } {
     const records: OutRecord<E>[] = [];
+    // The first entry of a request goes whatever its size (it is within the record limit).
+    const empty = room.records === this.options.maxBatchRecords;
     let bytes = 0;
-    while (records.length < lane.queue.length && records.length < this.options.maxBatchRecords) {
+    while (records.length < lane.queue.length && records.length < room.records) {
       const entry = lane.queue[records.length] as E;
       const size = entrySize(entry);
-      if (records.length > 0 && bytes + size > this.options.maxBatchBytes) break;
+      if (!(empty && records.length === 0) && bytes + size > room.bytes) break;
       bytes += size;
-      records.push({ partitionKey: entry.partitionKey, data: entry.data, entries: [entry] });
+      records.push({ partitionKey: entry.partitionKey, data: entry.data, entries: [entry], lane });
     }
+    room.records -= records.length;
+    room.bytes -= bytes;
     return { records, entries: records.length, bytes };
   }
 
@@ -386,8 +416,12 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
    * aggregate or opening a new one while the request has room. An entry too big to share an
    * aggregate goes alone, unaggregated (the consumer reads both kinds).
    */
-  private takeAggregated(lane: Lane<E>): { records: OutRecord<E>[]; entries: number; bytes: number } {
-    const { maxBatchRecords, maxBatchBytes, maxAggregatedRecords, maxAggregatedBytes } = this.options;
+  private takeAggregated(lane: Lane<E>, room: Room): { records: OutRecord<E>[]; entries: number; bytes: number } {
+    const { maxAggregatedRecords, maxAggregatedBytes } = this.options;
+    const maxBatchRecords = room.records;
+    const maxBatchBytes = room.bytes;
+    // The first record of a request goes whatever its size (it is within the record limit).
+    const empty = room.records === this.options.maxBatchRecords;
     const queue = lane.queue;
     const groups: Array<{ key: string; entries: E[]; bytes: number; alone: boolean }> = [];
     const open = new Map<string, (typeof groups)[number]>();
@@ -413,7 +447,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
       if (groups.length >= maxBatchRecords) break;
       const alone = aggregatedSizeBound(1, size) > maxAggregatedBytes;
       const recordBytes = alone ? size : aggregatedSizeBound(1, size);
-      if (groups.length > 0 && requestBytes + recordBytes > maxBatchBytes) break;
+      if (!(empty && groups.length === 0) && requestBytes + recordBytes > maxBatchBytes) break;
       const started = { key: entry.partitionKey, entries: [entry], bytes: size, alone };
       groups.push(started);
       requestBytes += recordBytes;
@@ -425,11 +459,15 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
       partitionKey: g.key,
       data: g.alone ? (g.entries[0] as E).data : encodeAggregated(g.entries),
       entries: g.entries,
+      lane,
     }));
+    room.records -= records.length;
+    room.bytes -= requestBytes;
     return { records, entries: taken, bytes: entryBytes };
   }
 
-  private async send(lane: Lane<E>, batch: OutRecord<E>[]): Promise<void> {
+  private async send(lanes: ReadonlyArray<Lane<E>>, batch: OutRecord<E>[]): Promise<void> {
+    const shards = lanes.map((lane) => lane.shardId).join(',');
     let pending = batch;
     // Whole-request retries and entry resends of this batch share one growing delay.
     const backoff = new Backoff({ policy: this.options.backoff, clock: this.options.clock, random: this.options.random });
@@ -450,12 +488,12 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
         }
       } catch (error) {
         if (!isRetryableError(error)) {
-          this.fail(error, lane.shardId);
+          this.fail(error, shards);
           return;
         }
         this.stats.retriedRequests++;
         await backoff.pause(undefined, ({ attempt, delayMs }) =>
-          this.options.logger.warn('PutRecords failed, retrying', { shard: lane.shardId, records: pending.length, attempt, delayMs, error }),
+          this.options.logger.warn('PutRecords failed, retrying', { shard: shards, records: pending.length, attempt, delayMs, error }),
         );
         continue;
       }
@@ -468,9 +506,10 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
         const result = results[i] as PutRecordsResultEntry;
         const record = pending[i] as OutRecord<E>;
         if (result.ErrorCode === undefined || result.ErrorCode === null) {
-          const shardId = result.ShardId ?? lane.shardId;
+          const predicted = record.lane.shardId;
+          const shardId = result.ShardId ?? predicted;
           // Landed elsewhere than predicted: the map is stale (a reshard).
-          if (this.shardMap !== undefined && shardId !== lane.shardId) this.refreshShardMap(`a record for ${lane.shardId} landed on ${shardId}`);
+          if (this.shardMap !== undefined && shardId !== predicted) this.refreshShardMap(`a record for ${predicted} landed on ${shardId}`);
           const sequenceNumber = result.SequenceNumber ?? '';
           for (let sub = 0; sub < record.entries.length; sub++) {
             acked.push({ entry: record.entries[sub] as E, shardId, sequenceNumber, subSequence: sub });
@@ -483,14 +522,14 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
       }
       this.acknowledge(acked);
       if (fatalCode !== undefined) {
-        this.fail(new ProducerError(`Kinesis rejected a record: ${fatalCode}`), lane.shardId);
+        this.fail(new ProducerError(`Kinesis rejected a record: ${fatalCode}`), shards);
         return;
       }
       if (failed.length > 0) {
         this.stats.retriedEntries += failedEntries;
         await backoff.pause(undefined, ({ delayMs }) =>
           this.options.logger.debug('PutRecords entries rejected, resending only those', {
-            shard: lane.shardId,
+            shard: shards,
             failed: failed.length,
             failedEntries,
             of: pending.length,

@@ -70,6 +70,8 @@ export function createLocalConsumer(options: LocalConsumerOptions): LocalConsume
     region: config.region,
     invoke: (event) => handler(event, createLocalContext('midPrice', config.region)),
     batchSize: config.batchSize,
+    // Not with S3 objects, keyed by a batch's first record (see the option).
+    trailingCheckpoints: config.outputS3 === undefined,
     startingPosition: options.startingPosition,
     filter: options.filter,
     clock: options.clock,

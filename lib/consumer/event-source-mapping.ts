@@ -5,13 +5,15 @@
  * For every shard this worker holds the lease of: GetShardIterator (after the lease's checkpoint,
  * at its floor, or at the starting position), then GetRecords up to `batchSize` (one page read
  * ahead while the handler runs), invoke the handler with a real `KinesisStreamEvent`, and advance
- * the checkpoint in the lease only after the handler succeeded. With ReportBatchItemFailures
- * semantics the checkpoint moves up to the record before the first reported failure and the
- * batch is retried from that record; a thrown error (or an unknown item identifier) retries the
- * whole batch. Retries back off with capped, jittered exponential delays and never skip a record:
- * Lambda's default (retry until success) — a poison record must be dead-lettered by the handler.
- * A lost lease stops the shard after the invocation in progress; its checkpoint is refused, so
- * the new owner resumes from the last one (at most that batch is processed twice).
+ * the checkpoint in the lease only after the handler succeeded (with `trailingCheckpoints`,
+ * written while the next small batch is invoked: trailing-checkpoint.ts). With
+ * ReportBatchItemFailures semantics the checkpoint moves up to the record before the first
+ * reported failure and the batch is retried from that record; a thrown error (or an unknown item
+ * identifier) retries the whole batch. Retries back off with capped, jittered exponential delays
+ * and never skip a record: Lambda's default (retry until success) — a poison record must be
+ * dead-lettered by the handler. A lost lease stops the shard after the invocation in progress;
+ * its checkpoint is refused, so the new owner resumes from the last one: at most `batchSize`
+ * records are processed twice (one batch, or two small ones whose checkpoint trailed).
  *
  * Resharding: a shard whose GetRecords hands back no next iterator (SHARD_END) is finished — its
  * lease checkpoints SHARD_END and is given up — and the coordinator lists the shards again, so the
@@ -39,6 +41,7 @@ import { toKinesisStreamEvent } from './kinesis-event.ts';
 import { DEFAULT_LEASE_DURATION_MS, DEFAULT_SHARD_SYNC_MS, LeaseCoordinator, type HeldLease } from './lease-coordinator.ts';
 import { LeaseLostError, SHARD_END, type LeaseTable } from './lease-table.ts';
 import { shardInfos } from './shard-lineage.ts';
+import { TrailingCheckpoint } from './trailing-checkpoint.ts';
 
 export type BatchInvoker = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse | void | undefined>;
 
@@ -73,11 +76,20 @@ export interface EventSourceMappingOptions {
   /**
    * The longest pause after an empty GetRecords (default 200 ms; Lambda polls an idle shard about
    * once a second). A shard that returned records is polled again at once; one that comes up
-   * empty waits IDLE_FIRST_MS, then twice as long after each further empty poll, up to this (also
+   * empty waits IDLE_FIRST_MS for the first IDLE_SHORT_POLLS empty polls in a row, then twice as
+   * long after each further one, up to this (also
    * while the handler works on the page before): a record put on an idle shard is read at most
    * this long after it landed, and one put while records flow within about a GetRecords round trip.
    */
   idlePollMs?: number;
+  /**
+   * Write a small batch's checkpoint while the next batch is invoked (TrailingCheckpoint; default
+   * false: each invocation waits for the checkpoint before it, as Lambda's). The takeover bound
+   * stays `batchSize` records, but those may then span two batches: only for a sink whose
+   * duplicates are lines within that bound (files), not one that replaces a retried batch's output
+   * by its first record (S3 objects), where the second batch's output would be left beside it.
+   */
+  trailingCheckpoints?: boolean;
   backoff?: BackoffPolicy;
   random?: () => number;
   clock?: Clock;
@@ -96,9 +108,18 @@ const READ_AHEAD_MAX_PAGE_BYTES = 1024 * 1024;
 /** The first pause after an empty poll (see idlePollMs): short, since records usually follow soon. */
 const IDLE_FIRST_MS = 10;
 
+/**
+ * Empty polls in a row that keep the first pause before it starts doubling. A paced replay puts
+ * on a shard about every linger (20 ms) and stops for 50–150 ms at a mode switch; doubling from
+ * the first empty poll grows the pause to 20–80 ms within such a gap, which the first records
+ * after it then wait out. Five short polls (50 ms of an empty shard) cost a few calls per idle
+ * stretch; a shard idle for longer backs off as before, to the same bound.
+ */
+const IDLE_SHORT_POLLS = 5;
+
 /** The pause after `emptyPolls` empty GetRecords in a row (1 for the first). */
 export function idlePause(emptyPolls: number, idlePollMs: number): number {
-  return Math.min(idlePollMs, IDLE_FIRST_MS * 2 ** Math.min(Math.max(emptyPolls - 1, 0), 20));
+  return Math.min(idlePollMs, IDLE_FIRST_MS * 2 ** Math.min(Math.max(emptyPolls - IDLE_SHORT_POLLS, 0), 20));
 }
 
 function pageBytes(records: readonly KinesisRecord[]): number {
@@ -180,6 +201,7 @@ export class EventSourceMapping {
     this.options = {
       ...options,
       idlePollMs: options.idlePollMs ?? 200,
+      trailingCheckpoints: options.trailingCheckpoints ?? false,
       leaseDurationMs: options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
       shardSyncMs: options.shardSyncMs ?? DEFAULT_SHARD_SYNC_MS,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
@@ -373,7 +395,7 @@ export class EventSourceMapping {
 
   /**
    * Reads from `iterator` until a page has records: an empty page is followed after an idle pause
-   * (idlePause: 10 ms, doubling up to idlePollMs while the shard stays empty). Settles with that
+   * (idlePause: 10 ms five times, then doubling up to idlePollMs while the shard stays empty). Settles with that
    * page, a failed call, the end of a closed shard (no next iterator) or, once stopped, the last
    * page read. Never rejects.
    */
@@ -407,10 +429,13 @@ export class EventSourceMapping {
     let iterator = firstIterator;
     let ahead: Promise<PageOutcome> | undefined;
     let pending: KinesisRecord[] = [];
+    // Without trailing checkpoints no batch may overlap a write (a limit of 0 records).
+    const checkpoint = new TrailingCheckpoint(this.options.trailingCheckpoints ? this.options.batchSize : 0);
     try {
       while (!stop.aborted) {
         if (pending.length === 0) {
           if (iterator === undefined) {
+            await checkpoint.settle();
             await this.finishShard(shard);
             return;
           }
@@ -419,9 +444,11 @@ export class EventSourceMapping {
           if (!page.ok) {
             const { error } = page;
             if (errorName(error) === 'ExpiredIteratorException') {
-              const checkpoint = this.processed.get(shardId);
-              log.info('shard iterator expired, resuming from the checkpoint', { checkpoint });
-              iterator = await this.resumeIterator(shard, checkpoint);
+              // Resume after the last batch processed, so its checkpoint must have landed.
+              await checkpoint.settle();
+              const resumeAfter = this.processed.get(shardId);
+              log.info('shard iterator expired, resuming from the checkpoint', { checkpoint: resumeAfter });
+              iterator = await this.resumeIterator(shard, resumeAfter);
               continue;
             }
             if (!isRetryableError(error)) log.error('GetRecords failed with a non-retryable error; retrying', { error });
@@ -435,17 +462,22 @@ export class EventSourceMapping {
           if (iterator !== undefined && readAhead) ahead = this.pageWithRecords(shard, iterator);
         }
 
+        if (!checkpoint.mayOverlap(pending.length)) await checkpoint.settle();
         await this.untilLeaseFresh(shard);
         if (stop.aborted) break;
         if (shard.takenOverFrom !== undefined) this.logTakeoverBound(shard, pending);
         const failureIndex = await this.invoke(shardId, pending, log);
         if (failureIndex === undefined) {
-          await this.commit(shard, pending[pending.length - 1] as KinesisRecord);
-          this.stats.records += pending.length;
+          const done = pending;
+          await checkpoint.start(done.length, async () => {
+            await this.commit(shard, done[done.length - 1] as KinesisRecord);
+            this.stats.records += done.length;
+          });
           pending = [];
           this.succeeded(shard);
           continue;
         }
+        await checkpoint.settle();
         if (failureIndex > 0) {
           await this.commit(shard, pending[failureIndex - 1] as KinesisRecord);
           this.stats.records += failureIndex;
@@ -456,17 +488,20 @@ export class EventSourceMapping {
           firstFailedSequence: pending[0]?.SequenceNumber,
         });
       }
+      await checkpoint.settle();
     } finally {
       // Let a page still on its way land before the shard is reported stopped (no request
       // outlives stop()); its records are dropped: the next owner starts after the checkpoint.
       await ahead;
+      await checkpoint.drain();
     }
   }
 
   /**
    * The previous owner of a lease taken over after it expired may have written a batch it never
-   * checkpointed: at most one batch (`batchSize` records) right after the checkpoint — the records
-   * this first batch starts with. Logged once, as the bound of the duplicates this takeover can
+   * checkpointed: at most `batchSize` records right after the checkpoint (one batch, or two small
+   * ones when the first one's checkpoint was still being written, see TrailingCheckpoint) — the
+   * records this first batch starts with. Logged once, as the bound of the duplicates this takeover can
    * cause (exact on the emulator, whose GetRecords always fills a page up to the limit).
    */
   private logTakeoverBound(shard: ShardRun, records: readonly KinesisRecord[]): void {

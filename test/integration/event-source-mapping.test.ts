@@ -287,4 +287,51 @@ describe('EventSourceMapping', () => {
     // Each page was asked for only once the previous one had been handled.
     assert.deepEqual(callsWhenInvoked, [1, 2]);
   });
+
+  /** A lease table with slow checkpoint writes (still through the emulator), remembering the last durable one. */
+  class SlowCheckpoints extends LeaseTable {
+    durable: bigint | undefined;
+    override async checkpoint(shardId: string, owner: string, sequenceNumber: string): ReturnType<LeaseTable['checkpoint']> {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const lease = await super.checkpoint(shardId, owner, sequenceNumber);
+      this.durable = BigInt(sequenceNumber);
+      return lease;
+    }
+  }
+
+  it('writes a small batch\'s checkpoint during the next invocation, never leaving more than one batch of records uncheckpointed', async () => {
+    // A backlog of two full batches, then records one at a time (a paced replay).
+    const names = await streamWith(8);
+    const table = new SlowCheckpoints(env.clients.dynamodb, names.tableName, 'trailing-app', names.streamName);
+    const seen: string[] = [];
+    const delivered: bigint[] = [];
+    /** Per invocation: records delivered and not yet durably checkpointed, this batch included. */
+    const outstanding: number[] = [];
+    let overlapped = 0;
+    const esm = new EventSourceMapping({
+      ...options(names, (event) => {
+        const previous = delivered.at(-1);
+        if (previous !== undefined && (table.durable ?? -1n) < previous) overlapped++;
+        delivered.push(...event.Records.map((r) => BigInt(r.kinesis.sequenceNumber)));
+        outstanding.push(delivered.filter((s) => s > (table.durable ?? -1n)).length);
+        seen.push(...payloads(event));
+        return Promise.resolve();
+      }),
+      leases: table,
+      trailingCheckpoints: true,
+    });
+    await esm.start();
+    for (let n = 9; n <= 16; n++) {
+      await env.clients.kinesis.send(new PutRecordsCommand({ StreamName: names.streamName, Records: [{ Data: Buffer.from(`r${n}`), PartitionKey: 'K' }] }));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    await runUntil(esm, () => seen.length >= 16, false);
+    assert.deepEqual(seen, Array.from({ length: 16 }, (_, i) => `r${i + 1}`));
+    // The two full batches of the backlog did not overlap: r5..r8 waited for r4's checkpoint.
+    assert.deepEqual(outstanding.slice(0, 2), [4, 4]);
+    assert.ok(overlapped > 0, 'some small batch was invoked while the checkpoint before it was being written');
+    assert.ok(outstanding.every((n) => n <= 4), `records written and not checkpointed, per invocation: ${outstanding.join(', ')}`);
+    // The stop waited for the last checkpoint: it is r16's.
+    assert.equal(table.durable, delivered.at(-1));
+  });
 });

@@ -205,6 +205,25 @@ describe('KinesisProducer', () => {
     }
   });
 
+  it("fills a request with the entries of every idle shard's lane, so a paced rate costs one request per linger, not one per shard", async () => {
+    const shardMap = new ShardMap([
+      { shardId: 'shard-a', start: 0n, end: 2n ** 127n - 1n },
+      { shardId: 'shard-b', start: 2n ** 127n, end: 2n ** 128n - 1n },
+    ]);
+    const { client, requests } = fakeKinesis((request) => Promise.resolve(request.keys.map((key) => ({ ShardId: shardMap.shardFor(key) }))));
+    const producer = new KinesisProducer({ client, streamName: 's', shardMap, lingerMs: 20 });
+    const tickers = ['AAPL', 'MSFT', 'GOOG', 'AMZN', 'TSLA', 'NVDA'];
+    const shardOf = (ticker: string): string => shardMap.shardFor(ticker);
+    assert.equal(new Set(tickers.map(shardOf)).size, 2, 'the keys land on both shards');
+    await Promise.all(tickers.map((ticker) => producer.put(entry(ticker, ticker))));
+    // Nothing forces a send: the linger makes the first lane due, and the other rides along.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(requests.length, 1);
+    const first = shardOf('AAPL');
+    assert.deepEqual(requests[0]?.payloads, [...tickers.filter((t) => shardOf(t) === first), ...tickers.filter((t) => shardOf(t) !== first)]);
+    assert.equal(producer.stats.acked, tickers.length);
+  });
+
   it('stops waiting in flush() when its signal aborts, and reports what is unacknowledged', async () => {
     const { client } = fakeKinesis(() => new Promise(() => undefined));
     const producer = new KinesisProducer({ client, streamName: 's', clock: fastClock() });

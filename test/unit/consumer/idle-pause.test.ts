@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { idlePause } from '../../../lib/consumer/event-source-mapping.ts';
 
 describe('idlePause', () => {
-  it('starts short after the first empty poll and doubles up to the configured bound', () => {
-    assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map((n) => idlePause(n, 200)), [10, 20, 40, 80, 160, 200, 200]);
+  it('stays short for the first five empty polls in a row, then doubles up to the configured bound', () => {
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((n) => idlePause(n, 200)), [10, 10, 10, 10, 10, 20, 40, 80, 160, 200, 200]);
   });
 
   it('never waits longer than the bound, however long the shard stays idle', () => {
