@@ -43,6 +43,11 @@ export interface InProcessModeApiOptions {
   logger: Logger;
   /** serverless.yml (default the project's). */
   serviceFile?: string;
+  /**
+   * Called when a POST has been answered with a 2xx: the handler has written the mode control
+   * item, so the replayer in this process can read it now instead of at its next poll.
+   */
+  onModeWritten?: () => void;
 }
 
 export async function startInProcessModeApi(options: InProcessModeApiOptions): Promise<InProcessModeApi> {
@@ -55,6 +60,12 @@ export async function startInProcessModeApi(options: InProcessModeApiOptions): P
   const runner = new LambdaRunner({ region: config.region, modules: { 'functions/mode': () => Promise.resolve({ handler: mode }) } });
   const api = await serveRestApi(options.serviceFile ?? SERVICE_FILE, config.region, runner, logger);
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method === 'POST' && options.onModeWritten !== undefined) {
+      const notify = options.onModeWritten;
+      res.once('finish', () => {
+        if (res.statusCode >= 200 && res.statusCode < 300) notify();
+      });
+    }
     api.handleStage(req, res).catch((error: unknown) => {
       logger.error('mode API request failed', { url: req.url, error });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal server error"}');

@@ -111,10 +111,19 @@ export async function runUp(options: UpOptions): Promise<void> {
 
     const liveUrl = await startUpFeed(options, stops);
 
+    const parts: { engine?: ReplayEngine; producer?: KinesisProducer<QuoteEntry>; mapping?: EventSourceMapping } = {};
     // The mode API starts while the replayer opens its input (hashing and scanning it), takes its
     // lease and writes its first checkpoint; the first quote waits for the API (the gate below),
     // so that `up` being ready still means nothing was sent before the user could switch modes.
-    apiStarting = startInProcessModeApi({ aws, config, host: options.host, port: options.apiPort, logger: logger.child('mode-api') }).then((api) => {
+    apiStarting = startInProcessModeApi({
+      aws,
+      config,
+      host: options.host,
+      port: options.apiPort,
+      logger: logger.child('mode-api'),
+      // The replayer reads the item the handler just wrote now, not at its next poll.
+      onModeWritten: () => parts.engine?.controlWritten(),
+    }).then((api) => {
       stops.push({ what: 'mode API', stop: () => api.stop() });
       return api;
     });
@@ -125,7 +134,6 @@ export async function runUp(options: UpOptions): Promise<void> {
     // The consumer application of the long-running stack: from the start of the stream the first
     // time, after its checkpoints later; records of one-shot `run`s are theirs, not ours.
     const leases = consumerLeases(aws, config, DEFAULT_APP);
-    const parts: { engine?: ReplayEngine; producer?: KinesisProducer<QuoteEntry>; mapping?: EventSourceMapping } = {};
     const metrics = new StackMetrics({
       now: () => performance.now(),
       sources: {

@@ -16,6 +16,7 @@ import type { Resolved } from '../options.ts';
 import { isRetryableError } from '../aws/retryable.ts';
 import { untilAborted } from '../time/abort.ts';
 import { Backoff, retry } from '../time/retry.ts';
+import { WakeableSleep } from '../time/wakeable-sleep.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { FingerprintCache } from './fingerprint-cache.ts';
 import { HistoricalSession, openHistorical, type CheckpointPort, type HistoricalSessionOptions } from './historical-session.ts';
@@ -112,6 +113,10 @@ export class ReplayEngine {
   private failure: Error | undefined;
   /** Aborts FLUSH_GRACE_MS after the engine was told to stop: flushes never hang a shutdown. */
   private flushDeadline: AbortSignal = new AbortController().signal;
+  /** The control poll's pause, cut short by `controlWritten()`. */
+  private readonly pollPause: WakeableSleep;
+  /** The switch watcher's pause, cut short as soon as a read brings a new version. */
+  private readonly watchPause: WakeableSleep;
 
   constructor(options: EngineOptions) {
     this.options = {
@@ -125,6 +130,18 @@ export class ReplayEngine {
       now: options.now ?? Date.now,
     };
     this.historicalFiles = typeof options.historicalFile === 'string' ? [options.historicalFile] : options.historicalFile;
+    this.pollPause = new WakeableSleep(this.options.clock);
+    this.watchPause = new WakeableSleep(this.options.clock);
+  }
+
+  /**
+   * The mode control item has just been written by someone in this process (`up`'s mode API):
+   * read it now rather than at the next poll. The item in DynamoDB stays the only truth — this
+   * only moves the next read forward, saving up to one poll period (and the watcher's pause) of a
+   * mode switch.
+   */
+  controlWritten(): void {
+    this.pollPause.wake();
   }
 
   /** Routes the producer's acknowledgements to the historical source they belong to. */
@@ -190,10 +207,12 @@ export class ReplayEngine {
   private async pollControl(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
-      await this.options.clock.sleep(this.options.pollMs, signal);
+      await this.pollPause.sleep(this.options.pollMs, signal);
       if (signal.aborted) return;
       try {
+        const before = this.control?.version;
         this.control = await this.options.control.getMode();
+        if (this.control.version !== before) this.watchPause.wake();
         if (failures > 0) this.options.logger.info('mode control item readable again', { failedReads: failures });
         failures = 0;
       } catch (error) {
@@ -211,7 +230,7 @@ export class ReplayEngine {
         session.abort();
         return;
       }
-      await this.options.clock.sleep(Math.max(10, this.options.pollMs / 4), session.signal);
+      await this.watchPause.sleep(Math.max(10, this.options.pollMs / 4), session.signal);
     }
   }
 

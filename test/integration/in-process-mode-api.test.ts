@@ -24,6 +24,8 @@ describe('mode API in the up process', () => {
   let stack: EmbeddedStack;
   let clients: AwsClients;
   let api: InProcessModeApi;
+  /** onModeWritten calls: how the replayer in the same process would be told. */
+  let written = 0;
   const tableBefore = process.env.TABLE_NAME;
 
   before(async () => {
@@ -33,7 +35,7 @@ describe('mode API in the up process', () => {
     await bootstrapResources(clients, { streamName: 'in-process-mode-api-quotes', shardCount: 1, tableName: TABLE }, silentLogger);
     // The handler's table comes from the config it is given, never from this process's environment.
     process.env.TABLE_NAME = 'a-table-that-does-not-exist';
-    api = await startInProcessModeApi({ aws: { clients }, config: { tableName: TABLE, region, allowedHosts: [] }, port: 0, logger: silentLogger });
+    api = await startInProcessModeApi({ aws: { clients }, config: { tableName: TABLE, region, allowedHosts: [] }, port: 0, logger: silentLogger, onModeWritten: () => written++ });
   });
 
   after(async () => {
@@ -47,12 +49,14 @@ describe('mode API in the up process', () => {
   it('flips the mode in the configured table through POST /mode and shows it on GET /mode', async () => {
     const store = new ControlStore(clients.dynamodb, TABLE);
     const before = await store.getMode();
+    const writtenBefore = written;
     const posted = await fetch(`${api.url}/mode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"mode":"live"}' });
     assert.equal(posted.status, 200);
     assert.match(posted.headers.get('content-type') ?? '', /^application\/json/);
     const answer = (await posted.json()) as { mode: string; version: number; fromStart: boolean };
     assert.deepEqual({ mode: answer.mode, version: answer.version, fromStart: answer.fromStart }, { mode: 'live', version: before.version + 1, fromStart: false });
     assert.equal((await store.getMode()).mode, 'live');
+    assert.equal(written, writtenBefore + 1, 'the write is announced once');
     const read = (await (await fetch(`${api.url}/mode`)).json()) as { mode: string; version: number };
     assert.deepEqual({ mode: read.mode, version: read.version }, { mode: 'live', version: before.version + 1 });
   });
@@ -60,8 +64,10 @@ describe('mode API in the up process', () => {
   it("answers a bad body with the handler's 400 and leaves the mode alone", async () => {
     const store = new ControlStore(clients.dynamodb, TABLE);
     const before = await store.getMode();
+    const writtenBefore = written;
     const answer = await fetch(`${api.url}/mode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"mode":"sideways"}' });
     assert.equal(answer.status, 400);
+    assert.equal(written, writtenBefore, 'a refused request announces nothing');
     assert.equal(((await answer.json()) as { error: string }).error, 'invalid_mode');
     assert.equal((await store.getMode()).version, before.version);
   });

@@ -66,6 +66,30 @@ describe('ReplayEngine while another replayer holds the historical source', () =
     await running;
   });
 
+  it('reads the control item at once when told it was written, not at its next poll', async () => {
+    const control = new FakeControl();
+    const opened: string[] = [];
+    // A poll period far beyond the test: only controlWritten() can make the engine see the request.
+    const e = new ReplayEngine({
+      control,
+      producer: new KinesisProducer<QuoteEntry>({ client: noKinesis, streamName: 's' }),
+      checkpoints: heldElsewhere,
+      ...quickEngineOptions(tmp.join('q.csv'), opened),
+      pollMs: 600_000,
+    });
+    const stop = new AbortController();
+    const running = e.run(stop.signal);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    control.request('live');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(opened, [], 'not seen before the next poll');
+    e.controlWritten();
+    await until('the live source', () => opened.length === 1);
+    assert.equal(e.status().mode, 'live');
+    stop.abort();
+    await running;
+  });
+
   it('stops cleanly when told to during the lease wait', async () => {
     const control = new FakeControl();
     const e = engine(control, []);
