@@ -221,6 +221,14 @@ async function* parsedSegment(ctx: ReadContext, at: FilePoint, headerOnly: boole
  * The fast path over the file from `at`: yields rows until the end of the input (returns
  * undefined) or a line only csv-parse may split (returns where that line starts).
  */
+/**
+ * The fast path hands its rows over per this many bytes of a read chunk (a few hundred rows), not
+ * per chunk: a 256 KiB chunk's ~4,000 rows stayed alive long enough to be promoted to the old
+ * generation, whose garbage then raised the process's peak RSS with the file's length (1 M rows
+ * peaked 15 % above 200 k); a batch this size still makes the async step per batch negligible.
+ */
+const SPLIT_BATCH_BYTES = 16 * 1024;
+
 async function* splitSegment(ctx: ReadContext, at: FilePoint): AsyncGenerator<CsvRowResult[], FilePoint | undefined> {
   const { utf8, decoder, signal } = ctx;
   const splitter = new FastSplitter(at.line, at.byte, ctx.maxRecordSize);
@@ -228,12 +236,15 @@ async function* splitSegment(ctx: ReadContext, at: FilePoint): AsyncGenerator<Cs
   const stream = ctx.cursor.from(at.byte);
   try {
     for await (const chunk of stream) {
-      signal?.throwIfAborted();
-      utf8.push(chunk);
-      splitter.push(chunk);
-      const rows = decoder.drainSplit(splitter);
-      if (rows.length > 0) yield rows;
-      if (splitter.stopped) return { byte: splitter.nextByte, line: splitter.nextLine };
+      for (let from = 0; from < chunk.length; from += SPLIT_BATCH_BYTES) {
+        const piece = chunk.subarray(from, from + SPLIT_BATCH_BYTES);
+        signal?.throwIfAborted();
+        utf8.push(piece);
+        splitter.push(piece);
+        const rows = decoder.drainSplit(splitter);
+        if (rows.length > 0) yield rows;
+        if (splitter.stopped) return { byte: splitter.nextByte, line: splitter.nextLine };
+      }
     }
     utf8.end();
     splitter.end();
