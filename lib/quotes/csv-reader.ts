@@ -289,8 +289,9 @@ export async function* readQuoteRows(input: ByteInput, options: CsvReadOptions =
 }
 
 /**
- * readQuoteRows by the chunk: the same rows in the same order, as arrays (never empty) of the
- * rows each read chunk completed. For hot loops: an async generator costs a promise and a
+ * readQuoteRows in batches: the same rows in the same order, as arrays (never empty) of the rows
+ * completed by each 16 KiB of input on the fast path (SPLIT_BATCH_BYTES), by each csv-parse segment's
+ * chunk otherwise. For hot loops: an async generator costs a promise and a
  * microtask turn per value yielded, which per row was a large part of reading a file.
  */
 export async function* readQuoteRowBatches(input: ByteInput, options: CsvReadOptions = {}): AsyncGenerator<CsvRowResult[]> {
