@@ -139,9 +139,14 @@ export function addAmounts(fields: QuoteFields, record: readonly string[], colum
 /** A ticker cell (raw): trimmed, non-empty and within the ticker rules; or the reason it is not. */
 export function tickerCell(cell: string, name: string): { ticker: string } | string {
   const ticker = cell.trim();
+  return tickerRejection(ticker, name) ?? { ticker };
+}
+
+/** Why the trimmed ticker `ticker` of column `name` is refused; undefined when it is valid (tickerCell without its result object). */
+function tickerRejection(ticker: string, name: string): string | undefined {
   if (ticker.length === 0) return `${name} is empty`;
   const problem = tickerProblem(ticker);
-  return problem === undefined ? { ticker } : `${name} ${problem}`;
+  return problem === undefined ? undefined : `${name} ${problem}`;
 }
 
 /** bid > ask (both validated prices). */
@@ -286,9 +291,8 @@ function parseRecord(
 
   const tickerName = names.ticker;
   const ticker = (record[columns.ticker] ?? '').trim();
-  if (ticker.length === 0) return reject(line, tickerName, `${tickerName} is empty`);
-  const tickerProblemText = tickerProblem(ticker);
-  if (tickerProblemText !== undefined) return reject(line, tickerName, `${tickerName} ${tickerProblemText}`);
+  const tickerRefused = tickerRejection(ticker, tickerName);
+  if (tickerRefused !== undefined) return reject(line, tickerName, tickerRefused);
 
   const timestampCell = record[columns.timestamp] ?? '';
   const parsedTime = parseTimestamp(timestampCell);

@@ -56,20 +56,22 @@ function daysInMonth(year: number, month: number): number {
 }
 
 /**
- * Microseconds, precision and nanoseconds from sub-second digits: 0-3 digits → ms precision,
- * 4-6 → µs, 7-9 → ns (the digits past the sixth become `nanos`).
+ * The time `secondsMicros` plus the sub-second digits `text[start, end)` (digits only; the caller
+ * matched them): 0-3 digits → ms precision, 4-6 → µs, 7-9 → ns (the digits past the sixth become
+ * `nanos`). Read in place, without slicing: the per-row path (fromCachedSecond) calls it for every
+ * quote. Undefined when the sum is not a safe integer.
  */
-function subSecond(digits: string): ParsedTimestamp {
-  const precision: Precision = digits.length <= 3 ? 3 : digits.length <= 6 ? 6 : 9;
-  const micros = digits.length === 0 ? 0 : Number((digits + '00000').slice(0, 6));
-  if (precision !== 9) return { micros, precision };
-  return { micros, precision, nanos: Number((digits.slice(6) + '00').slice(0, 3)) };
-}
-
-/** `sub` moved to the absolute time `micros` (whole seconds plus sub.micros). */
-function withSeconds(micros: number, sub: ParsedTimestamp): ParsedTimestamp {
-  const total = micros + sub.micros;
-  return sub.nanos === undefined ? { micros: total, precision: sub.precision } : { micros: total, precision: 9, nanos: sub.nanos };
+function withFraction(secondsMicros: number, text: string, start: number, end: number): ParsedTimestamp | undefined {
+  const digits = end - start;
+  let fractionMicros = 0;
+  for (let i = 0; i < 6; i++) fractionMicros = fractionMicros * 10 + (i < digits ? text.charCodeAt(start + i) - 48 : 0);
+  const micros = secondsMicros + fractionMicros;
+  if (!Number.isSafeInteger(micros)) return undefined;
+  if (digits <= 3) return { micros, precision: 3 };
+  if (digits <= 6) return { micros, precision: 6 };
+  let nanos = 0;
+  for (let i = 6; i < 9; i++) nanos = nanos * 10 + (i < digits ? text.charCodeAt(start + i) - 48 : 0);
+  return { micros, precision: 9, nanos };
 }
 
 function outOfRange(text: string): string {
@@ -107,9 +109,7 @@ function parseDateTime(text: string, m: RegExpExecArray): ParsedTimestamp | stri
   if (year < 1000) return outOfRange(text);
   // Local time = UTC + offset, so UTC = local - offset.
   const ms = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * MS_PER_MINUTE;
-  const sub = subSecond(fraction);
-  if (!Number.isSafeInteger(ms * 1000 + sub.micros)) return outOfRange(text);
-  return withSeconds(ms * 1000, sub);
+  return withFraction(ms * 1000, fraction, 0, fraction.length) ?? outOfRange(text);
 }
 
 /**
@@ -133,11 +133,9 @@ function parseEpoch(text: string, m: RegExpExecArray): ParsedTimestamp | string 
   }
   const all = intDigits + fracDigits;
   const secondsText = all.slice(0, all.length - subDigitCount);
-  const sub = subSecond(all.slice(all.length - subDigitCount));
   // At most 11 digits of seconds: exact in a double.
   const seconds = Number(secondsText === '' ? '0' : secondsText) * 1_000_000;
-  if (!Number.isSafeInteger(seconds + sub.micros)) return outOfRange(text);
-  return withSeconds(seconds, sub);
+  return withFraction(seconds, all, all.length - subDigitCount, all.length) ?? outOfRange(text);
 }
 
 /** `YYYY-MM-DD HH:MM:SS` (or with `T`): the part of a date-time that the second cache keys on. */
@@ -195,17 +193,7 @@ function fromCachedSecond(text: string): ParsedTimestamp | undefined {
     secondKeys[0] = key;
     secondMicros[0] = micros;
   }
-  // The fraction's digits read in place (what subSecond gives for them, without its strings).
-  const digits = end - fractionStart;
-  let fractionMicros = 0;
-  for (let i = 0; i < 6; i++) fractionMicros = fractionMicros * 10 + (i < digits ? text.charCodeAt(fractionStart + i) - 48 : 0);
-  const total = micros + fractionMicros;
-  if (!Number.isSafeInteger(total)) return undefined;
-  if (digits <= 3) return { micros: total, precision: 3 };
-  if (digits <= 6) return { micros: total, precision: 6 };
-  let nanos = 0;
-  for (let i = 6; i < 9; i++) nanos = nanos * 10 + (i < digits ? text.charCodeAt(fractionStart + i) - 48 : 0);
-  return { micros: total, precision: 9, nanos };
+  return withFraction(micros, text, fractionStart, end);
 }
 
 /**
@@ -248,11 +236,6 @@ function dayText(day: number): string {
 }
 
 /**
- * `YYYY-MM-DD<sep>HH:MM:SS.fff` (no zone) with 3, 6 or 9 fraction digits (the last three from
- * `nanos`). With precision 3 any sub-millisecond part is truncated. Floor division keeps pre-1970
- * fractions positive: -1000 µs is 1969-12-31 23:59:59.999000.
- */
-/**
  * `YYYY-MM-DD<sep>HH:MM:SS.` of the last whole second formatted, per separator (ISO `T`, log
  * ` `): hundreds of quotes share a second, so a quote's text is this plus its fraction digits.
  */
@@ -263,6 +246,11 @@ class SecondText {
 const isoSecond = new SecondText();
 const logSecond = new SecondText();
 
+/**
+ * `YYYY-MM-DD<sep>HH:MM:SS.fff` (no zone) with 3, 6 or 9 fraction digits (the last three from
+ * `nanos`). With precision 3 any sub-millisecond part is truncated. Floor division keeps pre-1970
+ * fractions positive: -1000 µs is 1969-12-31 23:59:59.999000.
+ */
 function formatNaive(micros: number, precision: Precision, separator: string, nanos: number): string {
   // `%` and the division of an exact multiple are exact on doubles; `Math.floor(micros / 1000)`
   // is not (the quotient is rounded before the floor near 2^53).
