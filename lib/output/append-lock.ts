@@ -8,17 +8,17 @@
  * - A lock whose holder is gone is broken: same host → the pid no longer runs (or is a zombie);
  *   another host (a shared volume) → it was taken over `foreignStaleMs` ago. Breaking is itself
  *   guarded by a short-lived second lock, and only the very lock file judged stale is removed.
- * - Before appending, the holder writes a journal — the size of every file it is about to append
- *   to, before and after the batch — and makes it durable (fdatasync) before the first byte is
- *   appended; once the batch is complete it empties the journal. Whoever takes the lock and finds
- *   a journal of an incomplete batch rolls those files back to their sizes before it — a dead
- *   holder's partial batch disappears, and since its checkpoint was never written, the batch is
- *   processed again in full. A holder whose append fails rolls back the same way before it lets go.
- * - Power loss: the journal is durable before any append and stays in place (emptied, never
- *   deleted, so its directory entry needs no sync per batch), so after a reboot it still describes
- *   the batch that may be partly on disk. An emptying lost with the power leaves the journal of a
- *   batch whose files are all at their "after" sizes: complete, nothing to undo. Rollbacks are
- *   fdatasync'ed before the journal is emptied.
+ * - Under the lock, before appending, the holder reads the latest journal (append-journal.ts: the
+ *   size of every output file before and after the last batch, in two slots written in turn) and
+ *   the files' sizes. A dead holder's partial batch shows as files the journal does not account
+ *   for, and is truncated back (durably) before anything else. When the latest journal ends where
+ *   the new batch begins, it already undoes a crash of this batch, so the batch is written at once;
+ *   otherwise (the first batch, files emptied by a new run) a journal of the sizes now is made
+ *   durable first. The batch's own journal is written to the other slot while its data is synced;
+ *   the append resolves once both are durable. A holder whose append fails truncates its files
+ *   back before it lets go.
+ * - Power loss: the latest journal that is whole (its digest checks) is durable and describes the
+ *   files as they were left — see append-journal.ts for why either of the last two does.
  *
  * Node has no flock(2); link + pid checks are what lockfile libraries do too, with the journal
  * added for all-or-nothing batches.
@@ -31,53 +31,15 @@ import path from 'node:path';
 import { processIsRunning } from '../system/process-stats.ts';
 import { errorCode, OutputError } from '../errors.ts';
 import type { Resolved } from '../options.ts';
-import { emptyFile, truncateDurably, writeDurably } from './durable-files.ts';
+import { endsAt, formatJournal, JOURNAL_FILES, latestJournal, rollbackPlan, type Journal } from './append-journal.ts';
+import { overwriteDurably, truncateDurably } from './durable-files.ts';
 
 export const LOCK_FILE = '.append.lock';
-export const JOURNAL_FILE = '.append.journal';
 
 interface Holder {
   pid: number;
   host: string;
   nonce: string;
-}
-
-/** One file of a batch: its size before the batch and the size the batch brings it to. */
-export interface JournalEntry {
-  file: string;
-  before: number;
-  after: number;
-}
-
-/** The journal as written: `files`; or, by versions before the "after" sizes, `sizes` (before only). */
-interface JournalText {
-  files?: JournalEntry[];
-  sizes?: Record<string, number>;
-}
-
-function parseJournal(text: string): JournalEntry[] | undefined {
-  try {
-    const value = JSON.parse(text) as JournalText;
-    if (Array.isArray(value.files)) return value.files;
-    // An older writer's journal knows no "after" sizes: any growth is its unfinished batch.
-    if (value.sizes !== undefined) return Object.entries(value.sizes).map(([file, before]) => ({ file, before, after: Infinity }));
-  } catch {
-    // Cut short while being written: its writer had not appended anything yet.
-  }
-  return undefined;
-}
-
-/**
- * Which files of a journaled batch to truncate back, given their sizes now (undefined: missing).
- * Every file at its "after" size: the batch completed. A file beyond it: written since, so the
- * journal no longer describes the files, and nothing is undone. Otherwise the batch stopped
- * part-way: every file that grew is truncated back to its size before it.
- */
-export function rollbackPlan(entries: readonly JournalEntry[], sizes: ReadonlyMap<string, number | undefined>): JournalEntry[] {
-  const now = (entry: JournalEntry): number => sizes.get(entry.file) ?? 0;
-  if (entries.every((e) => now(e) === e.after)) return [];
-  if (entries.some((e) => now(e) > e.after)) return [];
-  return entries.filter((e) => now(e) > e.before);
 }
 
 export interface AppendLockOptions {
@@ -111,6 +73,28 @@ async function readOrUndefined(file: string): Promise<string | undefined> {
   }
 }
 
+/** Each file's size, 0 for one that does not exist yet. */
+async function sizesOf(files: readonly string[]): Promise<Map<string, number>> {
+  const sizes = await Promise.all(
+    files.map((file) =>
+      stat(file).then(
+        (info) => info.size,
+        (error: unknown) => {
+          if (errorCode(error) === 'ENOENT') return 0;
+          throw error;
+        },
+      ),
+    ),
+  );
+  return new Map(files.map((file, i) => [file, sizes[i] ?? 0]));
+}
+
+/** What a task holding the lock gets: the files' sizes before its batch, and how to journal it. */
+export interface LockedBatch {
+  sizes: ReadonlyMap<string, number>;
+  commit: (after: ReadonlyMap<string, number>) => Promise<void>;
+}
+
 async function unlinkIfPresent(file: string): Promise<void> {
   await unlink(file).catch((error: unknown) => {
     if (errorCode(error) !== 'ENOENT') throw error;
@@ -120,7 +104,8 @@ async function unlinkIfPresent(file: string): Promise<void> {
 export class AppendLock {
   private readonly lockPath: string;
   private readonly breakPath: string;
-  private readonly journalPath: string;
+  /** The journal's two slots (append-journal.ts). */
+  private readonly journalPaths: string[];
   /** This process's holder file, hard-linked as the lock on every acquisition. */
   private readonly mine: string;
   private mineWritten = false;
@@ -133,7 +118,7 @@ export class AppendLock {
     this.options = { foreignStaleMs: options.foreignStaleMs ?? 30_000, waitLimitMs: options.waitLimitMs ?? 30_000 };
     this.lockPath = path.join(dir, LOCK_FILE);
     this.breakPath = path.join(dir, `${LOCK_FILE}.break`);
-    this.journalPath = path.join(dir, JOURNAL_FILE);
+    this.journalPaths = JOURNAL_FILES.map((name) => path.join(dir, name));
     this.mine = this.holderFile(ME);
   }
 
@@ -142,22 +127,28 @@ export class AppendLock {
   }
 
   /**
-   * Runs `task` holding the lock. `task` gets `journal(entries)`, to call before its first append:
-   * it resolves once the journal is durable. A journal of an incomplete batch left by an earlier
-   * holder (it died, or its own rollback failed) is rolled back first; if `task` throws, its own
-   * batch is rolled back before the lock is released. Resolves to `task`'s result and the files
-   * rolled back for a dead writer. Callers serialise within the process (one acquisition at a
-   * time per directory).
+   * Runs `task` holding the lock, for a batch that appends to some of `files` (every file any
+   * batch in this directory appends to: the journal names them all). First, a partial batch left
+   * by an earlier holder (it died, or its own rollback failed) is truncated away, and a journal
+   * that undoes a crash of this batch is made durable if the latest one does not already. `task`
+   * gets the files' sizes (before the batch) and `commit(after)`, which writes the batch's own
+   * journal (`after`: the sizes the batch brings its files to) and resolves once it is durable;
+   * the task calls it before it resolves, alongside its own syncs. If `task` throws, every file is
+   * cut back to its size before the batch before the lock is released. Resolves to `task`'s result
+   * and the files rolled back for a dead writer. Callers serialise within the process (one
+   * acquisition at a time per directory).
    */
-  async withLock<T>(task: (journal: (entries: JournalEntry[]) => Promise<void>) => Promise<T>): Promise<{ result: T; recovered: string[] }> {
+  async withLock<T>(files: readonly string[], task: (batch: LockedBatch) => Promise<T>): Promise<{ result: T; recovered: string[] }> {
     await this.acquire();
     try {
-      const recovered = await this.rollBack();
+      const { sizes, seq, recovered } = await this.prepare(files);
+      const commit = (after: ReadonlyMap<string, number>): Promise<void> =>
+        this.writeJournal({ seq: seq + 1, entries: files.map((file) => ({ file, before: sizes.get(file) ?? 0, after: after.get(file) ?? sizes.get(file) ?? 0 })) });
       let result: T;
       try {
-        result = await task((entries) => writeDurably(this.journalPath, JSON.stringify({ files: entries } satisfies JournalText)));
+        result = await task({ sizes, commit });
       } catch (error) {
-        await this.rollBack().catch((rollbackError: unknown) => {
+        await this.cutBack(sizes).catch((rollbackError: unknown) => {
           throw new OutputError(
             `${(error as Error).message}; rolling back failed too (the next writer retries): ${(rollbackError as Error).message}`,
             { dir: this.dir },
@@ -166,13 +157,41 @@ export class AppendLock {
         });
         throw error;
       }
-      // The batch is complete and durable: a journal left in place would undo nothing (its files
-      // are at their "after" sizes), so a failure to empty it must not fail the batch.
-      await emptyFile(this.journalPath).catch(() => undefined);
       return { result, recovered };
     } finally {
       await unlinkIfPresent(this.lockPath);
     }
+  }
+
+  /**
+   * Reads the latest journal and the files' sizes together, truncates what it does not account
+   * for, and, unless it ends where the next batch begins, writes a journal of the sizes now.
+   * Resolves to the sizes and the number of the journal in force.
+   */
+  private async prepare(files: readonly string[]): Promise<{ sizes: Map<string, number>; seq: number; recovered: string[] }> {
+    const [texts, sizes] = await Promise.all([Promise.all(this.journalPaths.map(readOrUndefined)), sizesOf(files)]);
+    const latest = latestJournal(texts);
+    const plan = latest === undefined ? [] : rollbackPlan(latest.entries, sizes);
+    for (const { file, size } of plan) {
+      await truncateDurably(file, size);
+      sizes.set(file, size);
+    }
+    let seq = latest?.seq ?? -1;
+    if (latest === undefined || !endsAt(latest, files, sizes)) {
+      seq += 1;
+      await this.writeJournal({ seq, entries: files.map((file) => ({ file, before: sizes.get(file) ?? 0, after: sizes.get(file) ?? 0 })) });
+    }
+    return { sizes, seq, recovered: plan.map((p) => p.file) };
+  }
+
+  private writeJournal(journal: Journal): Promise<void> {
+    return overwriteDurably(this.journalPaths[journal.seq % 2] as string, formatJournal(journal));
+  }
+
+  /** A failed batch: every file that grew goes back to its size before it, durably. */
+  private async cutBack(before: ReadonlyMap<string, number>): Promise<void> {
+    const now = await sizesOf([...before.keys()]);
+    for (const [file, size] of before) if ((now.get(file) ?? 0) > size) await truncateDurably(file, size);
   }
 
   private async acquire(): Promise<void> {
@@ -246,22 +265,5 @@ export class AppendLock {
     } finally {
       await unlinkIfPresent(this.breakPath);
     }
-  }
-
-  /**
-   * A journal found under the lock describes the last batch appended here. If that batch did not
-   * complete (its writer died, or failed and could not roll back), its files are truncated back
-   * to their sizes before it (see rollbackPlan), durably, before the journal is emptied.
-   */
-  private async rollBack(): Promise<string[]> {
-    const text = await readOrUndefined(this.journalPath);
-    if (text === undefined || text === '') return [];
-    const entries = parseJournal(text) ?? [];
-    const sizes = new Map<string, number | undefined>();
-    for (const { file } of entries) sizes.set(file, (await stat(file).catch(() => undefined))?.size);
-    const plan = rollbackPlan(entries, sizes);
-    for (const { file, before } of plan) await truncateDurably(file, before);
-    await emptyFile(this.journalPath);
-    return plan.map((e) => e.file);
   }
 }

@@ -10,7 +10,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { errorCode } from '../errors.ts';
 
-const { O_WRONLY, O_CREAT, O_APPEND, O_TRUNC, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = fsConstants;
+const { O_WRONLY, O_CREAT, O_APPEND, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = fsConstants;
 
 /**
  * Opens `file` with `flags`; if it does not exist, creates it (same flags plus O_CREAT) and says
@@ -43,33 +43,47 @@ export async function syncDirectory(dir: string): Promise<void> {
 /**
  * Appends each part's data to its file with one write(2) under O_APPEND (the kernel places it at
  * the end as a whole, never split by another writer's), then fdatasyncs the files together (the
- * syncs run in parallel on libuv's pool: the wait is the slowest one, not their sum). A short
- * write is reported as ENOSPC: only a full disk or a quota cuts a regular-file write short.
+ * syncs run in parallel on libuv's pool: the wait is the slowest one, not their sum), with
+ * `alongside` (the append's journal) in parallel too. The files are opened and written in
+ * parallel: the lines are visible to readers as soon as the writes return. A short write is
+ * reported as ENOSPC: only a full disk or a quota cuts a regular-file write short.
  */
-export async function appendDurably(parts: ReadonlyArray<{ file: string; data: Buffer }>): Promise<void> {
-  const opened: Array<{ handle: FileHandle; created: boolean }> = [];
+export async function appendDurably(parts: ReadonlyArray<{ file: string; data: Buffer }>, alongside?: () => Promise<void>): Promise<void> {
+  const opened = await Promise.allSettled(parts.map((part) => openOrCreate(part.file, O_WRONLY | O_APPEND)));
+  const handles = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value.handle] : []));
   try {
-    for (const part of parts) {
-      const file = await openOrCreate(part.file, O_WRONLY | O_APPEND);
-      opened.push(file);
-      const { bytesWritten } = await file.handle.write(part.data, 0, part.data.length);
-      if (bytesWritten !== part.data.length) {
-        throw Object.assign(new Error(`short write to ${part.file} (${bytesWritten} of ${part.data.length} bytes)`), { code: 'ENOSPC' });
-      }
-    }
-    await Promise.all(opened.map(({ handle }) => handle.datasync()));
+    throwFirstFailure(opened);
+    throwFirstFailure(await Promise.allSettled(parts.map((part, i) => writeWhole(handles[i] as FileHandle, part.file, part.data, null))));
+    throwFirstFailure(await Promise.allSettled([...handles.map((handle) => handle.datasync()), alongside?.()]));
   } finally {
-    await Promise.all(opened.map(({ handle }) => handle.close()));
+    await Promise.all(handles.map((handle) => handle.close()));
   }
-  const dirs = new Set(parts.filter((_, i) => opened[i]?.created === true).map((part) => path.dirname(part.file)));
+  const dirs = new Set(parts.filter((_, i) => opened[i]?.status === 'fulfilled' && opened[i].value.created).map((part) => path.dirname(part.file)));
   for (const dir of dirs) await syncDirectory(dir);
 }
 
-/** Replaces the content of `file` with `text` (the same inode when it exists), then fdatasync. */
-export async function writeDurably(file: string, text: string): Promise<void> {
-  const { handle, created } = await openOrCreate(file, O_WRONLY | O_TRUNC);
+/** Settled in parallel so that nothing is still in flight on a handle when it is closed. */
+function throwFirstFailure(outcomes: ReadonlyArray<PromiseSettledResult<unknown>>): void {
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
+/** One write(2) of `data` (at `position`, or the end under O_APPEND); short = ENOSPC. */
+async function writeWhole(handle: FileHandle, file: string, data: Buffer, position: number | null): Promise<void> {
+  const { bytesWritten } = await handle.write(data, 0, data.length, position);
+  if (bytesWritten !== data.length) {
+    throw Object.assign(new Error(`short write to ${file} (${bytesWritten} of ${data.length} bytes)`), { code: 'ENOSPC' });
+  }
+}
+
+/**
+ * Writes `text` at the start of `file` (created if missing), leaving any longer old content after
+ * it in place — the reader knows where the text ends — then fdatasync.
+ */
+export async function overwriteDurably(file: string, text: string): Promise<void> {
+  const { handle, created } = await openOrCreate(file, O_WRONLY);
   try {
-    await handle.writeFile(text);
+    await writeWhole(handle, file, Buffer.from(text, 'utf8'), 0);
     await handle.datasync();
   } finally {
     await handle.close();
@@ -85,14 +99,5 @@ export async function truncateDurably(file: string, size: number): Promise<void>
     await handle.datasync();
   } finally {
     await handle.close();
-  }
-}
-
-/** Empties `file` if it exists, without waiting for the disk (losing that to a crash is harmless to callers). */
-export async function emptyFile(file: string): Promise<void> {
-  try {
-    await (await open(file, O_WRONLY | O_TRUNC | O_NOFOLLOW)).close();
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw error;
   }
 }

@@ -3,12 +3,12 @@
  * mid-price handler (output-sink.ts has the contract). Each batch is written with one append per
  * file, never one write per line, under a lock shared with any other process appending to the
  * same directory (append-lock.ts), and is durable (fdatasync) before the append resolves: one sync
- * per file per batch, plus the journal's.
+ * per file per batch and the journal's, in parallel.
  */
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { describeFsError, errorCode, OutputError } from '../errors.ts';
+import { describeFsError, OutputError } from '../errors.ts';
 import { AppendLock } from './append-lock.ts';
 import { appendDurably, syncDirectory } from './durable-files.ts';
 import type { AppendResult, BatchLines, OutputSink } from './output-sink.ts';
@@ -44,16 +44,6 @@ export async function prepareOutputDir(dir: string, options: { truncate: boolean
     await syncDirectory(dir);
   } catch (error) {
     throw new OutputError(`output directory ${dir} is not usable: ${describeFsError(error)}`, { dir }, { cause: error });
-  }
-}
-
-/** Size of `file`, 0 when it does not exist yet. */
-async function sizeOf(file: string): Promise<number> {
-  try {
-    return (await stat(file)).size;
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return 0;
-    throw error;
   }
 }
 
@@ -116,30 +106,24 @@ export function appendBatch(dir: string, batch: BatchLines): Promise<AppendResul
 }
 
 /**
- * One append under the directory's lock: each file's size before and after is journaled (durably,
- * before the first append); each file gets one write and one fdatasync; when a file cannot be
- * written, every file is truncated back, so the retry that follows (batchItemFailures) does not
- * duplicate lines.
+ * One append under the directory's lock (append-lock.ts): each file gets one write and one
+ * fdatasync, the batch's journal (every output file's size before and after it) is made durable
+ * alongside; when a file cannot be written, every file is truncated back, so the retry that
+ * follows (batchItemFailures) does not duplicate lines.
  */
 async function appendOnce(key: string, batch: BatchLines): Promise<AppendResult> {
-  const parts = [
-    { file: path.join(key, MID_PRICES_FILE), lines: batch.midLines },
-    { file: path.join(key, ERRORS_FILE), lines: batch.errorLines },
-    { file: path.join(key, DEAD_LETTERS_FILE), lines: batch.deadLetterLines },
-  ]
+  const files = OUTPUT_FILES.map((name) => path.join(key, name));
+  const parts = [batch.midLines, batch.errorLines, batch.deadLetterLines]
+    .map((lines, i) => ({ file: files[i] as string, lines }))
     .filter((part) => part.lines.length > 0)
     .map((part) => ({ file: part.file, data: Buffer.from(part.lines.join('\n') + '\n', 'utf8') }));
   let lock = locks.get(key);
   if (lock === undefined) locks.set(key, (lock = new AppendLock(key)));
   try {
-    const { recovered } = await lock.withLock(async (journal) => {
-      const entries = [];
-      for (const part of parts) {
-        const before = await sizeOf(part.file);
-        entries.push({ file: part.file, before, after: before + part.data.length });
-      }
-      await journal(entries);
-      await appendDurably(parts);
+    const { recovered } = await lock.withLock(files, async ({ sizes, commit }) => {
+      const after = new Map(sizes);
+      for (const part of parts) after.set(part.file, (sizes.get(part.file) ?? 0) + part.data.length);
+      await appendDurably(parts, () => commit(after));
     });
     return { recovered };
   } catch (error) {

@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { JOURNAL_FILE } from '../../lib/output/append-lock.ts';
-import { appendBatch, ERRORS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../../lib/output/log-files.ts';
+import { JOURNAL_FILES, latestJournal } from '../../lib/output/append-journal.ts';
+import { appendBatch, ERRORS_FILE, MID_PRICES_FILE, OUTPUT_FILES, prepareOutputDir } from '../../lib/output/log-files.ts';
 import { useTempDir } from '../support/temp-dir.ts';
 import { lineFor } from '../support/append-writer.ts';
 
@@ -43,25 +43,32 @@ describe('appends shared between processes', () => {
     }
     const errors = (await readFile(`${dir}/${ERRORS_FILE}`, 'utf8')).trim().split('\n');
     assert.equal(errors.length, writers.length * batches);
-    // The lock and every writer's holder file are gone; the journal stays, empty: no batch in progress.
-    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.')), [JOURNAL_FILE]);
-    assert.equal(await readFile(`${dir}/${JOURNAL_FILE}`, 'utf8'), '');
+    // The lock and every writer's holder file are gone; the journal's two slots stay, and the
+    // latest one ends at the files as they are: nothing to undo.
+    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.')).sort(), [...JOURNAL_FILES].sort());
+    const latest = latestJournal(await Promise.all(JOURNAL_FILES.map((f) => readFile(`${dir}/${f}`, 'utf8'))));
+    for (const name of OUTPUT_FILES) {
+      const file = `${dir}/${name}`;
+      assert.equal(latest?.entries.find((e) => e.file === file)?.after, (await stat(file)).size, `${name} as the journal left it`);
+    }
   });
 
-  it('rolls back the partial batch of a writer killed (SIGKILL) while holding the lock', async () => {
-    const dir = tmp.join('killed');
-    await prepareOutputDir(dir, { truncate: true });
-    await appendBatch(dir, { midLines: ['before 1', 'before 2'], errorLines: [], deadLetterLines: [] });
-    const killed = await writer([dir, 'dying', 'die']);
-    assert.equal(killed.signal, 'SIGKILL');
-    const torn = await readFile(`${dir}/${MID_PRICES_FILE}`, 'utf8');
-    assert.ok(!torn.endsWith('\n'), 'the dead writer left a torn line behind (the case to repair)');
+  for (const mode of ['die', 'die-journaled']) {
+    it(`rolls back the partial batch of a writer killed (SIGKILL) while holding the lock (${mode === 'die' ? 'before' : 'after'} its own journal)`, async () => {
+      const dir = tmp.join(mode);
+      await prepareOutputDir(dir, { truncate: true });
+      await appendBatch(dir, { midLines: ['before 1', 'before 2'], errorLines: [], deadLetterLines: [] });
+      const killed = await writer([dir, 'dying', mode]);
+      assert.equal(killed.signal, 'SIGKILL');
+      const torn = await readFile(`${dir}/${MID_PRICES_FILE}`, 'utf8');
+      assert.ok(!torn.endsWith('\n'), 'the dead writer left a torn line behind (the case to repair)');
 
-    const { recovered } = await appendBatch(dir, { midLines: ['after 1'], errorLines: [], deadLetterLines: [] });
-    assert.deepEqual(recovered, [`${dir}/${MID_PRICES_FILE}`]);
-    assert.equal(await readFile(`${dir}/${MID_PRICES_FILE}`, 'utf8'), 'before 1\nbefore 2\nafter 1\n');
-    // Only this (live) process's holder file remains; it goes when the process exits.
-    const left = (await readdir(dir)).filter((f) => f.startsWith('.') && f !== JOURNAL_FILE);
-    assert.deepEqual(left.filter((f) => !f.startsWith(`.append.lock.${process.pid}.`)), [], "the dead writer's lock and holder file were cleared");
-  });
+      const { recovered } = await appendBatch(dir, { midLines: ['after 1'], errorLines: [], deadLetterLines: [] });
+      assert.deepEqual(recovered, [`${dir}/${MID_PRICES_FILE}`]);
+      assert.equal(await readFile(`${dir}/${MID_PRICES_FILE}`, 'utf8'), 'before 1\nbefore 2\nafter 1\n');
+      // Only this (live) process's holder file remains; it goes when the process exits.
+      const left = (await readdir(dir)).filter((f) => f.startsWith('.') && !(JOURNAL_FILES as readonly string[]).includes(f));
+      assert.deepEqual(left.filter((f) => !f.startsWith(`.append.lock.${process.pid}.`)), [], "the dead writer's lock and holder file were cleared");
+    });
+  }
 });

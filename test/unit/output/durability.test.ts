@@ -1,6 +1,7 @@
 /**
- * What the disk sees of one appended batch, read from the system calls (strace): the journal is
- * fdatasync'ed before the first byte of the batch is written, and every output file is
+ * What the disk sees of appended batches, read from the system calls (strace): before the first
+ * byte of a batch, a journal that undoes it is durable (written for it when the directory had
+ * none, else the previous batch's own); each batch's own journal and every file it wrote are
  * fdatasync'ed before the append resolves. A power cut can only happen between two system calls,
  * so this order is the durability guarantee itself. Skipped, with the reason, without strace.
  */
@@ -9,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { JOURNAL_FILE } from '../../../lib/output/append-lock.ts';
+import { JOURNAL_FILES } from '../../../lib/output/append-journal.ts';
 import { ERRORS_FILE, MID_PRICES_FILE, prepareOutputDir } from '../../../lib/output/log-files.ts';
 import { useTempDir } from '../../support/temp-dir.ts';
 
@@ -60,7 +61,7 @@ function parseTrace(trace: string): Call[] {
 describe('a batch on disk', () => {
   const tmp = useTempDir();
 
-  it('fdatasyncs the journal before the first append, and every file before the append resolves', async (t) => {
+  it('has a journal durable before each batch\'s first byte, and the batch\'s journal and files durable before it resolves', async (t) => {
     const strace = await run('strace', ['-V']).then(() => true, () => false);
     if (!strace) {
       t.skip('strace is not installed: the system-call order cannot be observed');
@@ -69,8 +70,9 @@ describe('a batch on disk', () => {
     const dir = tmp.join('traced');
     await prepareOutputDir(dir, { truncate: true });
     const traceFile = tmp.join('trace.txt');
+    const batches = 3;
     try {
-      await run('strace', ['-f', '-o', traceFile, '-e', 'trace=openat,write,pwrite64,fdatasync,fsync', process.execPath, '--import', 'tsx', 'test/support/append-writer.ts', dir, 'traced', '1', '5']);
+      await run('strace', ['-f', '-o', traceFile, '-e', 'trace=openat,write,pwrite64,fdatasync,fsync', process.execPath, '--import', 'tsx', 'test/support/append-writer.ts', dir, 'traced', String(batches), '5']);
     } catch (error) {
       t.skip(`strace cannot trace here (ptrace not permitted?): ${String((error as { stderr?: string }).stderr ?? error).slice(0, 200)}`);
       return;
@@ -81,18 +83,30 @@ describe('a batch on disk', () => {
       const open = calls.filter((c) => c.name === 'openat' && c.fd === call.fd && c.done < call.entered).at(-1);
       return open?.text.split('/').at(-1);
     };
-    const on = (name: string, file: string): Call[] => calls.filter((c) => c.name === name && fileOf(c) === file);
-    const journalSync = on('fdatasync', JOURNAL_FILE)[0];
-    const firstAppend = on('write', MID_PRICES_FILE)[0];
+    const journal = (call: Call): boolean => (JOURNAL_FILES as readonly string[]).includes(fileOf(call) ?? '');
+    const writes = (file: string): Call[] => calls.filter((c) => (c.name === 'write' || c.name === 'pwrite64') && fileOf(c) === file);
+    const journalWrites = calls.filter((c) => (c.name === 'write' || c.name === 'pwrite64') && journal(c));
+    const journalSyncs = calls.filter((c) => c.name === 'fdatasync' && journal(c));
     const finished = calls.find((c) => c.name === 'write' && c.fd === 1 && c.text.includes(`${ERRORS_FILE} done`));
-    assert.ok(journalSync !== undefined && firstAppend !== undefined && finished !== undefined, 'the journal sync, the append and the end are in the trace');
-    assert.ok(on('write', JOURNAL_FILE).every((w) => w.done < journalSync.entered), 'the journal is written, then synced');
-    assert.ok(journalSync.done < firstAppend.entered, 'the journal is durable before the first byte of the batch is written');
+    assert.ok(finished !== undefined, 'the end is in the trace');
+    const appends = writes(MID_PRICES_FILE);
+    assert.equal(appends.length, batches, 'one write per batch');
+    appends.forEach((append, b) => {
+      // Batch b's journal: written, then synced, both before its first byte.
+      const synced = journalSyncs.filter((s) => s.done < append.entered);
+      assert.ok(synced.length >= 1 && journalWrites.filter((w) => w.done < append.entered).every((w) => synced.some((s) => s.entered > w.done)), `batch ${b}: a journal durable before its first byte`);
+    });
+    // One journal for the directory's first batch (none was there), then one per batch: the
+    // batches after the first write none before their data.
+    assert.equal(journalWrites.length, batches + 1, 'journal writes');
+    assert.equal(journalSyncs.length, batches + 1, 'journal syncs');
+    for (const w of journalWrites) assert.ok(journalSyncs.some((s) => s.entered > w.done && s.done < finished.entered), 'every journal synced after it was written');
     for (const file of [MID_PRICES_FILE, ERRORS_FILE]) {
-      const syncs = on('fdatasync', file);
-      assert.equal(syncs.length, 1, `${file} synced once for the batch`);
-      assert.ok(on('write', file).every((w) => w.done < (syncs[0] as Call).entered), `${file} written, then synced`);
-      assert.ok((syncs[0] as Call).done < finished.entered, `${file} is durable before the append resolved`);
+      const fileSyncs = calls.filter((c) => c.name === 'fdatasync' && fileOf(c) === file);
+      assert.equal(fileSyncs.length, batches, `${file} synced once per batch`);
+      for (const w of writes(file)) {
+        assert.ok(fileSyncs.some((s) => s.entered > w.done && s.done < finished.entered), `${file} written, then synced before the appends resolved`);
+      }
     }
   });
 });
