@@ -24,17 +24,22 @@
  * added for all-or-nothing batches.
  */
 import { randomUUID } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
-import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants as fsConstants, unlinkSync, type Stats } from 'node:fs';
+import { link, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { processIsRunning } from '../system/process-stats.ts';
 import { errorCode, OutputError } from '../errors.ts';
 import type { Resolved } from '../options.ts';
 import { endsAt, formatJournal, JOURNAL_FILES, latestJournal, rollbackPlan, type Journal } from './append-journal.ts';
-import { overwriteDurably, truncateDurably } from './durable-files.ts';
+import { overwriteDurably, syncDirectory, truncateDurably } from './durable-files.ts';
+import { KeptFiles, statAll } from './kept-files.ts';
 
 export const LOCK_FILE = '.append.lock';
+
+const { O_WRONLY, O_APPEND, O_RDWR } = fsConstants;
+/** Far more than a journal of the output files takes (their paths and sizes). */
+const SLOT_READ_BYTES = 64 * 1024;
 
 interface Holder {
   pid: number;
@@ -73,26 +78,20 @@ async function readOrUndefined(file: string): Promise<string | undefined> {
   }
 }
 
-/** Each file's size, 0 for one that does not exist yet. */
-async function sizesOf(files: readonly string[]): Promise<Map<string, number>> {
-  const sizes = await Promise.all(
-    files.map((file) =>
-      stat(file).then(
-        (info) => info.size,
-        (error: unknown) => {
-          if (errorCode(error) === 'ENOENT') return 0;
-          throw error;
-        },
-      ),
-    ),
-  );
-  return new Map(files.map((file, i) => [file, sizes[i] ?? 0]));
-}
-
 /** What a task holding the lock gets: the files' sizes before its batch, and how to journal it. */
 export interface LockedBatch {
   sizes: ReadonlyMap<string, number>;
+  /** A file of the batch, open for appending (kept open for the next batch; do not close it). */
+  open: (file: string) => Promise<{ handle: FileHandle; created: boolean }>;
   commit: (after: ReadonlyMap<string, number>) => Promise<void>;
+}
+
+/** A journal slot's text, read through its handle from the start (undefined: no handle). */
+async function readSlot(handle: FileHandle | undefined): Promise<string | undefined> {
+  if (handle === undefined) return undefined;
+  const buffer = Buffer.allocUnsafe(SLOT_READ_BYTES);
+  const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+  return buffer.toString('utf8', 0, bytesRead);
 }
 
 async function unlinkIfPresent(file: string): Promise<void> {
@@ -106,6 +105,9 @@ export class AppendLock {
   private readonly breakPath: string;
   /** The journal's two slots (append-journal.ts). */
   private readonly journalPaths: string[];
+  private readonly kept = new KeptFiles();
+  /** The stats of the slots taken by the last prepare (which of their kept handles are current). */
+  private slotsSeen = new Map<string, Stats | undefined>();
   /** This process's holder file, hard-linked as the lock on every acquisition. */
   private readonly mine: string;
   private mineWritten = false;
@@ -141,13 +143,15 @@ export class AppendLock {
   async withLock<T>(files: readonly string[], task: (batch: LockedBatch) => Promise<T>): Promise<{ result: T; recovered: string[] }> {
     await this.acquire();
     try {
-      const { sizes, seq, recovered } = await this.prepare(files);
+      const { sizes, seen, seq, recovered } = await this.prepare(files);
       const commit = (after: ReadonlyMap<string, number>): Promise<void> =>
         this.writeJournal({ seq: seq + 1, entries: files.map((file) => ({ file, before: sizes.get(file) ?? 0, after: after.get(file) ?? sizes.get(file) ?? 0 })) });
+      const openFile = (file: string): Promise<{ handle: FileHandle; created: boolean }> => this.kept.get(file, O_WRONLY | O_APPEND, seen.get(file));
       let result: T;
       try {
-        result = await task({ sizes, commit });
+        result = await task({ sizes, open: openFile, commit });
       } catch (error) {
+        await this.kept.closeAll();
         await this.cutBack(sizes).catch((rollbackError: unknown) => {
           throw new OutputError(
             `${(error as Error).message}; rolling back failed too (the next writer retries): ${(rollbackError as Error).message}`,
@@ -164,12 +168,23 @@ export class AppendLock {
   }
 
   /**
-   * Reads the latest journal and the files' sizes together, truncates what it does not account
-   * for, and, unless it ends where the next batch begins, writes a journal of the sizes now.
-   * Resolves to the sizes and the number of the journal in force.
+   * Looks at the files and the journal's slots together (a stat of each path, and a read of each
+   * slot through its kept handle, read again by name when the stat shows another file there),
+   * truncates what the latest journal does not account for, and, unless that journal ends where
+   * the next batch begins, writes a journal of the sizes now. Resolves to the sizes, the stats
+   * (they tell which kept handles are current) and the number of the journal in force.
    */
-  private async prepare(files: readonly string[]): Promise<{ sizes: Map<string, number>; seq: number; recovered: string[] }> {
-    const [texts, sizes] = await Promise.all([Promise.all(this.journalPaths.map(readOrUndefined)), sizesOf(files)]);
+  private async prepare(files: readonly string[]): Promise<{ sizes: Map<string, number>; seen: Map<string, Stats | undefined>; seq: number; recovered: string[] }> {
+    const [seen, early] = await Promise.all([statAll([...files, ...this.journalPaths]), Promise.all(this.journalPaths.map((slot) => readSlot(this.kept.peek(slot))))]);
+    this.slotsSeen = seen;
+    const texts = await Promise.all(
+      this.journalPaths.map(async (slot, i) => {
+        if (seen.get(slot) === undefined) return undefined;
+        if (this.kept.isCurrent(slot, seen.get(slot))) return early[i];
+        return readSlot((await this.kept.get(slot, O_RDWR, seen.get(slot))).handle);
+      }),
+    );
+    const sizes = new Map(files.map((file) => [file, seen.get(file)?.size ?? 0]));
     const latest = latestJournal(texts);
     const plan = latest === undefined ? [] : rollbackPlan(latest.entries, sizes);
     for (const { file, size } of plan) {
@@ -181,17 +196,20 @@ export class AppendLock {
       seq += 1;
       await this.writeJournal({ seq, entries: files.map((file) => ({ file, before: sizes.get(file) ?? 0, after: sizes.get(file) ?? 0 })) });
     }
-    return { sizes, seq, recovered: plan.map((p) => p.file) };
+    return { sizes, seen, seq, recovered: plan.map((p) => p.file) };
   }
 
-  private writeJournal(journal: Journal): Promise<void> {
-    return overwriteDurably(this.journalPaths[journal.seq % 2] as string, formatJournal(journal));
+  private async writeJournal(journal: Journal): Promise<void> {
+    const slot = this.journalPaths[journal.seq % 2] as string;
+    const { handle, created } = await this.kept.get(slot, O_RDWR, this.slotsSeen.get(slot));
+    await overwriteDurably(handle, slot, formatJournal(journal));
+    if (created) await syncDirectory(this.dir);
   }
 
   /** A failed batch: every file that grew goes back to its size before it, durably. */
   private async cutBack(before: ReadonlyMap<string, number>): Promise<void> {
-    const now = await sizesOf([...before.keys()]);
-    for (const [file, size] of before) if ((now.get(file) ?? 0) > size) await truncateDurably(file, size);
+    const now = await statAll([...before.keys()]);
+    for (const [file, size] of before) if ((now.get(file)?.size ?? 0) > size) await truncateDurably(file, size);
   }
 
   private async acquire(): Promise<void> {

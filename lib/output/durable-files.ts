@@ -10,13 +10,13 @@ import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { errorCode } from '../errors.ts';
 
-const { O_WRONLY, O_CREAT, O_APPEND, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = fsConstants;
+const { O_WRONLY, O_CREAT, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = fsConstants;
 
 /**
  * Opens `file` with `flags`; if it does not exist, creates it (same flags plus O_CREAT) and says
  * so, so that the caller syncs the directory once the file holds what it must.
  */
-async function openOrCreate(file: string, flags: number): Promise<{ handle: FileHandle; created: boolean }> {
+export async function openOrCreate(file: string, flags: number): Promise<{ handle: FileHandle; created: boolean }> {
   try {
     return { handle: await open(file, flags | O_NOFOLLOW), created: false };
   } catch (error) {
@@ -44,25 +44,24 @@ export async function syncDirectory(dir: string): Promise<void> {
  * Appends each part's data to its file with one write(2) under O_APPEND (the kernel places it at
  * the end as a whole, never split by another writer's), then fdatasyncs the files together (the
  * syncs run in parallel on libuv's pool: the wait is the slowest one, not their sum), with
- * `alongside` (the append's journal) in parallel too. The files are opened and written in
- * parallel: the lines are visible to readers as soon as the writes return. A short write is
- * reported as ENOSPC: only a full disk or a quota cuts a regular-file write short.
+ * `alongside` (the append's journal) in parallel too. The files are written in parallel, through
+ * handles from `open` (O_WRONLY | O_APPEND; kept open by the caller): the lines are readable as
+ * soon as the writes return. A short write is reported as ENOSPC: only a full disk or a quota
+ * cuts a regular-file write short.
  */
-export async function appendDurably(parts: ReadonlyArray<{ file: string; data: Buffer }>, alongside?: () => Promise<void>): Promise<void> {
-  const opened = await Promise.allSettled(parts.map((part) => openOrCreate(part.file, O_WRONLY | O_APPEND)));
-  const handles = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value.handle] : []));
-  try {
-    throwFirstFailure(opened);
-    throwFirstFailure(await Promise.allSettled(parts.map((part, i) => writeWhole(handles[i] as FileHandle, part.file, part.data, null))));
-    throwFirstFailure(await Promise.allSettled([...handles.map((handle) => handle.datasync()), alongside?.()]));
-  } finally {
-    await Promise.all(handles.map((handle) => handle.close()));
-  }
-  const dirs = new Set(parts.filter((_, i) => opened[i]?.status === 'fulfilled' && opened[i].value.created).map((part) => path.dirname(part.file)));
+export async function appendDurably(
+  parts: ReadonlyArray<{ file: string; data: Buffer }>,
+  open: (file: string) => Promise<{ handle: FileHandle; created: boolean }>,
+  alongside?: () => Promise<void>,
+): Promise<void> {
+  const opened = await Promise.all(parts.map((part) => open(part.file)));
+  throwFirstFailure(await Promise.allSettled(parts.map((part, i) => writeWhole((opened[i] as { handle: FileHandle }).handle, part.file, part.data, null))));
+  throwFirstFailure(await Promise.allSettled([...opened.map(({ handle }) => handle.datasync()), alongside?.()]));
+  const dirs = new Set(parts.filter((_, i) => opened[i]?.created === true).map((part) => path.dirname(part.file)));
   for (const dir of dirs) await syncDirectory(dir);
 }
 
-/** Settled in parallel so that nothing is still in flight on a handle when it is closed. */
+/** Settled in parallel so that nothing is still in flight on a handle when the caller closes it. */
 function throwFirstFailure(outcomes: ReadonlyArray<PromiseSettledResult<unknown>>): void {
   const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
@@ -77,18 +76,12 @@ async function writeWhole(handle: FileHandle, file: string, data: Buffer, positi
 }
 
 /**
- * Writes `text` at the start of `file` (created if missing), leaving any longer old content after
+ * Writes `text` at the start of the file open as `handle`, leaving any longer old content after
  * it in place — the reader knows where the text ends — then fdatasync.
  */
-export async function overwriteDurably(file: string, text: string): Promise<void> {
-  const { handle, created } = await openOrCreate(file, O_WRONLY);
-  try {
-    await writeWhole(handle, file, Buffer.from(text, 'utf8'), 0);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  if (created) await syncDirectory(path.dirname(file));
+export async function overwriteDurably(handle: FileHandle, file: string, text: string): Promise<void> {
+  await writeWhole(handle, file, Buffer.from(text, 'utf8'), 0);
+  await handle.datasync();
 }
 
 /** Cuts `file` back to `size` bytes, then fdatasync. */

@@ -120,10 +120,10 @@ async function appendOnce(key: string, batch: BatchLines): Promise<AppendResult>
   let lock = locks.get(key);
   if (lock === undefined) locks.set(key, (lock = new AppendLock(key)));
   try {
-    const { recovered } = await lock.withLock(files, async ({ sizes, commit }) => {
+    const { recovered } = await lock.withLock(files, async ({ sizes, open, commit }) => {
       const after = new Map(sizes);
       for (const part of parts) after.set(part.file, (sizes.get(part.file) ?? 0) + part.data.length);
-      await appendDurably(parts, () => commit(after));
+      await appendDurably(parts, open, () => commit(after));
     });
     return { recovered };
   } catch (error) {
