@@ -89,6 +89,12 @@ export interface ProducerOptions<E extends ProducerEntry> {
   maxAggregatedBytes?: number;
   /** Called in order of acknowledgement, once per accepted entry batch. */
   onAck?: (acked: AckedEntry<E>[]) => void;
+  /**
+   * Told after each PutRecords reply which shards its accepted records landed on (each once,
+   * rejected records not counted), before they are acknowledged: a consumer in the same process
+   * can read them now instead of at its next idle poll (EventSourceMapping.recordsPut).
+   */
+  onRecordsLanded?: (shardIds: readonly string[]) => void;
 }
 
 export interface ProducerStats {
@@ -143,7 +149,7 @@ function entrySize(entry: ProducerEntry): number {
 }
 
 export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
-  private readonly options: Resolved<ProducerOptions<E>, 'shardMap' | 'onAck'>;
+  private readonly options: Resolved<ProducerOptions<E>, 'shardMap' | 'onAck' | 'onRecordsLanded'>;
   private shardMap: ShardMap | undefined;
   /** A changed map waiting for the requests sent under the current one to be answered. */
   private nextShardMap: ShardMap | undefined;
@@ -499,6 +505,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
       }
 
       const acked: AckedEntry<E>[] = [];
+      const landed = this.options.onRecordsLanded === undefined ? undefined : new Set<string>();
       const failed: OutRecord<E>[] = [];
       let failedEntries = 0;
       let fatalCode: string | undefined;
@@ -510,6 +517,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
           const shardId = result.ShardId ?? predicted;
           // Landed elsewhere than predicted: the map is stale (a reshard).
           if (this.shardMap !== undefined && shardId !== predicted) this.refreshShardMap(`a record for ${predicted} landed on ${shardId}`);
+          landed?.add(shardId);
           const sequenceNumber = result.SequenceNumber ?? '';
           for (let sub = 0; sub < record.entries.length; sub++) {
             acked.push({ entry: record.entries[sub] as E, shardId, sequenceNumber, subSequence: sub });
@@ -520,6 +528,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
           failedEntries += record.entries.length;
         }
       }
+      if (landed !== undefined && landed.size > 0) this.options.onRecordsLanded?.([...landed]);
       this.acknowledge(acked);
       if (fatalCode !== undefined) {
         this.fail(new ProducerError(`Kinesis rejected a record: ${fatalCode}`), shards);

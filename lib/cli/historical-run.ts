@@ -158,6 +158,8 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
       clock,
       logger: logger.child('producer'),
       aggregate: options.aggregate ?? false,
+      // With one worker the consumer is in this process: it reads what landed now, not at its next idle poll.
+      onRecordsLanded: (shardIds) => consumer?.local?.mapping.recordsPut(shardIds),
       onAck: (acked) => {
         // Acknowledgements let the source drop its bookkeeping: memory stays flat as files grow.
         for (const a of acked) source.acknowledge(a.entry.source, a.entry.seq);

@@ -37,6 +37,8 @@ export interface ReplayEngineSetup {
   onQuoteSent?: EngineOptions['onQuoteSent'];
   /** Told about every acknowledgement, after the engine (metrics). */
   onAck?: (acked: QuoteAck[]) => void;
+  /** Told which shards each PutRecords reply's records landed on (a consumer in this process reads them now). */
+  onRecordsLanded?: (shardIds: readonly string[]) => void;
 }
 
 /**
@@ -59,6 +61,7 @@ export async function createReplayEngine(options: ReplayEngineSetup): Promise<{ 
       engineRef.current?.onAck(acked);
       options.onAck?.(acked);
     },
+    onRecordsLanded: options.onRecordsLanded,
     aggregate: options.aggregate ?? false,
   });
   const engine = new ReplayEngine({

@@ -169,10 +169,14 @@ export async function runUp(options: UpOptions): Promise<void> {
     let ready = false;
     let releaseFirstQuote = (): void => undefined;
     const firstQuote = new Promise<void>((resolve) => (releaseFirstQuote = resolve));
-    const { producer, engine } = await createUpEngine(options, aws, liveUrl, (acked) => metrics.onAck(acked), (sent) =>
+    const { producer, engine } = await createUpEngine(options, aws, liveUrl, {
+      onAck: (acked) => metrics.onAck(acked),
       // Only the first quote of the first session can come before `up` is ready.
-      sent === 0 && !ready ? firstQuote : undefined,
-    );
+      historicalGate: (sent) => (sent === 0 && !ready ? firstQuote : undefined),
+      // The in-process consumer reads what just landed now instead of at its next idle poll
+      // (with --workers N the consumers are other processes: they poll).
+      onRecordsLanded: (shardIds) => parts.mapping?.recordsPut(shardIds),
+    });
     drainTargets.producer = producer;
     parts.engine = engine;
     parts.producer = producer;

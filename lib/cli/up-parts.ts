@@ -40,13 +40,21 @@ export async function startUpFeed(options: UpOptions, stops: StopList): Promise<
   return options.liveUrl ?? feed?.url;
 }
 
+/** What `up` hooks into its replayer. */
+export interface UpEngineHooks {
+  /** Every acknowledgement (the metrics). */
+  onAck: (acked: QuoteAck[]) => void;
+  historicalGate?: (sentThisSession: number) => Promise<void> | undefined;
+  /** The shards each PutRecords reply's records landed on (the in-process consumer's wake). */
+  onRecordsLanded?: (shardIds: readonly string[]) => void;
+}
+
 /** The replayer `up` runs: historical first, the mode control followed, acknowledgements counted. */
 export function createUpEngine(
   options: UpOptions,
   aws: AwsEnvironment,
   liveUrl: string | undefined,
-  onAck: (acked: QuoteAck[]) => void,
-  historicalGate?: (sentThisSession: number) => Promise<void> | undefined,
+  { onAck, historicalGate, onRecordsLanded }: UpEngineHooks,
 ): ReturnType<typeof createReplayEngine> {
   return createReplayEngine({
     aws,
@@ -64,5 +72,6 @@ export function createUpEngine(
     onQuoteSent: options.onQuoteSent,
     historicalGate,
     onAck,
+    onRecordsLanded,
   });
 }

@@ -26,7 +26,7 @@ export async function runReplayerAlone(options: UpOptions): Promise<void> {
       now: () => performance.now(),
       sources: { status: () => parts.engine?.status(), producer: () => parts.producer?.stats, consumer: () => undefined },
     });
-    const { producer, engine } = await createUpEngine(options, aws, liveUrl, (acked) => metrics.onAck(acked));
+    const { producer, engine } = await createUpEngine(options, aws, liveUrl, { onAck: (acked) => metrics.onAck(acked) });
     parts.engine = engine;
     parts.producer = producer;
     logger.info('replayer up against the deployment', { stack: config.stackName, region: config.region, stream: config.streamName, table: config.tableName });

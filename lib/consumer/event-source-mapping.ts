@@ -35,6 +35,7 @@ import { isRetryableError } from '../aws/retryable.ts';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../time/backoff.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { Backoff, retry, type RetryNotice } from '../time/retry.ts';
+import { WakeableSleep } from '../time/wakeable-sleep.ts';
 import { listShards } from '../aws/shard-map.ts';
 import { decodeAggregated, isAggregated } from '../records/kpl-format.ts';
 import { toKinesisStreamEvent } from './kinesis-event.ts';
@@ -80,6 +81,8 @@ export interface EventSourceMappingOptions {
    * long after each further one, up to this (also
    * while the handler works on the page before): a record put on an idle shard is read at most
    * this long after it landed, and one put while records flow within about a GetRecords round trip.
+   * A producer in the same process cuts the pause short (`recordsPut`); this bound is for every
+   * other writer.
    */
   idlePollMs?: number;
   /**
@@ -150,6 +153,8 @@ interface ShardRun {
   backoff: Backoff;
   /** Taken over from an owner whose lease expired: its first batch is logged as the duplicate bound. */
   takenOverFrom: string | undefined;
+  /** The idle pause between empty polls, which `recordsPut` ends. */
+  idle: WakeableSleep;
 }
 
 /** Quotes in `records`: a KPL aggregate carries many (what a duplicate count is measured in). */
@@ -195,6 +200,8 @@ export class EventSourceMapping {
   readonly stats: MappingStats = { invocations: 0, records: 0, failedInvocations: 0, retriedRecords: 0 };
   /** Per held shard: GetRecords' last `MillisBehindLatest` (how far this worker is behind the tip). */
   private readonly lag = new Map<string, number>();
+  /** Per held shard: its idle pause (ShardRun.idle), for `recordsPut`. */
+  private readonly idle = new Map<string, WakeableSleep>();
 
   constructor(options: EventSourceMappingOptions) {
     // `??` rather than spreading over defaults: an explicit `undefined` option keeps the default.
@@ -263,6 +270,17 @@ export class EventSourceMapping {
     return this.lag;
   }
 
+  /**
+   * A hint from a producer in this process: records just landed on these shards. A held shard's
+   * idle pause ends at once, so its next GetRecords goes out now rather than up to idlePollMs
+   * later; one told while its GetRecords is in flight (which may have missed them) skips its next
+   * pause. GetRecords stays the only truth: a wake reads nothing by itself, and the polls go on for
+   * every other writer. Shards held by other workers are theirs to poll.
+   */
+  recordsPut(shardIds: readonly string[]): void {
+    for (const shardId of shardIds) this.idle.get(shardId)?.wake();
+  }
+
   /** Sequence number of the last record this worker processed, per shard. */
   processedPositions(): ReadonlyMap<string, string> {
     return this.processed;
@@ -320,11 +338,14 @@ export class EventSourceMapping {
       log: logger.child(logger === silentLogger ? 'silent' : 'event-source-mapping', { shard: lease.shardId }),
       backoff: new Backoff({ policy: backoff, clock, random }),
       takenOverFrom: lease.takenOverFrom,
+      idle: new WakeableSleep(clock),
     };
+    this.idle.set(lease.shardId, shard.idle);
     try {
       await this.processLease(shard, pinned);
     } finally {
       this.lag.delete(lease.shardId);
+      if (this.idle.get(lease.shardId) === shard.idle) this.idle.delete(lease.shardId);
       // Last checkpoint written: a lease another worker asked for can be handed over now.
       await lease.stopped();
     }
@@ -395,7 +416,8 @@ export class EventSourceMapping {
 
   /**
    * Reads from `iterator` until a page has records: an empty page is followed after an idle pause
-   * (idlePause: 10 ms five times, then doubling up to idlePollMs while the shard stays empty). Settles with that
+   * (idlePause: 10 ms five times, then doubling up to idlePollMs while the shard stays empty; `recordsPut`
+   * ends it, or the next one when it comes during a call). Settles with that
    * page, a failed call, the end of a closed shard (no next iterator) or, once stopped, the last
    * page read. Never rejects.
    */
@@ -408,7 +430,7 @@ export class EventSourceMapping {
       this.succeeded(shard);
       if (page.records.length > 0 || page.next === undefined || shard.stop.aborted) return page;
       iterator = page.next;
-      await this.options.clock.sleep(idlePause(++emptyPolls, this.options.idlePollMs), shard.stop).catch(() => undefined);
+      await shard.idle.sleep(idlePause(++emptyPolls, this.options.idlePollMs), shard.stop).catch(() => undefined);
       if (shard.stop.aborted) return page;
     }
   }

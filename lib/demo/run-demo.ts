@@ -129,6 +129,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       speed: 'max',
       liveUrl: feed.url,
       logger,
+      // The consumer is in this process: it reads what landed now, not at its next idle poll.
+      onRecordsLanded: (shardIds) => mapping.recordsPut(shardIds),
       historicalGate: (sent) => {
         if (!gateArmed || sent < options.switchAfter) return undefined;
         held = true;

@@ -11,6 +11,7 @@ import { EventSourceMapping, type BatchInvoker, type EventSourceMappingOptions }
 import { waitForCheckpoints } from '../../lib/consumer/checkpoint-wait.ts';
 import { LeaseTable } from '../../lib/consumer/lease-table.ts';
 import { silentLogger } from '../../lib/logging/logger.ts';
+import { systemClock } from '../../lib/time/clock.ts';
 import { quickRetries } from '../support/quick-retries.ts';
 import { useEmbeddedStack } from '../support/stack-fixture.ts';
 
@@ -286,6 +287,101 @@ describe('EventSourceMapping', () => {
     assert.deepEqual(firstWords, ['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8']);
     // Each page was asked for only once the previous one had been handled.
     assert.deepEqual(callsWhenInvoked, [1, 2]);
+  });
+
+  /**
+   * A shard the mapping has read r1 from and then polled empty `EMPTY_POLLS` times, so that its
+   * idle pause has doubled to IDLE_PAUSE_MS (idlePause; the bound idlePollMs is 60 s): a record put
+   * now is read within a round trip only if something ends the pause. `duringEmptyPoll` runs
+   * while the `EMPTY_POLLS`th empty GetRecords is in flight (answered by the emulator, not yet
+   * handed back to the mapping). Real clock: the pause is real time.
+   */
+  const EMPTY_POLLS = 12;
+  const IDLE_PAUSE_MS = 1_280;
+  async function idleShard(duringEmptyPoll?: (put: () => Promise<void>) => Promise<void>): Promise<{
+    esm: EventSourceMapping;
+    /** Puts r2, noting when. */
+    put: () => Promise<void>;
+    /** How long after the put a GetRecords handed r2 to the mapping (undefined: not within 5 s). */
+    readAfterPut: () => Promise<number | undefined>;
+    /** Resolves once the shard's long pause is about to start (its EMPTY_POLLS-th empty poll answered). */
+    idle: Promise<void>;
+  }> {
+    const names = await streamWith(1);
+    const real = env.clients.kinesis;
+    let emptyPolls = 0;
+    let putAt: number | undefined;
+    let readAt: number | undefined;
+    let idle = (): void => undefined;
+    const idleReached = new Promise<void>((resolve) => (idle = resolve));
+    const put = async (): Promise<void> => {
+      putAt = performance.now();
+      await real.send(new PutRecordsCommand({ StreamName: names.streamName, Records: [{ Data: Buffer.from('r2'), PartitionKey: 'K' }] }));
+    };
+    let delivered = 0;
+    const send = async (command: Parameters<KinesisClient['send']>[0]): Promise<unknown> => {
+      const out: unknown = await real.send(command);
+      if (!(command instanceof GetRecordsCommand)) return out;
+      const records = (out as GetRecordsCommandOutput).Records ?? [];
+      if (records.some((r) => Buffer.from(r.Data ?? []).toString() === 'r2')) readAt ??= performance.now();
+      if (records.length === 0 && delivered > 0 && ++emptyPolls === EMPTY_POLLS) {
+        await duringEmptyPoll?.(put);
+        idle();
+      }
+      return out;
+    };
+    const esm = new EventSourceMapping({
+      ...options(names, (event) => {
+        delivered += event.Records.length;
+        return Promise.resolve();
+      }),
+      kinesis: { send } as Pick<KinesisClient, 'send'>,
+      idlePollMs: 60_000,
+      clock: systemClock,
+    });
+    await esm.start();
+    const readAfterPut = async (): Promise<number | undefined> => {
+      const deadline = performance.now() + 5_000;
+      while (readAt === undefined && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      return readAt === undefined || putAt === undefined ? undefined : readAt - putAt;
+    };
+    return { esm, put, readAfterPut, idle: idleReached };
+  }
+
+  it('reads a record at once when a producer in the process says it landed, in the middle of a long idle pause', async () => {
+    const { esm, put, readAfterPut, idle } = await idleShard();
+    await idle;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await put();
+    esm.recordsPut(['shardId-000000000000']);
+    const readAfter = await readAfterPut();
+    await esm.stop();
+    // Without the wake the record waits out the rest of a 1,280 ms pause.
+    assert.ok(readAfter !== undefined && readAfter < IDLE_PAUSE_MS / 2, `read ${readAfter} ms after the put`);
+  });
+
+  it('keeps a wake that comes while a GetRecords is in flight: the pause after that call ends at once', async () => {
+    const { esm, readAfterPut, idle } = await idleShard(async (put) => {
+      // This call's answer (empty) is already made: only the next call can see r2.
+      await put();
+      esm.recordsPut(['shardId-000000000000']);
+    });
+    await idle;
+    const readAfter = await readAfterPut();
+    await esm.stop();
+    assert.ok(readAfter !== undefined && readAfter < IDLE_PAUSE_MS / 2, `read ${readAfter} ms after the put`);
+  });
+
+  it('still stops at once in a long idle pause, a wake for another shard or none at all notwithstanding', async () => {
+    const { esm, idle } = await idleShard();
+    await idle;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    esm.recordsPut(['shardId-000000000099']);
+    const started = performance.now();
+    await esm.stop();
+    const stoppedIn = performance.now() - started;
+    assert.ok(stoppedIn < IDLE_PAUSE_MS / 2, `stopped in ${stoppedIn} ms`);
+    assert.deepEqual(esm.heldShards(), []);
   });
 
   /** A lease table with slow checkpoint writes (still through the emulator), remembering the last durable one. */

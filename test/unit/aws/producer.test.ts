@@ -224,6 +224,39 @@ describe('KinesisProducer', () => {
     assert.equal(producer.stats.acked, tickers.length);
   });
 
+  it('tells after each reply which shards its accepted records landed on, each once, rejected ones left out', async () => {
+    const shardMap = new ShardMap([
+      { shardId: 'shard-a', start: 0n, end: 2n ** 127n - 1n },
+      { shardId: 'shard-b', start: 2n ** 127n, end: 2n ** 128n - 1n },
+    ]);
+    const tickers = ['AAPL', 'MSFT', 'GOOG', 'AMZN', 'TSLA', 'NVDA'];
+    const onA = tickers.filter((t) => shardMap.shardFor(t) === 'shard-a');
+    const onB = tickers.filter((t) => shardMap.shardFor(t) === 'shard-b');
+    assert.ok(onA.length > 1 && onB.length > 0, 'the keys land on both shards, several on shard-a');
+    // The first request's shard-b records are throttled; their resend is the second request.
+    const { client, requests } = fakeKinesis((request, call) =>
+      Promise.resolve(
+        request.keys.map((key) => {
+          const shardId = shardMap.shardFor(key);
+          return call === 1 && shardId === 'shard-b' ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' } : { ShardId: shardId };
+        }),
+      ),
+    );
+    const events: string[] = [];
+    const producer = new KinesisProducer({
+      client,
+      streamName: 's',
+      shardMap,
+      clock: fastClock(),
+      onRecordsLanded: (shardIds) => events.push(`landed ${shardIds.join(',')}`),
+      onAck: (acked) => events.push(`acked ${acked.length}`),
+    });
+    for (const ticker of tickers) await producer.put(entry(ticker, ticker));
+    await producer.flush();
+    assert.equal(requests.length, 2);
+    assert.deepEqual(events, [`landed shard-a`, `acked ${onA.length}`, `landed shard-b`, `acked ${onB.length}`]);
+  });
+
   it('stops waiting in flush() when its signal aborts, and reports what is unacknowledged', async () => {
     const { client } = fakeKinesis(() => new Promise(() => undefined));
     const producer = new KinesisProducer({ client, streamName: 's', clock: fastClock() });
