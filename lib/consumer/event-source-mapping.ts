@@ -424,6 +424,8 @@ export class EventSourceMapping {
   private async pageWithRecords(shard: ShardRun, iterator: string): Promise<PageOutcome> {
     let emptyPolls = 0;
     for (;;) {
+      // Records announced before this call are in its answer: only a wake during it cuts the pause after it.
+      shard.idle.clear();
       const page = await this.getPage(iterator);
       if (!page.ok) return page;
       if (page.millisBehind !== undefined) this.lag.set(shard.lease.shardId, page.millisBehind);

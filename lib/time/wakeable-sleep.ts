@@ -32,6 +32,15 @@ export class WakeableSleep {
     }
   }
 
+  /**
+   * Drops a wake kept for the next sleep: the loop is about to look (a read sent now sees what the
+   * wake announced), so the sleep after that look need not be cut short. A wake that comes after
+   * this call is kept again.
+   */
+  clear(): void {
+    this.pending = false;
+  }
+
   wake(): void {
     if (this.sleeping === undefined) {
       this.pending = true;

@@ -34,6 +34,20 @@ describe('WakeableSleep', () => {
     stop.abort();
   });
 
+  it('forgets a kept wake when cleared (the loop looked since), and keeps one that comes after', async () => {
+    const pause = new WakeableSleep(systemClock);
+    const first = new AbortController();
+    pause.wake();
+    pause.clear();
+    const sleeping = pause.sleep(60_000, first.signal);
+    assert.equal(await race(sleeping, 100), 'timer');
+    first.abort();
+    await sleeping;
+    pause.clear();
+    pause.wake();
+    assert.equal(await race(pause.sleep(60_000, new AbortController().signal), 1_000), 'slept');
+  });
+
   it('ends when its signal aborts, and at once when it already has', async () => {
     const pause = new WakeableSleep(systemClock);
     const stop = new AbortController();
