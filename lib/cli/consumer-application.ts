@@ -40,6 +40,11 @@ export interface ConsumerApplicationOptions {
   run?: string;
   /** In-process only: told each batch the handler wrote. */
   onBatch?: MidPriceHandlerOptions['onBatch'];
+  /**
+   * In-process only: the caller's producer tells the worker about every put (`local.mapping.recordsPut`),
+   * so it waits for that instead of polling a shard at its tip (EventSourceMapping's `wokenOnPut`).
+   */
+  wokenOnPut?: boolean;
   clock?: Clock;
 }
 
@@ -63,6 +68,7 @@ export async function startLocalWorker(options: Omit<ConsumerApplicationOptions,
     startingPosition: run !== undefined ? 'FLOOR' : options.from === 'latest' ? 'LATEST' : 'TRIM_HORIZON',
     filter: consumerFilter(run),
     onBatch: options.onBatch,
+    wokenOnPut: options.wokenOnPut,
     clock: options.clock,
   });
   await local.mapping.start();

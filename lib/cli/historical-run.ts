@@ -147,7 +147,8 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
   try {
     await prepareOutput(config, { truncate: true, logger });
     // The run's throw-away application: only its records, each shard from the run's floor.
-    consumer = await startConsumerApplication({ aws, config, logger, app, workers: options.workers ?? 1, from: 'trim-horizon', run, clock });
+    // With one worker, in this process: the producer below wakes it (onRecordsLanded).
+    consumer = await startConsumerApplication({ aws, config, logger, app, workers: options.workers ?? 1, from: 'trim-horizon', run, clock, wokenOnPut: true });
     const consumerFailed = consumer.failed;
     const sourceLogger = logger.child('historical-source');
     const source = new MergedSource(scans.map((scan) => new HistoricalSource(scan, { logger: sourceLogger, selection })));

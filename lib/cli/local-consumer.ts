@@ -29,6 +29,8 @@ export interface LocalConsumerOptions {
   clock?: Clock;
   /** Told about every batch the handler wrote (the dashboard). */
   onBatch?: MidPriceHandlerOptions['onBatch'];
+  /** A producer in this process wakes the mapping on every put (EventSourceMapping's `wokenOnPut`). */
+  wokenOnPut?: boolean;
 }
 
 export interface LocalConsumer {
@@ -74,6 +76,7 @@ export function createLocalConsumer(options: LocalConsumerOptions): LocalConsume
     trailingCheckpoints: config.outputS3 === undefined,
     startingPosition: options.startingPosition,
     filter: options.filter,
+    wokenOnPut: options.wokenOnPut,
     clock: options.clock,
     logger: logger.child('event-source-mapping'),
   });

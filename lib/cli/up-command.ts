@@ -149,6 +149,8 @@ export async function runUp(options: UpOptions): Promise<void> {
       app: DEFAULT_APP,
       workers: options.workers ?? 1,
       from: 'trim-horizon',
+      // The replayer's producer wakes the in-process worker (onRecordsLanded below).
+      wokenOnPut: true,
       // Worker processes keep their consumer metrics (the dashboard shows the replayer's).
       onBatch: (result, timing) => metrics.onBatch(result, timing),
     });

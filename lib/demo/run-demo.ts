@@ -113,7 +113,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const api = await startLocalModeApi({ aws, config, port: 0, logger });
     stops.push(() => api.stop());
 
-    const { mapping, leases } = createLocalConsumer({ aws, config, logger, app: 'demo', startingPosition: 'TRIM_HORIZON', filter: () => true });
+    // The replayer's producer below wakes it (onRecordsLanded).
+    const { mapping, leases } = createLocalConsumer({ aws, config, logger, app: 'demo', startingPosition: 'TRIM_HORIZON', filter: () => true, wokenOnPut: true });
     await mapping.start();
     stops.push(() => mapping.stop());
 

@@ -384,6 +384,56 @@ describe('EventSourceMapping', () => {
     assert.deepEqual(esm.heldShards(), []);
   });
 
+  it('woken on put, waits at the tip for the wake instead of polling, and reads other writers\' records within idlePollMs', async () => {
+    const names = await streamWith(1);
+    const real = env.clients.kinesis;
+    let gets = 0;
+    const readAt = new Map<string, number>();
+    const send = async (command: Parameters<KinesisClient['send']>[0]): Promise<unknown> => {
+      const out: unknown = await real.send(command);
+      if (!(command instanceof GetRecordsCommand)) return out;
+      gets++;
+      for (const r of (out as GetRecordsCommandOutput).Records ?? []) readAt.set(Buffer.from(r.Data ?? []).toString(), performance.now());
+      return out;
+    };
+    const putOne = async (data: string): Promise<number> => {
+      const at = performance.now();
+      await real.send(new PutRecordsCommand({ StreamName: names.streamName, Records: [{ Data: Buffer.from(data), PartitionKey: 'K' }] }));
+      return at;
+    };
+    const readWithin = async (data: string, ms: number): Promise<boolean> => {
+      const deadline = performance.now() + ms;
+      while (!readAt.has(data) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      return readAt.has(data);
+    };
+    const idlePollMs = 400;
+    const esm = new EventSourceMapping({
+      ...options(names, () => Promise.resolve()),
+      kinesis: { send } as Pick<KinesisClient, 'send'>,
+      idlePollMs,
+      wokenOnPut: true,
+      clock: systemClock,
+    });
+    await esm.start();
+    assert.ok(await readWithin('r1', 5_000), 'r1 read');
+    // Idle at the tip for 1.2 s: a poll per idlePollMs (3), not one per 10-80 ms (~20 without wokenOnPut).
+    const before = gets;
+    await new Promise((resolve) => setTimeout(resolve, 3 * idlePollMs));
+    const idleGets = gets - before;
+    // Announced: read at once. Not announced (another writer): read at the next poll, within idlePollMs.
+    const announcedAt = await putOne('r2');
+    esm.recordsPut(['shardId-000000000000']);
+    assert.ok(await readWithin('r2', idlePollMs * 2), 'r2 read');
+    const otherAt = await putOne('r3');
+    assert.ok(await readWithin('r3', idlePollMs * 3), 'r3 read');
+    await esm.stop();
+    assert.ok(idleGets <= 4, `${idleGets} GetRecords in ${3 * idlePollMs} ms at the tip`);
+    const announced = (readAt.get('r2') ?? Infinity) - announcedAt;
+    const other = (readAt.get('r3') ?? Infinity) - otherAt;
+    assert.ok(announced < idlePollMs / 2, `announced record read after ${announced} ms`);
+    assert.ok(other <= idlePollMs + 100, `other writer's record read after ${other} ms`);
+  });
+
   /** A lease table with slow checkpoint writes (still through the emulator), remembering the last durable one. */
   class SlowCheckpoints extends LeaseTable {
     durable: bigint | undefined;
