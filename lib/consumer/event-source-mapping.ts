@@ -491,6 +491,8 @@ export class EventSourceMapping {
               const resumeAfter = this.processed.get(shardId);
               log.info('shard iterator expired, resuming from the checkpoint', { checkpoint: resumeAfter });
               iterator = await this.resumeIterator(shard, resumeAfter);
+              // What is after the checkpoint is unknown: read it at once.
+              atTip = false;
               continue;
             }
             if (!isRetryableError(error)) log.error('GetRecords failed with a non-retryable error; retrying', { error });
