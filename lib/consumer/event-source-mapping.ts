@@ -5,15 +5,16 @@
  * For every shard this worker holds the lease of: GetShardIterator (after the lease's checkpoint,
  * at its floor, or at the starting position), then GetRecords up to `batchSize` (one page read
  * ahead while the handler runs), invoke the handler with a real `KinesisStreamEvent`, and advance
- * the checkpoint in the lease only after the handler succeeded (with `trailingCheckpoints`,
- * written while the next small batch is invoked: trailing-checkpoint.ts). With
+ * the checkpoint in the lease only after the handler succeeded (with `trailingCheckpoints`, only
+ * when it must be: once half a batch size is owed, when the shard goes quiet, and before giving the
+ * lease away; trailing-checkpoint.ts). With
  * ReportBatchItemFailures semantics the checkpoint moves up to the record before the first
  * reported failure and the batch is retried from that record; a thrown error (or an unknown item
  * identifier) retries the whole batch. Retries back off with capped, jittered exponential delays
  * and never skip a record: Lambda's default (retry until success) — a poison record must be
  * dead-lettered by the handler. A lost lease stops the shard after the invocation in progress;
  * its checkpoint is refused, so the new owner resumes from the last one: at most `batchSize`
- * records are processed twice (one batch, or two small ones whose checkpoint trailed).
+ * records are processed twice (one batch, or small ones whose checkpoint was still owed).
  *
  * Resharding: a shard whose GetRecords hands back no next iterator (SHARD_END) is finished — its
  * lease checkpoints SHARD_END and is given up — and the coordinator lists the shards again, so the
@@ -101,6 +102,13 @@ export interface EventSourceMappingOptions {
    * by its first record (S3 objects), where the second batch's output would be left beside it.
    */
   trailingCheckpoints?: boolean;
+  /**
+   * With trailingCheckpoints: a shard with no batch for this long writes the checkpoint it owes
+   * (default 200 ms, as idlePollMs): a quiet stream's checkpoints are current within it, while a
+   * paced shard (a put every ~20 ms linger, 50–150 ms gaps at a mode switch) keeps its writes
+   * batched. `checkpointPromptly` ends the wait for a drain.
+   */
+  checkpointIdleMs?: number;
   backoff?: BackoffPolicy;
   random?: () => number;
   clock?: Clock;
@@ -210,6 +218,8 @@ export class EventSourceMapping {
   private readonly lag = new Map<string, number>();
   /** Per held shard: its idle pause (ShardRun.idle), for `recordsPut`. */
   private readonly idle = new Map<string, WakeableSleep>();
+  /** Aborted by `checkpointPromptly`: from then on no checkpoint is held back. */
+  private readonly prompt = new AbortController();
 
   constructor(options: EventSourceMappingOptions) {
     // `??` rather than spreading over defaults: an explicit `undefined` option keeps the default.
@@ -218,6 +228,7 @@ export class EventSourceMapping {
       idlePollMs: options.idlePollMs ?? 200,
       wokenOnPut: options.wokenOnPut ?? false,
       trailingCheckpoints: options.trailingCheckpoints ?? false,
+      checkpointIdleMs: options.checkpointIdleMs ?? 200,
       leaseDurationMs: options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
       shardSyncMs: options.shardSyncMs ?? DEFAULT_SHARD_SYNC_MS,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
@@ -290,7 +301,16 @@ export class EventSourceMapping {
     for (const shardId of shardIds) this.idle.get(shardId)?.wake();
   }
 
-  /** Sequence number of the last record this worker processed, per shard. */
+  /**
+   * A drain (the end of `run`, `up` stopping): every owed checkpoint is written now, and each
+   * batch's as soon as the handler finished it, so whoever waits for the checkpoints to reach the
+   * acknowledged positions does not wait out checkpointIdleMs.
+   */
+  checkpointPromptly(): void {
+    this.prompt.abort();
+  }
+
+  /** Sequence number of the last checkpoint this worker wrote, per shard. */
   processedPositions(): ReadonlyMap<string, string> {
     return this.processed;
   }
@@ -477,17 +497,17 @@ export class EventSourceMapping {
       while (!stop.aborted) {
         if (pending.length === 0) {
           if (iterator === undefined) {
-            await checkpoint.settle();
+            await checkpoint.writeAll();
             await this.finishShard(shard);
             return;
           }
-          const page: PageOutcome = await (ahead ?? this.pageWithRecords(shard, iterator, atTip));
+          const page = await this.awaitPage(ahead ?? this.pageWithRecords(shard, iterator, atTip), checkpoint, stop);
           ahead = undefined;
           if (!page.ok) {
             const { error } = page;
             if (errorName(error) === 'ExpiredIteratorException') {
               // Resume after the last batch processed, so its checkpoint must have landed.
-              await checkpoint.settle();
+              await checkpoint.writeAll();
               const resumeAfter = this.processed.get(shardId);
               log.info('shard iterator expired, resuming from the checkpoint', { checkpoint: resumeAfter });
               iterator = await this.resumeIterator(shard, resumeAfter);
@@ -508,22 +528,23 @@ export class EventSourceMapping {
           if (iterator !== undefined && readAhead) ahead = this.pageWithRecords(shard, iterator, atTip);
         }
 
-        if (!checkpoint.mayOverlap(pending.length)) await checkpoint.settle();
+        await checkpoint.beforeBatch(pending.length);
         await this.untilLeaseFresh(shard);
         if (stop.aborted) break;
         if (shard.takenOverFrom !== undefined) this.logTakeoverBound(shard, pending);
         const failureIndex = await this.invoke(shardId, pending, log);
         if (failureIndex === undefined) {
           const done = pending;
-          await checkpoint.start(done.length, async () => {
+          await checkpoint.finished(done.length, async (records) => {
             await this.commit(shard, done[done.length - 1] as KinesisRecord);
-            this.stats.records += done.length;
+            this.stats.records += records;
           });
+          if (this.prompt.signal.aborted) await checkpoint.flush();
           pending = [];
           this.succeeded(shard);
           continue;
         }
-        await checkpoint.settle();
+        await checkpoint.writeAll();
         if (failureIndex > 0) {
           await this.commit(shard, pending[failureIndex - 1] as KinesisRecord);
           this.stats.records += failureIndex;
@@ -534,7 +555,9 @@ export class EventSourceMapping {
           firstFailedSequence: pending[0]?.SequenceNumber,
         });
       }
-      await checkpoint.settle();
+      // Stopped or handed over: what was processed is checkpointed before the lease goes (a lost
+      // lease refuses the write: LeaseTable's checkpoint is conditional on the owner).
+      await checkpoint.writeAll();
     } finally {
       // Let a page still on its way land before the shard is reported stopped (no request
       // outlives stop()); its records are dropped: the next owner starts after the checkpoint.
@@ -544,9 +567,31 @@ export class EventSourceMapping {
   }
 
   /**
+   * Waits for the next page; when the shard owes a checkpoint and no page came within
+   * checkpointIdleMs (or a drain asked for it, or the shard stops), starts that write meanwhile.
+   */
+  private async awaitPage(page: Promise<PageOutcome>, checkpoint: TrailingCheckpoint, stop: AbortSignal): Promise<PageOutcome> {
+    if (!checkpoint.owes()) return page;
+    const landed = new AbortController();
+    const quiet = this.options.clock.sleep(this.options.checkpointIdleMs, AbortSignal.any([landed.signal, this.prompt.signal, stop]));
+    const first = await Promise.race([page.then(() => 'page' as const), quiet.then(() => 'quiet' as const)]);
+    landed.abort();
+    // A failed write is thrown only once the page landed: no request outlives the shard.
+    if (first === 'quiet') {
+      try {
+        await checkpoint.flush();
+      } catch (error) {
+        await page;
+        throw error;
+      }
+    }
+    return page;
+  }
+
+  /**
    * The previous owner of a lease taken over after it expired may have written a batch it never
-   * checkpointed: at most `batchSize` records right after the checkpoint (one batch, or two small
-   * ones when the first one's checkpoint was still being written, see TrailingCheckpoint) — the
+   * checkpointed: at most `batchSize` records right after the checkpoint (one batch, or small ones
+   * whose checkpoint was still owed, see TrailingCheckpoint) — the
    * records this first batch starts with. Logged once, as the bound of the duplicates this takeover can
    * cause (exact on the emulator, whose GetRecords always fills a page up to the limit).
    */

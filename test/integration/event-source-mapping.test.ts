@@ -480,4 +480,120 @@ describe('EventSourceMapping', () => {
     // The stop waited for the last checkpoint: it is r16's.
     assert.equal(table.durable, delivered.at(-1));
   });
+
+  /** A lease table counting checkpoint writes and remembering the last one that landed. */
+  class CountedCheckpoints extends LeaseTable {
+    writes = 0;
+    durable: bigint | undefined;
+    override async checkpoint(shardId: string, owner: string, sequenceNumber: string): ReturnType<LeaseTable['checkpoint']> {
+      this.writes++;
+      const lease = await super.checkpoint(shardId, owner, sequenceNumber);
+      this.durable = BigInt(sequenceNumber);
+      return lease;
+    }
+  }
+
+  /** One record on the stream (a paced producer's put). */
+  async function putOne(streamName: string, data: string): Promise<void> {
+    await env.clients.kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: [{ Data: Buffer.from(data), PartitionKey: 'K' }] }));
+  }
+
+  /** Small batches with trailing checkpoints on a real clock (the idle write is timed). */
+  function lazyOptions(names: { streamName: string; tableName: string }, table: LeaseTable, invoke: BatchInvoker, extra: Partial<EventSourceMappingOptions>): EventSourceMappingOptions {
+    return { ...options(names, invoke), leases: table, batchSize: 10, trailingCheckpoints: true, clock: systemClock, ...extra };
+  }
+
+  it('writes a checkpoint per half batch size at a paced rate, never leaving more than batchSize records uncheckpointed', async () => {
+    const names = await streamWith(1);
+    const table = new CountedCheckpoints(env.clients.dynamodb, names.tableName, 'lazy-paced', names.streamName);
+    const delivered: bigint[] = [];
+    const outstanding: number[] = [];
+    let invocations = 0;
+    const esm = new EventSourceMapping(
+      lazyOptions(
+        names,
+        table,
+        (event) => {
+          invocations++;
+          delivered.push(...event.Records.map((r) => BigInt(r.kinesis.sequenceNumber)));
+          outstanding.push(delivered.filter((s) => s > (table.durable ?? -1n)).length);
+          return Promise.resolve();
+        },
+        { checkpointIdleMs: 60_000 },
+      ),
+    );
+    await esm.start();
+    for (let n = 2; n <= 41; n++) {
+      await putOne(names.streamName, `r${n}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await runUntil(esm, () => delivered.length >= 41, false);
+    assert.ok(invocations >= 20, `${invocations} invocations: small batches`);
+    // One write per batch before (41 records, batches of a few): now about one per 5 records, plus the stop's.
+    assert.ok(table.writes * 3 <= invocations, `${table.writes} checkpoint writes for ${invocations} invocations`);
+    assert.ok(outstanding.every((n) => n <= 10), `records written and not checkpointed, per invocation: ${outstanding.join(', ')}`);
+    // The stop wrote what was owed.
+    assert.equal(table.durable, delivered.at(-1));
+  });
+
+  it('writes an idle shard\'s owed checkpoint within checkpointIdleMs', async () => {
+    const checkpointIdleMs = 150;
+    const names = await streamWith(3);
+    const table = new CountedCheckpoints(env.clients.dynamodb, names.tableName, 'lazy-idle', names.streamName);
+    let last: bigint | undefined;
+    let finishedAt = 0;
+    const esm = new EventSourceMapping(
+      lazyOptions(
+        names,
+        table,
+        (event) => {
+          last = BigInt(event.Records.at(-1)?.kinesis.sequenceNumber ?? '0');
+          finishedAt = Date.now();
+          return Promise.resolve();
+        },
+        { checkpointIdleMs },
+      ),
+    );
+    await esm.start();
+    const deadline = Date.now() + 5_000;
+    while ((last === undefined || table.durable !== last) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    const landedAfter = Date.now() - finishedAt;
+    const writes = table.writes;
+    await esm.stop();
+    assert.equal(table.durable, last, 'the checkpoint reached the last record before the stop');
+    // Three records are under half the batch size: only the idle write wrote them.
+    assert.equal(writes, 1);
+    assert.ok(landedAfter >= checkpointIdleMs - 20 && landedAfter <= checkpointIdleMs + 250, `checkpoint landed ${landedAfter} ms after the batch`);
+  });
+
+  it('writes the owed checkpoint before handing the lease over', async () => {
+    const names = await streamWith(3);
+    const table = new CountedCheckpoints(env.clients.dynamodb, names.tableName, 'lazy-handover', names.streamName);
+    let last: string | undefined;
+    const esm = new EventSourceMapping(
+      lazyOptions(
+        names,
+        table,
+        (event) => {
+          last = event.Records.at(-1)?.kinesis.sequenceNumber;
+          return Promise.resolve();
+        },
+        { checkpointIdleMs: 60_000, leaseDurationMs: 1_500 },
+      ),
+    );
+    await esm.start();
+    const deadline = Date.now() + 10_000;
+    while (last === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    const [held] = await table.list(['shardId-000000000000']);
+    assert.ok(held !== undefined && held.checkpoint === undefined, 'the checkpoint is owed, not written');
+    assert.ok(await table.requestHandoff(held, 'worker-next'));
+    let lease = held;
+    while (lease.owner !== 'worker-next' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      lease = (await table.list(['shardId-000000000000']))[0] ?? lease;
+    }
+    await esm.stop();
+    assert.equal(lease.owner, 'worker-next', 'handed over');
+    assert.equal(lease.checkpoint, last, 'the checkpoint reached the last record before the lease moved');
+  });
 });
