@@ -488,6 +488,8 @@ export class EventSourceMapping {
     const shardId = lease.shardId;
     let iterator = firstIterator;
     let ahead: Promise<PageOutcome> | undefined;
+    // The page ahead has landed: more records are in hand (a backlog), see `finished` below.
+    let aheadLanded = false;
     let pending: KinesisRecord[] = [];
     // The last page read was the shard's newest records (see wokenOnPut); the first read goes out at once.
     let atTip = false;
@@ -525,7 +527,14 @@ export class EventSourceMapping {
           atTip = pending.length < this.options.batchSize && !(page.millisBehind !== undefined && page.millisBehind > 0);
           if (pending.length === 0) continue;
           const readAhead = !stop.aborted && pageBytes(pending) <= READ_AHEAD_MAX_PAGE_BYTES;
-          if (iterator !== undefined && readAhead) ahead = this.pageWithRecords(shard, iterator, atTip);
+          if (iterator !== undefined && readAhead) {
+            const next = this.pageWithRecords(shard, iterator, atTip);
+            ahead = next;
+            aheadLanded = false;
+            void next.then(() => {
+              if (ahead === next) aheadLanded = true;
+            });
+          }
         }
 
         await checkpoint.beforeBatch(pending.length);
@@ -535,11 +544,15 @@ export class EventSourceMapping {
         const failureIndex = await this.invoke(shardId, pending, log);
         if (failureIndex === undefined) {
           const done = pending;
+          // With the next page already in hand (or none read ahead) the next invocation follows at
+          // once: the write starts now and overlaps it, as holding it back would only make a later
+          // batch wait for it. Held back only while the shard waits for records (a paced rate).
+          const inHand = ahead === undefined || aheadLanded;
           await checkpoint.finished(done.length, async (records) => {
             await this.commit(shard, done[done.length - 1] as KinesisRecord);
             this.stats.records += records;
           });
-          if (this.prompt.signal.aborted) await checkpoint.flush();
+          if (inHand || this.prompt.signal.aborted) await checkpoint.flush();
           pending = [];
           this.succeeded(shard);
           continue;

@@ -13,8 +13,10 @@
  * once half the bound is owed, so the other half is left for the batches invoked while it is in
  * flight: at a paced rate no invocation waits for a write. Full batches (a backlog) are
  * checkpointed before the next one is invoked, as Lambda does; with a bound of 0 every batch is.
- * `flush` writes what is owed when the shard goes quiet or stops. One write is under way at a
- * time, so checkpoints land in order.
+ * The caller also `flush`es what is owed when the next page is already in hand (a backlog: the
+ * write overlaps the next invocation, as holding it back would only make a later batch wait for
+ * it), when the shard goes quiet, and before it stops. One write is under way at a time, so
+ * checkpoints land in order.
  */
 type Outcome = { failed: false } | { failed: true; error: unknown };
 
