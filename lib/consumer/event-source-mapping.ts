@@ -585,10 +585,17 @@ export class EventSourceMapping {
    */
   private async awaitPage(page: Promise<PageOutcome>, checkpoint: TrailingCheckpoint, stop: AbortSignal): Promise<PageOutcome> {
     if (!checkpoint.owes()) return page;
-    const landed = new AbortController();
-    const quiet = this.options.clock.sleep(this.options.checkpointIdleMs, AbortSignal.any([landed.signal, this.prompt.signal, stop]));
+    // Listeners rather than AbortSignal.any: this runs for every page, and the stop and drain signals live long.
+    const over = new AbortController();
+    const end = (): void => over.abort();
+    for (const signal of [this.prompt.signal, stop]) {
+      if (signal.aborted) over.abort();
+      else signal.addEventListener('abort', end, { once: true });
+    }
+    const quiet = this.options.clock.sleep(this.options.checkpointIdleMs, over.signal);
     const first = await Promise.race([page.then(() => 'page' as const), quiet.then(() => 'quiet' as const)]);
-    landed.abort();
+    over.abort();
+    for (const signal of [this.prompt.signal, stop]) signal.removeEventListener('abort', end);
     // A failed write is thrown only once the page landed: no request outlives the shard.
     if (first === 'quiet') {
       try {
