@@ -9,6 +9,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsService, ServiceEndpoints } from './endpoints.ts';
+import { KinesisJsonProtocol } from './kinesis-json-codec.ts';
 
 export interface AwsClients {
   kinesis: KinesisClient;
@@ -105,7 +106,12 @@ export function createAwsClients(options: AwsClientsOptions): AwsClients {
     };
   };
 
-  const kinesis = new KinesisClient({ ...common('kinesis'), maxAttempts: options.kinesisMaxAttempts ?? KINESIS_MAX_ATTEMPTS });
+  const kinesis = new KinesisClient({
+    ...common('kinesis'),
+    maxAttempts: options.kinesisMaxAttempts ?? KINESIS_MAX_ATTEMPTS,
+    // Records' data to and from base64 natively (kinesis-json-codec.ts): same bytes, less CPU.
+    protocol: KinesisJsonProtocol,
+  });
   const dynamodb = new DynamoDBClient(common('dynamodb'));
   let s3: S3Client | undefined;
 
