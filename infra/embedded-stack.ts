@@ -62,6 +62,8 @@ export interface EmbeddedStackOptions {
   functions?: { tableName: string; streamName: string; region: string };
   /** The serverless.yml whose REST API the edge serves (default the project's). */
   serviceFile?: string;
+  /** Node flags for the emulator process (a benchmark's `--cpu-prof`; NODE_OPTIONS cannot carry it). */
+  nodeFlags?: readonly string[];
 }
 
 const HOST = '127.0.0.1';
@@ -160,7 +162,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
   };
   const child = spawn(
     process.execPath,
-    ['--import', import.meta.resolve('tsx'), CHILD_ENTRY, JSON.stringify(childOptions)],
+    [...(options.nodeFlags ?? []), '--import', import.meta.resolve('tsx'), CHILD_ENTRY, JSON.stringify(childOptions)],
     {
       // stdout is ours (command results): the child's goes to the logger. stderr: its log lines.
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
