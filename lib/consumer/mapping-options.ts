@@ -68,7 +68,7 @@ export interface EventSourceMappingOptions {
   /**
    * With trailingCheckpoints: a shard with no batch for this long writes the checkpoint it owes
    * (default 200 ms, as idlePollMs): a quiet stream's checkpoints are current within it, while a
-   * paced shard (a put every ~20 ms linger, 50–150 ms gaps at a mode switch) keeps its writes
+   * paced shard (a put every ~10 ms linger, 50–150 ms gaps at a mode switch) keeps its writes
    * batched. `checkpointPromptly` ends the wait for a drain.
    */
   checkpointIdleMs?: number;

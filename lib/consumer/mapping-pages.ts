@@ -20,7 +20,7 @@ const IDLE_FIRST_MS = 10;
 
 /**
  * Empty polls in a row that keep the first pause before it starts doubling. A paced replay puts
- * on a shard about every linger (20 ms) and stops for 50–150 ms at a mode switch; doubling from
+ * on a shard about every linger (10 ms) and stops for 50–150 ms at a mode switch; doubling from
  * the first empty poll grows the pause to 20–80 ms within such a gap, which the first records
  * after it then wait out. Five short polls (50 ms of an empty shard) cost a few calls per idle
  * stretch; a shard idle for longer backs off as before, to the same bound.
