@@ -80,6 +80,7 @@ export interface EventSourceMappingOptions {
 
 export interface MappingStats {
   invocations: number;
+  /** Records the handler processed successfully, counted as each invocation returns (its checkpoint may follow later). */
   records: number;
   failedInvocations: number;
   retriedRecords: number;
