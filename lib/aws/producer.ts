@@ -47,6 +47,15 @@ export const DEFAULT_AGGREGATED_RECORDS = 500;
 export const DEFAULT_AGGREGATED_BYTES = 50 * 1024;
 /** How often the shard map is listed again even when nothing says it is stale. */
 export const DEFAULT_SHARD_MAP_REFRESH_MS = 30_000;
+/**
+ * How long a partial batch waits for more entries. Under a backlog it does not matter (a lane is
+ * sent as soon as its request in flight is answered, its entries being older than this by then);
+ * at a paced rate it is the largest share of a quote's delivery latency: a quote that just missed
+ * a request waits all of it. 10 ms rather than 20: in alternated 60 s `up --speed 1` runs on the
+ * shared 2-core machine, delivery p50 14–15 against 20–23 ms and p99 70–85 against 84–94 ms, for
+ * 0.08 of a core more (about twice the PutRecords, 100 a second at 500 quotes a second).
+ */
+export const DEFAULT_LINGER_MS = 10;
 
 export interface ProducerEntry {
   partitionKey: string;
@@ -75,7 +84,7 @@ export interface ProducerOptions<E extends ProducerEntry> {
   maxBatchBytes?: number;
   /** Unacknowledged entries (buffered + in flight) above which `put()` waits. */
   maxBufferedRecords?: number;
-  /** How long a partial batch may wait for more entries before it is sent. */
+  /** How long a partial batch may wait for more entries before it is sent (default DEFAULT_LINGER_MS). */
   lingerMs?: number;
   backoff?: BackoffPolicy;
   random?: () => number;
@@ -193,7 +202,7 @@ export class KinesisProducer<E extends ProducerEntry = ProducerEntry> {
       maxAggregatedBytes: Math.min(options.maxAggregatedBytes ?? DEFAULT_AGGREGATED_BYTES, MAX_BYTES_PER_RECORD),
       // Aggregated requests carry many entries each: allow enough of them in flight to fill requests.
       maxBufferedRecords: options.maxBufferedRecords ?? maxInFlight * maxBatchRecords * 2 * (aggregate ? Math.min(maxAggregatedRecords, 10) : 1),
-      lingerMs: options.lingerMs ?? 20,
+      lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS,
       loadShardMap: options.loadShardMap ?? (() => loadShardMap(options.client, options.streamName)),
       shardMapRefreshMs: options.shardMapRefreshMs ?? DEFAULT_SHARD_MAP_REFRESH_MS,
       backoff: options.backoff ?? DEFAULT_BACKOFF,

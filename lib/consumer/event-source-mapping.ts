@@ -21,143 +21,25 @@
  * children of a split or merge are taken once all their parents are finished (shard-lineage.ts):
  * each key's records are processed in order across the change.
  */
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type KinesisClient,
-  type _Record as KinesisRecord,
-  type ShardIteratorType,
-} from '@aws-sdk/client-kinesis';
-import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { GetRecordsCommand, GetShardIteratorCommand, type _Record as KinesisRecord, type ShardIteratorType } from '@aws-sdk/client-kinesis';
 import { errorName } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging/logger.ts';
 import type { Resolved } from '../options.ts';
 import { isRetryableError } from '../aws/retryable.ts';
-import { DEFAULT_BACKOFF, type BackoffPolicy } from '../time/backoff.ts';
-import { systemClock, type Clock } from '../time/clock.ts';
+import { DEFAULT_BACKOFF } from '../time/backoff.ts';
+import { systemClock } from '../time/clock.ts';
 import { Backoff, retry, type RetryNotice } from '../time/retry.ts';
 import { WakeableSleep } from '../time/wakeable-sleep.ts';
 import { listShards } from '../aws/shard-map.ts';
-import { decodeAggregated, isAggregated } from '../records/kpl-format.ts';
 import { toKinesisStreamEvent } from './kinesis-event.ts';
 import { DEFAULT_LEASE_DURATION_MS, DEFAULT_SHARD_SYNC_MS, LeaseCoordinator, type HeldLease } from './lease-coordinator.ts';
-import { LeaseLostError, SHARD_END, type LeaseTable } from './lease-table.ts';
+import { LeaseLostError, SHARD_END } from './lease-table.ts';
+import type { EventSourceMappingOptions, MappingStats } from './mapping-options.ts';
+import { firstFailureIndex, idlePause, pageBytes, quotesIn, READ_AHEAD_MAX_PAGE_BYTES, type PageOutcome } from './mapping-pages.ts';
 import { shardInfos } from './shard-lineage.ts';
 import { TrailingCheckpoint } from './trailing-checkpoint.ts';
 
-export type BatchInvoker = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse | void | undefined>;
-
-/**
- * Where a shard without a checkpoint starts: Lambda's TRIM_HORIZON or LATEST, or FLOOR (a one-shot
- * run: wait until the lease has a floor, the first sequence number the run put on the shard).
- */
-export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | 'FLOOR';
-
-export interface EventSourceMappingOptions {
-  kinesis: Pick<KinesisClient, 'send'>;
-  /** The consumer application's leases (and checkpoints). */
-  leases: LeaseTable;
-  /** This worker's identity in the leases (unique per process). */
-  workerId: string;
-  /** A lease whose counter has not moved for this long is taken over (default 5 s). */
-  leaseDurationMs?: number;
-  /** How often the shards are listed again to find those a reshard opened (default 10 s). */
-  shardSyncMs?: number;
-  streamName: string;
-  streamArn: string;
-  region: string;
-  functionArn?: string;
-  invoke: BatchInvoker;
-  batchSize: number;
-  /**
-   * Lambda event filtering (FilterCriteria): records that do not match never reach the handler
-   * and count as processed, so the checkpoint moves past them.
-   */
-  filter?: (record: KinesisRecord) => boolean;
-  startingPosition: StartingPosition;
-  /**
-   * The longest pause after an empty GetRecords (default 200 ms; Lambda polls an idle shard about
-   * once a second). A shard that returned records is polled again at once; one that comes up
-   * empty waits IDLE_FIRST_MS for the first IDLE_SHORT_POLLS empty polls in a row, then twice as
-   * long after each further one, up to this (also
-   * while the handler works on the page before): a record put on an idle shard is read at most
-   * this long after it landed, and one put while records flow within about a GetRecords round trip.
-   * A producer in the same process cuts the pause short (`recordsPut`); this bound is for every
-   * other writer.
-   */
-  idlePollMs?: number;
-  /**
-   * A producer in this process announces every record it puts (`recordsPut`: `up`, `run` and the
-   * demo with their in-process consumer). A shard at the tip of the stream then waits for that
-   * wake, idlePollMs at the most, instead of polling after 10, 20, 40 … ms: an empty GetRecords
-   * costs about 0.7 ms of CPU in this process and as much in the emulator, and at a paced rate
-   * most polls come back empty. Records other writers put are read within idlePollMs. Default false.
-   */
-  wokenOnPut?: boolean;
-  /**
-   * Write a small batch's checkpoint while the next batch is invoked (TrailingCheckpoint; default
-   * false: each invocation waits for the checkpoint before it, as Lambda's). The takeover bound
-   * stays `batchSize` records, but those may then span two batches: only for a sink whose
-   * duplicates are lines within that bound (files), not one that replaces a retried batch's output
-   * by its first record (S3 objects), where the second batch's output would be left beside it.
-   */
-  trailingCheckpoints?: boolean;
-  /**
-   * With trailingCheckpoints: a shard with no batch for this long writes the checkpoint it owes
-   * (default 200 ms, as idlePollMs): a quiet stream's checkpoints are current within it, while a
-   * paced shard (a put every ~20 ms linger, 50–150 ms gaps at a mode switch) keeps its writes
-   * batched. `checkpointPromptly` ends the wait for a drain.
-   */
-  checkpointIdleMs?: number;
-  backoff?: BackoffPolicy;
-  random?: () => number;
-  clock?: Clock;
-  logger?: Logger;
-}
-
-/**
- * The next page is read ahead only while pages are this small. Small pages are where the round
- * trip dominates and reading ahead pays; a large page (aggregated records: up to 1,000 × 50 KB
- * here, since kinesalite has no 10 MB per-call cap) already carries enough work to amortise it,
- * and a second one in memory would double the consumer's largest buffer for nothing (in one pair of
- * runs with aggregation at 1 M quotes: +130 MB peak RSS, the same throughput).
- */
-const READ_AHEAD_MAX_PAGE_BYTES = 1024 * 1024;
-
-/** The first pause after an empty poll (see idlePollMs): short, since records usually follow soon. */
-const IDLE_FIRST_MS = 10;
-
-/**
- * Empty polls in a row that keep the first pause before it starts doubling. A paced replay puts
- * on a shard about every linger (20 ms) and stops for 50–150 ms at a mode switch; doubling from
- * the first empty poll grows the pause to 20–80 ms within such a gap, which the first records
- * after it then wait out. Five short polls (50 ms of an empty shard) cost a few calls per idle
- * stretch; a shard idle for longer backs off as before, to the same bound.
- */
-const IDLE_SHORT_POLLS = 5;
-
-/** The pause after `emptyPolls` empty GetRecords in a row (1 for the first). */
-export function idlePause(emptyPolls: number, idlePollMs: number): number {
-  return Math.min(idlePollMs, IDLE_FIRST_MS * 2 ** Math.min(Math.max(emptyPolls - IDLE_SHORT_POLLS, 0), 20));
-}
-
-function pageBytes(records: readonly KinesisRecord[]): number {
-  let bytes = 0;
-  for (const record of records) bytes += record.Data?.byteLength ?? 0;
-  return bytes;
-}
-
-/** A GetRecords call's outcome (the call itself never rejects, see `getPage`). */
-type PageOutcome =
-  | { ok: true; records: KinesisRecord[]; next: string | undefined; millisBehind: number | undefined }
-  | { ok: false; error: unknown };
-
-export interface MappingStats {
-  invocations: number;
-  records: number;
-  failedInvocations: number;
-  retriedRecords: number;
-}
+export type { BatchInvoker, EventSourceMappingOptions, MappingStats, StartingPosition } from './mapping-options.ts';
 
 /** What the loops of one held shard share. */
 interface ShardRun {
@@ -171,40 +53,6 @@ interface ShardRun {
   takenOverFrom: string | undefined;
   /** The idle pause between empty polls, which `recordsPut` ends. */
   idle: WakeableSleep;
-}
-
-/** Quotes in `records`: a KPL aggregate carries many (what a duplicate count is measured in). */
-function quotesIn(records: readonly KinesisRecord[]): number {
-  let quotes = 0;
-  for (const record of records) {
-    const data = record.Data ?? new Uint8Array();
-    if (!isAggregated(data)) quotes++;
-    else {
-      try {
-        quotes += decodeAggregated(data).length;
-      } catch {
-        quotes++;
-      }
-    }
-  }
-  return quotes;
-}
-
-/** Index of the first record Lambda would retry from, or undefined when the batch succeeded. */
-export function firstFailureIndex(
-  response: KinesisStreamBatchResponse | void | undefined,
-  records: readonly Pick<KinesisRecord, 'SequenceNumber'>[],
-): number | undefined {
-  const failures = response?.batchItemFailures ?? [];
-  if (failures.length === 0) return undefined;
-  let first = Infinity;
-  for (const failure of failures) {
-    const index = records.findIndex((r) => r.SequenceNumber === failure.itemIdentifier);
-    // Lambda treats an empty or unknown identifier as a failure of the whole batch.
-    if (index < 0) return 0;
-    first = Math.min(first, index);
-  }
-  return first;
 }
 
 export class EventSourceMapping {
@@ -548,10 +396,10 @@ export class EventSourceMapping {
           // once: the write starts now and overlaps it, as holding it back would only make a later
           // batch wait for it. Held back only while the shard waits for records (a paced rate).
           const inHand = ahead === undefined || aheadLanded;
-          await checkpoint.finished(done.length, async (records) => {
-            await this.commit(shard, done[done.length - 1] as KinesisRecord);
-            this.stats.records += records;
-          });
+          // Counted when handled, not when checkpointed: a paced shard's checkpoint may be owed
+          // for up to checkpointIdleMs, and the dashboard's count should not lag by that.
+          this.stats.records += done.length;
+          await checkpoint.finished(done.length, () => this.commit(shard, done[done.length - 1] as KinesisRecord));
           if (inHand || this.prompt.signal.aborted) await checkpoint.flush();
           pending = [];
           this.succeeded(shard);

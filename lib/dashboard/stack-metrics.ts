@@ -6,7 +6,7 @@
  * clock is injected and nothing here starts a timer.
  */
 import type { ProducerStats } from '../aws/producer.ts';
-import type { MappingStats } from '../consumer/event-source-mapping.ts';
+import type { MappingStats } from '../consumer/mapping-options.ts';
 import type { ReplayStatus } from '../control/control-store.ts';
 import { formatExposition } from '../metrics/prometheus.ts';
 import { MetricsRegistry, type MetricsSnapshot } from '../metrics/registry.ts';

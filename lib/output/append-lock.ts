@@ -106,8 +106,6 @@ export class AppendLock {
   /** The journal's two slots (append-journal.ts). */
   private readonly journalPaths: string[];
   private readonly kept = new KeptFiles();
-  /** The stats of the slots taken by the last prepare (which of their kept handles are current). */
-  private slotsSeen = new Map<string, Stats | undefined>();
   /** This process's holder file, hard-linked as the lock on every acquisition. */
   private readonly mine: string;
   private mineWritten = false;
@@ -145,7 +143,7 @@ export class AppendLock {
     try {
       const { sizes, seen, seq, recovered } = await this.prepare(files);
       const commit = (after: ReadonlyMap<string, number>): Promise<void> =>
-        this.writeJournal({ seq: seq + 1, entries: files.map((file) => ({ file, before: sizes.get(file) ?? 0, after: after.get(file) ?? sizes.get(file) ?? 0 })) });
+        this.writeJournal({ seq: seq + 1, entries: files.map((file) => ({ file, before: sizes.get(file) ?? 0, after: after.get(file) ?? sizes.get(file) ?? 0 })) }, seen);
       const openFile = (file: string): Promise<{ handle: FileHandle; created: boolean }> => this.kept.get(file, O_WRONLY | O_APPEND, seen.get(file));
       let result: T;
       try {
@@ -176,7 +174,6 @@ export class AppendLock {
    */
   private async prepare(files: readonly string[]): Promise<{ sizes: Map<string, number>; seen: Map<string, Stats | undefined>; seq: number; recovered: string[] }> {
     const [seen, early] = await Promise.all([statAll([...files, ...this.journalPaths]), Promise.all(this.journalPaths.map((slot) => readSlot(this.kept.peek(slot))))]);
-    this.slotsSeen = seen;
     const texts = await Promise.all(
       this.journalPaths.map(async (slot, i) => {
         if (seen.get(slot) === undefined) return undefined;
@@ -194,14 +191,15 @@ export class AppendLock {
     let seq = latest?.seq ?? -1;
     if (latest === undefined || !endsAt(latest, files, sizes)) {
       seq += 1;
-      await this.writeJournal({ seq, entries: files.map((file) => ({ file, before: sizes.get(file) ?? 0, after: sizes.get(file) ?? 0 })) });
+      await this.writeJournal({ seq, entries: files.map((file) => ({ file, before: sizes.get(file) ?? 0, after: sizes.get(file) ?? 0 })) }, seen);
     }
     return { sizes, seen, seq, recovered: plan.map((p) => p.file) };
   }
 
-  private async writeJournal(journal: Journal): Promise<void> {
+  /** Writes `journal` to its slot, through the kept handle while `seen` (this batch's look) shows it current. */
+  private async writeJournal(journal: Journal, seen: ReadonlyMap<string, Stats | undefined>): Promise<void> {
     const slot = this.journalPaths[journal.seq % 2] as string;
-    const { handle, created } = await this.kept.get(slot, O_RDWR, this.slotsSeen.get(slot));
+    const { handle, created } = await this.kept.get(slot, O_RDWR, seen.get(slot));
     await overwriteDurably(handle, slot, formatJournal(journal));
     if (created) await syncDirectory(this.dir);
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { firstFailureIndex } from '../../../lib/consumer/event-source-mapping.ts';
+import { firstFailureIndex } from '../../../lib/consumer/mapping-pages.ts';
 
 const records = ['10', '11', '12', '13'].map((SequenceNumber) => ({ SequenceNumber }));
 

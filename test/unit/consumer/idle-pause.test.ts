@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { idlePause } from '../../../lib/consumer/event-source-mapping.ts';
+import { idlePause } from '../../../lib/consumer/mapping-pages.ts';
 
 describe('idlePause', () => {
   it('stays short for the first five empty polls in a row, then doubles up to the configured bound', () => {
