@@ -12,7 +12,7 @@ import type { Logger } from '../logging/logger.ts';
 import { resolveDeployment } from '../aws/deployment.ts';
 import { describeEndpoints } from '../aws/endpoints.ts';
 import { needsEmbeddedStack, openAwsEnvironment } from './aws-environment.ts';
-import { startWorkerPool, type WorkerStart } from './consumer-workers.ts';
+import { isCheckpointPromptly, startWorkerPool, type WorkerStart } from './consumer-workers.ts';
 import { DEFAULT_APP, startLocalWorker } from './consumer-application.ts';
 import { addCommonOptions, addTargetOptions, commonOverrides, createCliLogger, interruptSignal, type CommonFlags } from './session.ts';
 import { describeOutput, prepareOutput, requireS3Endpoint } from './output-target.ts';
@@ -37,11 +37,17 @@ export async function runConsumerWorker(options: ConsumerWorkerOptions): Promise
     const { mapping, workerId } = await startLocalWorker({ aws, config, logger, app: options.app, from: options.from, run: options.run });
     const log = logger.child('consumer', { app: options.app, worker: workerId });
     const stats = setInterval(() => log.info('consumer worker stats', { held: mapping.heldShards(), ...mapping.stats }), options.statsEveryMs ?? 10_000);
+    // A supervised worker: the supervisor's run has put everything and waits for the checkpoints.
+    const onMessage = (message: unknown): void => {
+      if (isCheckpointPromptly(message)) mapping.checkpointPromptly();
+    };
+    process.on('message', onMessage);
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
     clearInterval(stats);
+    process.off('message', onMessage);
     await mapping.stop();
     log.info('consumer worker stopped', { ...mapping.stats });
   } finally {

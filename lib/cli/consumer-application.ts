@@ -53,6 +53,12 @@ export interface ConsumerApplication {
   local: LocalConsumer | undefined;
   /** Aborted, with the reason, when nothing consumes any more: every worker process died. */
   failed: AbortSignal;
+  /**
+   * Everything is put: every worker writes the checkpoints it owes now rather than after
+   * checkpointIdleMs of quiet (EventSourceMapping.checkpointPromptly; worker processes are told
+   * over their IPC channel), so that a drain waiting for them ends as soon as the output is written.
+   */
+  checkpointPromptly(): void;
   /** Stops (batches in hand checkpointed, leases released); the peak RSS of each worker process. */
   stop(): Promise<number[]>;
 }
@@ -80,10 +86,10 @@ export async function startConsumerApplication(options: ConsumerApplicationOptio
   const failed = new AbortController();
   if (options.workers === 1) {
     const local = await startLocalWorker(options);
-    return { local, failed: failed.signal, stop: async () => (await local.mapping.stop(), []) };
+    return { local, failed: failed.signal, checkpointPromptly: () => local.mapping.checkpointPromptly(), stop: async () => (await local.mapping.stop(), []) };
   }
   // The workers call what this process calls: the same endpoints (the embedded stack's included).
   const pool = startWorkerPool({ count: options.workers, endpoints: aws.endpoints, config, app, from: options.from, run, logger });
   pool.allDied.catch((error: unknown) => failed.abort(error));
-  return { local: undefined, failed: failed.signal, stop: () => pool.stop() };
+  return { local: undefined, failed: failed.signal, checkpointPromptly: () => pool.checkpointPromptly(), stop: () => pool.stop() };
 }

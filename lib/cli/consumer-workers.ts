@@ -38,11 +38,21 @@ export interface WorkerPoolOptions {
 
 export class WorkerPoolError extends TickReplayError {}
 
+/** The supervisor's message to its workers: write owed checkpoints now (see checkpointPromptly). */
+export const CHECKPOINT_PROMPTLY = { type: 'checkpoint-promptly' } as const;
+
+/** Whether an IPC message from the supervisor is CHECKPOINT_PROMPTLY. */
+export function isCheckpointPromptly(message: unknown): boolean {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === CHECKPOINT_PROMPTLY.type;
+}
+
 export interface WorkerPool {
   readonly pids: readonly number[];
   /** Rejects with WorkerPoolError when every worker has died on its own (nothing consumes any more). */
   readonly allDied: Promise<never>;
   alive(): number;
+  /** Tells every live worker to write the checkpoints it owes now (CHECKPOINT_PROMPTLY over IPC). */
+  checkpointPromptly(): void;
   /** Stops every worker; resolves to the peak RSS (MB) of each that was still running. */
   stop(): Promise<number[]>;
 }
@@ -134,6 +144,12 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
     pids: children.map((c) => c.child.pid ?? -1),
     allDied,
     alive: () => children.filter((c) => c.child.exitCode === null && c.child.signalCode === null).length,
+    checkpointPromptly: () => {
+      for (const { child } of children) {
+        // A worker that died or is stopping cannot take it: nothing to tell (the drain still ends).
+        if (child.connected) child.send(CHECKPOINT_PROMPTLY, (error) => error === null || logger.debug('could not tell a consumer worker to checkpoint promptly', { pid: child.pid, error }));
+      }
+    },
     stop: async () => {
       stopping = true;
       const peaks: number[] = [];

@@ -191,8 +191,8 @@ export async function runHistorical(options: HistoricalRunOptions): Promise<RunS
     await producer.flush(stop);
     // Without its floor a shard's lease never starts: the run could not finish.
     for (const outcome of await Promise.all(floors.values())) if (outcome !== undefined) throw outcome;
-    // Everything is put: the in-process worker writes its checkpoints now, not checkpointIdleMs later.
-    consumer.local?.mapping.checkpointPromptly();
+    // Everything is put: the workers write their checkpoints now, not checkpointIdleMs later.
+    consumer.checkpointPromptly();
     await waitForCheckpoints(leases, producer.acknowledgedPositions(), { signal: AbortSignal.any([stop, consumerFailed]), clock });
     if (failure.signal.aborted) throw failure.signal.reason;
     if (consumerFailed.aborted) throw consumerFailed.reason;

@@ -162,7 +162,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       what: 'consumer',
       stop: async () => {
         const targets = drainTargets.producer?.acknowledgedPositions();
-        consumer.local?.mapping.checkpointPromptly();
+        consumer.checkpointPromptly();
         if (targets !== undefined && !fatal.signal.aborted) await waitForCheckpoints(leases, targets, { signal: AbortSignal.timeout(DRAIN_MS) });
         await consumer.stop();
       },
