@@ -251,9 +251,10 @@ export class HistoricalSource implements ReplaySource {
   }
 
   /**
-   * The rows ready to leave, in (arrival, seq) order, a batch per row read (or per end of input),
-   * popped from the reorder buffer but not emitted yet: they stay in `unemitted` (a position taken
-   * meanwhile resumes at or before them) until the iterator emits them.
+   * The rows ready to leave, in (arrival, seq) order: a batch per batch of rows read (a few
+   * hundred) and one at the end of input, popped from the reorder buffer but not emitted yet. They
+   * stay in `unemitted` (a position taken meanwhile resumes at or before them) until the iterator
+   * emits them.
    */
   private async *readyBatches(): AsyncGenerator<Pending[]> {
     if (this.options.start.completed) return;
@@ -320,6 +321,9 @@ export class HistoricalSource implements ReplaySource {
     };
     const rows = readQuoteRowBatches(this.scan.input.bytes, { maxRecordSize: this.options.maxRecordSize, signal, startAt });
     reading: for await (const batch of rows) {
+      // The rows the buffer releases while this batch of rows read is taken in: handed over
+      // together (each row read releases about one, so a batch per row would be an async step per quote).
+      const ready: Pending[] = [];
       for (const row of batch) {
         if (signal.aborted) return;
         seq++;
@@ -348,13 +352,15 @@ export class HistoricalSource implements ReplaySource {
         // Where a resume at this row must start the gate (−Infinity before any row: not stored).
         if (maxBeforeUs !== -Infinity) pending.maxBeforeUs = maxBeforeUs;
         admitDecided();
-        let ready: Pending[] | undefined;
-        for (let next = buffer.popReady(); next !== undefined; next = buffer.popReady()) (ready ??= []).push(next);
-        if (ready !== undefined) {
-          yield ready;
-          if (signal.aborted) return;
+        for (let next = buffer.popReady(); next !== undefined; next = buffer.popReady()) ready.push(next);
+        if (isPastWindow(selection, gate.latestUs)) {
+          if (ready.length > 0) yield ready;
+          break reading;
         }
-        if (isPastWindow(selection, gate.latestUs)) break reading;
+      }
+      if (ready.length > 0) {
+        yield ready;
+        if (signal.aborted) return;
       }
     }
     if (signal.aborted) return;
