@@ -157,7 +157,10 @@ function requireTime(obj: Json, key: string): ParsedTimestamp {
 
 /** Decodes and validates one record's data; throws RecordDecodeError with the reason. */
 export function decodeQuote(data: Uint8Array): DecodedQuote {
-  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  // A Buffer (the replayer's records, KPL user records) is read as it is: a view made per record
+  // only to call toString cost as much as the decoding of a record's text.
+  const bytes = data instanceof Buffer ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const text = bytes.toString('utf8');
   // Records as encodeQuote writes them (all of ours): read directly, no JSON object in between.
   return readCanonicalRecord(text) ?? decodeRecordJson(text);
 }
