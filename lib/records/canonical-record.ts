@@ -25,6 +25,22 @@ const TAIL =
   /,"seq":((?:0|[1-9]\d*)(?:\.\d+)?),"ticker":"([^"\\\u0000-\u001f]*)","timestamp":"([^"\\\u0000-\u001f]*)","arrival":"([^"\\\u0000-\u001f]*)","bid":"([^"\\\u0000-\u001f]*)","ask":"([^"\\\u0000-\u001f]*)"(?:,"bidAmount":"([^"\\\u0000-\u001f]*)")?(?:,"askAmount":"([^"\\\u0000-\u001f]*)")?(?:,"latencyMs":((?:0|[1-9]\d*)(?:\.\d+)?))?\}$/y;
 type TailMatch = [string, string, string, string, string, string, string, string | undefined, string | undefined, string | undefined];
 
+/**
+ * The value of a JSON number text TAIL matched (`0|[1-9]\d*` and an optional fraction): summed
+ * from its digits when it is an integer of at most 15 digits (every step exact, below 2^53, so
+ * the same value as Number(), which costs more on a fresh string), Number() for anything else.
+ */
+function plainNumber(text: string): number {
+  if (text.length > 15) return Number(text);
+  let value = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) return Number(text);
+    value = value * 10 + (c - 48);
+  }
+  return value;
+}
+
 /** Reads `text` left to right; every method returns undefined (or false) when the text is not as expected. */
 class Cursor {
   pos = 0;
@@ -110,15 +126,25 @@ export function readCanonicalRecord(text: string): { quote: Quote; time: ParsedT
   TAIL.lastIndex = cursor.pos;
   const tail = TAIL.exec(text);
   if (tail === null) return undefined;
-  const [, seqText, ticker, timestamp, arrival, bid, ask, bidAmount, askAmount, latencyText] = tail as unknown as TailMatch;
+  // By index: destructuring the match goes through the array iterator, a fifth of this function's time.
+  const match = tail as unknown as TailMatch;
+  const seqText = match[1];
+  const ticker = match[2];
+  const timestamp = match[3];
+  const arrival = match[4];
+  const bid = match[5];
+  const ask = match[6];
+  const bidAmount = match[7];
+  const askAmount = match[8];
+  const latencyText = match[9];
   if (seqText.length > 16) return undefined;
-  const seq = Number(seqText);
+  const seq = plainNumber(seqText);
   if (!Number.isSafeInteger(seq) || seq < 1) return undefined;
   if (ticker === '' || timestamp === '' || arrival === '' || !isPlainDecimal(bid) || !isPlainDecimal(ask)) return undefined;
   if ((bidAmount !== undefined && !isPlainDecimal(bidAmount)) || (askAmount !== undefined && !isPlainDecimal(askAmount))) return undefined;
   let latencyMs: number | undefined;
   if (latencyText !== undefined) {
-    latencyMs = Number(latencyText);
+    latencyMs = plainNumber(latencyText);
     if (!Number.isFinite(latencyMs)) return undefined;
   }
   const time = parseTimestamp(timestamp);
