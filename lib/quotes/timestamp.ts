@@ -235,46 +235,59 @@ function dayText(day: number): string {
   return cachedDayText;
 }
 
+/** '000Z'…'999Z': the last fraction digits of an ISO timestamp and its zone in one piece. */
+const THREE_DIGITS_Z: readonly string[] = THREE_DIGITS.map((digits) => digits + 'Z');
+
 /**
  * `YYYY-MM-DD<sep>HH:MM:SS.` of the last whole second formatted, per separator (ISO `T`, log
- * ` `): hundreds of quotes share a second, so a quote's text is this plus its fraction digits.
+ * ` `), and where that second starts (epoch µs): hundreds of quotes share a second, so a quote's
+ * text is this plus its fraction digits, found from the µs since the second's start without the
+ * floor divisions of the whole value.
  */
 class SecondText {
-  ms = Number.NaN;
+  startMicros = Number.NaN;
   text = '';
 }
 const isoSecond = new SecondText();
 const logSecond = new SecondText();
 
 /**
- * `YYYY-MM-DD<sep>HH:MM:SS.fff` (no zone) with 3, 6 or 9 fraction digits (the last three from
- * `nanos`). With precision 3 any sub-millisecond part is truncated. Floor division keeps pre-1970
- * fractions positive: -1000 µs is 1969-12-31 23:59:59.999000.
+ * `YYYY-MM-DD<sep>HH:MM:SS.fff` with 3, 6 or 9 fraction digits (the last three from `nanos`), then
+ * `Z` when `zone`. With precision 3 any sub-millisecond part is truncated. Floor division keeps
+ * pre-1970 fractions positive: -1000 µs is 1969-12-31 23:59:59.999000.
  */
-function formatNaive(micros: number, precision: Precision, separator: string, nanos: number): string {
-  // `%` and the division of an exact multiple are exact on doubles; `Math.floor(micros / 1000)`
-  // is not (the quotient is rounded before the floor near 2^53).
-  const subMs = ((micros % 1000) + 1000) % 1000;
-  const ms = (micros - subMs) / 1000;
-  const msOfSecond = ((ms % 1000) + 1000) % 1000;
-  const secondMs = ms - msOfSecond;
+function formatNaive(micros: number, precision: Precision, separator: string, nanos: number, zone: boolean): string {
   const cache = separator === 'T' ? isoSecond : separator === ' ' ? logSecond : undefined;
   let prefix: string;
-  if (cache !== undefined && cache.ms === secondMs) {
+  let msOfSecond: number;
+  let subMs: number;
+  // Within the cached second (an integer offset below 1 s from its start, both exact): the same
+  // digits as the general computation below, which a test holds it to.
+  const offset = cache === undefined ? Number.NaN : micros - cache.startMicros;
+  if (cache !== undefined && offset >= 0 && offset < 1_000_000 && Number.isInteger(offset)) {
     prefix = cache.text;
+    subMs = offset % 1000;
+    msOfSecond = (offset - subMs) / 1000;
   } else {
+    // `%` and the division of an exact multiple are exact on doubles; `Math.floor(micros / 1000)`
+    // is not (the quotient is rounded before the floor near 2^53).
+    subMs = ((micros % 1000) + 1000) % 1000;
+    const ms = (micros - subMs) / 1000;
+    msOfSecond = ((ms % 1000) + 1000) % 1000;
+    const secondMs = ms - msOfSecond;
     const msOfDay = ((secondMs % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
     const day = (secondMs - msOfDay) / MS_PER_DAY;
     const seconds = msOfDay / 1000;
     prefix = dayText(day) + separator + TWO_DIGITS[Math.floor(seconds / 3600)] + ':' + TWO_DIGITS[Math.floor(seconds / 60) % 60] + ':' + TWO_DIGITS[seconds % 60] + '.';
     if (cache !== undefined) {
-      cache.ms = secondMs;
+      cache.startMicros = secondMs * 1000;
       cache.text = prefix;
     }
   }
-  const text = prefix + THREE_DIGITS[msOfSecond];
-  if (precision === 3) return text;
-  return precision === 6 ? text + THREE_DIGITS[subMs] : text + THREE_DIGITS[subMs] + THREE_DIGITS[nanos];
+  const last = zone ? THREE_DIGITS_Z : THREE_DIGITS;
+  if (precision === 3) return prefix + last[msOfSecond];
+  const millis = prefix + THREE_DIGITS[msOfSecond];
+  return precision === 6 ? millis + last[subMs] : millis + THREE_DIGITS[subMs] + last[nanos];
 }
 
 /**
@@ -282,15 +295,15 @@ function formatNaive(micros: number, precision: Precision, separator: string, na
  * `2025-01-01T00:00:00.120456789Z` (9, the last three digits being `nanos`).
  */
 export function formatIsoTimestamp(micros: number, precision: Precision, nanos = 0): string {
-  return formatNaive(micros, precision, 'T', nanos) + 'Z';
+  return formatNaive(micros, precision, 'T', nanos, true);
 }
 
 /** `2025-01-01 00:00:00.120` (or 6 or 9 fraction digits): the mid_prices.log / errors.log format. */
 export function formatLogTimestamp(micros: number, precision: Precision, nanos = 0): string {
-  return formatNaive(micros, precision, ' ', nanos);
+  return formatNaive(micros, precision, ' ', nanos, false);
 }
 
 /** formatIsoTimestamp of a parsed timestamp. */
 export function isoOf(time: ParsedTimestamp): string {
-  return formatNaive(time.micros, time.precision, 'T', time.nanos ?? 0) + 'Z';
+  return formatNaive(time.micros, time.precision, 'T', time.nanos ?? 0, true);
 }

@@ -84,13 +84,14 @@ let headRun: string | undefined;
 let headMode: unknown;
 let headSource: unknown;
 let headText = '';
-/** `headText` is all ASCII (JSON escapes included): writeAsciiRecord may copy it byte for byte. */
-let headAscii = false;
+/** `headText`'s bytes when it is all ASCII (JSON escapes included): writeAsciiRecord copies them as they are. */
+let headBytes: Uint8Array | undefined;
 
 function recordHead(run: string | undefined, mode: unknown, source: unknown): string {
   if (run !== headRun || mode !== headMode || source !== headSource || headText === '') {
     headText = '{"v":' + RECORD_VERSION + member(',"run":', run) + member(',"mode":', mode) + member(',"source":', source);
-    headAscii = isAscii(Buffer.from(headText, 'utf8'));
+    const bytes = Buffer.from(headText, 'utf8');
+    headBytes = isAscii(bytes) ? bytes : undefined;
     headRun = run;
     headMode = mode;
     headSource = source;
@@ -104,7 +105,7 @@ export function encodeQuote(quote: Quote, envelope: RecordEnvelope = {}): Uint8A
   // JSON.stringify of {v, run, mode, source, seq, ticker, timestamp, arrival, bid, ask,
   // bidAmount, askAmount, latencyMs}, without the intermediate object.
   const head = recordHead(envelope.run, quote.mode, quote.source);
-  const plain = headAscii ? writeAsciiRecord(head, quote) : undefined;
+  const plain = headBytes === undefined ? undefined : writeAsciiRecord(headBytes, quote);
   if (plain !== undefined) return plain;
   const text =
     head +
@@ -156,7 +157,10 @@ function requireTime(obj: Json, key: string): ParsedTimestamp {
 
 /** Decodes and validates one record's data; throws RecordDecodeError with the reason. */
 export function decodeQuote(data: Uint8Array): DecodedQuote {
-  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  // A Buffer (the replayer's records, KPL user records) is read as it is: a view made per record
+  // only to call toString cost as much as the decoding of a record's text.
+  const bytes = data instanceof Buffer ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const text = bytes.toString('utf8');
   // Records as encodeQuote writes them (all of ours): read directly, no JSON object in between.
   return readCanonicalRecord(text) ?? decodeRecordJson(text);
 }

@@ -66,11 +66,14 @@ export class AckTracker {
   private entries: Entry[] = [];
   private head = 0;
   private readonly bySeq = new Map<number, Entry>();
-  private ackedThrough: QuoteKey | undefined;
+  /** The key folded before this tracker's first entry (the start position's). */
+  private readonly startAckedThrough: QuoteKey | undefined;
+  /** The last entry folded into `ackedThrough`; its key is made only when a position is asked for (not per quote). */
+  private lastFolded: Entry | undefined;
   private done: number;
 
   constructor(start: HistoricalPosition = START_POSITION) {
-    this.ackedThrough = start.ackedThrough;
+    this.startAckedThrough = start.ackedThrough;
     this.done = start.done;
   }
 
@@ -103,8 +106,7 @@ export class AckTracker {
 
   private advance(): void {
     while (this.head < this.entries.length && (this.entries[this.head] as Entry).acked) {
-      const entry = this.entries[this.head] as Entry;
-      this.ackedThrough = entry.arrivalNanos === 0 ? { arrivalUs: entry.arrivalUs, seq: entry.seq } : { arrivalUs: entry.arrivalUs, arrivalNanos: entry.arrivalNanos, seq: entry.seq };
+      this.lastFolded = this.entries[this.head];
       this.head++;
     }
     // Compact now and then so the array does not grow with the file.
@@ -119,6 +121,13 @@ export class AckTracker {
    * buffer), or, when the buffer is empty, the next row to read; undefined when the file is
    * exhausted.
    */
+  /** Every quote whose key is <= this one is acknowledged. */
+  private get ackedThrough(): QuoteKey | undefined {
+    const entry = this.lastFolded;
+    if (entry === undefined) return this.startAckedThrough;
+    return entry.arrivalNanos === 0 ? { arrivalUs: entry.arrivalUs, seq: entry.seq } : { arrivalUs: entry.arrivalUs, arrivalNanos: entry.arrivalNanos, seq: entry.seq };
+  }
+
   position(pending: RowPosition | undefined, completed: boolean): HistoricalPosition {
     let resumeAt = pending;
     const ackedBeyond: number[] = [];

@@ -71,12 +71,13 @@ export class MergedSource implements ReplaySource {
     await Promise.all(this.files.map((file) => file.close()));
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<PacedQuote> {
-    if (this.files.length === 1) {
-      // One file needs no merge: no heap on the hot path.
-      yield* this.files[0] as HistoricalSource;
-      return;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<PacedQuote> {
+    // One file needs no merge: its own iterator, with no heap nor generator step per quote between.
+    if (this.files.length === 1) return (this.files[0] as HistoricalSource)[Symbol.asyncIterator]();
+    return this.merged();
+  }
+
+  private async *merged(): AsyncGenerator<PacedQuote> {
     const heap = new MinHeap<Head>(byArrivalThenFile);
     const iterators = this.files.map((file) => file[Symbol.asyncIterator]());
     try {
@@ -94,7 +95,7 @@ export class MergedSource implements ReplaySource {
         }
       }
     } finally {
-      await Promise.all(iterators.map((iterator) => iterator.return?.(undefined)));
+      await Promise.all(iterators.map(async (iterator) => iterator.return?.(undefined)));
     }
   }
 }

@@ -227,6 +227,32 @@ describe('formatIsoTimestamp and formatLogTimestamp', () => {
     assert.equal(formatIsoTimestamp(NEW_YEAR_2025_US - 1, 6), '2024-12-31T23:59:59.999999Z');
   });
 
+  it('prints what Date prints to the ms, then the µs and ns digits, for runs inside one second and jumps between seconds alike', () => {
+    // The formatter reuses the last second's text for times inside it; runs of nearby times
+    // (the common case), jumps across seconds, days and 1970, and both separators interleaved.
+    const random = seededRandom(17);
+    const pad3 = (n: number): string => String(n).padStart(3, '0');
+    const reference = (micros: number, precision: Precision, nanos: number): string => {
+      const subMs = ((micros % 1000) + 1000) % 1000;
+      const iso = new Date((micros - subMs) / 1000).toISOString();
+      const fraction = precision === 3 ? '' : precision === 6 ? pad3(subMs) : pad3(subMs) + pad3(nanos);
+      return iso.slice(0, 23) + fraction;
+    };
+    const starts = [NEW_YEAR_2025_US, NEW_YEAR_2025_US - 1, 0, -1, -86_400_000_000, 9_007_199_254_000_000, -9_007_199_254_000_000];
+    let micros = NEW_YEAR_2025_US;
+    for (let i = 0; i < 50_000; i++) {
+      const step = random();
+      if (step < 0.02) micros = starts[Math.floor(random() * starts.length)] as number;
+      else if (step < 0.05) micros -= Math.floor(random() * 3_000_000);
+      else micros += Math.floor(random() * (step < 0.5 ? 1_000 : 300_000));
+      const precision = ([3, 6, 9] as const)[Math.floor(random() * 3)] as Precision;
+      const nanos = precision === 9 ? Math.floor(random() * 1000) : 0;
+      const expected = reference(micros, precision, nanos);
+      assert.equal(formatLogTimestamp(micros, precision, nanos), expected.replace('T', ' '), `${micros}/${precision}`);
+      assert.equal(formatIsoTimestamp(micros, precision, nanos), expected + 'Z', `${micros}/${precision}`);
+    }
+  });
+
   it('keeps pre-1970 fractions positive', () => {
     assert.equal(formatIsoTimestamp(-1000, 6), '1969-12-31T23:59:59.999000Z');
     assert.equal(formatIsoTimestamp(-1, 6), '1969-12-31T23:59:59.999999Z');

@@ -104,4 +104,40 @@ describe('canonical record reader (the fast path of decodeQuote)', () => {
     // The generator must exercise both paths, or the comparison proves little.
     assert.ok(fastPathTaken > 2_000 && fastPathTaken < 20_000, `fast path taken ${fastPathTaken} times`);
   });
+
+  it('reads a head repeated from record to record as it reads it the first time, and tells heads that only start alike apart', () => {
+    // The reader remembers the last head (`{"v":1,…"source":"…"`); runs of records sharing one,
+    // broken by heads that differ from it late (a longer source, another mode or run) and by
+    // records whose head matches but whose rest does not read (escapes, bad values, truncation).
+    const random = seededRandom(3);
+    const sources = ['hist:0123456789abcdef', 'hist:0123456789abcdef0', 'hist:0123456789abcde', 'live'];
+    const runs = [undefined, 'bench', 'bench2', ''];
+    let repeatedHeads = 0;
+    let fastPathTaken = 0;
+    let previousHead = '';
+    for (let i = 0; i < 20_000; i++) {
+      const quote = randomQuote(random);
+      if (random() < 0.9) {
+        // Mostly the same head as the record before.
+        quote.mode = i % 500 < 250 ? 'historical' : 'live';
+        quote.source = sources[Math.floor(i / 1000) % sources.length] as string;
+      } else {
+        quote.source = pick(random, sources);
+      }
+      const run = random() < 0.95 ? runs[Math.floor(i / 3000) % runs.length] : pick(random, runs);
+      let text = Buffer.from(encodeQuote(quote, { run })).toString('utf8');
+      const mutation = Math.floor(random() * 20);
+      if (mutation === 0) text = text.slice(0, Math.floor(random() * text.length));
+      else if (mutation === 1) text = text.replace('"seq":', '"seq":\\u0031');
+      else if (mutation === 2) text = text.replace(/"ticker":"[^"]*"/, '"ticker":"a\\"b"');
+      else if (mutation === 3) text = text.replace(/"source":"[^"]*"/, (m) => m.slice(0, -1) + '\\u0041"');
+      const head = text.slice(0, text.indexOf(',"seq":'));
+      if (head === previousHead) repeatedHeads++;
+      previousHead = head;
+      if (readCanonicalRecord(text) !== undefined) fastPathTaken++;
+      assert.deepEqual(outcome(() => decodeQuote(Buffer.from(text))), outcome(() => decodeRecordJson(text)), text);
+    }
+    assert.ok(repeatedHeads > 10_000, `${repeatedHeads} repeated heads`);
+    assert.ok(fastPathTaken > 5_000 && fastPathTaken < 20_000, `fast path taken ${fastPathTaken} times`);
+  });
 });
