@@ -19,7 +19,7 @@ import { Backoff, retry } from '../time/retry.ts';
 import { WakeableSleep } from '../time/wakeable-sleep.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
 import { FingerprintCache } from './fingerprint-cache.ts';
-import { HistoricalSession, openHistorical, type CheckpointPort, type HistoricalSessionOptions } from './historical-session.ts';
+import { HistoricalSession, openHistorical, SEND_WINDOW, type CheckpointPort, type HistoricalSessionOptions } from './historical-session.ts';
 import type { Speed } from './pacer.ts';
 import type { PacedQuote, ReplaySource } from './replay-source.ts';
 import { replay, type QuoteAck, type QuoteSink } from './replayer.ts';
@@ -64,6 +64,12 @@ export interface EngineOptions {
    * re-sends little; the lease is renewed at least every few seconds even when nothing moves.
    */
   checkpointMs?: number;
+  /**
+   * Historical quotes that may be outside the last durable checkpoint: what a crash can re-send,
+   * logged on resume as possibleDuplicates (default SEND_WINDOW). Fault tests set a small one so
+   * that short runs fill it.
+   */
+  sendWindow?: number;
   statusMs?: number;
   /** Called as historical progress moves (acknowledged, total). */
   onProgress?: (done: number, total: number) => void;
@@ -126,6 +132,7 @@ export class ReplayEngine {
       random: options.random ?? Math.random,
       pollMs: options.pollMs ?? 200,
       checkpointMs: options.checkpointMs ?? 50,
+      sendWindow: options.sendWindow ?? SEND_WINDOW,
       statusMs: options.statusMs ?? 1_000,
       now: options.now ?? Date.now,
     };
@@ -321,7 +328,7 @@ export class ReplayEngine {
   }
 
   private async runHistorical(control: ModeControl, signal: AbortSignal): Promise<void> {
-    const { checkpoints, producer, selection, speed, logger, clock, random, now, checkpointMs, onProgress, historicalGate } = this.options;
+    const { checkpoints, producer, selection, speed, logger, clock, random, now, checkpointMs, sendWindow, onProgress, historicalGate } = this.options;
     const options: HistoricalSessionOptions = {
       checkpoints,
       producer,
@@ -335,6 +342,7 @@ export class ReplayEngine {
       random,
       now,
       checkpointMs,
+      sendWindow,
       onProgress,
       historicalGate,
       flushDeadline: this.flushDeadline,

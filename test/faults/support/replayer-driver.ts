@@ -30,6 +30,8 @@ export interface DriverOptions {
   /** Lease length: short, so that a restart after kill -9 does not wait the default 10 s. */
   leaseMs: number;
   crashAfterAcks?: number;
+  /** The engine's send window (default SEND_WINDOW). */
+  sendWindow?: number;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as DriverOptions;
@@ -54,6 +56,7 @@ const engine = new ReplayEngine({
   checkpoints: new DynamoCheckpointStore(clients.dynamodb, options.table, replayerIdentity(), options.leaseMs),
   historicalFile: options.file,
   speed: options.speed,
+  sendWindow: options.sendWindow,
   createLiveSource: () => {
     throw new Error('the crash driver has no live feed');
   },

@@ -9,15 +9,17 @@ import { after, before, describe, it } from 'node:test';
 import type { PutRecordsCommand, PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { KinesisProducer } from '../../../lib/aws/producer.ts';
 import type { StoredCheckpoint } from '../../../lib/replay/checkpoint-store.ts';
-import { ReplayEngine, SEND_WINDOW, type CheckpointPort } from '../../../lib/replay/engine.ts';
+import { ReplayEngine, type CheckpointPort } from '../../../lib/replay/engine.ts';
 import type { QuoteEntry } from '../../../lib/replay/replayer.ts';
 import { FakeControl, idleLive } from '../../support/engine-fakes.ts';
 import { makeTempDir, type TempDir } from '../../support/temp-dir.ts';
 
+/** The window under test (smaller than the default: the same mechanism, fewer rows to fill it). */
+const WINDOW = 5_000;
 /** Enough rows for the window to fill well over ten times (Node warns at 11 listeners on one signal). */
-const ROWS = SEND_WINDOW * 12;
+const ROWS = WINDOW * 12;
 /** Sent beyond the durable checkpoint when the window holds: the quote held back is already read, and counts. */
-const FULL = SEND_WINDOW - 1;
+const FULL = WINDOW - 1;
 
 describe('the send window at speed max', () => {
   let tmp: TempDir;
@@ -64,6 +66,7 @@ describe('the send window at speed max', () => {
       checkpoints,
       historicalFile: tmp.join('q.csv'),
       speed: 'max',
+      sendWindow: WINDOW,
       liveUrl: 'ws://feed',
       createLiveSource: idleLive([]),
       onQuoteSent: () => void sent++,
@@ -81,7 +84,7 @@ describe('the send window at speed max', () => {
     }
     assert.equal(sent, ROWS);
     assert.ok(
-      aheadAtSave.every((ahead) => ahead <= SEND_WINDOW),
+      aheadAtSave.every((ahead) => ahead <= WINDOW),
       `never more than the window beyond the durable checkpoint (worst ${Math.max(...aheadAtSave)})`,
     );
     const fills = aheadAtSave.filter((ahead) => ahead >= FULL).length;
