@@ -17,7 +17,6 @@
  * against `run` on the same file, each the real CLI (bench/up-vs-run.ts).
  * It prints a table, then one JSON line (last line of stdout), and writes bench/results/.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -35,6 +34,7 @@ import type { RealtimeArgs, RealtimeResult } from './realtime.ts';
 import { fmt, resultChart, resultTable, type FloorRow, type VariantRow } from './report.ts';
 import { round } from './stats.ts';
 import { START_MS, writeSyntheticCsv } from './synthetic.ts';
+import { runChild } from './run-child.ts';
 import { measureUpVsRun } from './up-vs-run.ts';
 import type { VariantArgs, VariantResult } from './variant.ts';
 
@@ -107,26 +107,6 @@ function parseArgs(argv: string[]): BenchArgs {
 const log = (text: string): void => {
   process.stderr.write(`bench: ${text}\n`);
 };
-
-/** Runs a bench script in a fresh Node process; returns its last stdout line, parsed. */
-function runChild<T>(script: string, args: string[], nodeFlags: string[] = []): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(HERE, script), ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      // Same as bin/tick-replay.js: no SDK "Node 22 soon" notice in the output.
-      env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, LOG_LEVEL: 'WARN' },
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => (out += chunk));
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) reject(new Error(`${script} exited with ${code ?? signal}`));
-      else resolve(JSON.parse(last) as T);
-    });
-  });
-}
 
 interface StackRun<T> {
   result: T;

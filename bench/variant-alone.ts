@@ -11,17 +11,15 @@
  * shared machine alternate the code under test with a baseline (A B A B …), and prefer the CPU
  * figures and the profiles' shares to the rates.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startEmbeddedStack } from '../infra/embedded-stack.ts';
 import { createLogger } from '../lib/logging/logger.ts';
 import { cpuSeconds } from '../lib/system/process-stats.ts';
+import { runChild } from './run-child.ts';
 import type { VariantArgs, VariantResult } from './variant.ts';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 const csv = argv[0];
 if (csv === undefined) throw new Error('usage: variant-alone.ts <csv> [--off] [--batch-size N] [--prof DIR]');
@@ -40,20 +38,7 @@ const stack = await startEmbeddedStack({ stateDir: path.join(work, 'stack'), edg
 try {
   const emuBefore = await cpuSeconds(stack.pid);
   const args: VariantArgs = { csv, endpointUrl: stack.endpointUrl, workDir: work, aggregate, workers: 1, batchSize };
-  const result = await new Promise<VariantResult>((resolve, reject) => {
-    const child = spawn(process.execPath, [...profFlags, '--import', 'tsx', path.join(HERE, 'variant.ts'), JSON.stringify(args)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, LOG_LEVEL: 'WARN' },
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => (out += chunk));
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      if (code !== 0) reject(new Error(`variant.ts exited with ${code ?? signal}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as VariantResult);
-    });
-  });
+  const result = await runChild<VariantResult>('variant.ts', [JSON.stringify(args)], profFlags);
   const emuAfter = await cpuSeconds(stack.pid);
   const s = result.summary;
   const emuCores = emuBefore === undefined || emuAfter === undefined ? Number.NaN : (emuAfter - emuBefore) / result.e2eSeconds;
