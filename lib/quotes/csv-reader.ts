@@ -227,7 +227,7 @@ async function* parsedSegment(ctx: ReadContext, at: FilePoint, headerOnly: boole
  * generation, whose garbage then raised the process's peak RSS with the file's length (1 M rows
  * peaked 15 % above 200 k); a batch this size still makes the async step per batch negligible.
  */
-const SPLIT_BATCH_BYTES = 16 * 1024;
+export const SPLIT_BATCH_BYTES = 16 * 1024;
 
 async function* splitSegment(ctx: ReadContext, at: FilePoint): AsyncGenerator<CsvRowResult[], FilePoint | undefined> {
   const { utf8, decoder, signal } = ctx;

@@ -2,6 +2,7 @@
  * Several files replayed as one stream: merged by arrival, ties by file order then position,
  * one reorder window per file, filters applied before anything is buffered.
  */
+import { SPLIT_BATCH_BYTES } from '../../../lib/quotes/csv-reader.ts';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
@@ -114,7 +115,7 @@ describe('a row dated centuries away', () => {
     assert.equal(count, rows);
     assert.equal(source.stats.rejected, 2);
     const shortestLine = lines.slice(1).reduce((min, line) => Math.min(min, line.length + 1), Infinity);
-    const readBatch = Math.ceil((16 * 1024) / shortestLine);
+    const readBatch = Math.ceil(SPLIT_BATCH_BYTES / shortestLine);
     assert.ok(peakBuffered <= 10 + readBatch, `at most a few rows and one read batch (${readBatch} rows) buffered, got ${peakBuffered}`);
   });
 });
