@@ -190,25 +190,35 @@ describe('producer under Kinesis faults', () => {
 
     await waitUntil('1,000 quotes acknowledged before the outage', () => producer.stats.acked >= 1_000, 30_000);
     await env.proxy.refuse();
-    const outageStart = Date.now();
-    // Whatever was in flight fails now; after that nothing can be acknowledged, so reading stops.
-    await delay(1_000);
-    const readWhenStalled = source.stats.read;
-    let maxAhead = 0;
-    while (Date.now() - outageStart < 10_000) {
-      maxAhead = Math.max(maxAhead, source.stats.read - producer.stats.acked);
-      await delay(100);
+    let checked = false;
+    try {
+      const outageStart = Date.now();
+      // Whatever was in flight fails now; after that nothing can be acknowledged, so reading stops.
+      await delay(1_000);
+      const readWhenStalled = source.stats.read;
+      let maxAhead = 0;
+      while (Date.now() - outageStart < 10_000) {
+        maxAhead = Math.max(maxAhead, source.stats.read - producer.stats.acked);
+        await delay(100);
+      }
+      assert.equal(source.stats.read, readWhenStalled, 'the source was not read while Kinesis was unreachable');
+      assert.ok(readWhenStalled < rows, 'the outage hit mid-file');
+      // +2: the quote being put and the one row the arrival-order buffer holds; and the rest of the
+      // batch of rows read with the last one handed out (the reader parses per SPLIT_BATCH_BYTES).
+      const shortestLine = csv.slice(1).reduce((min, line) => Math.min(min, line.length + 1), Infinity);
+      const readBatch = Math.ceil(SPLIT_BATCH_BYTES / shortestLine);
+      assert.ok(maxAhead <= maxBuffered + 2 + readBatch, `reading ran ${maxAhead} rows ahead of acknowledgements (bound ${maxBuffered} + one read batch of ${readBatch})`);
+      assert.ok(producer.stats.retriedRequests > 0, 'the producer kept retrying');
+      checked = true;
+    } finally {
+      await env.proxy.accept();
+      // An assertion failed: stop the replay, whose producer would otherwise retry against the
+      // stack the suite stops next, for ever, and keep this file's process from exiting.
+      if (!checked) {
+        producer.abort(new Error('the test failed'));
+        await running.catch(() => undefined);
+      }
     }
-    assert.equal(source.stats.read, readWhenStalled, 'the source was not read while Kinesis was unreachable');
-    assert.ok(readWhenStalled < rows, 'the outage hit mid-file');
-    // +2: the quote being put and the one row the arrival-order buffer holds; and the rest of the
-    // batch of rows read with the last one handed out (the reader parses per SPLIT_BATCH_BYTES).
-    const shortestLine = csv.slice(1).reduce((min, line) => Math.min(min, line.length + 1), Infinity);
-    const readBatch = Math.ceil(SPLIT_BATCH_BYTES / shortestLine);
-    assert.ok(maxAhead <= maxBuffered + 2 + readBatch, `reading ran ${maxAhead} rows ahead of acknowledgements (bound ${maxBuffered} + one read batch of ${readBatch})`);
-    assert.ok(producer.stats.retriedRequests > 0, 'the producer kept retrying');
-
-    await env.proxy.accept();
     const result = await running;
     await producer.flush();
     assert.equal(result.sent, rows);
