@@ -6,11 +6,11 @@
  * out a dead owner's) and decides where it starts. A `HistoricalSession` then replays the merge
  * from there while a saver writes each file's checkpoint (which also renews its lease), and
  * holds the send window: the quotes outside the last durable checkpoints (unacknowledged when
- * they were written, or sent since) are capped at the window (SEND_WINDOW unless set), so that a crash re-sends a known,
- * bounded number of them (logged on resume as possibleDuplicates). The window bounds the
- * duplicates, not the rate: once it is half full a checkpoint is written at once (and again as
- * acknowledgements arrive), not at the saver's next period, so a replay at speed max is held
- * only while Kinesis has not acknowledged half a window. Losing a lease stops the session at once
+ * they were written, or sent since) are capped at the window (SEND_WINDOW unless set), so that a
+ * crash re-sends a known, bounded number of them (logged on resume as possibleDuplicates). The
+ * window bounds the duplicates, not the rate: once it is half full a checkpoint is written at once
+ * (and again as acknowledgements arrive), not at the saver's next period, so a replay at speed max
+ * is held only while Kinesis has not acknowledged half a window. Losing a lease stops the session at once
  * and is reported in `failure` for the engine to stop on.
  *
  * One checkpoint and one lease per file, not one over the set: a file is the unit that resumes
